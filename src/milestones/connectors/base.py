@@ -1,0 +1,240 @@
+"""What every connector offers the sync engine, and the errors it raises.
+
+A connector is a small class satisfying ``Connector``: it speaks one CRM's wire format and
+turns it into the canonical records of ``milestones.mapping.records`` and back. The engine
+owns order, cursors and checkpoints; a connector owns HTTP, auth, paging, pacing and retries.
+
+Errors are grouped by what the caller does next (STYLE.md): ``RetryableError`` is retried
+inside the connector's request path and only escapes once its tries are spent;
+``RecordError`` skips one record and keeps it with its reason; ``StreamError`` aborts the
+current stream; ``QuotaExhausted`` stops the run cleanly so it can checkpoint and resume;
+``ConfigurationError`` asks the user to fix the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from milestones.mapping.records import Activity, Contact, Deal, Stage
+
+RecordKind = Literal["contacts", "deals", "deal_contacts", "activities"]
+ObjectKind = Literal["contact", "lead", "deal"]
+FieldKey = Literal[
+    "milestone",
+    "milestone_date",
+    "next_milestone",
+    "disqualified",
+    "disqualified_reason",
+    "is_advocate",
+    "advocate_since",
+    "deal_milestone",
+]
+PERSON_FIELDS: tuple[FieldKey, ...] = (
+    "milestone",
+    "milestone_date",
+    "next_milestone",
+    "disqualified",
+    "disqualified_reason",
+    "is_advocate",
+    "advocate_since",
+)
+DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A deal <-> person association pulled on its own (Salesforce OpportunityContactRole)."""
+
+    id: str
+    deal_id: str
+    contact_id: str
+    modified_at: datetime | None = None
+    is_deleted: bool = False
+
+
+Record = Contact | Deal | Activity | Link
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The span of modification times one pull covers.
+
+    ``since`` is inclusive (the stored cursor minus the lookback) and None for a full pull;
+    ``until`` is the cap, the run's start minus a small lag, so records changing while the
+    run reads are left for the next run rather than half-read.
+    """
+
+    since: datetime | None
+    until: datetime
+
+    @property
+    def is_full(self) -> bool:
+        """True when the pull reads everything (and can find deletions by absence)."""
+        return self.since is None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of pulled records.
+
+    ``resume`` is an opaque token the same pull can restart from after this page (the engine
+    stores it with the page in one transaction); None on the last page of the stream.
+    ``deleted_ids`` are records of this kind found deleted, archived or merged away.
+    """
+
+    kind: RecordKind
+    records: Sequence[Record]
+    resume: str | None = None
+    deleted_ids: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Field values to write on one record, under canonical keys (``FieldKey``).
+
+    None clears a field. The connector maps keys to the configured CRM field names.
+    """
+
+    object_kind: ObjectKind
+    record_id: str
+    fields: Mapping[FieldKey, str | None]
+    group: str | None = None  # e.g. the account id: Salesforce locks rows by parent
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one record's write: kept with its reason when it failed."""
+
+    record_id: str
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+    is_retryable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStatus:
+    """One written field as the CRM has it: present, writable, created or to be created."""
+
+    object_kind: ObjectKind
+    key: FieldKey
+    name: str
+    exists: bool
+    is_writable: bool
+    action: Literal["none", "created", "would_create", "granted", "would_grant"] = "none"
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class Usage:
+    """API calls this connector spent, and what the CRM says is left of its quota."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    daily_remaining: int | None = None
+    daily_limit: int | None = None
+    rate_limited: int = 0  # 429s (or the vendor's equivalent) seen
+
+    @property
+    def total(self) -> int:
+        """All calls made."""
+        return sum(self.calls.values())
+
+    def count(self, category: str) -> None:
+        """Record one call in ``category`` (read, search, write, meta, auth...)."""
+        self.calls[category] = self.calls.get(category, 0) + 1
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """The few methods the engine needs from a CRM."""
+
+    provider: str
+    write_batch_size: int
+    kinds: tuple[RecordKind, ...]  # in pull order
+
+    def stages(self) -> list[Stage]:
+        """The stage catalogue of every deal pipeline."""
+        ...
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        """Yield pages of ``kind`` modified inside ``window``, ordered so ``resume`` works."""
+        ...
+
+    def write(self, changes: Sequence[Change]) -> list[WriteResult]:
+        """Write one batch (at most ``write_batch_size``); one result per change, in order."""
+        ...
+
+    def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
+        """Check, and unless ``dry_run`` create, the written fields and their permissions."""
+        ...
+
+    def usage(self) -> Usage:
+        """Calls spent so far by this connector instance."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class ConnectorError(Exception):
+    """Base of connector errors; carries what an operator needs, never a secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        connector: str,
+        object_name: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.connector = connector
+        self.object_name = object_name
+        self.status = status
+        self.code = code
+        self.url = url
+
+    def __str__(self) -> str:
+        parts = [f"{self.connector}: {self.message}"]
+        detail = ", ".join(
+            f"{label} {value}"
+            for label, value in (
+                ("object", self.object_name),
+                ("status", self.status),
+                ("code", self.code),
+                ("url", self.url),
+            )
+            if value is not None
+        )
+        return f"{parts[0]} ({detail})" if detail else parts[0]
+
+
+class RetryableError(ConnectorError):
+    """A passing fault (rate limit, 5xx, reset connection); retried with backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class RecordError(ConnectorError):
+    """One record cannot be read or written; skip it, keep it with its reason."""
+
+
+class StreamError(ConnectorError):
+    """The current stream cannot go on (a malformed answer, a missing object)."""
+
+
+class QuotaExhausted(ConnectorError):
+    """The daily quota, or the configured share of it, is spent: checkpoint and stop."""
+
+
+class ConfigurationError(ConnectorError):
+    """Credentials, URLs or field names are wrong: the user must fix the config."""

@@ -1,0 +1,168 @@
+"""Provider settings: the ``[hubspot]``, ``[salesforce]`` and ``[fields]`` tables of the config.
+
+They live beside the connectors that read them; ``milestones.sync.config`` composes them into
+the whole file's model. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+
+from milestones.connectors.base import FieldKey, ObjectKind
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pacing(_Settings):
+    """Retry and pacing knobs shared by both connectors."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=6, description="Tries per request before a passing fault becomes an error."
+    )
+    max_wait_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=60.0, description="Longest single backoff wait."
+    )
+
+
+class HubSpotSettings(_Settings):
+    """``[hubspot]``: a private app's access token and where the API lives."""
+
+    access_token: SecretStr = Field(description="Private app access token (from the env).")
+    base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.hubapi.com"),
+        description="API root; a sandbox or proxy may replace it.",
+    )
+    ca_bundle: Path | None = Field(
+        default=None, description="PEM bundle to trust for a private CA (a proxy, the sandbox)."
+    )
+    activities: Literal["engagements", "rollups"] = Field(
+        default="engagements",
+        description="engagements: read emails, calls and meetings (exact, costs reads per "
+        "activity page); rollups: read contact-level properties such as the last reply date "
+        "instead (cheap, coarser: no per-activity evidence).",
+    )
+    rollup_properties: list[str] = Field(
+        default=["hs_sales_email_last_replied", "hs_last_sales_activity_timestamp"],
+        description="rollups mode: contact date properties that prove a two-way exchange.",
+    )
+    ten_second_limit: Annotated[int, Field(ge=1)] = Field(
+        default=100, description="Requests per rolling 10 s the app may make (pacing ceiling)."
+    )
+    search_per_second: Annotated[int, Field(ge=1)] = Field(
+        default=5, description="Search requests per second (HubSpot's own, stricter limit)."
+    )
+    lifecycle_mirror: dict[str, str] = Field(
+        default={},
+        description="Optional: milestone -> lifecyclestage value to set as well "
+        "(e.g. client = 'customer', advocate = 'evangelist'). Empty: leave lifecyclestage alone.",
+    )
+    lifecycle_allow_backwards: bool = Field(
+        default=False,
+        description="Clear lifecyclestage first when the mirror would move it backwards "
+        "(HubSpot only moves it forward otherwise).",
+    )
+    pacing: Pacing = Pacing()
+
+
+class _SalesforceAuthBase(_Settings):
+    instance_url: AnyHttpUrl = Field(description="The org's My Domain URL.")
+    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
+    ca_bundle: Path | None = Field(
+        default=None, description="PEM bundle to trust for a private CA (a proxy, the sandbox)."
+    )
+    budget_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.5, description="Share of the remaining daily API requests one run may spend."
+    )
+    pacing: Pacing = Pacing()
+
+
+class SalesforcePassword(_SalesforceAuthBase):
+    """Username, password and security token (SOAP login)."""
+
+    auth: Literal["password"]
+    username: str
+    password: SecretStr
+    security_token: SecretStr = SecretStr("")
+    domain: str = Field(default="login", description="login, test, or a My Domain prefix.")
+
+
+class SalesforceJwt(_SalesforceAuthBase):
+    """OAuth 2.0 JWT bearer flow: a connected app's consumer key and a private key file."""
+
+    auth: Literal["jwt"]
+    username: str
+    consumer_key: SecretStr
+    private_key_file: Path
+    domain: str = "login"
+
+
+class SalesforceClientCredentials(_SalesforceAuthBase):
+    """OAuth 2.0 client credentials flow."""
+
+    auth: Literal["client_credentials"]
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+
+
+class SalesforceSession(_SalesforceAuthBase):
+    """An existing session id; cannot log in again when it expires."""
+
+    auth: Literal["session"]
+    session_id: SecretStr
+
+
+SalesforceSettings = Annotated[
+    SalesforcePassword | SalesforceJwt | SalesforceClientCredentials | SalesforceSession,
+    Field(discriminator="auth"),
+]
+
+HUBSPOT_FIELD_NAMES: dict[FieldKey, str] = {
+    "milestone": "sales_milestone",
+    "milestone_date": "sales_milestone_date",
+    "next_milestone": "sales_next_milestone",
+    "disqualified": "sales_disqualified",
+    "disqualified_reason": "sales_disqualified_reason",
+    "is_advocate": "is_advocate",
+    "advocate_since": "advocate_since",
+    "deal_milestone": "deal_milestone",
+}
+SALESFORCE_FIELD_NAMES: dict[FieldKey, str] = {
+    "milestone": "Sales_Milestone__c",
+    "milestone_date": "Sales_Milestone_Date__c",
+    "next_milestone": "Sales_Next_Milestone__c",
+    "disqualified": "Sales_Disqualified__c",
+    "disqualified_reason": "Sales_Disqualified_Reason__c",
+    "is_advocate": "Is_Advocate__c",
+    "advocate_since": "Advocate_Since__c",
+    "deal_milestone": "Deal_Milestone__c",
+}
+FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text"]] = {
+    "milestone": "milestone",
+    "milestone_date": "date",
+    "next_milestone": "milestone",
+    "disqualified": "boolean",
+    "disqualified_reason": "text",
+    "is_advocate": "boolean",
+    "advocate_since": "date",
+    "deal_milestone": "milestone",
+}
+
+
+class WriteSpec(_Settings):
+    """What a connector needs to know about the fields it reads back and writes."""
+
+    names: dict[FieldKey, str]
+    person_objects: tuple[ObjectKind, ...] = ("contact",)
+    extra_properties: tuple[str, ...] = Field(
+        default=(),
+        description="Properties the rules read (referrer, NPS, flags) to request on pulls.",
+    )
+
+    def name(self, key: FieldKey) -> str:
+        """The CRM field name for a canonical key."""
+        return self.names[key]

@@ -1,0 +1,162 @@
+"""Canonical, provider-neutral records: what every connector yields and derive() reads.
+
+Connectors translate each vendor's wire format into these types (and back); nothing here
+knows HubSpot or Salesforce. Property values keep the vendor's own names in ``properties``
+(the config names the ones the rules read, such as the NPS score), always as strings or None,
+the way both CRMs return them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import IntEnum
+from typing import Literal
+
+
+class Milestone(IntEnum):
+    """The four sales milestones, in order, plus the starting point ``TARGET``."""
+
+    TARGET = 0
+    PROSPECT = 1
+    OPPORTUNITY = 2
+    CLIENT = 3
+    ADVOCATE = 4
+
+    @property
+    def label(self) -> str:
+        """The lower-case name written to the CRM (``prospect``)."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Milestone:
+        """Read a milestone from its label; ``ValueError`` names the valid ones."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            valid = ", ".join(m.label for m in cls)
+            raise ValueError(f"unknown milestone {text!r} (expected one of: {valid})") from None
+
+    def next(self) -> Milestone | None:
+        """The milestone after this one, or None for an advocate."""
+        return None if self is Milestone.ADVOCATE else Milestone(self + 1)
+
+
+PersonKind = Literal["contact", "lead"]
+ActivityKind = Literal["email", "call", "meeting", "note", "task"]
+Direction = Literal["inbound", "outbound"]
+
+Properties = Mapping[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person: a HubSpot contact, a Salesforce Contact or an unconverted Salesforce Lead.
+
+    ``referred_by`` is the raw referrer reference (a record id or an email address) as the CRM
+    holds it; ``converted_to`` is set on a converted Lead and names the Contact it became.
+    """
+
+    id: str
+    kind: PersonKind = "contact"
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    owner_id: str | None = None
+    company_id: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+    lead_status: str | None = None
+    is_opted_out: bool = False
+    referred_by: str | None = None
+    converted_to: str | None = None
+    is_deleted: bool = False
+    properties: Properties = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """First and last name, or the email, or the id: whatever the record has."""
+        full = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return full or self.email or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """A deal (HubSpot) or Opportunity (Salesforce) and the people it touches.
+
+    ``stage_changed_at`` is when the deal entered its current stage where the CRM says so;
+    derive() falls back on the creation time.
+    """
+
+    id: str
+    name: str | None = None
+    stage_id: str | None = None
+    pipeline_id: str | None = None
+    is_closed: bool | None = None
+    is_won: bool | None = None
+    close_date: date | None = None
+    amount: float | None = None
+    owner_id: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+    stage_changed_at: datetime | None = None
+    contact_ids: tuple[str, ...] = ()
+    referred_by: str | None = None
+    is_deleted: bool = False
+    properties: Properties = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An email, call, meeting, note or task, normalised by its connector.
+
+    ``status`` is the vendor's status or outcome in lower case (``completed``, ``no_answer``,
+    ``scheduled``, ``no_show``...), ``disposition`` the raw call disposition. A meeting whose
+    CRM records no outcome has ``status`` None and counts once ``ends_at`` has passed.
+    """
+
+    id: str
+    kind: ActivityKind
+    direction: Direction | None = None
+    status: str | None = None
+    disposition: str | None = None
+    occurred_at: datetime | None = None
+    ends_at: datetime | None = None
+    owner_id: str | None = None
+    modified_at: datetime | None = None
+    contact_ids: tuple[str, ...] = ()
+    deal_ids: tuple[str, ...] = ()
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One pipeline stage from the CRM's catalogue, keyed on its stable id (never its label)."""
+
+    id: str
+    label: str
+    pipeline_id: str | None = None
+    is_closed: bool = False
+    is_won: bool = False
+    probability: float | None = None
+    display_order: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A record (a contact or a deal) that names a person as its referrer."""
+
+    record_kind: Literal["contact", "deal"]
+    record_id: str
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """Everything derive() needs about one person, as the mirror holds it."""
+
+    contact: Contact
+    deals: tuple[Deal, ...] = ()
+    activities: tuple[Activity, ...] = ()
+    referrals: tuple[Referral, ...] = ()
