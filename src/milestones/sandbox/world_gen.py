@@ -1,0 +1,371 @@
+"""Seeded generator of the demo world (see ``world`` for the records it builds).
+
+``generate(seed, contacts)`` is deterministic from ``(seed, contacts, anchor_ms)``. Each
+person is given a *journey*, the milestone the generator means them to reach, and gets
+the evidence for it: targets only outbound touches; prospects at least one two-way
+contact; opportunities a deal in an opportunity stage; clients a closed-won deal;
+advocates also a referral, a promoter NPS score or the reference flag. Default shares:
+target 50 %, prospect 22 %, opportunity 13 %, client 10 %, advocate 5 %; about 0.3
+deals and 5 activities per person. Associations and referrals can lift a person past
+their journey (a co-contact on a won deal), so ``journey`` is the intent, not a verdict.
+
+Odd records real portals have are always present (even with 50 people): no email,
+unicode names, very long names, null properties, a duplicate email in another case,
+opted-out people (one who replied "remove me"), disqualified leads, lead-only people,
+converted leads, merged people, archived people, deals and activities, an NPS survey
+with no score, referrals by id and by email, referral chains, referred deals, deals
+with several contacts, people with several deals, and a share of records modified at
+one identical millisecond (a bulk edit) so that cursors must break ties by id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from datetime import UTC, datetime
+
+from milestones.sandbox.world import CALL_DISPOSITIONS as DISPO
+from milestones.sandbox.world import Activity, Company, Deal, Owner, Person, World
+
+ANCHOR_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
+DAY = 86_400_000
+YEAR = 365 * DAY
+
+JOURNEYS = ("target", "prospect", "opportunity", "client", "advocate")
+JOURNEY_WEIGHTS = (0.50, 0.22, 0.13, 0.10, 0.05)
+ACTIVITY_MEAN = {"target": 3.0, "prospect": 5.5, "opportunity": 7.0, "client": 8.0, "advocate": 10}
+
+# fmt: off
+FIRST = (
+    'Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi', 'Ivan', 'Judy',
+    'Mallory', 'Niaj', 'Olivia', 'Peggy', 'Rupert', 'Sybil', 'Trent', 'Victor', 'Walter',
+    'Yara', 'Zoë', 'José', 'Łukasz', 'Søren', 'Ólafur', 'Chloé', 'Renée', 'François',
+    'Björn', 'Anaïs', 'Małgorzata', 'Dương', '李娜', 'さくら', 'Jean-Luc', 'Ana María',
+)
+LAST = (
+    'Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies',
+    'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green',
+    'Hall', 'Wood', 'Jackson', 'Clarke', 'Müller', "O'Brien", 'Nguyễn', 'Øster', 'García',
+    'Kowalczyk', '王', 'Ἀθηνᾶ', 'Dubois', 'van der Berg',
+)
+# fmt: on
+FIRST_ASCII = [n for n in FIRST if n.isascii()]
+INDUSTRIES = ("SOFTWARE", "RETAIL", "HEALTHCARE", "FINANCE", "MANUFACTURING", None)
+SOURCES = ("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS",
+           "DIRECT_TRAFFIC", "OFFLINE")  # fmt: skip
+PRODUCTS = ("Platform", "Starter plan", "Enterprise licence", "Support add-on", "Onboarding")
+TARGET_STATUS = ("NEW", "ATTEMPTED_TO_CONTACT", "OPEN", None)
+PROSPECT_STATUS = ("CONNECTED", "IN_PROGRESS", "OPEN_DEAL", "BAD_TIMING")
+LIFECYCLE = {
+    "target": "lead",
+    "prospect": "salesqualifiedlead",
+    "opportunity": "opportunity",
+    "client": "customer",
+    "advocate": "evangelist",
+}
+OPEN_EARLY = ("appointmentscheduled", "qualifiedtobuy")
+OPEN_LATE = ("presentationscheduled", "decisionmakerboughtin", "contractsent")
+RENEWAL_STAGES = ("1038553760", "1038553761", "1038553762", "1038553763", "1038553764")
+
+# Outbound-only touches: (kind, direction, status, disposition, subject).
+ONE_WAY = (
+    ("email", "EMAIL", "SENT", None, "Quick question"),
+    ("email", "EMAIL", "SENT", None, "Following up"),
+    ("email", "EMAIL", "BOUNCED", None, "Introduction"),
+    ("email", "FORWARDED_EMAIL", "SENT", None, "Fwd: pricing"),
+    ("call", "OUTBOUND", "NO_ANSWER", DISPO["NO_ANSWER"], "Cold call"),
+    ("call", "OUTBOUND", "BUSY", DISPO["BUSY"], "Cold call"),
+    ("call", "OUTBOUND", "FAILED", DISPO["WRONG_NUMBER"], "Cold call"),
+    ("call", "OUTBOUND", "COMPLETED", DISPO["LEFT_VOICEMAIL"], "Left a voicemail"),
+    ("call", "INBOUND", "NO_ANSWER", None, "Missed call"),
+    ("meeting", None, "SCHEDULED", None, "Intro meeting"),
+    ("meeting", None, "NO_SHOW", None, "Intro meeting"),
+    ("meeting", None, "CANCELED", None, "Demo"),
+    ("meeting", None, "RESCHEDULED", None, "Demo"),
+    ("note", None, None, None, "Researched the account"),
+    ("task", None, "NOT_STARTED", None, "Send case study"),
+    ("task", None, "COMPLETED", None, "Look up on LinkedIn"),
+)
+# Two-way contact: the person answered.
+TWO_WAY = (
+    ("email", "INCOMING_EMAIL", "SENT", None, "Re: Quick question"),
+    ("call", "INBOUND", "COMPLETED", DISPO["CONNECTED"], "They called back"),
+    ("call", "OUTBOUND", "COMPLETED", DISPO["CONNECTED"], "Discovery call"),
+    ("meeting", None, "COMPLETED", None, "Discovery meeting"),
+)
+DURATION = {"call": 240_000, "meeting": 1_800_000}
+
+
+def generate(
+    seed: int = 7, contacts: int = 500, anchor_ms: int | None = None, bulk_edit_share: float = 0.05
+) -> World:
+    """Build the demo world: ``contacts`` people and everything around them."""
+    started = time.perf_counter()
+    anchor = ANCHOR_MS if anchor_ms is None else anchor_ms
+    world = World(seed=seed, anchor_ms=anchor)
+    gen = _Generator(world, random.Random(f"milestones-sandbox:{seed}:{contacts}"), anchor)
+    gen.owners(8)
+    gen.companies(max(3, contacts // 4))
+    gen.people(contacts)
+    gen.oddities()
+    gen.referrals()
+    gen.bulk_edit(bulk_edit_share)
+    world.meta = {
+        "contacts": contacts,
+        "generated_in_s": round(time.perf_counter() - started, 3),
+    }
+    return world
+
+
+def _base(rec: object, world: World, kind: str, created: int) -> None:
+    rec.id = world.new_id(kind)  # type: ignore[attr-defined]
+    rec.created = rec.modified = rec.touched = created  # type: ignore[attr-defined]
+    rec.archived = False  # type: ignore[attr-defined]
+    rec.extra = None  # type: ignore[attr-defined]
+
+
+class _Generator:
+    """Stateful helper behind ``generate``; one pass per record kind."""
+
+    def __init__(self, world: World, rng: random.Random, anchor: int) -> None:
+        self.w, self.rng, self.anchor = world, rng, anchor
+        self.owner_ids: list[int] = []
+        self.company_ids: list[int] = []
+        self.by_journey: dict[str, list[int]] = {j: [] for j in JOURNEYS}
+
+    def owners(self, n: int) -> None:
+        for i in range(n):
+            o = Owner()
+            _base(o, self.w, "owner", self.anchor - 3 * YEAR)
+            o.first_name, o.last_name = FIRST_ASCII[i % len(FIRST_ASCII)], "Rep"
+            o.email = f"{o.first_name.lower()}.rep@sandbox-sales.example"
+            self.owner_ids.append(self.w.insert(o).id)
+
+    def companies(self, n: int) -> None:
+        rng = self.rng
+        for i in range(n):
+            c = Company()
+            _base(c, self.w, "company", self.anchor - int(rng.random() * 3 * YEAR))
+            c.name = f"{rng.choice(LAST)} {rng.choice(('Labs', 'GmbH', 'Inc', 'AS', 'SARL'))} {i}"
+            c.domain = None if rng.random() < 0.05 else f"company{i}.example"
+            c.industry = rng.choice(INDUSTRIES)
+            c.owner_id = rng.choice(self.owner_ids)
+            self.company_ids.append(self.w.insert(c).id)
+
+    # ---- people --------------------------------------------------------------------------
+
+    def people(self, n: int) -> None:
+        rng = self.rng
+        journeys = rng.choices(JOURNEYS, JOURNEY_WEIGHTS, k=n)
+        batch_left, batch_ts = 0, 0
+        for i in range(n):
+            if batch_left == 0 and rng.random() < 0.01:
+                batch_left, batch_ts = rng.randint(20, 300), self._past(2.5 * YEAR)
+            created = batch_ts if batch_left else self._past(2.5 * YEAR)
+            batch_left = max(0, batch_left - 1)
+            p = self._person(i, journeys[i], created)
+            self.w.insert(p)
+            self.by_journey[p.journey].append(p.id)
+            self._activities(p)
+            self._deals(p)
+
+    def _past(self, span: float) -> int:
+        return self.anchor - DAY - int(self.rng.random() * span)
+
+    def _person(self, i: int, journey: str, created: int) -> Person:
+        rng = self.rng
+        p = Person()
+        _base(p, self.w, "person", created)
+        p.journey = journey
+        p.first_name, p.last_name = rng.choice(FIRST), rng.choice(LAST)
+        p.company_id = None if rng.random() < 0.1 else rng.choice(self.company_ids)
+        domain = f"company{p.company_id - self.company_ids[0]}.example" if p.company_id else None
+        local = f"{p.first_name}.{p.last_name}".lower() if p.first_name.isascii() else "contact"
+        local = local.replace(" ", "").replace("'", "")
+        p.email = f"{local}{i}@{domain or 'mail.example'}"
+        p.phone = None if rng.random() < 0.4 else f"+1 555 {i:07d}"
+        p.job_title = (
+            None if rng.random() < 0.3 else rng.choice(("CTO", "Buyer", "VP Sales", "CEO"))
+        )
+        p.owner_id = rng.choice(self.owner_ids)
+        p.lead_source = rng.choice(SOURCES)
+        early = journey in ("target", "prospect")
+        p.is_lead_only = early and rng.random() < (0.25 if journey == "target" else 0.1)
+        p.converted_ms = None
+        if not p.is_lead_only and rng.random() < 0.3:
+            p.converted_ms = created + int(rng.random() * 60 * DAY)
+        p.lifecycle = "lead" if p.is_lead_only else LIFECYCLE[journey]
+        p.lead_status = rng.choice(TARGET_STATUS if journey == "target" else PROSPECT_STATUS)
+        if early and rng.random() < 0.08:
+            p.lead_status = "UNQUALIFIED"
+        elif not early:
+            p.lead_status = None if rng.random() < 0.5 else "OPEN_DEAL"
+        p.opted_out = rng.random() < 0.03
+        p.nps = p.nps_ms = None
+        if journey in ("client", "advocate") and rng.random() < 0.6:
+            p.nps_ms = self._past(YEAR)
+            p.nps = rng.randint(0, 8) if rng.random() < 0.9 else None
+        p.referred_by, p.referred_by_email, p.is_reference, p.merged_ids = None, False, False, None
+        p.modified = p.touched = created + int(rng.random() * (self.anchor - created) * 0.5)
+        return p
+
+    def _activities(self, p: Person) -> None:
+        rng = self.rng
+        count = max(0, int(rng.expovariate(1 / ACTIVITY_MEAN[p.journey]) + 0.5))
+        two_way = p.journey != "target"
+        if two_way:
+            count = max(1, count)
+        start = max(p.created, self.anchor - 2 * YEAR)
+        latest = p.touched
+        for k in range(count):
+            spec = rng.choice(TWO_WAY) if two_way and k == 0 else rng.choice(ONE_WAY)
+            if two_way and k > 0 and rng.random() < 0.3:
+                spec = rng.choice(TWO_WAY)
+            ts = start + int(rng.random() * (self.anchor - start))
+            if spec[2] in ("SCHEDULED", "NOT_STARTED") and rng.random() < 0.3:
+                ts = self.anchor + int(rng.random() * 30 * DAY)  # upcoming
+            latest = max(latest, min(ts, self.anchor))
+            self._activity(p, spec, ts)
+        p.touched = max(p.touched, latest)
+
+    def _activity(self, p: Person, spec: tuple, ts: int, archived: bool = False) -> Activity:
+        kind, direction, status, dispo, subject = spec
+        a = Activity()
+        a.kind = kind
+        _base(a, self.w, kind, min(ts, self.anchor - 1000))
+        a.timestamp, a.direction, a.status, a.disposition, a.subject = (
+            ts, direction, status, dispo, subject
+        )  # fmt: skip
+        a.duration_ms = DURATION.get(kind)
+        a.owner_id, a.deal_id, a.contact_ids = p.owner_id, None, (p.id,)
+        a.archived = archived or self.rng.random() < 0.01
+        return self.w.insert(a)
+
+    # ---- deals ---------------------------------------------------------------------------
+
+    def _deals(self, p: Person) -> None:
+        rng, j = self.rng, p.journey
+        plans: list[str] = []
+        if j == "target" and rng.random() < 0.02:
+            plans.append("closedlost")
+        elif j == "prospect" and rng.random() < 0.12:
+            plans.append(rng.choice((*OPEN_EARLY, "closedlost")))
+        elif j == "opportunity":
+            plans.append(rng.choice(OPEN_LATE))
+        elif j in ("client", "advocate"):
+            plans.append("closedwon")
+            if rng.random() < 0.1:
+                plans.append("closedlost")
+            if rng.random() < 0.2:
+                plans.append(rng.choice(RENEWAL_STAGES))
+        for stage in plans:
+            self._deal(p, stage)
+
+    def _deal(self, p: Person, stage: str) -> Deal:
+        rng = self.rng
+        d = Deal()
+        created = p.created + int(rng.random() * (self.anchor - p.created) * 0.7)
+        _base(d, self.w, "deal", created)
+        found = self.w.stage(stage)
+        assert found is not None
+        d.pipeline, d.stage = found[0].id, stage
+        d.company_id, d.owner_id, d.referred_by = p.company_id, p.owner_id, None
+        d.name = f"{rng.choice(PRODUCTS)} for {p.last_name or 'unknown'}"
+        d.amount = None if rng.random() < 0.1 else rng.randrange(500, 120_000, 500)
+        d.close_ms = created + int(rng.random() * (self.anchor - created))
+        d.contact_ids = (p.id, *self._co_contacts(p))
+        d.modified = d.touched = d.close_ms if found[1].is_closed else created
+        if rng.random() < 0.01:
+            d.archived = True
+        self.w.insert(d)
+        p.touched = max(p.touched, d.touched)
+        return d
+
+    def _co_contacts(self, p: Person) -> list[int]:
+        """Colleagues also on the deal (15 % of deals); only people created earlier."""
+        if p.company_id is None or self.rng.random() >= 0.15:
+            return []
+        mates = [i for i in self.w.people_of_company(p.company_id)[:6] if i != p.id]
+        return self.rng.sample(mates, min(len(mates), self.rng.randint(1, 2)))
+
+    # ---- second passes -------------------------------------------------------------------
+
+    def referrals(self) -> None:
+        """Advocates endorse: referrals (some chained, some by email), NPS 9-10, or a flag."""
+        rng, people = self.rng, self.w.records["person"]
+        advocates = self.by_journey["advocate"]
+        later_pool = self.w.ids("person")
+        for n, aid in enumerate(advocates):
+            adv = people[aid]
+            how = n % 3 if n < 3 else rng.randrange(3)
+            if how == 0:
+                for _ in range(rng.randint(1, 3)):
+                    self._refer(adv, people[rng.choice(later_pool)])
+            elif how == 1:
+                adv.nps, adv.nps_ms = rng.choice((9, 10)), self._past(YEAR)
+            else:
+                adv.is_reference = True
+        chain = advocates[:3]  # an advocate referred by an advocate referred by an advocate
+        for a, b in itertools.pairwise(chain):
+            self._refer(people[a], people[b])
+        for deal in list(self.w.iter("deal"))[: max(2, len(advocates))]:
+            if rng.random() < 0.3 or deal.id == self.w.ids("deal")[0]:
+                deal.referred_by = rng.choice(advocates) if advocates else None
+
+    def _refer(self, referrer: Person, person: Person) -> None:
+        if person.id == referrer.id or person.referred_by is not None:
+            return
+        person.referred_by = referrer.id
+        person.referred_by_email = referrer.email is not None and self.rng.random() < 0.4
+        person.lead_source = "REFERRALS"
+
+    def bulk_edit(self, share: float) -> None:
+        """A mass edit: ``share`` of the people touched at one identical millisecond."""
+        ts = self.anchor - 3 * DAY
+        people = self.w.records["person"]
+        for pid in self.rng.sample(self.w.ids("person"), int(len(people) * share)):
+            p = people[pid]
+            if p.touched <= ts:
+                p.modified = p.touched = ts
+
+    def oddities(self) -> None:
+        """Force one of each odd record so that even a 50-person world has them all."""
+        rng, people = self.rng, self.w.records["person"]
+        for p in people.values():  # random sprinkling at realistic rates
+            if rng.random() < 0.03:
+                p.email = None
+            elif rng.random() < 0.01:
+                p.archived = True
+        targets = [people[i] for i in self.by_journey["target"]]
+        picks = rng.sample(targets, min(len(targets), 10))
+        if len(picks) < 10:
+            return
+        no_email, uni, long_, nulls, dup, optout, disq, lead, merged, arch = picks
+        no_email.email = None
+        uni.first_name, uni.last_name = "Zoë", "Nguyễn 李"
+        long_.last_name = "Wolfeschlegelsteinhausenbergerdorff-" * 8
+        nulls.first_name = nulls.last_name = nulls.phone = nulls.job_title = None
+        nulls.company_id = nulls.lead_source = None
+        first = next(p for p in people.values() if p.email and p is not dup)
+        dup.email = first.email.upper()
+        optout.opted_out = True  # and replied asking to be removed: not a conversation
+        reply = ("email", "INCOMING_EMAIL", "SENT", None, "Re: please remove me from your list")
+        self._activity(optout, reply, self.anchor - 20 * DAY)
+        optout.touched = max(optout.touched, self.anchor - 20 * DAY)
+        disq.lead_status = "UNQUALIFIED"
+        lead.is_lead_only, lead.lifecycle, lead.converted_ms = True, "lead", None
+        merged.merged_ids = (self.w.new_id("person"),)  # the merged-away record is gone
+        arch.archived = True
+        for j in ("client", "advocate"):
+            if self.by_journey[j]:
+                surveyed = people[self.by_journey[j][0]]
+                surveyed.nps, surveyed.nps_ms = None, self._past(YEAR)
+        self._reindex_archived()
+
+    def _reindex_archived(self) -> None:
+        """People archived after insertion: tell the store (its archived id lists)."""
+        for p in self.w.records["person"].values():
+            if p.archived and p.id not in self.w._archived["person"]:
+                self.w._archived["person"].append(p.id)
+        self.w._archived["person"].sort()
