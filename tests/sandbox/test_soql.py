@@ -9,7 +9,7 @@ import pytest
 from simple_salesforce import format_soql
 
 from milestones.sandbox.sfids import make_id
-from milestones.sandbox.soql import SoqlError, parse
+from milestones.sandbox.soql import SoqlError, format_datetime, parse, parse_datetime
 from milestones.sandbox.soql_eval import ResolvedField, compile_query
 
 SCHEMA = {
@@ -49,7 +49,13 @@ class DictResolver:
         if len(path) != 1 or path[0].lower() not in fields:
             raise SoqlError("INVALID_FIELD", f"No such column '{path[-1]}' on entity '{sobject}'")
         name, kind = fields[path[0].lower()]
+        if kind == "datetime":
+            return ResolvedField((name,), kind, lambda row: to_ms(row.get(name)))
         return ResolvedField((name,), kind, lambda row: row.get(name))
+
+
+def to_ms(wire: str | None) -> int | None:
+    return None if wire is None else parse_datetime(wire)
 
 
 def contact(n: int, **values: object) -> dict:
@@ -251,3 +257,9 @@ def test_schema_errors_carry_salesforce_codes(soql: str, code: str) -> None:
 def test_unicode_and_control_escapes_decode() -> None:
     rows = [contact(7, LastName="Zoë\tTab\nLine")]
     assert ids(run("SELECT Id FROM Contact WHERE LastName = 'Zo\\u00eb\\tTab\\nLine'", rows)) == [7]
+
+
+def test_datetime_wire_format_round_trips() -> None:
+    wire = "2021-07-21T04:13:15.250+0000"
+    assert format_datetime(parse_datetime(wire)) == wire
+    assert parse_datetime("1970-01-01T00:00:01.000Z") == 1000

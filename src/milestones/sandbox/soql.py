@@ -56,7 +56,7 @@ class DateValue:
 
 @dataclass(frozen=True)
 class DateTimeValue:
-    wire: str  # UTC, Salesforce wire format: YYYY-MM-DDThh:mm:ss.SSS+0000
+    epoch_ms: int  # UTC milliseconds since 1970, the form rows compare in
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,23 @@ def _datetime_value(match: re.Match[str]) -> DateTimeValue:
     if zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return DateTimeValue(format_datetime(moment.replace(tzinfo=UTC)))
+    moment = moment.replace(tzinfo=UTC)
+    return DateTimeValue(int(moment.timestamp()) * 1000 + micros // 1000)
 
 
-def format_datetime(moment: datetime) -> str:
+def format_datetime(epoch_ms: int) -> str:
     """Salesforce's wire format for a datetime: UTC, milliseconds, `+0000` offset."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}+0000"
+
+
+def parse_datetime(wire: str) -> int:
+    """Epoch milliseconds of a wire-format datetime (`...T04:13:15.000+0000` or `Z`)."""
+    moment = datetime.strptime(wire.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
+    return int(moment.timestamp() * 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def tokenize(text: str) -> list[Token]:

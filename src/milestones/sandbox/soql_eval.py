@@ -1,9 +1,9 @@
 """Evaluates parsed SOQL (`soql.Query`) over rows held as dicts.
 
-Rows hold Salesforce wire values: ids as 18-character strings, datetimes as
-`YYYY-MM-DDThh:mm:ss.SSS+0000` (UTC, so string order is time order), dates as
-`YYYY-MM-DD`, booleans, numbers, strings or None. Field names are resolved through a
-caller-supplied `Resolver`, which knows the schema (and field-level security) and turns a
+Getters return comparable values: ids as 18-character strings, datetimes as epoch
+milliseconds (UTC), dates as `YYYY-MM-DD` strings, booleans, numbers, strings or None.
+Field names are resolved through a caller-supplied `Resolver`, which knows the schema
+(and field-level security) and turns a
 dotted path into a getter; unknown names raise `INVALID_FIELD` like Salesforce does.
 
 Semantics follow SOQL rather than SQL: text comparisons and LIKE ignore case, `= null`
@@ -193,7 +193,7 @@ def _coerce(resolved: ResolvedField, literal: Any) -> Any:
     if kind == "date" and isinstance(literal, DateValue):
         return literal.iso
     if kind == "datetime" and isinstance(literal, DateTimeValue):
-        return literal.wire
+        return literal.epoch_ms
     raise _type_error(name, {"datetime": "dateTime"}.get(kind, kind))
 
 
