@@ -1,0 +1,5 @@
+"""``python -m milestones`` runs the CLI."""
+
+from milestones.sync.cli import main
+
+main()

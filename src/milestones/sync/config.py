@@ -1,0 +1,270 @@
+"""Load, expand and validate the TOML config, once, at the CLI.
+
+The file is read with tomllib, every ``${VAR}`` in a string is read from the environment (a
+missing variable is an error that names it), provider defaults are filled in (Salesforce's
+referrer and NPS fields, HubSpot's connected-call disposition...), and pydantic validates the
+whole. Every problem is collected with its TOML path, e.g. ``mapping.stages.closedwon``, so
+one run shows them all; the CLI prints them and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from milestones.connectors.base import FieldKey
+from milestones.connectors.settings import (
+    HUBSPOT_FIELD_NAMES,
+    SALESFORCE_FIELD_NAMES,
+    HubSpotSettings,
+    SalesforceSettings,
+    WriteSpec,
+)
+from milestones.mapping.rules import MappingRules
+from milestones.sync.logs import register_secret
+
+CONFIG_ENV = "MILESTONES_CONFIG"
+DEFAULT_CONFIG = Path("milestones.toml")
+Provider = Literal["hubspot", "salesforce"]
+
+_AUTH_TAGS = ("password", "jwt", "client_credentials", "session")
+_OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Vendor values the neutral rules need, per provider; the user's own [mapping] wins.
+PROVIDER_MAPPING_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "hubspot": {
+        "advocate": {
+            "referred_by_property": "referred_by",
+            "nps_property": "hs_feedback_last_nps_rating",
+        },
+        "disqualify": {"lead_statuses": ["UNQUALIFIED"]},
+        # HubSpot's built-in "Connected" call disposition.
+        "two_way": {"call_connected_dispositions": ["f240bbac-87c9-4f6e-bf70-924b57d47db7"]},
+    },
+    "salesforce": {
+        "advocate": {"referred_by_property": "Referred_By__c", "nps_property": "NPS_Score__c"},
+        "disqualify": {"lead_statuses": ["Closed - Not Converted"]},
+        "two_way": {"call_connected_dispositions": ["Connected"]},
+    },
+}
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``problems`` lists each with its TOML path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateSettings(_Section):
+    """``[state]``: where the worker keeps its mirror, cursors, ledger and run log."""
+
+    path: Path = Field(
+        default=Path("milestones.db"), description="SQLite file, relative to the config file."
+    )
+
+
+class WritebackSettings(_Section):
+    """``[writeback]``: whether and under which names the fields are written."""
+
+    enabled: bool = Field(default=True, description="false: derive and plan, never write.")
+    fields: dict[FieldKey, str] = Field(
+        default={},
+        description="Rename written fields: canonical key -> CRM field name "
+        "(keys: milestone, milestone_date, next_milestone, disqualified, disqualified_reason, "
+        "is_advocate, advocate_since, deal_milestone).",
+    )
+    leads: bool = Field(
+        default=True, description="Salesforce: write the fields on unconverted Leads too."
+    )
+
+
+class SyncSettings(_Section):
+    """``[sync]``: cursor safety margins and batch sizes."""
+
+    lookback_seconds: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        default=300,
+        description="Each incremental pull starts this far before the stored cursor, so a "
+        "record committed late with an earlier modified time is still seen.",
+    )
+    lag_seconds: Annotated[int, Field(ge=0, le=3_600)] = Field(
+        default=30,
+        description="Each pull stops this far before the run's start, leaving records still "
+        "being written to the next run.",
+    )
+    derive_chunk: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1_000, description="People derived per chunk (bounds memory)."
+    )
+
+
+class Config(_Section):
+    """The whole file."""
+
+    provider: Provider = Field(description="Which CRM: hubspot or salesforce.")
+    hubspot: HubSpotSettings | None = None
+    salesforce: SalesforceSettings | None = None
+    state: StateSettings = StateSettings()
+    mapping: MappingRules = MappingRules()
+    writeback: WritebackSettings = WritebackSettings()
+    sync: SyncSettings = SyncSettings()
+
+    @model_validator(mode="after")
+    def _provider_section(self) -> Config:
+        if getattr(self, self.provider) is None:
+            raise ValueError(
+                f"provider is {self.provider!r} but the [{self.provider}] table is missing"
+            )
+        return self
+
+    @property
+    def write_spec(self) -> WriteSpec:
+        """Field names and the extra properties the rules read, for the chosen connector."""
+        defaults = HUBSPOT_FIELD_NAMES if self.provider == "hubspot" else SALESFORCE_FIELD_NAMES
+        advocate = self.mapping.advocate
+        extra = [advocate.referred_by_property, *advocate.flag_properties]
+        extra += [p for p in (advocate.nps_property, advocate.nps_date_property) if p]
+        persons: tuple[Literal["contact", "lead"], ...] = ("contact",)
+        if self.provider == "salesforce" and self.writeback.leads:
+            persons = ("contact", "lead")
+        return WriteSpec(
+            names={**defaults, **self.writeback.fields},
+            person_objects=persons,
+            extra_properties=tuple(dict.fromkeys(extra)),
+        )
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """``--config PATH``, else ``$MILESTONES_CONFIG``, else ``./milestones.toml``."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else DEFAULT_CONFIG
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path``; raise ``ConfigError`` listing every problem."""
+    env = os.environ if environ is None else environ
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            source, ["file not found (give --config or set MILESTONES_CONFIG)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [f"cannot read the file: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    return parse_config(raw, source=source, environ=env, base_dir=path.parent)
+
+
+def parse_config(
+    raw: dict[str, Any],
+    *,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Config:
+    """Validate an already-parsed TOML table (see ``load_config``)."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    provider = raw.get("provider")
+    if provider in ("hubspot", "salesforce"):
+        # The other CRM's table may sit in the file unused: its ${VARS} need not be set.
+        raw = {k: v for k, v in raw.items() if k != _OTHER_PROVIDER[provider]}
+    expanded = _expand(raw, env, (), problems)
+    if not isinstance(expanded, dict):  # pragma: no cover - tomllib always gives a table
+        raise ConfigError(source, ["the file is not a TOML table"])
+    _apply_provider_defaults(expanded)
+    try:
+        config = Config.model_validate(expanded)
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors())
+        raise ConfigError(source, problems) from None
+    if problems:
+        raise ConfigError(source, problems)
+    _register_secrets(config)
+    if base_dir is not None and not config.state.path.is_absolute():
+        state = config.state.model_copy(update={"path": base_dir / config.state.path})
+        config = config.model_copy(update={"state": state})
+    return config
+
+
+def _register_secrets(model: BaseModel) -> None:
+    """Hand every SecretStr of the config to the log redactor."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            _register_secrets(value)
+
+
+def _expand(value: Any, env: Mapping[str, str], path: tuple[str, ...], problems: list[str]) -> Any:
+    """Replace ``${VAR}`` in every string; record a problem per missing variable."""
+    if isinstance(value, dict):
+        return {k: _expand(v, env, (*path, str(k)), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, (*path, str(i)), problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            problems.append(f"{'.'.join(path)}: environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _VAR.sub(substitute, value)
+
+
+def _apply_provider_defaults(raw: dict[str, Any]) -> None:
+    provider = raw.get("provider")
+    defaults = PROVIDER_MAPPING_DEFAULTS.get(provider) if isinstance(provider, str) else None
+    if defaults is None:
+        return
+    mapping = raw.setdefault("mapping", {})
+    if not isinstance(mapping, dict):
+        return
+    for section, values in defaults.items():
+        table = mapping.setdefault(section, {})
+        if isinstance(table, dict):
+            for key, value in values.items():
+                table.setdefault(key, value)
+
+
+def _describe(error: Any) -> str:
+    """One line per pydantic error: its TOML path and message, never the input value."""
+    parts: list[str] = []
+    loc = [str(item) for item in error["loc"]]
+    if len(loc) > 1 and loc[0] == "salesforce" and loc[1] in _AUTH_TAGS:
+        del loc[1]  # the discriminated union's tag, not a key the user wrote
+    for text in loc:
+        if text.startswith("function-after") or text.startswith("function-before"):
+            continue
+        parts.append(text)
+    where = ".".join(parts) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    elif error["type"] == "union_tag_invalid":
+        message = "auth must be one of: password, jwt, client_credentials, session"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return f"{where}: {message}"

@@ -1,0 +1,27 @@
+"""Build the configured connector: the one place that knows which class serves which CRM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milestones.connectors.base import Connector
+from milestones.sync.config import Config
+
+
+def build_connector(config: Config, **options: Any) -> Connector:
+    """The connector for ``config.provider``, with the config's field names and properties.
+
+    ``options`` (``sleep``, ``clock``...) are handed to the connector: tests replace waits.
+    """
+    spec = config.write_spec
+    if config.provider == "hubspot":
+        from milestones.connectors.hubspot import HubSpotConnector
+
+        assert config.hubspot is not None  # the config validator guarantees it
+        connector: Connector = HubSpotConnector(config.hubspot, spec, **options)
+        return connector
+    from milestones.connectors.salesforce import SalesforceConnector
+
+    assert config.salesforce is not None
+    connector = SalesforceConnector(config.salesforce, spec, **options)
+    return connector
