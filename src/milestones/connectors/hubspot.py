@@ -1,0 +1,119 @@
+"""The HubSpot connector: contacts, deals, engagements and stages in; milestone fields out.
+
+It talks to HubSpot through hubspot-api-client, every call through ``HubSpotHttp``'s one
+paced, retrying path. The work is split by job:
+
+- ``hubspot_http``    the request path: SDK API objects, pacing, retries, error mapping, usage;
+- ``hubspot_paging``  list pages for full pulls, keyset search pages for increments;
+- ``hubspot_pull``    segments, associations and the resume token;
+- ``hubspot_records`` wire format <-> canonical records, and which properties to request;
+- ``hubspot_write``   batch update with 207 mapping and splitting, the lifecycle mirror;
+- ``hubspot_fields``  ``ensure_fields``.
+
+In ``rollups`` mode (``HubSpotSettings.activities``) no engagement is read: contact-level date
+properties (the last reply date...) become synthesized inbound email activities inside the
+contacts pages, and ``activities`` is not among ``kinds``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+from milestones.connectors.base import (
+    Change,
+    FieldStatus,
+    Page,
+    RecordKind,
+    StreamError,
+    Usage,
+    Window,
+    WriteResult,
+)
+from milestones.connectors.hubspot_fields import ensure_fields
+from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp
+from milestones.connectors.hubspot_pull import HubSpotPuller
+from milestones.connectors.hubspot_records import PropertyPlan, to_stages
+from milestones.connectors.hubspot_write import BATCH_LIMIT, HubSpotWriter
+from milestones.connectors.retry import Clock, Sleep
+from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.mapping.records import Stage
+
+
+class HubSpotConnector:
+    """A ``Connector`` for one HubSpot portal."""
+
+    provider = PROVIDER
+    write_batch_size = BATCH_LIMIT
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        spec: WriteSpec,
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.kinds: tuple[RecordKind, ...] = (
+            ("contacts", "deals", "activities")
+            if settings.activities == "engagements"
+            else ("contacts", "deals")
+        )
+        self.http = HubSpotHttp(settings, sleep=sleep, clock=clock)
+        self._stages: list[Stage] | None = None
+        self._plan: PropertyPlan | None = None
+        self._puller = HubSpotPuller(self.http, self._property_plan, self._stage_map)
+        self._writer = HubSpotWriter(self.http, settings, spec)
+
+    def stages(self) -> list[Stage]:
+        """Every deal pipeline's stages, keyed on stage id (one call, cached per instance)."""
+        if self._stages is None:
+            path = "/crm/v3/pipelines/deals"
+            try:
+                response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
+            except HubSpotApiError as exc:
+                raise self.http.stream_error(exc.message, path, status=exc.status) from None
+            self._stages = to_stages(response.data.get("results") or [])
+            self._plan = None
+        return list(self._stages)
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        """Pages of ``kind`` inside ``window`` (full list or keyset search), resumable."""
+        if kind not in self.kinds:
+            raise StreamError(f"no {kind!r} stream in this mode", connector=PROVIDER)
+        if kind == "deals":
+            self.stages()  # stage ids name the stage-entry properties; closed/won fallback
+        try:
+            yield from self._puller.pull(kind, window, resume)
+        except HubSpotApiError as exc:
+            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+
+    def write(self, changes: Sequence[Change]) -> list[WriteResult]:
+        """Batch-update the changes; one result per change, in order."""
+        return self._writer.write(changes)
+
+    def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
+        """Check and (unless ``dry_run``) create the ``milestones`` group and our properties."""
+        try:
+            return ensure_fields(self.http, self.spec, dry_run)
+        except HubSpotApiError as exc:
+            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+
+    def usage(self) -> Usage:
+        """Calls per category (read, search, associations, write, meta), 429s, daily quota."""
+        return self.http.usage
+
+    def close(self) -> None:
+        """Release the shared connection pool."""
+        self.http.close()
+
+    def _stage_map(self) -> Mapping[str, Stage]:
+        return {s.id: s for s in self.stages()}
+
+    def _property_plan(self) -> PropertyPlan:
+        if self._plan is None:
+            stage_ids = [s.id for s in self._stages or []]
+            self._plan = PropertyPlan.build(self.settings, self.spec, stage_ids)
+        return self._plan

@@ -1,0 +1,165 @@
+"""``ensure_fields`` for HubSpot: the written properties on contacts and deals, idempotently.
+
+Per object type: one read of the ``milestones`` property group (created when missing), one
+read of all properties, then a create for each written field that is missing (hubspot-api.md
+§5: 201 on create, 409 when it already exists, which counts as present). A second run finds
+everything and changes nothing. ``dry_run`` reads only and reports ``would_create``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS, FieldKey, FieldStatus, ObjectKind
+from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
+from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.mapping.records import Milestone
+
+GROUP = "milestones"
+GROUP_LABEL = "Sales milestones"
+LABELS: dict[FieldKey, str] = {
+    "milestone": "Sales milestone",
+    "milestone_date": "Sales milestone reached on",
+    "next_milestone": "Next sales milestone",
+    "disqualified": "Disqualified",
+    "disqualified_reason": "Disqualified reason",
+    "is_advocate": "Is an advocate",
+    "advocate_since": "Advocate since",
+    "deal_milestone": "Deal milestone",
+}
+# Our field type -> HubSpot (type, fieldType) and options (§5: valid pairs).
+HUBSPOT_TYPES = {
+    "milestone": ("enumeration", "select"),
+    "date": ("date", "date"),
+    "boolean": ("bool", "booleancheckbox"),
+    "text": ("string", "text"),
+}
+
+
+def definition(key: FieldKey, name: str) -> dict[str, Any]:
+    """The ``PropertyCreate`` body for one written field."""
+    kind = FIELD_TYPES[key]
+    hs_type, field_type = HUBSPOT_TYPES[kind]
+    body: dict[str, Any] = {
+        "name": name,
+        "label": LABELS[key],
+        "groupName": GROUP,
+        "type": hs_type,
+        "fieldType": field_type,
+        "description": "Written by crm-milestones.",
+    }
+    if kind == "milestone":
+        body["options"] = [
+            {"label": m.label.title(), "value": m.label, "displayOrder": int(m), "hidden": False}
+            for m in Milestone
+        ]
+    elif kind == "boolean":
+        body["options"] = [
+            {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+            {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+        ]
+    return body
+
+
+def ensure_fields(http: HubSpotHttp, spec: WriteSpec, dry_run: bool) -> list[FieldStatus]:
+    """Check, and unless ``dry_run`` create, the group and properties on contacts and deals."""
+    statuses: list[FieldStatus] = []
+    targets: tuple[tuple[ObjectKind, str, tuple[FieldKey, ...]], ...] = (
+        ("contact", "contacts", PERSON_FIELDS),
+        ("deal", "deals", DEAL_FIELDS),
+    )
+    for object_kind, object_type, keys in targets:
+        keys = tuple(k for k in keys if k in spec.names)
+        existing = _properties(http, object_type)
+        missing = [k for k in keys if spec.name(k) not in existing]
+        if missing and not dry_run:
+            _ensure_group(http, object_type)
+        for key in keys:
+            name = spec.name(key)
+            if name in existing:
+                statuses.append(_present(object_kind, key, name, existing[name]))
+            elif dry_run:
+                statuses.append(FieldStatus(object_kind, key, name, False, False, "would_create"))
+            else:
+                statuses.append(_create(http, object_kind, object_type, key, name))
+    return statuses
+
+
+def _properties(http: HubSpotHttp, object_type: str) -> dict[str, Mapping[str, Any]]:
+    path = f"/crm/v3/properties/{object_type}"
+    response = http.call("meta", path, http.properties.get_all, object_type, archived=False)
+    return {str(p.get("name")): p for p in response.data.get("results") or []}
+
+
+def _ensure_group(http: HubSpotHttp, object_type: str) -> None:
+    path = f"/crm/v3/properties/{object_type}/groups/{GROUP}"
+    try:
+        http.call("meta", path, http.property_groups.get_by_name, object_type, GROUP)
+        return
+    except HubSpotApiError as exc:
+        if exc.status != 404:
+            raise http.stream_error(exc.message, path, status=exc.status) from None
+    body = {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1}
+    try:
+        http.call(
+            "meta",
+            f"/crm/v3/properties/{object_type}/groups",
+            http.property_groups.create,
+            object_type,
+            body,
+        )
+    except HubSpotApiError as exc:
+        if exc.status != 409:  # created meanwhile: fine
+            raise http.stream_error(exc.message, path, status=exc.status) from None
+
+
+def _create(
+    http: HubSpotHttp, object_kind: ObjectKind, object_type: str, key: FieldKey, name: str
+) -> FieldStatus:
+    path = f"/crm/v3/properties/{object_type}"
+    try:
+        response = http.call(
+            "meta", path, http.properties.create, object_type, definition(key, name)
+        )
+    except HubSpotApiError as exc:
+        if exc.status == 409:  # exists after all (created meanwhile): present
+            return FieldStatus(object_kind, key, name, True, True)
+        return FieldStatus(object_kind, key, name, False, False, problem=exc.message)
+    return _present(object_kind, key, name, response.data, action="created")
+
+
+def _present(
+    object_kind: ObjectKind,
+    key: FieldKey,
+    name: str,
+    prop: Mapping[str, Any],
+    action: str = "none",
+) -> FieldStatus:
+    meta = prop.get("modificationMetadata") or {}
+    writable = not bool(meta.get("readOnlyValue")) and not bool(prop.get("calculated"))
+    expected, _ = HUBSPOT_TYPES[FIELD_TYPES[key]]
+    actual = prop.get("type")
+    problem = None
+    if actual is not None and actual != expected and not _compatible(expected, str(actual)):
+        problem = f"{name} is a {actual} property; expected {expected}"
+    elif not writable:
+        problem = f"{name} is read-only"
+    return FieldStatus(
+        object_kind,
+        key,
+        name,
+        True,
+        writable,
+        action,  # type: ignore[arg-type]
+        problem=problem,
+    )
+
+
+def _compatible(expected: str, actual: str) -> bool:
+    # A text or datetime property holds our values too (a date as YYYY-MM-DD).
+    return (expected, actual) in {
+        ("date", "datetime"),
+        ("date", "string"),
+        ("string", "enumeration"),
+    }

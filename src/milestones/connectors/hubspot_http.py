@@ -1,0 +1,308 @@
+"""HubSpot's one request path: every call the connector makes goes through ``HubSpotHttp.call``.
+
+What it does, in order, for each try of each call:
+
+1. refuse to start when the daily quota is spent (``QuotaExhausted``: the engine checkpoints
+   and the next run resumes);
+2. wait for a slot from the pacers: the app's ten-second and per-second budgets for ordinary
+   calls, the search endpoints' own per-second budget for searches (hubspot-api.md §6.1: search
+   is exempt from the ten-second bucket but limited to about 5/s);
+3. call the SDK method with ``_preload_content=False`` so the raw JSON is parsed once, without
+   the SDK's model building (§7.4-7.5), and read the ``X-HubSpot-RateLimit-*`` headers to
+   tighten the pacers and track the daily quota (§6.3);
+4. map failures by what the caller does next (STYLE.md): 429 and 5xx and dropped connections
+   are retried by tenacity, every method included (the SDK's urllib3 retry skips POST and
+   PATCH, §7.3); a ``DAILY`` 429 stops the run; 401/403 ask for a config fix; the rest is
+   returned to the caller as ``HubSpotApiError`` with its status and body to decide on.
+
+The SDK builds a new ``ApiClient`` and connection pool on every ``client.crm.x.y_api``
+attribute access (§7.1, §7.5), so the API objects are built once here, all sharing one
+urllib3 pool. The access token lives only inside the SDK's ``Configuration``; errors carry
+the base URL and path, never the token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from hubspot.crm import objects, pipelines, properties
+from hubspot.crm.associations import v4 as associations_v4
+
+from milestones.connectors.base import (
+    ConfigurationError,
+    QuotaExhausted,
+    RetryableError,
+    StreamError,
+    Usage,
+)
+from milestones.connectors.retry import Clock, Pacer, Sleep, retrying
+from milestones.connectors.settings import HubSpotSettings
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "hubspot"
+# Our pacer measures call starts; the server counts arrivals. Widening the window a little
+# keeps a burst that straddles the server's window edge under its limit.
+WINDOW_MARGIN = 1.03
+DAILY_RESERVE_SHARE = 0.01  # leave 1% of the daily quota to the portal's other integrations
+TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+RETRYABLE_STATUSES = frozenset({423, 429, 477, 500, 502, 503, 504, 520, 521, 522, 524})
+
+
+class HubSpotApiError(Exception):
+    """A non-retryable HTTP answer the caller interprets (400 on a batch, 404, 409...)."""
+
+    def __init__(self, status: int, body: Any, path: str) -> None:
+        super().__init__(f"HTTP {status} on {path}")
+        self.status = status
+        self.body = body if isinstance(body, dict) else {}
+        self.path = path
+
+    @property
+    def category(self) -> str | None:
+        """HubSpot's error category (``VALIDATION_ERROR``, ``OBJECT_NOT_FOUND``...)."""
+        value = self.body.get("category")
+        return str(value) if value is not None else None
+
+    @property
+    def message(self) -> str:
+        """HubSpot's message, or the status when the body had none."""
+        return str(self.body.get("message") or f"HTTP {self.status}")
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A parsed 2xx answer: its status, its JSON body and the headers we use."""
+
+    status: int
+    data: dict[str, Any]
+
+
+class HubSpotHttp:
+    """The SDK API objects, built once, behind one paced, retrying ``call``."""
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.base_url = str(settings.base_url).rstrip("/")
+        self.usage = Usage()
+        self._settings = settings
+        self._sleep = sleep
+        limit = settings.ten_second_limit
+        self.ten_second = Pacer(limit, 10.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)
+        self.secondly = Pacer(math.ceil(limit / 10), 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)
+        self.search_pacer = Pacer(
+            settings.search_per_second, 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep
+        )
+        self._retrying = retrying(
+            max_attempts=settings.pacing.max_attempts,
+            max_wait=settings.pacing.max_wait_seconds,
+            sleep=sleep,
+            on_retry=self._log_retry,
+        )
+        self._pool: urllib3.PoolManager | None = None
+        self.objects_basic = objects.BasicApi(api_client=self._client(objects))
+        objects_client = self.objects_basic.api_client
+        self.objects_batch = objects.BatchApi(api_client=objects_client)
+        self.objects_search = objects.SearchApi(api_client=objects_client)
+        self.associations = associations_v4.BatchApi(api_client=self._client(associations_v4))
+        self.pipelines = pipelines.PipelinesApi(api_client=self._client(pipelines))
+        props_client = self._client(properties)
+        self.properties = properties.CoreApi(api_client=props_client)
+        self.property_groups = properties.GroupsApi(api_client=props_client)
+
+    def _client(self, package: Any) -> Any:
+        """One SDK ``ApiClient`` for ``package``, all of them sharing one connection pool."""
+        configuration = package.Configuration()
+        configuration.host = self.base_url
+        configuration.access_token = self._settings.access_token.get_secret_value()
+        if self._settings.ca_bundle is not None:
+            configuration.ssl_ca_cert = str(self._settings.ca_bundle)
+        # No retries inside urllib3: tenacity below owns them, for every method (§7.3).
+        configuration.retries = urllib3.Retry(total=0, redirect=False, raise_on_status=False)
+        client = package.ApiClient(configuration=configuration)
+        client.user_agent = "crm-milestones (hubspot-api-client-python)"
+        if self._pool is None:
+            self._pool = client.rest_client.pool_manager
+        else:
+            client.rest_client.pool_manager = self._pool
+        return client
+
+    # -- the request path -------------------------------------------------------------------
+
+    def call(
+        self, category: str, path: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Response:
+        """Run one SDK ``method`` through pacing, retries and error mapping.
+
+        ``category`` is the usage bucket (read, search, associations, write, meta); ``path``
+        names the endpoint in errors and logs.
+        """
+        return self._retrying(self._attempt, category, path, method, args, kwargs)  # type: ignore[no-any-return]
+
+    def _attempt(
+        self,
+        category: str,
+        path: str,
+        method: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Response:
+        self._check_daily(path)
+        is_search = category == "search"
+        if is_search:
+            self.search_pacer.acquire()
+        else:
+            self.secondly.acquire()
+            self.ten_second.acquire()
+        try:
+            raw = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
+        except urllib3.exceptions.HTTPError as exc:
+            raise RetryableError(
+                f"connection failed: {type(exc).__name__}", connector=PROVIDER, url=self._url(path)
+            ) from None
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if not isinstance(status, int) or not hasattr(exc, "body"):
+                raise
+            if status == 0:  # the SDK wraps TLS failures as status 0
+                raise RetryableError(
+                    "TLS failure", connector=PROVIDER, url=self._url(path)
+                ) from None
+            self.usage.count(category)
+            headers = getattr(exc, "headers", None) or {}
+            self._read_headers(headers, is_search)
+            raise self._map_error(
+                status, _parse(getattr(exc, "body", b"")), headers, path, is_search
+            ) from None
+        self.usage.count(category)
+        self._read_headers(raw.headers, is_search)
+        data = _parse(raw.data)
+        return Response(status=raw.status, data=data if isinstance(data, dict) else {})
+
+    def _map_error(
+        self, status: int, body: Any, headers: Mapping[str, str], path: str, is_search: bool
+    ) -> Exception:
+        url = self._url(path)
+        body = body if isinstance(body, dict) else {}
+        code = body.get("policyName") or body.get("category") or body.get("errorType")
+        message = str(body.get("message") or f"HTTP {status}")
+        hint = _float(headers.get("Retry-After"))
+        if status == 429:
+            self.usage.rate_limited += 1
+            policy = body.get("policyName")
+            if policy == "DAILY":
+                return QuotaExhausted(
+                    message, connector=PROVIDER, status=429, code="DAILY", url=url
+                )
+            # Ten-secondly: the app's window is full; pause every caller until it rolls over
+            # (the official Node SDK waits 10 s, hubspot-api.md §6.2). Search: one second.
+            pause = hint if hint is not None else (1.0 if is_search else self._interval())
+            (self.search_pacer if is_search else self.ten_second).hold(pause)
+            return RetryableError(
+                message, connector=PROVIDER, status=429, code=code, url=url, retry_after=0.0
+            )
+        if status in RETRYABLE_STATUSES:
+            return RetryableError(
+                message, connector=PROVIDER, status=status, code=code, url=url, retry_after=hint
+            )
+        if status in (401, 403):
+            return ConfigurationError(
+                f"HubSpot refused the access token or its scopes: {message}",
+                connector=PROVIDER,
+                status=status,
+                code=code,
+                url=url,
+            )
+        return HubSpotApiError(status, body, path)
+
+    def _read_headers(self, headers: Mapping[str, str], is_search: bool) -> None:
+        """Track the daily quota and tighten the pacers from ``X-HubSpot-RateLimit-*`` (§6.3)."""
+        daily = _int(headers.get("X-HubSpot-RateLimit-Daily"))
+        daily_left = _int(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
+        if daily is not None:
+            self.usage.daily_limit = daily
+        if daily_left is not None:
+            self.usage.daily_remaining = daily_left
+        if is_search:
+            return  # search answers carry no window headers
+        interval = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        if interval:
+            self.ten_second.per_seconds = interval / 1000 * WINDOW_MARGIN
+        top = _int(headers.get("X-HubSpot-RateLimit-Max"))
+        if top and top < self.ten_second.max_calls:
+            self.ten_second.max_calls = top
+        per_second = _int(headers.get("X-HubSpot-RateLimit-Secondly"))
+        if per_second and per_second < self.secondly.max_calls:
+            self.secondly.max_calls = per_second
+        left = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
+        if left is not None and left <= 0:
+            self.ten_second.hold(self._interval())
+        left_now = _int(headers.get("X-HubSpot-RateLimit-Secondly-Remaining"))
+        if left_now is not None and left_now <= 0:
+            self.secondly.hold(1.0)
+
+    def _check_daily(self, path: str) -> None:
+        usage = self.usage
+        if usage.daily_remaining is None:
+            return
+        reserve = int((usage.daily_limit or 0) * DAILY_RESERVE_SHARE)
+        if usage.daily_remaining <= reserve:
+            raise QuotaExhausted(
+                f"daily API quota spent ({usage.daily_remaining} left, reserve {reserve})",
+                connector=PROVIDER,
+                code="DAILY",
+                url=self._url(path),
+            )
+
+    def _interval(self) -> float:
+        return self.ten_second.per_seconds / WINDOW_MARGIN
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def _log_retry(self, error: RetryableError, attempt: int) -> None:
+        log.warning("hubspot: retrying after try %d: %s", attempt, error)
+
+    def stream_error(self, message: str, path: str, *, status: int | None = None) -> StreamError:
+        """A ``StreamError`` for an answer this connector cannot go on from."""
+        return StreamError(message, connector=PROVIDER, status=status, url=self._url(path))
+
+    def close(self) -> None:
+        """Close the shared connection pool."""
+        if self._pool is not None:
+            self._pool.clear()
+
+
+def _parse(raw: bytes | str | None) -> Any:
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,336 @@
+"""HubSpot's wire format <-> canonical records: which properties to ask for, how to read them.
+
+Every property value on the wire is a string or null (hubspot-api.md §1.2); datetimes are ISO
+8601 with a ``Z`` or, for some date properties, epoch milliseconds. Only the properties the
+mapping needs are requested: the fixed ones below, the rules' extra properties
+(``WriteSpec.extra_properties``; the first one is the referrer property, the way the config
+builds it) and our own written fields under their configured names, so the plan can compare
+against what the CRM holds now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS
+from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Stage
+
+# Object type -> the property its incremental search filters and sorts on. Contacts must use
+# lastmodifieddate: filtering them on hs_lastmodifieddate silently misses records (§1.5, §9.2).
+MODIFIED_PROPERTY = {
+    "contacts": "lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    "emails": "hs_lastmodifieddate",
+    "calls": "hs_lastmodifieddate",
+    "meetings": "hs_lastmodifieddate",
+    "notes": "hs_lastmodifieddate",
+}
+ENGAGEMENT_TYPES: dict[str, ActivityKind] = {
+    "emails": "email",
+    "calls": "call",
+    "meetings": "meeting",
+    "notes": "note",
+}
+CONTACT_PROPERTIES = (
+    "email",
+    "firstname",
+    "lastname",
+    "hubspot_owner_id",
+    "associatedcompanyid",
+    "createdate",
+    "lastmodifieddate",
+    "hs_lead_status",
+    "hs_email_optout",
+    "hs_merged_object_ids",
+)
+DEAL_PROPERTIES = (
+    "dealname",
+    "dealstage",
+    "pipeline",
+    "hs_is_closed",
+    "hs_is_closed_won",
+    "closedate",
+    "amount",
+    "hubspot_owner_id",
+    "createdate",
+    "hs_lastmodifieddate",
+    "num_associated_contacts",
+    # When the deal entered its current stage (Pro/Enterprise; §2 "Stage timing props").
+    "hs_v2_date_entered_current_stage",
+)
+ENGAGEMENT_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "emails": ("hs_timestamp", "hs_email_direction", "hubspot_owner_id", "hs_lastmodifieddate"),
+    "calls": (
+        "hs_timestamp",
+        "hs_call_direction",
+        "hs_call_status",
+        "hs_call_disposition",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
+    "meetings": (
+        "hs_timestamp",
+        "hs_meeting_outcome",
+        "hs_meeting_end_time",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
+    "notes": ("hs_timestamp", "hubspot_owner_id", "hs_lastmodifieddate"),
+}
+EMAIL_DIRECTIONS: dict[str, Direction] = {
+    "INCOMING_EMAIL": "inbound",
+    "EMAIL": "outbound",
+    "FORWARDED_EMAIL": "outbound",
+}
+CALL_DIRECTIONS: dict[str, Direction] = {"INBOUND": "inbound", "OUTBOUND": "outbound"}
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyPlan:
+    """Which properties each object type is read with, derived once from settings and spec."""
+
+    contacts: tuple[str, ...]
+    deals: tuple[str, ...]
+    referrer: str | None
+    rollups: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls, settings: HubSpotSettings, spec: WriteSpec, stage_ids: Iterable[str] = ()
+    ) -> PropertyPlan:
+        """The property lists; ``stage_ids`` add the legacy per-stage entry dates."""
+        extra = tuple(spec.extra_properties)
+        rollups = tuple(settings.rollup_properties) if settings.activities == "rollups" else ()
+        person = tuple(spec.names[k] for k in PERSON_FIELDS if k in spec.names)
+        lifecycle = ("lifecyclestage",) if settings.lifecycle_mirror else ()
+        deal_written = tuple(spec.names[k] for k in DEAL_FIELDS if k in spec.names)
+        stage_dates = tuple(f"hs_v2_date_entered_{stage}" for stage in stage_ids)
+        return cls(
+            contacts=_unique(CONTACT_PROPERTIES + extra + person + lifecycle + rollups),
+            deals=_unique(DEAL_PROPERTIES + extra + deal_written + stage_dates),
+            referrer=extra[0] if extra else None,
+            rollups=rollups,
+        )
+
+    def for_type(self, object_type: str) -> tuple[str, ...]:
+        """The properties to request for ``object_type``."""
+        if object_type == "contacts":
+            return self.contacts
+        if object_type == "deals":
+            return self.deals
+        return ENGAGEMENT_PROPERTIES[object_type]
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 string or epoch milliseconds as an aware UTC datetime; None when empty."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: str | None) -> date | None:
+    """A date property (``YYYY-MM-DD``, an ISO datetime or epoch ms) as a date."""
+    moment = parse_time(value)
+    if moment is not None:
+        return moment.date()
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def to_millis(moment: datetime) -> int:
+    """Epoch milliseconds, the form search filters take for datetime properties."""
+    return int(moment.timestamp() * 1000)
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    return value.strip().lower() == "true"
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _props(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, str | None]:
+    """The requested properties, each a string or None (missing ones are None)."""
+    props = raw.get("properties") or {}
+    return {n: (None if props.get(n) is None else str(props.get(n))) for n in names}
+
+
+def modified_at(raw: Mapping[str, Any], object_type: str) -> datetime | None:
+    """The record's modification time, the one the incremental cursor runs on."""
+    props = raw.get("properties") or {}
+    return parse_time(props.get(MODIFIED_PROPERTY[object_type])) or parse_time(raw.get("updatedAt"))
+
+
+def to_contact(raw: Mapping[str, Any], plan: PropertyPlan) -> Contact:
+    """A canonical Contact from a HubSpot contact object."""
+    props = _props(raw, plan.contacts)
+    extras = {n: props[n] for n in plan.contacts if n not in CONTACT_PROPERTIES}
+    return Contact(
+        id=str(raw["id"]),
+        kind="contact",
+        email=props["email"],
+        first_name=props["firstname"],
+        last_name=props["lastname"],
+        owner_id=props["hubspot_owner_id"],
+        company_id=props["associatedcompanyid"],
+        created_at=parse_time(props["createdate"]) or parse_time(raw.get("createdAt")),
+        modified_at=modified_at(raw, "contacts"),
+        lead_status=props["hs_lead_status"],
+        is_opted_out=_flag(props["hs_email_optout"]) is True,
+        referred_by=props.get(plan.referrer) if plan.referrer else None,
+        is_deleted=bool(raw.get("archived")),
+        properties=extras,
+    )
+
+
+def to_deal(
+    raw: Mapping[str, Any],
+    plan: PropertyPlan,
+    contact_ids: Sequence[str],
+    stages: Mapping[str, Stage],
+) -> Deal:
+    """A canonical Deal; closed/won from the deal's own flags, else from its stage."""
+    props = _props(raw, plan.deals)
+    stage_id = props["dealstage"]
+    stage = stages.get(stage_id) if stage_id else None
+    is_closed = _flag(props["hs_is_closed"])
+    is_won = _flag(props["hs_is_closed_won"])
+    if is_closed is None and stage is not None:
+        is_closed = stage.is_closed
+    if is_won is None and stage is not None:
+        is_won = stage.is_won
+    created = parse_time(props["createdate"]) or parse_time(raw.get("createdAt"))
+    # Never hs_lastmodifieddate: our own write-back bumps it.
+    entered = parse_time(props["hs_v2_date_entered_current_stage"])
+    if entered is None and stage_id:
+        entered = parse_time(props.get(f"hs_v2_date_entered_{stage_id}"))
+    extras = {n: props[n] for n in plan.deals if n not in DEAL_PROPERTIES}
+    return Deal(
+        id=str(raw["id"]),
+        name=props["dealname"],
+        stage_id=stage_id,
+        pipeline_id=props["pipeline"],
+        is_closed=is_closed,
+        is_won=is_won,
+        close_date=parse_date(props["closedate"]),
+        amount=_float(props["amount"]),
+        owner_id=props["hubspot_owner_id"],
+        created_at=created,
+        modified_at=modified_at(raw, "deals"),
+        stage_changed_at=entered or created,
+        contact_ids=tuple(contact_ids),
+        referred_by=props.get(plan.referrer) if plan.referrer else None,
+        is_deleted=bool(raw.get("archived")),
+        properties={k: v for k, v in extras.items() if not k.startswith("hs_v2_date_entered_")},
+    )
+
+
+def to_activity(
+    raw: Mapping[str, Any],
+    object_type: str,
+    contact_ids: Sequence[str],
+    deal_ids: Sequence[str],
+) -> Activity:
+    """A canonical Activity from an engagement object (emails, calls, meetings, notes)."""
+    props = raw.get("properties") or {}
+    kind = ENGAGEMENT_TYPES[object_type]
+    direction: Direction | None = None
+    status: str | None = None
+    disposition: str | None = None
+    if kind == "email":
+        direction = EMAIL_DIRECTIONS.get(str(props.get("hs_email_direction") or "").upper())
+    elif kind == "call":
+        direction = CALL_DIRECTIONS.get(str(props.get("hs_call_direction") or "").upper())
+        status = _lower(props.get("hs_call_status"))
+        disposition = props.get("hs_call_disposition") or None
+    elif kind == "meeting":
+        status = _lower(props.get("hs_meeting_outcome"))
+    return Activity(
+        id=str(raw["id"]),
+        kind=kind,
+        direction=direction,
+        status=status,
+        disposition=disposition,
+        occurred_at=parse_time(props.get("hs_timestamp")),
+        ends_at=parse_time(props.get("hs_meeting_end_time")) if kind == "meeting" else None,
+        owner_id=props.get("hubspot_owner_id") or None,
+        modified_at=modified_at(raw, object_type),
+        contact_ids=tuple(contact_ids),
+        deal_ids=tuple(deal_ids),
+        is_deleted=bool(raw.get("archived")),
+    )
+
+
+def rollup_activities(raw: Mapping[str, Any], plan: PropertyPlan) -> list[Activity]:
+    """Rollups mode: one inbound 'email' per contact-level date property that is set.
+
+    The id is ``{contact_id}:{property}`` so each property keeps one row in the mirror and
+    a newer date replaces the older one.
+    """
+    props = raw.get("properties") or {}
+    contact_id = str(raw["id"])
+    found = []
+    for name in plan.rollups:
+        when = parse_time(props.get(name))
+        if when is None:
+            continue
+        found.append(
+            Activity(
+                id=f"{contact_id}:{name}",
+                kind="email",
+                direction="inbound",
+                occurred_at=when,
+                modified_at=modified_at(raw, "contacts"),
+                contact_ids=(contact_id,),
+            )
+        )
+    return found
+
+
+def to_stages(pipelines: Iterable[Mapping[str, Any]]) -> list[Stage]:
+    """The stage catalogue from ``GET /crm/v3/pipelines/deals`` (metadata values are strings)."""
+    stages = []
+    for pipeline in pipelines:
+        for raw in pipeline.get("stages") or []:
+            meta = raw.get("metadata") or {}
+            probability = _float(meta.get("probability"))
+            is_closed = _flag(meta.get("isClosed")) is True
+            stages.append(
+                Stage(
+                    id=str(raw["id"]),
+                    label=str(raw.get("label") or raw["id"]),
+                    pipeline_id=str(pipeline.get("id")),
+                    is_closed=is_closed,
+                    is_won=is_closed and probability is not None and probability >= 1.0,
+                    probability=probability,
+                    display_order=int(raw.get("displayOrder") or 0),
+                )
+            )
+    return stages
+
+
+def _lower(value: Any) -> str | None:
+    return str(value).strip().lower() if value not in (None, "") else None

@@ -1,0 +1,225 @@
+"""Write-back to HubSpot: batch update, 100 records a call, one result per change.
+
+A batch answers 200 (all written), 207 (some written: ``errors[]`` name the failed ids,
+hubspot-api.md §1.4) or a 4xx that rejects the whole batch for one bad record (§1.4: an
+invalid value fails everyone). A rejected batch is split: the ids the error names are failed
+with its reason and the rest resent; when the error names none, the batch is halved until the
+bad records stand alone, so the good ones land and each bad one keeps its own reason.
+
+Only our fields are written, under their configured names; None clears a property (an empty
+string, §1.4). With ``lifecycle_mirror`` set, a contact's milestone also sets
+``lifecyclestage``. HubSpot only moves that field forward; with ``lifecycle_allow_backwards``
+the contacts whose current stage is ahead of the mirrored one are cleared first (one batch
+read and, when needed, one clearing write per batch), then set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from milestones.connectors.base import Change, RetryableError, WriteResult
+from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
+from milestones.connectors.hubspot_paging import read_batch
+from milestones.connectors.settings import HubSpotSettings, WriteSpec
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 100
+OBJECT_TYPES = {"contact": "contacts", "deal": "deals"}
+LIFECYCLE = "lifecyclestage"
+# HubSpot's default lifecycle order (§2); portals may add stages, read from the property.
+DEFAULT_LIFECYCLE_ORDER = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+PERMANENT_CATEGORIES = frozenset({"VALIDATION_ERROR", "OBJECT_NOT_FOUND", "INVALID_INPUT"})
+
+Item = tuple[int, str, dict[str, str]]  # position in the call, record id, properties
+
+
+class HubSpotWriter:
+    """Sends changes as batch updates and maps every answer back to its record."""
+
+    def __init__(self, http: HubSpotHttp, settings: HubSpotSettings, spec: WriteSpec) -> None:
+        self._http = http
+        self._settings = settings
+        self._spec = spec
+        self._lifecycle_rank: dict[str, int] | None = None
+
+    def write(self, changes: Sequence[Change]) -> list[WriteResult]:
+        """One result per change, in order; batches of 100 per object type."""
+        results: list[WriteResult | None] = [None] * len(changes)
+        by_type: dict[str, list[Item]] = {}
+        for index, change in enumerate(changes):
+            object_type = OBJECT_TYPES.get(change.object_kind)
+            if object_type is None:
+                results[index] = WriteResult(
+                    change.record_id,
+                    ok=False,
+                    code="UNSUPPORTED",
+                    message=f"HubSpot has no {change.object_kind} records",
+                    is_retryable=False,
+                )
+                continue
+            item = (index, change.record_id, self._properties(change))
+            by_type.setdefault(object_type, []).append(item)
+        for object_type, items in by_type.items():
+            for start in range(0, len(items), BATCH_LIMIT):
+                chunk = items[start : start + BATCH_LIMIT]
+                if object_type == "contacts" and self._settings.lifecycle_allow_backwards:
+                    self._clear_backwards(chunk)
+                for index, result in self._send(object_type, chunk):
+                    results[index] = result
+        return [r for r in results if r is not None]
+
+    def _properties(self, change: Change) -> dict[str, str]:
+        props = {
+            self._spec.name(key): "" if value is None else str(value)
+            for key, value in change.fields.items()
+        }
+        mirrored = self._mirrored(change)
+        if mirrored is not None:
+            props[LIFECYCLE] = mirrored
+        return props
+
+    def _mirrored(self, change: Change) -> str | None:
+        milestone = change.fields.get("milestone")
+        if change.object_kind != "contact" or not milestone:
+            return None
+        return self._settings.lifecycle_mirror.get(milestone)
+
+    # -- sending and splitting ---------------------------------------------------------------
+
+    def _send(self, object_type: str, items: list[Item]) -> list[tuple[int, WriteResult]]:
+        path = f"/crm/v3/objects/{object_type}/batch/update"
+        body = {"inputs": [{"id": rid, "properties": props} for _, rid, props in items]}
+        try:
+            response = self._http.call(
+                "write", path, self._http.objects_batch.update, object_type, body
+            )
+        except RetryableError as exc:
+            failed = WriteResult(
+                "", ok=False, code=exc.code or str(exc.status), message=exc.message
+            )
+            return [(i, _for(rid, failed)) for i, rid, _ in items]
+        except HubSpotApiError as exc:
+            return self._split(object_type, items, exc)
+        written = {str(r.get("id")) for r in response.data.get("results") or []}
+        errors = _errors_by_id(response.data.get("errors") or [])
+        out = []
+        for index, rid, _ in items:
+            if rid in errors:
+                category, message = errors[rid]
+                out.append((index, _failure(rid, category, message)))
+            elif response.status == 200 or rid in written:
+                out.append((index, WriteResult(rid, ok=True)))
+            else:
+                out.append((index, _failure(rid, None, "not in HubSpot's answer")))
+        return out
+
+    def _split(
+        self, object_type: str, items: list[Item], exc: HubSpotApiError
+    ) -> list[tuple[int, WriteResult]]:
+        if len(items) == 1:
+            index, rid, _ = items[0]
+            return [(index, _failure(rid, exc.category, exc.message, status=exc.status))]
+        named = _named_ids(exc.body) & {rid for _, rid, _ in items}
+        if named:
+            bad = [
+                (i, _failure(rid, exc.category, exc.message, status=exc.status))
+                for i, rid, _ in items
+                if rid in named
+            ]
+            rest = [item for item in items if item[1] not in named]
+            return bad + (self._send(object_type, rest) if rest else [])
+        half = len(items) // 2
+        return self._send(object_type, items[:half]) + self._send(object_type, items[half:])
+
+    # -- lifecycle stage, moved backwards on request -------------------------------------------
+
+    def _clear_backwards(self, items: list[Item]) -> None:
+        targets = {rid: props[LIFECYCLE] for _, rid, props in items if props.get(LIFECYCLE)}
+        if not targets:
+            return
+        current = read_batch(self._http, "contacts", list(targets), [LIFECYCLE])
+        rank = self._ranks()
+        behind = []
+        for raw in current:
+            now = (raw.get("properties") or {}).get(LIFECYCLE)
+            want = targets.get(str(raw["id"]))
+            if now and want and rank.get(now, -1) > rank.get(want, -1):
+                behind.append(str(raw["id"]))
+        if not behind:
+            return
+        body = {"inputs": [{"id": rid, "properties": {LIFECYCLE: ""}} for rid in behind]}
+        path = "/crm/v3/objects/contacts/batch/update"
+        try:
+            self._http.call("write", path, self._http.objects_batch.update, "contacts", body)
+        except (HubSpotApiError, RetryableError) as exc:
+            log.warning("hubspot: clearing lifecyclestage failed: %s", exc)
+
+    def _ranks(self) -> dict[str, int]:
+        if self._lifecycle_rank is None:
+            rank = {v: i for i, v in enumerate(DEFAULT_LIFECYCLE_ORDER)}
+            path = f"/crm/v3/properties/contacts/{LIFECYCLE}"
+            try:
+                response = self._http.call(
+                    "meta", path, self._http.properties.get_by_name, "contacts", LIFECYCLE
+                )
+                options = response.data.get("options") or []
+                if options:
+                    ordered = sorted(options, key=lambda o: int(o.get("displayOrder") or 0))
+                    rank = {str(o.get("value")): i for i, o in enumerate(ordered)}
+            except HubSpotApiError as exc:
+                log.warning("hubspot: lifecyclestage options unreadable: %s", exc)
+            self._lifecycle_rank = rank
+        return self._lifecycle_rank
+
+
+def _errors_by_id(errors: list[Mapping[str, Any]]) -> dict[str, tuple[str | None, str]]:
+    """207 ``errors[]`` -> record id -> (category, message)."""
+    out: dict[str, tuple[str | None, str]] = {}
+    for error in errors:
+        for rid in _named_ids(error):
+            out[rid] = (error.get("category"), str(error.get("message") or "rejected"))
+    return out
+
+
+def _named_ids(error: Mapping[str, Any]) -> set[str]:
+    """The record ids an error body names (``id``, ``context.ids``/``id``/``objectId``)."""
+    ids: set[str] = set()
+    if error.get("id") is not None:
+        ids.add(str(error["id"]))
+    context = error.get("context") or {}
+    for key in ("ids", "id", "objectId", "objectIds"):
+        values = context.get(key) or []
+        ids.update(str(v) for v in (values if isinstance(values, list) else [values]))
+    for detail in error.get("errors") or []:
+        if isinstance(detail, Mapping):
+            ids.update(_named_ids(detail))
+    return ids
+
+
+def _failure(
+    rid: str, category: str | None, message: str, *, status: int | None = None
+) -> WriteResult:
+    permanent = category in PERMANENT_CATEGORIES or status in (400, 404)
+    return WriteResult(
+        rid,
+        ok=False,
+        code=category or (str(status) if status else None),
+        message=message,
+        is_retryable=not permanent,
+    )
+
+
+def _for(rid: str, template: WriteResult) -> WriteResult:
+    return WriteResult(rid, ok=False, code=template.code, message=template.message)

@@ -1,0 +1,149 @@
+"""Wire format -> canonical records: HubSpot's string-or-null properties, read the documented way."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from milestones.connectors.hubspot_fields import definition
+from milestones.connectors.hubspot_records import (
+    PropertyPlan,
+    parse_time,
+    rollup_activities,
+    to_activity,
+    to_contact,
+    to_deal,
+    to_stages,
+)
+from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings, WriteSpec
+from milestones.mapping.records import Stage
+
+SETTINGS = HubSpotSettings(access_token="pat-test")
+SPEC = WriteSpec(names=dict(HUBSPOT_FIELD_NAMES), extra_properties=("referred_by", "nps"))
+
+
+def _raw(rid: str, **props: str | None) -> dict:
+    return {"id": rid, "properties": props, "archived": False}
+
+
+def test_contact_reads_status_optout_referrer_and_our_fields() -> None:
+    plan = PropertyPlan.build(SETTINGS, SPEC)
+    raw = _raw(
+        "11",
+        email="a@x.io",
+        hs_lead_status="UNQUALIFIED",
+        hs_email_optout="true",
+        referred_by="22",
+        nps="10",
+        sales_milestone="prospect",
+        lastmodifieddate="2026-01-02T03:04:05.678Z",
+    )
+    contact = to_contact(raw, plan)
+    assert contact.lead_status == "UNQUALIFIED"
+    assert contact.is_opted_out is True
+    assert contact.referred_by == "22"
+    assert contact.modified_at == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert contact.properties["nps"] == "10"
+    assert contact.properties["sales_milestone"] == "prospect"
+    assert contact.properties["is_advocate"] is None  # requested but unset: None
+    assert "email" not in contact.properties
+
+
+def test_property_plan_requests_only_what_the_mapping_needs() -> None:
+    plan = PropertyPlan.build(SETTINGS, SPEC, ["closedwon"])
+    assert "lifecyclestage" not in plan.contacts
+    assert "deal_milestone" in plan.deals and "sales_milestone" not in plan.deals
+    assert "hs_v2_date_entered_closedwon" in plan.deals
+    mirrored = SETTINGS.model_copy(update={"lifecycle_mirror": {"client": "customer"}})
+    assert "lifecyclestage" in PropertyPlan.build(mirrored, SPEC).contacts
+
+
+def test_deal_stage_entry_never_uses_the_modified_time() -> None:
+    plan = PropertyPlan.build(SETTINGS, SPEC, ["qualifiedtobuy"])
+    stages = {"qualifiedtobuy": Stage("qualifiedtobuy", "Q", is_closed=False)}
+    raw = _raw(
+        "5",
+        dealstage="qualifiedtobuy",
+        createdate="2026-01-01T00:00:00Z",
+        hs_lastmodifieddate="2026-03-01T00:00:00Z",
+        closedate="2026-02-15T00:00:00.000Z",
+    )
+    deal = to_deal(raw, plan, ["1", "2"], stages)
+    assert deal.stage_changed_at == datetime(2026, 1, 1, tzinfo=UTC)  # createdate fallback
+    assert deal.is_closed is False and deal.is_won is False  # from the stage catalogue
+    assert deal.close_date == date(2026, 2, 15)
+    assert deal.contact_ids == ("1", "2")
+    entered = dict(raw["properties"], hs_v2_date_entered_qualifiedtobuy="1767312000000")
+    deal = to_deal({**raw, "properties": entered}, plan, [], stages)
+    assert deal.stage_changed_at == datetime(2026, 1, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("object_type", "props", "expected"),
+    [
+        ("emails", {"hs_email_direction": "INCOMING_EMAIL"}, ("email", "inbound", None, None)),
+        ("emails", {"hs_email_direction": "FORWARDED_EMAIL"}, ("email", "outbound", None, None)),
+        (
+            "calls",
+            {"hs_call_direction": "INBOUND", "hs_call_status": "COMPLETED",
+             "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7"},
+            ("call", "inbound", "completed", "f240bbac-87c9-4f6e-bf70-924b57d47db7"),
+        ),
+        ("meetings", {"hs_meeting_outcome": "NO_SHOW"}, ("meeting", None, "no_show", None)),
+        ("meetings", {"hs_meeting_outcome": None}, ("meeting", None, None, None)),
+        ("notes", {}, ("note", None, None, None)),
+    ],
+)
+def test_activity_normalisation(object_type: str, props: dict, expected: tuple) -> None:
+    raw = _raw("9", hs_timestamp="2026-01-05T10:00:00Z", **props)
+    activity = to_activity(raw, object_type, ["1"], ["7"])
+    assert (activity.kind, activity.direction, activity.status, activity.disposition) == expected
+    assert activity.occurred_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
+    assert activity.contact_ids == ("1",) and activity.deal_ids == ("7",)
+
+
+def test_rollups_become_inbound_emails_keyed_by_property() -> None:
+    settings = SETTINGS.model_copy(update={"activities": "rollups"})
+    plan = PropertyPlan.build(settings, SPEC)
+    raw = _raw("3", hs_sales_email_last_replied="2026-02-01T00:00:00Z")
+    [activity] = rollup_activities(raw, plan)
+    assert activity.id == "3:hs_sales_email_last_replied"
+    assert (activity.kind, activity.direction, activity.contact_ids) == ("email", "inbound", ("3",))
+
+
+def test_stage_catalogue_keys_on_id_with_string_metadata() -> None:
+    pipelines = [
+        {
+            "id": "default",
+            "stages": [
+                {"id": "closedwon", "label": "Won!", "displayOrder": 5,
+                 "metadata": {"isClosed": "true", "probability": "1.0"}},
+                {"id": "closedlost", "label": "Lost", "displayOrder": 6,
+                 "metadata": {"isClosed": "true", "probability": "0.0"}},
+                {"id": "123", "label": "Custom", "metadata": {"isClosed": "false",
+                 "probability": "0.40000000000000002220446049250313080847263336181640625"}},
+            ],
+        }
+    ]
+    won, lost, custom = to_stages(pipelines)
+    assert (won.id, won.is_closed, won.is_won) == ("closedwon", True, True)
+    assert (lost.is_closed, lost.is_won) == (True, False)
+    assert custom.probability == pytest.approx(0.4) and not custom.is_closed
+
+
+def test_times_parse_iso_and_epoch_millis() -> None:
+    assert parse_time("1700000000000") == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    assert parse_time("") is None and parse_time(None) is None
+
+
+def test_field_definitions_carry_their_options() -> None:
+    milestone = definition("milestone", "sales_milestone")
+    assert (milestone["type"], milestone["fieldType"]) == ("enumeration", "select")
+    assert [o["value"] for o in milestone["options"]] == [
+        "target", "prospect", "opportunity", "client", "advocate"
+    ]
+    flag = definition("is_advocate", "is_advocate")
+    assert (flag["type"], [o["value"] for o in flag["options"]]) == ("bool", ["true", "false"])
+    assert definition("milestone_date", "d")["type"] == "date"
+    assert definition("milestone", "x")["groupName"] == "milestones"
