@@ -1,0 +1,203 @@
+"""Compact JSON for the mirror: canonical records and derived results as positional arrays.
+
+The mirror keeps one JSON text per record; positional arrays (not dicts) keep the file small
+and encoding cheap. Each encoder has its decoder beside it, and a change of layout is a
+schema migration in ``state``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from milestones.mapping.derive import Derived, Evidence
+from milestones.mapping.records import Activity, Contact, Deal, Milestone, Stage
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _pdt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def dumps(value: Any) -> str:
+    """JSON text without spaces."""
+    return _dumps(value)
+
+
+def encode_contact(c: Contact) -> str:
+    """A contact as one JSON array."""
+    return _dumps(
+        [
+            c.kind,
+            c.email,
+            c.first_name,
+            c.last_name,
+            c.owner_id,
+            c.company_id,
+            _dt(c.created_at),
+            _dt(c.modified_at),
+            c.lead_status,
+            c.is_opted_out,
+            c.referred_by,
+            c.converted_to,
+            dict(c.properties),
+        ]
+    )
+
+
+def decode_contact(record_id: str, text: str, is_deleted: bool = False) -> Contact:
+    """The contact ``encode_contact`` wrote."""
+    v = _loads(text)
+    return Contact(
+        id=record_id,
+        kind=v[0],
+        email=v[1],
+        first_name=v[2],
+        last_name=v[3],
+        owner_id=v[4],
+        company_id=v[5],
+        created_at=_pdt(v[6]),
+        modified_at=_pdt(v[7]),
+        lead_status=v[8],
+        is_opted_out=v[9],
+        referred_by=v[10],
+        converted_to=v[11],
+        is_deleted=is_deleted,
+        properties=v[12],
+    )
+
+
+def encode_deal(d: Deal) -> str:
+    """A deal as one JSON array (its contact links live in ``deal_contacts``)."""
+    return _dumps(
+        [
+            d.name,
+            d.stage_id,
+            d.pipeline_id,
+            d.is_closed,
+            d.is_won,
+            d.close_date.isoformat() if d.close_date else None,
+            d.amount,
+            d.owner_id,
+            _dt(d.created_at),
+            _dt(d.modified_at),
+            _dt(d.stage_changed_at),
+            d.referred_by,
+            dict(d.properties),
+        ]
+    )
+
+
+def decode_deal(record_id: str, text: str, is_deleted: bool = False) -> Deal:
+    """The deal ``encode_deal`` wrote (without ``contact_ids``)."""
+    v = _loads(text)
+    return Deal(
+        id=record_id,
+        name=v[0],
+        stage_id=v[1],
+        pipeline_id=v[2],
+        is_closed=v[3],
+        is_won=v[4],
+        close_date=date.fromisoformat(v[5]) if v[5] else None,
+        amount=v[6],
+        owner_id=v[7],
+        created_at=_pdt(v[8]),
+        modified_at=_pdt(v[9]),
+        stage_changed_at=_pdt(v[10]),
+        referred_by=v[11],
+        is_deleted=is_deleted,
+        properties=v[12],
+    )
+
+
+def encode_activity(a: Activity) -> str:
+    """An activity as one JSON array (its contact links live in ``activity_contacts``)."""
+    return _dumps(
+        [
+            a.kind,
+            a.direction,
+            a.status,
+            a.disposition,
+            _dt(a.occurred_at),
+            _dt(a.ends_at),
+            a.owner_id,
+            _dt(a.modified_at),
+            list(a.deal_ids),
+        ]
+    )
+
+
+def decode_activity(record_id: str, text: str) -> Activity:
+    """The activity ``encode_activity`` wrote (without ``contact_ids``)."""
+    v = _loads(text)
+    return Activity(
+        id=record_id,
+        kind=v[0],
+        direction=v[1],
+        status=v[2],
+        disposition=v[3],
+        occurred_at=_pdt(v[4]),
+        ends_at=_pdt(v[5]),
+        owner_id=v[6],
+        modified_at=_pdt(v[7]),
+        deal_ids=tuple(v[8]),
+    )
+
+
+def encode_stage(s: Stage) -> str:
+    """A catalogue stage as one JSON array."""
+    return _dumps([s.label, s.pipeline_id, s.is_closed, s.is_won, s.probability, s.display_order])
+
+
+def decode_stage(stage_id: str, text: str) -> Stage:
+    """The stage ``encode_stage`` wrote."""
+    v = _loads(text)
+    return Stage(stage_id, v[0], v[1], v[2], v[3], v[4], v[5])
+
+
+def encode_derived(d: Derived) -> str:
+    """What the next run needs as ``prior``: the reached milestones and their evidence."""
+    reached = [
+        [int(level), e.on.isoformat(), e.rule, e.record_kind, e.record_id]
+        for level, e in sorted(d.reached.items())
+    ]
+    return _dumps([int(d.milestone), reached, d.is_disqualified, d.is_advocate])
+
+
+def decode_derived(contact_id: str, text: str | None) -> Derived | None:
+    """The prior ``Derived`` (reached milestones and flags; warnings are not kept)."""
+    if text is None:
+        return None
+    v = _loads(text)
+    reached = {
+        Milestone(level): Evidence(date.fromisoformat(on), rule, kind, rid)
+        for level, on, rule, kind, rid in v[1]
+    }
+    return Derived(
+        contact_id=contact_id,
+        milestone=Milestone(v[0]),
+        reached=reached,
+        is_disqualified=v[2],
+        is_advocate=v[3],
+    )
+
+
+def decode_values(text: str | None) -> dict[str, str | None]:
+    """A ``{field key: value}`` object (the CRM's values of our fields)."""
+    if not text:
+        return {}
+    values: dict[str, str | None] = _loads(text)
+    return values
+
+
+def encode_values(values: Mapping[Any, str | None]) -> str:
+    """The inverse of ``decode_values``."""
+    return _dumps(dict(values))

@@ -1,0 +1,74 @@
+"""Plan: the difference between what we derived and what the CRM holds now.
+
+Only differences become writes, so a run after an unchanged CRM writes nothing. Values are
+compared the way the CRMs store them: an empty string is no value, booleans ignore case
+(HubSpot says ``true``, Salesforce's connector may say ``True``), and a date matches a
+datetime or epoch-milliseconds value on the same day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from milestones.connectors.base import PERSON_FIELDS, Change, FieldKey, ObjectKind
+from milestones.connectors.settings import FIELD_TYPES
+from milestones.mapping.derive import Derived
+from milestones.mapping.records import Contact, Milestone
+
+
+def normalise(key: FieldKey, value: str | None) -> str:
+    """A field value in the form two equal values share."""
+    if value is None:
+        return ""
+    text = value.strip()
+    kind = FIELD_TYPES.get(key, "text")
+    if kind in ("boolean", "milestone"):
+        return text.lower()
+    if kind == "date":
+        if text.isdigit() and len(text) > 8:  # epoch milliseconds (HubSpot date properties)
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC).date().isoformat()
+        return text[:10]
+    return text
+
+
+def diff_fields(
+    wanted: Mapping[FieldKey, str | None], current: Mapping[str, str | None]
+) -> dict[FieldKey, str | None]:
+    """The wanted values that differ from the current ones."""
+    return {
+        key: value
+        for key, value in wanted.items()
+        if normalise(key, value) != normalise(key, current.get(key))
+    }
+
+
+def person_fields(derived: Derived, keys: Mapping[FieldKey, str]) -> dict[FieldKey, str | None]:
+    """The person fields we write (only those the config names)."""
+    values = derived.fields()
+    return {key: values[key] for key in PERSON_FIELDS if key in keys}
+
+
+def plan_person(
+    contact: Contact,
+    derived: Derived,
+    current: Mapping[str, str | None],
+    keys: Mapping[FieldKey, str],
+) -> Change | None:
+    """The write one person needs, or None when the CRM already agrees."""
+    changed = diff_fields(person_fields(derived, keys), current)
+    if not changed:
+        return None
+    kind: ObjectKind = "lead" if contact.kind == "lead" else "contact"
+    return Change(kind, contact.id, changed, group=contact.company_id)
+
+
+def plan_deal(
+    deal_id: str, milestone: Milestone | None, current: Mapping[str, str | None]
+) -> Change | None:
+    """The write a deal's ``deal_milestone`` needs, or None."""
+    wanted: dict[FieldKey, str | None] = {
+        "deal_milestone": milestone.label if milestone is not None else None
+    }
+    changed = diff_fields(wanted, current)
+    return Change("deal", deal_id, changed) if changed else None

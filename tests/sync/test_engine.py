@@ -1,0 +1,255 @@
+"""The engine against an in-memory CRM: what it writes, what it leaves alone, how it resumes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sync_fakes import T0, FakeCRM
+
+from milestones.connectors.base import Link, Page, RecordKind, Window
+from milestones.mapping.records import Activity, Contact, Deal
+from milestones.mapping.rules import MappingRules
+from milestones.sync.engine import Engine, RunOptions, RunReport
+from milestones.sync.state import State
+
+RULES = MappingRules(stages={"contractsent": "opportunity", "closedwon": "client"})
+
+
+def make_world(crm: FakeCRM) -> None:
+    """Six people, one converted lead, three deals, a few activities."""
+    crm.put(Contact("c1", email="ann@example.com", created_at=T0))
+    crm.put(Contact("c2", email="bob@example.com", created_at=T0, company_id="acme"))
+    crm.put(Contact("c3", email="Cy@Example.com", created_at=T0, company_id="acme"))
+    recent = datetime.now(UTC) - timedelta(days=1)  # advocacy lapses after a year
+    crm.put(Contact("c4", email="dee@example.com", created_at=recent, referred_by="cy@example.com"))
+    crm.put(Contact("c5", email="eve@example.com", created_at=T0))
+    crm.put(Contact("c6", email="fay@example.com", created_at=T0, is_opted_out=True))
+    crm.put(Contact("l1", kind="lead", email="eve@old.example", converted_to="c5"))
+    crm.put(Contact("l2", kind="lead", email="gus@example.com", lead_status="UNQUALIFIED"))
+    crm.put(Deal("d2", stage_id="contractsent", created_at=T0, stage_changed_at=T0))
+    crm.put(Deal("d3", stage_id="closedwon", close_date=T0.date(), contact_ids=("c3",)))
+    crm.put(Link("ocr2", deal_id="d2", contact_id="c2"))
+    at = T0 + timedelta(days=1)
+    crm.put(Activity("a1", "email", direction="inbound", occurred_at=at, contact_ids=("c1",)))
+    crm.put(
+        Activity(
+            "a5",
+            "call",
+            direction="inbound",
+            status="completed",
+            occurred_at=at,
+            contact_ids=("l1",),
+        )
+    )
+    crm.put(Activity("a6", "email", direction="inbound", occurred_at=at, contact_ids=("c6",)))
+    crm.put(Activity("a7", "email", direction="outbound", occurred_at=at, contact_ids=("c5",)))
+
+
+@pytest.fixture
+def crm() -> FakeCRM:
+    fake = FakeCRM()
+    make_world(fake)
+    return fake
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[State]:
+    with State(tmp_path / "state.db") as s:
+        yield s
+
+
+def run(
+    state: State,
+    crm: FakeCRM,
+    clock: datetime | None = None,
+    lookback: timedelta = timedelta(minutes=5),
+    **options: object,
+) -> RunReport:
+    engine = Engine(
+        state,
+        crm,
+        RULES,
+        crm.names,
+        lag=timedelta(0),
+        chunk_size=3,
+        lookback=lookback,
+        clock=(lambda: clock) if clock else lambda: datetime.now(UTC),
+    )
+    return engine.run(RunOptions(**options))  # type: ignore[arg-type]
+
+
+def test_first_sync_writes_every_person_and_deal(state: State, crm: FakeCRM) -> None:
+    report = run(state, crm)
+    assert report.exit_code == 0, report
+    assert crm.field("c1", "milestone") == "prospect"
+    assert crm.field("c1", "milestone_date") == "2025-01-07"
+    assert crm.field("c2", "milestone") == "opportunity"
+    assert crm.field("c3", "milestone") == "advocate"
+    assert crm.field("c3", "is_advocate") == "true"
+    assert crm.field("c4", "milestone") == "target"
+    assert crm.field("c4", "next_milestone") == "prospect"
+    assert crm.field("c5", "milestone") == "prospect"  # through the lead it came from
+    assert crm.field("c6", "milestone") == "target"
+    assert crm.field("c6", "disqualified") == "true"
+    assert crm.field("l2", "disqualified") == "true"
+    assert crm.field("d2", "deal_milestone", "deals") == "opportunity"
+    assert crm.field("d3", "deal_milestone", "deals") == "client"
+    assert "l1" not in crm.written_ids  # converted leads are never written
+    assert report.figures["written"] == len(crm.written_ids) == 9
+    assert all(len(batch) <= crm.write_batch_size for batch in crm.write_calls)
+    acme = [c for batch in crm.write_calls for c in batch if c.group == "acme"]
+    assert {c.record_id for c in acme} == {"c2", "c3"}
+
+
+def test_second_sync_writes_nothing(state: State, crm: FakeCRM) -> None:
+    run(state, crm)
+    crm.write_calls.clear()
+    report = run(state, crm)
+    assert crm.write_calls == []
+    assert report.figures["written"] == 0
+    assert report.figures["records_read"] > 0  # our own writes came back and planned nothing
+
+
+def test_changes_in_the_crm_write_only_the_affected_people(state: State, crm: FakeCRM) -> None:
+    run(state, crm)
+    run(state, crm)
+    crm.write_calls.clear()
+    crm.update("deals", "d2", stage_id="closedwon", close_date=T0.date() + timedelta(days=3))
+    crm.put(Activity("a9", "email", direction="inbound", occurred_at=T0, contact_ids=("c4",)))
+    crm.put(Contact("c7", email="hal@example.com", referred_by="c2", created_at=datetime.now(UTC)))
+    report = run(state, crm)
+    assert report.exit_code == 0
+    assert sorted(crm.written_ids) == ["c2", "c4", "c7", "d2"]
+    assert crm.field("c2", "milestone") == "advocate"
+    assert crm.field("c4", "milestone") == "prospect"
+    rows = state.ledger_of("c2")
+    assert [r["to_milestone"] for r in rows] == ["prospect", "opportunity", "client", "advocate"]
+
+
+def test_dry_run_plans_without_writing_or_forgetting(state: State, crm: FakeCRM) -> None:
+    report = run(state, crm, dry_run=True)
+    assert crm.write_calls == []
+    assert report.outcome == "dry-run" and report.exit_code == 0
+    assert {c.record_id for c in report.plan} >= {"c1", "c2", "d3"}
+    assert state.count("writes") == 0
+    real = run(state, crm)
+    assert real.figures["written"] == len(report.plan)
+
+
+def test_failed_writes_are_kept_and_retried(state: State, crm: FakeCRM) -> None:
+    crm.fail_ids = {"c1": True, "c2": False}
+    first = run(state, crm)
+    assert first.exit_code == 1 and first.figures["failed"] == 2
+    failed = {r["record_id"]: r for r in state.write_rows("failed")}
+    assert failed["c1"]["message"] == "refused" and failed["c2"]["is_retryable"] == 0
+    crm.fail_ids = {}
+    crm.write_calls.clear()
+    second = run(state, crm, lookback=timedelta(0))  # c2 is not pulled again
+    assert crm.written_ids == ["c1"]  # c2's refusal cannot be helped by a retry
+    assert second.exit_code == 0
+    crm.update("contacts", "c2", first_name="Bob")  # a change plans c2 again
+    run(state, crm)
+    assert crm.field("c2", "milestone") == "opportunity"
+    assert state.count("writes") == 0
+
+
+def test_full_sync_reconciles_deletions(state: State, crm: FakeCRM) -> None:
+    run(state, crm)
+    crm.remove("contacts", "c4")  # the referral behind c3's advocacy
+    run(state, crm)
+    assert crm.field("c3", "is_advocate") == "true"  # an incremental pull cannot see it
+    run(state, crm, mode="full")
+    assert crm.field("c3", "is_advocate") == "false"
+    assert crm.field("c3", "milestone") == "advocate"  # the milestone itself is kept
+    assert state.count("contacts", "is_deleted = 1") == 1
+
+
+def test_meeting_that_ends_later_counts_without_a_change(state: State, crm: FakeCRM) -> None:
+    now = datetime.now(UTC)
+    crm.put(
+        Activity(
+            "m1", "meeting", occurred_at=now, ends_at=now + timedelta(hours=1), contact_ids=("c4",)
+        )
+    )
+    run(state, crm, clock=now + timedelta(seconds=1))
+    assert crm.field("c4", "milestone") == "target"
+    crm.write_calls.clear()
+    run(state, crm, clock=now + timedelta(hours=2))
+    assert crm.written_ids == ["c4"]
+    assert crm.field("c4", "milestone") == "prospect"
+
+
+class CrashingCRM(FakeCRM):
+    """Raises after a number of pages, like a process dying mid-pull."""
+
+    crash_after: int | None = None
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        for page in super().pull(kind, window, resume):
+            if self.crash_after is not None:
+                if self.crash_after == 0:
+                    raise RuntimeError("crash")
+                self.crash_after -= 1
+            yield page
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 3, 6])
+def test_a_crashed_pull_resumes_and_ends_the_same(tmp_path: Path, crash_after: int) -> None:
+    reference = FakeCRM()
+    make_world(reference)
+    with State(tmp_path / "ref.db") as ref_state:
+        run(ref_state, reference)
+    crm = CrashingCRM()
+    make_world(crm)
+    crm.crash_after = crash_after
+    with State(tmp_path / "crash.db") as state:
+        with pytest.raises(RuntimeError):
+            run(state, crm)
+        assert state.recent_runs(1)[0]["outcome"] == "error"
+        crm.crash_after = None
+        crm.pull_calls = 0
+        assert run(state, crm).exit_code == 0
+        run(state, crm)
+        ledger = state.db.execute(
+            "SELECT count(*), count(DISTINCT record_id || to_milestone) FROM ledger"
+        ).fetchone()
+    assert ledger[0] == ledger[1]
+    for kind in ("contacts", "deals"):
+        for rid, record in reference.records[kind].items():
+            assert crm.records[kind][rid].properties == record.properties  # type: ignore[attr-defined]
+
+
+def test_a_stop_request_checkpoints_after_the_current_page(state: State, crm: FakeCRM) -> None:
+    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
+    engine.progress = lambda kind, report, calls: engine.request_stop()
+    report = engine.run(RunOptions())
+    assert report.outcome == "interrupted" and report.exit_code == 1
+    assert report.figures["records_read"] == crm.page_size
+    cursor = state.cursor("hubspot", "contacts", "sync")
+    assert cursor.is_running and cursor.resume == str(crm.page_size)
+    assert run(state, crm).exit_code == 0
+    assert crm.field("c1", "milestone") == "prospect"
+
+
+def test_backfill_leaves_the_incremental_cursors_alone(state: State, crm: FakeCRM) -> None:
+    run(state, crm)
+    before = state.cursor("hubspot", "contacts", "sync")
+    crm.write_calls.clear()
+    report = run(state, crm, mode="backfill", since=T0, until=None)
+    assert report.exit_code == 0 and crm.write_calls == []
+    assert state.cursor("hubspot", "contacts", "sync") == before
+    assert state.cursor("hubspot", "contacts", "backfill").is_running is False
+
+
+def test_changed_rules_derive_everyone_again(state: State, crm: FakeCRM) -> None:
+    run(state, crm)
+    engine = Engine(
+        state, crm, MappingRules(stages={"contractsent": "prospect"}), crm.names, lag=timedelta(0)
+    )
+    crm.write_calls.clear()
+    engine.run(RunOptions())
+    assert crm.field("d2", "deal_milestone", "deals") == "opportunity"  # a high-water mark
+    assert state.count("dirty") == 0
