@@ -1,0 +1,233 @@
+"""The Salesforce connector: pulls people, deals, contact roles and activities, writes the
+milestone fields back, and keeps the run inside its share of the daily API allocation.
+
+Pulls are one SOQL query per object through ``queryAll`` (so deleted and merged rows come
+with ``IsDeleted``; reference section 1.4), bounded by ``SystemModstamp`` in the window and
+ordered by ``(SystemModstamp, Id)``, paged through ``nextRecordsUrl``. Each API page becomes
+one ``Page`` whose resume token is the last ``(SystemModstamp, Id)`` read, so a pull
+restarts from a keyset position rather than an expiring cursor (reference section 1.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import requests
+
+from milestones.connectors import salesforce_records as convert
+from milestones.connectors.base import (
+    Change,
+    FieldStatus,
+    Page,
+    Record,
+    RecordKind,
+    Usage,
+    Window,
+    WriteResult,
+)
+from milestones.connectors.retry import Clock, Sleep
+from milestones.connectors.salesforce_auth import AnySalesforceSettings
+from milestones.connectors.salesforce_client import LocatorExpired, SalesforceClient
+from milestones.connectors.salesforce_fields import FieldManager
+from milestones.connectors.salesforce_schema import Schema
+from milestones.connectors.salesforce_soql import (
+    STAGE_QUERY,
+    Position,
+    id_chunks,
+    selectable,
+    window_query,
+)
+from milestones.connectors.salesforce_write import BATCH_SIZE, CollectionWriter
+from milestones.connectors.settings import WriteSpec
+from milestones.mapping.records import Stage
+
+log = logging.getLogger(__name__)
+OBJECTS: dict[RecordKind, tuple[str, ...]] = {
+    "contacts": ("Contact", "Lead"),
+    "deals": ("Opportunity",),
+    "deal_contacts": ("OpportunityContactRole",),
+    "activities": ("Task", "Event", "EmailMessage"),
+}
+# Objects an org may lack (EmailMessage needs Enhanced Email or Email-to-Case).
+OPTIONAL_OBJECTS = frozenset({"EmailMessage"})
+EMAIL_SENDERS = (
+    "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
+    "WHERE RelationType = 'FromAddress' AND EmailMessageId IN {ids}"
+)
+
+
+class SalesforceConnector:
+    """The ``Connector`` for Salesforce, built on simple-salesforce over one request path."""
+
+    provider = "salesforce"
+    write_batch_size = BATCH_SIZE
+    kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
+
+    def __init__(
+        self,
+        settings: AnySalesforceSettings,
+        spec: WriteSpec,
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        session: requests.Session | None = None,
+        referrer_property: str | None = "Referred_By__c",
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.referrer_property = referrer_property
+        self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
+        self.schema = Schema(self.client)
+        self.writer = CollectionWriter(self.client, spec, sleep)
+        self.fields = FieldManager(self.client, self.schema, spec)
+        self.forecast: dict[str, int] = {}  # query pages each object's pull still needs
+
+    # -- catalogue ------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        """Every Opportunity stage, keyed on its API name, in the org's sort order."""
+        return [convert.stage(row) for rows in self._pages(STAGE_QUERY) for row in rows[0]]
+
+    # -- pulls ----------------------------------------------------------------------------
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        """Pages of ``kind`` changed in ``window``; ``resume`` continues an earlier pull."""
+        objects = [o for o in OBJECTS[kind] if self._has(o)]
+        start = Position.parse(resume, objects) if resume else None
+        if start is not None:
+            objects = objects[objects.index(start.sobject) :]
+        for number, sobject in enumerate(objects):
+            after = start if start is not None and start.sobject == sobject else None
+            following = objects[number + 1] if number + 1 < len(objects) else None
+            yield from self._pull_object(kind, sobject, window, after, following)
+
+    def _has(self, sobject: str) -> bool:
+        return sobject not in OPTIONAL_OBJECTS or self.schema.exists(sobject)
+
+    def _pull_object(
+        self,
+        kind: RecordKind,
+        sobject: str,
+        window: Window,
+        after: Position | None,
+        following: str | None,
+    ) -> Iterator[Page]:
+        fields = selectable(sobject, self.schema.names(sobject), self._extra(sobject))
+        where = "Incoming = true" if sobject == "EmailMessage" else None
+        position = after
+        while True:
+            soql = window_query(sobject, fields, window.until, window.since, position, where)
+            try:
+                for rows, is_last in self._pages(soql, include_deleted=True, sobject=sobject):
+                    if rows:
+                        position = Position(sobject, rows[-1]["SystemModstamp"], rows[-1]["Id"])
+                    resume = (position or Position(sobject)).token()
+                    if is_last:
+                        resume = Position(following).token() if following else None
+                    yield self._page(kind, sobject, rows, resume)
+                return
+            except LocatorExpired:
+                # The cursor died (idle, or opened by a session we replaced): the keyset
+                # position is exact, so the query restarts right after the last row read.
+                log.warning("salesforce: %s cursor expired; restarting from %s", sobject, position)
+
+    def _pages(
+        self, soql: str, *, include_deleted: bool = False, sobject: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """The API pages of one query, streamed: (rows, is_last)."""
+        sf = self.client.sf
+        result = self.client.call("query", lambda: sf.query(soql, include_deleted=include_deleted))
+        if sobject is not None:
+            self._forecast(sobject, result)
+        while True:
+            done = bool(result.get("done", True))
+            yield list(result.get("records") or []), done
+            if done:
+                return
+            url = result["nextRecordsUrl"]
+            result = self.client.call(
+                "query", lambda url=url: sf.query_more(url, identifier_is_url=True)
+            )
+            if sobject is not None:
+                self.forecast[sobject] = max(0, self.forecast.get(sobject, 1) - 1)
+
+    def _forecast(self, sobject: str, first: dict[str, Any]) -> None:
+        """Pages still to read for ``sobject``, from the first page's ``totalSize``."""
+        size = max(len(first.get("records") or []), 1)
+        left = max(0, int(first.get("totalSize") or 0) - size)
+        self.forecast[sobject] = 0 if first.get("done", True) else math.ceil(left / size)
+        budget_left = self.client.budget.left(self.client.usage.daily_remaining)
+        if budget_left is not None and self.forecast[sobject] > budget_left:
+            log.warning(
+                "salesforce: %s needs %d more query pages, the budget leaves %d; the run "
+                "will stop at the guard and resume next time",
+                sobject,
+                self.forecast[sobject],
+                budget_left,
+            )
+
+    def _extra(self, sobject: str) -> list[str]:
+        """Fields read besides the base ones: our written fields and the configured extras."""
+        names = list(self.spec.extra_properties)
+        if sobject in ("Contact", "Lead"):
+            names += [self.spec.name(k) for k in self.fields.person_keys()]
+        elif sobject == "Opportunity":
+            names += [self.spec.name(k) for k in self.fields.deal_keys()]
+        return names
+
+    def _page(
+        self, kind: RecordKind, sobject: str, rows: list[dict[str, Any]], resume: str | None
+    ) -> Page:
+        live = [r for r in rows if not r.get("IsDeleted")]
+        deleted = [r["Id"] for r in rows if r.get("IsDeleted")]
+        records: list[Record]
+        props = self._extra(sobject)
+        if sobject in ("Contact", "Lead"):
+            records = [convert.person(r, sobject, props, self.referrer_property) for r in live]
+        elif sobject == "Opportunity":
+            records = [convert.deal(r, props, self.referrer_property) for r in live]
+        elif sobject == "OpportunityContactRole":
+            return Page(kind, [convert.link(r) for r in rows], resume, deleted)
+        elif sobject == "Task":
+            records = [convert.task(r) for r in live]
+        elif sobject == "Event":
+            records = [convert.event(r) for r in live]
+        else:
+            senders = self._email_senders([r["Id"] for r in live])
+            records = [convert.email_message(r, senders.get(r["Id"], ())) for r in live]
+        return Page(kind, records, resume, deleted)
+
+    def _email_senders(self, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Who sent each received email: EmailMessageRelation rows of type FromAddress."""
+        found: dict[str, tuple[str, ...]] = {}
+        if not message_ids:
+            return found
+        base = self.client.sf.base_url + "query/"
+        for soql, _chunk in id_chunks(EMAIL_SENDERS, message_ids, base):
+            for rows, _last in self._pages(soql):
+                for row in rows:
+                    if row.get("RelationId"):
+                        found[row["EmailMessageId"]] = (
+                            *found.get(row["EmailMessageId"], ()),
+                            row["RelationId"],
+                        )
+        return found
+
+    # -- writes, fields, usage ------------------------------------------------------------
+    def write(self, changes: Sequence[Change]) -> list[WriteResult]:
+        """One sObject Collections call per batch (plus retries of locked rows)."""
+        return self.writer.write(changes)
+
+    def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
+        """Check, and unless ``dry_run`` create and grant, every written field."""
+        return self.fields.ensure(dry_run)
+
+    def usage(self) -> Usage:
+        """Calls by category (query, write, meta, auth, limits) and the org's daily quota."""
+        return self.client.usage
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.client.close()

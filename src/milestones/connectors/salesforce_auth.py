@@ -1,0 +1,160 @@
+"""Salesforce sessions: the HTTP session's trust settings and one login per auth mode.
+
+simple-salesforce builds every login URL as ``https://{domain}.salesforce.com`` (reference
+salesforce-api.md, section 6.1), which no proxy or private deployment can answer. We log in
+at the org's own My Domain URL (``instance_url``) instead, still through simple-salesforce's
+login functions: the SOAP login takes that URL through its ``scratch_url`` argument and the
+OAuth flows go through its ``token_login``. Every mode hands back a session id and the
+instance host; the data calls then run on ``Salesforce(session_id=..., instance_url=...)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.login import SalesforceLogin, token_login
+
+from milestones.connectors.base import ConfigurationError
+from milestones.connectors.settings import (
+    SalesforceClientCredentials,
+    SalesforceJwt,
+    SalesforcePassword,
+    SalesforceSession,
+)
+
+AnySalesforceSettings = (
+    SalesforcePassword | SalesforceJwt | SalesforceClientCredentials | SalesforceSession
+)
+Login = Callable[[], tuple[str, str]]
+
+DEFAULT_TIMEOUT = (10.0, 120.0)  # simple-salesforce sets none (reference section 6.2)
+
+
+class TrustingAdapter(HTTPAdapter):
+    """An adapter that pins the CA bundle and a default timeout on every request.
+
+    ``requests`` lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``session.verify``
+    (psf/requests #3829, reference section 6.1), so a configured bundle set only on the
+    session is silently ignored wherever those variables are set. The adapter sees the
+    final ``verify`` value, so it wins; the environment's proxies still apply.
+    """
+
+    def __init__(self, ca_bundle: Path | None) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.ca_bundle is not None:
+            kwargs["verify"] = str(self.ca_bundle)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = DEFAULT_TIMEOUT
+        return super().send(request, **kwargs)
+
+
+def prepare_session(session: requests.Session | None, ca_bundle: Path | None) -> requests.Session:
+    """The session every call uses, with the CA bundle really applied to https."""
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ConfigurationError(
+            f"ca_bundle {ca_bundle} is not a readable file", connector="salesforce"
+        )
+    session = session or requests.Session()
+    if ca_bundle is not None:
+        session.verify = str(ca_bundle)
+    session.mount("https://", TrustingAdapter(ca_bundle))
+    return session
+
+
+def _base_url(settings: AnySalesforceSettings) -> str:
+    return str(settings.instance_url).rstrip("/")
+
+
+def login_for(settings: AnySalesforceSettings, session: requests.Session) -> Login | None:
+    """A function that logs in afresh, or None when the mode cannot (a given session id)."""
+    if isinstance(settings, SalesforceSession):
+        return None
+    if isinstance(settings, SalesforcePassword):
+        return lambda: _password_login(settings, session)
+    if isinstance(settings, SalesforceJwt):
+        return lambda: _jwt_login(settings, session)
+    return lambda: _client_credentials_login(settings, session)
+
+
+def _password_login(settings: SalesforcePassword, session: requests.Session) -> tuple[str, str]:
+    # SOAP login at the My Domain URL; scratch_url is simple-salesforce's way to name it.
+    return _guard_login(
+        lambda: SalesforceLogin(
+            username=settings.username,
+            password=settings.password.get_secret_value(),
+            security_token=settings.security_token.get_secret_value(),
+            sf_version=settings.api_version,
+            session=session,
+            domain=settings.domain,
+            scratch_url=_base_url(settings),
+        )
+    )
+
+
+def _jwt_login(settings: SalesforceJwt, session: requests.Session) -> tuple[str, str]:
+    try:
+        key = Path(settings.private_key_file).read_bytes()
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot read private_key_file: {error.strerror}", connector="salesforce"
+        ) from None
+    claims = {
+        "iss": settings.consumer_key.get_secret_value(),
+        "sub": settings.username,
+        "aud": f"https://{settings.domain}.salesforce.com",  # login or test, per the docs
+        "exp": int(time.time()) + 180,
+    }
+    try:
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            "private_key_file is not a usable RSA private key", connector="salesforce"
+        ) from None
+    data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    return _guard_login(lambda: _token(settings, session, data, None))
+
+
+def _client_credentials_login(
+    settings: SalesforceClientCredentials, session: requests.Session
+) -> tuple[str, str]:
+    pair = (
+        f"{settings.consumer_key.get_secret_value()}:{settings.consumer_secret.get_secret_value()}"
+    )
+    headers = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    data = {"grant_type": "client_credentials"}
+    return _guard_login(lambda: _token(settings, session, data, headers))
+
+
+def _token(
+    settings: AnySalesforceSettings,
+    session: requests.Session,
+    data: dict[str, str],
+    headers: dict[str, str] | None,
+) -> tuple[str, str]:
+    url = _base_url(settings) + "/services/oauth2/token"
+    token, instance = token_login(url, data, "login", "", headers, None, session)
+    return str(token), str(instance).rstrip("/")
+
+
+def _guard_login(attempt: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """Turn a refused login into a configuration error that names no secret."""
+    try:
+        return attempt()
+    except SalesforceAuthenticationFailed as error:
+        code = getattr(error, "code", None)
+        raise ConfigurationError(
+            "login refused: check the credentials in the [salesforce] settings",
+            connector="salesforce",
+            code=str(code) if code is not None else None,
+        ) from None

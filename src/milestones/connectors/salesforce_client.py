@@ -1,0 +1,281 @@
+"""The one request path of the Salesforce connector: retries, re-login, budget, counting.
+
+Every HTTP call goes through ``SalesforceClient.call``: it checks the API budget first,
+counts the call under its category, runs it through simple-salesforce, and turns
+simple-salesforce's exceptions into ours by one table (``classify``), grouped by what the
+caller does next (STYLE.md). simple-salesforce retries nothing (reference section 6.4), so
+passing faults are retried here with tenacity; an expired session is renewed by logging in
+again where the auth mode allows it, then the request is replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from milestones.connectors.base import (
+    ConfigurationError,
+    ConnectorError,
+    QuotaExhausted,
+    RetryableError,
+    StreamError,
+    Usage,
+)
+from milestones.connectors.retry import Clock, Sleep, retrying
+from milestones.connectors.salesforce_auth import AnySalesforceSettings, login_for, prepare_session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CONNECTOR = "salesforce"
+# Codes an error body may carry that clear up by themselves (reference section 5.2).
+TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "QUERY_TIMEOUT"}
+)
+
+
+class LocatorExpired(StreamError):
+    """A ``nextRecordsUrl`` cursor is gone (idle, or opened by an older session)."""
+
+
+@dataclass(slots=True)
+class Budget:
+    """The share of the org's remaining daily requests this connector may spend.
+
+    ``allowance`` is fixed when the budget is first read (``/limits``); ``floor`` is the
+    org-wide remaining count the run must leave untouched, so other integrations' spending
+    during the run also stops it before Salesforce's own hard stop.
+    """
+
+    share: float
+    allowance: int | None = None
+    floor: int | None = None
+    spent: int = 0
+
+    def start(self, remaining: int) -> None:
+        """Fix the allowance from the org's remaining daily requests."""
+        self.allowance = max(0, math.floor(remaining * self.share))
+        self.floor = remaining - self.allowance
+
+    def left(self, live_remaining: int | None) -> int | None:
+        """Calls this run may still make, or None before the budget is known."""
+        if self.allowance is None or self.floor is None:
+            return None
+        left = self.allowance - self.spent
+        if live_remaining is not None:
+            left = min(left, live_remaining - self.floor)
+        return max(0, left)
+
+
+class SalesforceClient:
+    """A simple-salesforce instance behind one retrying, budgeted, counted request path."""
+
+    def __init__(
+        self,
+        settings: AnySalesforceSettings,
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = prepare_session(session, settings.ca_bundle)
+        self.session.hooks.setdefault("response", []).append(self._observe)
+        self._login = login_for(settings, self.session)
+        self._sleep = sleep
+        self._clock = clock
+        self._sf: Salesforce | None = None
+        self.usage = Usage()
+        self.budget = Budget(settings.budget_share)
+        self._budget_read = False
+
+    # -- session -------------------------------------------------------------------------
+    @property
+    def sf(self) -> Salesforce:
+        """The logged-in simple-salesforce instance (logs in on first use)."""
+        if self._sf is None:
+            self._sf = self._connect()
+        return self._sf
+
+    def _connect(self) -> Salesforce:
+        if self._login is None:
+            session_id = self.settings.session_id.get_secret_value()  # type: ignore[union-attr]
+            instance_url = str(self.settings.instance_url).rstrip("/")
+        else:
+            session_id, host = self.call("auth", self._login, guarded=False)
+            instance_url = f"https://{host}"
+        return Salesforce(
+            session_id=session_id,
+            instance_url=instance_url,
+            version=self.settings.api_version,
+            session=self.session,
+            object_pairs_hook=dict,
+        )
+
+    def _relogin(self) -> None:
+        """Renew an expired session in place, or explain why this mode cannot."""
+        if self._login is None:
+            raise ConfigurationError(
+                "the configured session id has expired or is invalid; supply a fresh one "
+                "or use a login mode (password, jwt, client_credentials)",
+                connector=CONNECTOR,
+                status=401,
+                code="INVALID_SESSION_ID",
+            )
+        session_id, _host = self.call("auth", self._login, guarded=False)
+        sf = self.sf
+        sf.session_id = session_id
+        sf._generate_headers()  # the headers carry the bearer token
+        log.info("salesforce: session renewed after INVALID_SESSION_ID")
+
+    # -- the request path -----------------------------------------------------------------
+    def call(self, category: str, fn: Callable[..., T], *args: Any, guarded: bool = True) -> T:
+        """Run one API request with retries; ``guarded`` calls respect the budget."""
+        pacing = self.settings.pacing
+        policy = retrying(
+            max_attempts=pacing.max_attempts,
+            max_wait=pacing.max_wait_seconds,
+            sleep=self._sleep,
+            on_retry=self._on_retry,
+        )
+        for attempt in policy:
+            with attempt:
+                if guarded:
+                    self._check_budget()
+                self.usage.count(category)
+                self.budget.spent += 1
+                self._retry_after: float | None = None
+                try:
+                    return fn(*args)
+                except SalesforceError as error:
+                    mapped = classify(error, self._retry_after)
+                    if mapped.code == "INVALID_SESSION_ID":
+                        self._relogin()
+                        raise RetryableError(
+                            "session expired; logged in again",
+                            retry_after=0.0,
+                            connector=CONNECTOR,
+                            status=401,
+                            code="INVALID_SESSION_ID",
+                        ) from None
+                    raise mapped from None
+                except (requests.ConnectionError, requests.Timeout) as error:
+                    raise RetryableError(
+                        f"connection failed: {type(error).__name__}", connector=CONNECTOR
+                    ) from None
+                except requests.exceptions.ChunkedEncodingError:
+                    raise RetryableError("truncated response", connector=CONNECTOR) from None
+                except ValueError as error:  # a 2xx body that is not JSON
+                    raise RetryableError(
+                        f"unreadable response: {str(error)[:80]}", connector=CONNECTOR
+                    ) from None
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _on_retry(self, error: RetryableError, attempt: int) -> None:
+        if error.status in (429, 503) or error.code == "REQUEST_LIMIT_EXCEEDED":
+            self.usage.rate_limited += 1
+        log.warning("salesforce: retrying after try %d: %s", attempt, error)
+
+    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Response hook: read Sforce-Limit-Info and Retry-After off every answer."""
+        info = response.headers.get("Sforce-Limit-Info")
+        if info:
+            usage = Salesforce.parse_api_usage(info).get("api-usage")
+            if usage is not None:
+                self.usage.daily_limit = usage.total
+                self.usage.daily_remaining = usage.total - usage.used
+        retry_after = response.headers.get("Retry-After")
+        if retry_after and retry_after.strip().isdigit():
+            self._retry_after = float(retry_after)
+
+    # -- budget ---------------------------------------------------------------------------
+    def read_limits(self) -> None:
+        """Read ``/limits`` once and fix the run's allowance from DailyApiRequests."""
+        self._budget_read = True
+        try:
+            limits = self.call("limits", self.sf.limits, guarded=False)
+        except (StreamError, ConfigurationError) as error:
+            # /limits needs "View Setup and Configuration"; fall back on the header.
+            log.warning("salesforce: /limits unavailable (%s); budget from headers", error)
+            return
+        daily = limits.get("DailyApiRequests") or {}
+        if isinstance(daily.get("Remaining"), int):
+            self.usage.daily_remaining = daily["Remaining"]
+            self.usage.daily_limit = daily.get("Max", self.usage.daily_limit)
+            self.budget.start(daily["Remaining"])
+
+    def _check_budget(self) -> None:
+        if not self._budget_read:
+            self.read_limits()
+        if self.budget.allowance is None and self.usage.daily_remaining is not None:
+            self.budget.start(self.usage.daily_remaining + self.budget.spent)
+        left = self.budget.left(self.usage.daily_remaining)
+        if left is not None and left <= 0:
+            raise QuotaExhausted(
+                f"API budget for this run is spent ({self.budget.spent} calls made, "
+                f"budget_share {self.budget.share:.0%} of the daily requests left at start; "
+                f"{self.usage.daily_remaining} left in the org today); the run stops here "
+                "and resumes from its checkpoint next time",
+                connector=CONNECTOR,
+                code="BUDGET",
+            )
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+
+def error_body(error: SalesforceError) -> tuple[str | None, str]:
+    """The errorCode and message of a REST error body (a JSON list, reference 5.2)."""
+    content = error.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        return first.get("errorCode"), str(first.get("message", ""))
+    if isinstance(content, dict):
+        return content.get("errorCode") or content.get("error"), str(content.get("message", ""))
+    text = content.decode(errors="replace") if isinstance(content, bytes) else str(content)
+    return None, text[:200]
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The request URL without its query string (SOQL can be long; tokens never go there)."""
+    return url.split("?", 1)[0] if url else None
+
+
+def classify(error: SalesforceError, retry_after: float | None = None) -> ConnectorError:
+    """Map a simple-salesforce exception to what the caller does next (reference 5.2)."""
+    status = int(error.status)
+    code, message = error_body(error)
+    kw: dict[str, Any] = {
+        "connector": CONNECTOR,
+        "status": status,
+        "code": code,
+        "url": _safe_url(error.url),
+        "object_name": error.resource_name or None,
+    }
+    text = message or f"HTTP {status}"
+    if status == 401:
+        kw["code"] = code or "INVALID_SESSION_ID"
+        return (
+            RetryableError(text, **kw)
+            if kw["code"] == "INVALID_SESSION_ID"
+            else (ConfigurationError(text, **kw))
+        )
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        if "TotalRequests" in message:  # the daily allocation: stop, never hammer it
+            return QuotaExhausted(f"the org's daily API requests are spent: {text}", **kw)
+        return RetryableError(text, retry_after=retry_after, **kw)  # concurrency form
+    if code == "INVALID_QUERY_LOCATOR":
+        return LocatorExpired(text, **kw)
+    if code in TRANSIENT_CODES or status >= 500 or status in (406, 420, 429):
+        return RetryableError(text, retry_after=retry_after, **kw)
+    if status == 403 or code in ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG"):
+        return ConfigurationError(text, **kw)
+    return StreamError(text, **kw)  # MALFORMED_QUERY, INVALID_FIELD, NOT_FOUND...

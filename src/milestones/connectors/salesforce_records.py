@@ -1,0 +1,197 @@
+"""Salesforce rows (REST JSON) to canonical records.
+
+Rows come as simple-salesforce returns them: dicts with Salesforce's wire values
+(datetimes ``2024-05-01T10:00:00.000+0000``, dates ``2024-05-01``, JSON booleans and
+numbers; reference section 1.1). Property values become strings or None, the way the
+canonical records hold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from milestones.connectors.base import Link
+from milestones.connectors.salesforce_soql import parse_datetime
+from milestones.mapping.records import Activity, Contact, Deal, Direction, Stage
+
+Row = Mapping[str, Any]
+OPPORTUNITY_PREFIX = "006"  # key prefix of Opportunity ids (reference section 1.1)
+_EMAIL_SUBTYPES = frozenset({"Email", "ListEmail"})
+
+
+def as_text(value: Any) -> str | None:
+    """A property value as the canonical records hold it: a string or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _when(value: Any) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) and value else None
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _day_start(value: Any) -> datetime | None:
+    day = _day(value)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+def _properties(row: Row, names: Iterable[str]) -> dict[str, str | None]:
+    return {name: as_text(row.get(name)) for name in names if name in row}
+
+
+def person(row: Row, sobject: str, property_names: Iterable[str], referrer: str | None) -> Contact:
+    """A Contact or Lead row as a canonical person; a converted Lead names its Contact."""
+    properties = _properties(row, property_names)
+    is_lead = sobject == "Lead"
+    return Contact(
+        id=row["Id"],
+        kind="lead" if is_lead else "contact",
+        email=row.get("Email"),
+        first_name=row.get("FirstName"),
+        last_name=row.get("LastName"),
+        owner_id=row.get("OwnerId"),
+        company_id=row.get("ConvertedAccountId") if is_lead else row.get("AccountId"),
+        created_at=_when(row.get("CreatedDate")),
+        modified_at=_when(row.get("SystemModstamp")),
+        lead_status=row.get("Status") if is_lead else None,
+        is_opted_out=bool(row.get("HasOptedOutOfEmail")),
+        referred_by=properties.get(referrer) if referrer else None,
+        converted_to=row.get("ConvertedContactId") if is_lead and row.get("IsConverted") else None,
+        is_deleted=bool(row.get("IsDeleted")),
+        properties=properties,
+    )
+
+
+def deal(row: Row, property_names: Iterable[str], referrer: str | None) -> Deal:
+    """An Opportunity; its people come separately from OpportunityContactRole."""
+    properties = _properties(row, property_names)
+    amount = row.get("Amount")
+    stage_changed = _when(row.get("LastStageChangeDate")) or _when(row.get("CreatedDate"))
+    return Deal(
+        id=row["Id"],
+        name=row.get("Name"),
+        stage_id=row.get("StageName"),
+        is_closed=row.get("IsClosed"),
+        is_won=row.get("IsWon"),
+        close_date=_day(row.get("CloseDate")),
+        amount=float(amount) if isinstance(amount, int | float) else None,
+        owner_id=row.get("OwnerId"),
+        created_at=_when(row.get("CreatedDate")),
+        modified_at=_when(row.get("SystemModstamp")),
+        stage_changed_at=stage_changed,
+        referred_by=properties.get(referrer) if referrer else None,
+        is_deleted=bool(row.get("IsDeleted")),
+        properties=properties,
+    )
+
+
+def link(row: Row) -> Link:
+    """An OpportunityContactRole: which person a deal touches."""
+    return Link(
+        id=row["Id"],
+        deal_id=row.get("OpportunityId") or "",
+        contact_id=row.get("ContactId") or "",
+        modified_at=_when(row.get("SystemModstamp")),
+        is_deleted=bool(row.get("IsDeleted")),
+    )
+
+
+def _who_what(row: Row) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    who = row.get("WhoId")
+    what = row.get("WhatId")
+    deals = (what,) if isinstance(what, str) and what.startswith(OPPORTUNITY_PREFIX) else ()
+    return ((who,) if who else ()), deals
+
+
+def task(row: Row) -> Activity:
+    """A Task: an email sent from Salesforce, a call, or a plain task.
+
+    TaskSubtype says which (Email/ListEmail, Call, Task); CallType gives a call's
+    direction (Inbound/Outbound; Internal has none). Emails logged as Tasks are the ones
+    Salesforce sent, so they are outbound (DESIGN: "emails sent from Salesforce").
+    """
+    contacts, deals = _who_what(row)
+    subtype = row.get("TaskSubtype")
+    call_type = (row.get("CallType") or "").lower()
+    status = row.get("Status")
+    direction: Direction | None = None
+    if subtype in _EMAIL_SUBTYPES:
+        kind = "email"
+        direction = "outbound"
+    elif subtype == "Call" or call_type:
+        kind = "call"
+        if call_type in ("inbound", "outbound"):
+            direction = "inbound" if call_type == "inbound" else "outbound"
+    else:
+        kind = "task"
+    occurred = (
+        _when(row.get("CompletedDateTime"))
+        or _day_start(row.get("ActivityDate"))
+        or _when(row.get("CreatedDate"))
+    )
+    return Activity(
+        id=row["Id"],
+        kind=kind,  # type: ignore[arg-type]
+        direction=direction,
+        status=status.lower() if isinstance(status, str) else None,
+        disposition=row.get("CallDisposition") if kind == "call" else None,
+        occurred_at=occurred,
+        owner_id=row.get("OwnerId"),
+        modified_at=_when(row.get("SystemModstamp")),
+        contact_ids=contacts,
+        deal_ids=deals,
+        is_deleted=bool(row.get("IsDeleted")),
+    )
+
+
+def event(row: Row) -> Activity:
+    """An Event is a meeting; Salesforce records no outcome, so it counts once ended."""
+    contacts, deals = _who_what(row)
+    return Activity(
+        id=row["Id"],
+        kind="meeting",
+        occurred_at=_when(row.get("StartDateTime")),
+        ends_at=_when(row.get("EndDateTime")),
+        owner_id=row.get("OwnerId"),
+        modified_at=_when(row.get("SystemModstamp")),
+        contact_ids=contacts,
+        deal_ids=deals,
+        is_deleted=bool(row.get("IsDeleted")),
+    )
+
+
+def email_message(row: Row, people: tuple[str, ...]) -> Activity:
+    """A received EmailMessage (Incoming = true): the person wrote to us."""
+    return Activity(
+        id=row["Id"],
+        kind="email",
+        direction="inbound" if row.get("Incoming") else "outbound",
+        status="received" if row.get("Incoming") else "sent",
+        occurred_at=_when(row.get("MessageDate")) or _when(row.get("CreatedDate")),
+        modified_at=_when(row.get("SystemModstamp")),
+        contact_ids=people,
+        is_deleted=bool(row.get("IsDeleted")),
+    )
+
+
+def stage(row: Row) -> Stage:
+    """An OpportunityStage, keyed on its API name (what Opportunity.StageName holds)."""
+    probability = row.get("DefaultProbability")
+    return Stage(
+        id=row.get("ApiName") or row["MasterLabel"],
+        label=row.get("MasterLabel") or row.get("ApiName") or "",
+        is_closed=bool(row.get("IsClosed")),
+        is_won=bool(row.get("IsWon")),
+        probability=float(probability) / 100 if isinstance(probability, int | float) else None,
+        display_order=int(row.get("SortOrder") or 0),
+    )

@@ -1,0 +1,283 @@
+"""Shared helpers for the Salesforce connector tests: settings, a fake org for `responses`.
+
+`FakeOrg` registers Salesforce-shaped answers (describe, /limits, query pages behind
+nextRecordsUrl, collections) on a `responses.RequestsMock` and records every SOQL the
+connector sent, so tests assert both the records and the exact wire traffic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import responses
+
+from milestones.connectors.settings import (
+    SALESFORCE_FIELD_NAMES,
+    SalesforcePassword,
+    SalesforceSession,
+    WriteSpec,
+)
+
+HOST = "https://acme.my.salesforce.com"
+API = f"{HOST}/services/data/v62.0"
+LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=1000/15000"}
+
+STANDARD: dict[str, list[str]] = {
+    "Contact": [
+        "Id",
+        "FirstName",
+        "LastName",
+        "Email",
+        "OwnerId",
+        "AccountId",
+        "CreatedDate",
+        "HasOptedOutOfEmail",
+        "IsDeleted",
+        "SystemModstamp",
+        "Referred_By__c",
+        "NPS_Score__c",
+    ],
+    "Lead": [
+        "Id",
+        "FirstName",
+        "LastName",
+        "Email",
+        "OwnerId",
+        "CreatedDate",
+        "Status",
+        "HasOptedOutOfEmail",
+        "IsConverted",
+        "ConvertedContactId",
+        "ConvertedAccountId",
+        "IsDeleted",
+        "SystemModstamp",
+    ],
+    "Opportunity": [
+        "Id",
+        "Name",
+        "StageName",
+        "IsClosed",
+        "IsWon",
+        "CloseDate",
+        "Amount",
+        "OwnerId",
+        "AccountId",
+        "CreatedDate",
+        "IsDeleted",
+        "SystemModstamp",
+    ],
+    "OpportunityContactRole": ["Id", "OpportunityId", "ContactId", "IsDeleted", "SystemModstamp"],
+    "Task": [
+        "Id",
+        "WhoId",
+        "WhatId",
+        "Status",
+        "TaskSubtype",
+        "CallType",
+        "CallDisposition",
+        "ActivityDate",
+        "CompletedDateTime",
+        "CreatedDate",
+        "OwnerId",
+        "IsDeleted",
+        "SystemModstamp",
+    ],
+    "Event": [
+        "Id",
+        "WhoId",
+        "WhatId",
+        "StartDateTime",
+        "EndDateTime",
+        "CreatedDate",
+        "OwnerId",
+        "IsDeleted",
+        "SystemModstamp",
+    ],
+    "EmailMessage": [
+        "Id",
+        "Incoming",
+        "MessageDate",
+        "ActivityId",
+        "CreatedDate",
+        "IsDeleted",
+        "SystemModstamp",
+    ],
+}
+
+
+def spec(**overrides: Any) -> WriteSpec:
+    """The default Salesforce write spec: Contacts and Leads, referrer and NPS read too."""
+    values: dict[str, Any] = {
+        "names": dict(SALESFORCE_FIELD_NAMES),
+        "person_objects": ("contact", "lead"),
+        "extra_properties": ("Referred_By__c", "NPS_Score__c"),
+    }
+    values.update(overrides)
+    return WriteSpec(**values)
+
+
+def session_settings(**overrides: Any) -> SalesforceSession:
+    values: dict[str, Any] = {
+        "auth": "session",
+        "instance_url": HOST,
+        "session_id": "00Dxx!SESSION-SECRET",
+        "pacing": {"max_attempts": 4, "max_wait_seconds": 1.0},
+    }
+    values.update(overrides)
+    return SalesforceSession(**values)
+
+
+def password_settings(**overrides: Any) -> SalesforcePassword:
+    values: dict[str, Any] = {
+        "auth": "password",
+        "instance_url": HOST,
+        "username": "sync@acme.example",
+        "password": "PASSWORD-SECRET",
+        "security_token": "TOKEN-SECRET",
+        "pacing": {"max_attempts": 4, "max_wait_seconds": 1.0},
+    }
+    values.update(overrides)
+    return SalesforcePassword(**values)
+
+
+def soap_login_body(session_id: str) -> str:
+    """A SOAP login answer as simple-salesforce parses it (sessionId, serverUrl)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'
+        f"<serverUrl>{HOST}/services/Soap/u/62.0/00Dxx</serverUrl>"
+        f"<sessionId>{session_id}</sessionId>"
+        "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def stamp(second: int) -> str:
+    """A SystemModstamp wire value `second` seconds after 2024-05-01T10:00:00Z."""
+    minutes, seconds = divmod(second, 60)
+    return f"2024-05-01T10:{minutes:02d}:{seconds:02d}.000+0000"
+
+
+def sf_error(code: str, message: str = "failed") -> list[dict[str, str]]:
+    return [{"message": message, "errorCode": code}]
+
+
+class FakeOrg:
+    """Registers a small org on a RequestsMock and records the SOQL it is asked."""
+
+    def __init__(self, mock: responses.RequestsMock, remaining: int = 14_000) -> None:
+        self.mock = mock
+        self.queries: list[str] = []
+        self.endpoints: list[str] = []
+        self.mock.add(
+            responses.GET,
+            f"{API}/limits/",
+            json={"DailyApiRequests": {"Max": 15_000, "Remaining": remaining}},
+            headers=LIMIT_HEADER,
+        )
+
+    def describe(self, sobject: str, extra: Sequence[str] = (), *, status: int = 200) -> None:
+        """Answer describe for ``sobject`` with its standard fields plus ``extra``."""
+        if status != 200:
+            self.mock.add(
+                responses.GET,
+                f"{API}/sobjects/{sobject}/describe",
+                json=sf_error("NOT_FOUND", "The requested resource does not exist"),
+                status=status,
+            )
+            return
+        fields = [
+            {"name": n, "updateable": n.endswith("__c"), "type": "string"}
+            for n in [*STANDARD[sobject], *extra]
+        ]
+        self.mock.add(
+            responses.GET,
+            f"{API}/sobjects/{sobject}/describe",
+            json={"name": sobject, "fields": fields},
+            headers=LIMIT_HEADER,
+        )
+
+    def query(
+        self, answer: Callable[[str], tuple[int, Any]], *, endpoint: str = "queryAll"
+    ) -> None:
+        """Route every ``endpoint`` query to ``answer(soql) -> (status, body)``."""
+
+        def callback(request: Any) -> tuple[int, dict[str, str], str]:
+            soql = parse_qs(urlparse(request.url).query)["q"][0]
+            self.queries.append(soql)
+            status, body = answer(soql)
+            return status, LIMIT_HEADER, json.dumps(body)
+
+        self.mock.add_callback(responses.GET, f"{API}/{endpoint}/", callback=callback)
+
+    def pages(self, sobject: str, rows: Sequence[dict[str, Any]], size: int) -> dict[str, Any]:
+        """Register rows as pages of ``size`` behind nextRecordsUrl; returns the first page."""
+        chunks = [list(rows[i : i + size]) for i in range(0, len(rows), size)] or [[]]
+        bodies = []
+        for number, chunk in enumerate(chunks):
+            body: dict[str, Any] = {
+                "totalSize": len(rows),
+                "done": number == len(chunks) - 1,
+                "records": [_attributes(sobject, r) for r in chunk],
+            }
+            if not body["done"]:
+                body["nextRecordsUrl"] = (
+                    f"/services/data/v62.0/queryAll/01g{sobject}-{(number + 1) * size}"
+                )
+            bodies.append(body)
+        for number, body in enumerate(bodies[1:], start=1):
+            self.mock.add(
+                responses.GET,
+                f"{API}/queryAll/01g{sobject}-{number * size}",
+                json=body,
+                headers=LIMIT_HEADER,
+            )
+        return bodies[0]
+
+
+def _attributes(sobject: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "attributes": {
+            "type": sobject,
+            "url": f"/services/data/v62.0/sobjects/{sobject}/{row['Id']}",
+        },
+        **row,
+    }
+
+
+def contact_row(number: int, second: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "Id": f"003xx{number:013d}",
+        "FirstName": "Ada",
+        "LastName": f"Person{number}",
+        "Email": f"p{number}@example.com",
+        "OwnerId": "005xx0000000001AAA",
+        "AccountId": "001xx0000000001AAA",
+        "CreatedDate": stamp(0),
+        "HasOptedOutOfEmail": False,
+        "IsDeleted": False,
+        "SystemModstamp": stamp(second),
+        **fields,
+    }
+
+
+def lead_row(number: int, second: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "Id": f"00Qxx{number:013d}",
+        "FirstName": "Lea",
+        "LastName": f"Lead{number}",
+        "Email": f"l{number}@example.com",
+        "OwnerId": "005xx0000000001AAA",
+        "CreatedDate": stamp(0),
+        "Status": "Working - Contacted",
+        "HasOptedOutOfEmail": False,
+        "IsConverted": False,
+        "ConvertedContactId": None,
+        "ConvertedAccountId": None,
+        "IsDeleted": False,
+        "SystemModstamp": stamp(second),
+        **fields,
+    }
