@@ -124,7 +124,7 @@ def session_settings(**overrides: Any) -> SalesforceSession:
         "auth": "session",
         "instance_url": HOST,
         "session_id": "00Dxx!SESSION-SECRET",
-        "pacing": {"max_attempts": 4, "max_wait_seconds": 1.0},
+        "pacing": {"max_attempts": 4, "max_wait_seconds": 30.0},
     }
     values.update(overrides)
     return SalesforceSession(**values)
@@ -137,7 +137,7 @@ def password_settings(**overrides: Any) -> SalesforcePassword:
         "username": "sync@acme.example",
         "password": "PASSWORD-SECRET",
         "security_token": "TOKEN-SECRET",
-        "pacing": {"max_attempts": 4, "max_wait_seconds": 1.0},
+        "pacing": {"max_attempts": 4, "max_wait_seconds": 30.0},
     }
     values.update(overrides)
     return SalesforcePassword(**values)
