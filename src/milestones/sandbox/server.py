@@ -234,6 +234,10 @@ class SandboxServer:
     def decorate(self, req: Request, resp: Response, route_name: str | None) -> None:
         """Add flavour headers (rate-limit headers, correlation ids) to every API response."""
 
+    def endpoint_name(self, route_name: str, params: dict[str, str]) -> str:
+        """The counter key of a request (default: the route's name)."""
+        return route_name
+
     def render(self, kind: str, record: Any) -> Any:
         """The flavour's wire rendering of a world record, for the inspection surface."""
         return None
@@ -249,10 +253,10 @@ class SandboxServer:
         if req.path.startswith("/_sandbox/"):
             return self._inspect(req)
         route, params, path_known = self._match(req)
-        name = route.name if route else f"{req.method} (unknown)"
+        name = self.endpoint_name(route.name, params) if route else f"{req.method} (unknown)"
         resp = self._serve(req, route, params, path_known, name)
         if resp is not None:
-            self.decorate(req, resp, route.name if route else None)
+            self.decorate(req, resp, name if route else None)
         with self._stats_lock:
             self._endpoints[name] += 1
             self._statuses[resp.status if resp is not None else 0] += 1

@@ -51,7 +51,8 @@ records consistently):
   on records whose roll-ups change, e.g. a person when a deal is associated):
   ``update(kind, id, values)`` (attributes or custom properties), ``move_deal(deal_id, stage,
   pipeline=None)``, ``add_activity(kind, person_ids, deal_id=None, **fields)``,
-  ``add_inbound_email(person_id)``, ``add_person(**fields)``, ``record_referral(referrer_id,
+  ``add_inbound_email(person_id)``, ``add_person(**fields)``, ``add(kind, **fields)`` (owner,
+  company, deal), ``record_referral(referrer_id,
   person_id=None)``, ``archive(kind, id)``, ``delete(kind, id)``.
 - Custom fields the product writes (``sales_milestone``, ``Sales_Milestone__c``, ...): each
   flavour defines them with ``define_field(kind, name, definition)`` and stores values in
@@ -76,6 +77,7 @@ from milestones.sandbox.world_records import (
     CONNECTED_DISPOSITION,
     ID_BASE,
     KINDS,
+    RECORD_CLASSES,
     Activity,
     Company,
     Deal,
@@ -401,6 +403,28 @@ class World:
             self.insert(p)
             self.version += 1
             return p
+
+    def add(self, kind: str, **fields: Any) -> Any:
+        """Create an owner, company or deal now (people: ``add_person``; activities:
+        ``add_activity``); unspecified fields are None, a deal's ``contact_ids`` ()."""
+        if kind in ACTIVITY_KINDS or kind == "person":
+            raise KeyError(f"use add_activity or add_person for {kind}")
+        with self.lock:
+            ts = self.clock()
+            rec = RECORD_CLASSES[kind]()
+            for name in _slot_names(type(rec)):
+                setattr(rec, name, None)
+            rec.id = self.new_id(kind)
+            rec.created = rec.modified = rec.touched = ts
+            rec.archived = False
+            if kind == "deal":
+                rec.contact_ids = ()
+            for name, value in fields.items():
+                setattr(rec, name, value)
+            self.insert(rec)
+            self.version += 1
+            self._touch_people(getattr(rec, "contact_ids", ()), ts)
+            return rec
 
     def record_referral(
         self, referrer_id: int, person_id: int | None = None, by_email: bool = False

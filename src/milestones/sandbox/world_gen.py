@@ -181,7 +181,8 @@ class _Generator:
         p.first_name, p.last_name = rng.choice(FIRST), rng.choice(LAST)
         p.company_id = None if rng.random() < 0.1 else rng.choice(self.company_ids)
         domain = f"company{p.company_id - self.company_ids[0]}.example" if p.company_id else None
-        local = f"{p.first_name}.{p.last_name}".lower() if p.first_name.isascii() else "contact"
+        local = f"{p.first_name}.{p.last_name}".lower()
+        local = local if local.isascii() else "contact"
         local = local.replace(" ", "").replace("'", "")
         p.email = f"{local}{i}@{domain or 'mail.example'}"
         p.phone = None if rng.random() < 0.4 else f"+1 555 {i:07d}"
