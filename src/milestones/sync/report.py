@@ -1,0 +1,361 @@
+"""The milestone report, computed from the state file alone: no API call, no write.
+
+``build_report`` reads the mirror and the derived results in four streamed passes (people,
+referrers, clients and advocates, targets) and feeds each finding to two tallies: everyone's
+and the person's owner's. The result is a ``report_model.Report`` that ``--json`` dumps and
+the terminal and HTML views draw.
+
+Where a fact needs the rules (is this activity two-way? when does this advocate's evidence
+stop counting?) the report asks ``mapping`` itself, with the config's rules, so it agrees
+with what sync writes to the CRM.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
+from milestones.mapping.records import Contact, Deal, Milestone, Stage
+from milestones.mapping.rules import MappingRules
+from milestones.sync.bundles import Person, load_stages
+from milestones.sync.report_model import (
+    UNASSIGNED,
+    IdleTarget,
+    LapsingAdvocate,
+    OwnerView,
+    Referrer,
+    Report,
+    Settings,
+    SilentClient,
+)
+from milestones.sync.report_queries import (
+    ReferrerRow,
+    TargetTouches,
+    count_not_derived,
+    iter_people,
+    iter_people_at_least,
+    iter_referrers,
+    iter_targets,
+    to_date,
+)
+from milestones.sync.report_tally import PersonFacts, Tally
+
+DEFAULT_SILENT_DAYS = 90
+DEFAULT_LAPSE_WINDOW_DAYS = 30
+DEFAULT_TOP = 10
+
+
+class _Tallies:
+    """Everyone's tally and one per owner, created on first sight."""
+
+    def __init__(self, since: date | None, settings: Settings) -> None:
+        self.since = since
+        self.settings = settings
+        self.overall = self._new()
+        self.by_owner: dict[str, Tally] = {}
+
+    def _new(self) -> Tally:
+        s = self.settings
+        return Tally(self.since, s.top, s.silent_days, s.lapse_window_days)
+
+    def both(self, owner: str) -> tuple[Tally, Tally]:
+        """The overall tally and ``owner``'s."""
+        tally = self.by_owner.get(owner)
+        if tally is None:
+            tally = self.by_owner[owner] = self._new()
+        return self.overall, tally
+
+
+def build_report(
+    db: sqlite3.Connection,
+    rules: MappingRules,
+    now: datetime,
+    *,
+    since: date | None = None,
+    silent_days: int = DEFAULT_SILENT_DAYS,
+    lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
+    top: int = DEFAULT_TOP,
+) -> Report:
+    """The whole report for the state behind ``db``, as of ``now``."""
+    settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
+    tallies = _Tallies(since, settings)
+    stages = load_stages(db)
+    for contact, derived in iter_people(db):
+        if derived is not None:
+            facts = _person_facts(contact, derived, rules)
+            for tally in tallies.both(facts.owner):
+                tally.add_person(facts)
+    for row in iter_referrers(db):
+        referrer = _referrer(row, stages, rules, since)
+        for tally in tallies.both(referrer.owner):
+            tally.add_referrer(referrer)
+    _add_clients(db, tallies, stages, rules, now, settings)
+    today = now.date()
+    for target in iter_targets(db):
+        idle = None if target.is_disqualified else _idle_target(target, today)
+        for tally in tallies.both(owner_of(target.contact)):
+            tally.add_target(idle)
+    owners = sorted(tallies.by_owner.items(), key=lambda kv: (kv[0] == UNASSIGNED, kv[0]))
+    return Report(
+        generated_at=now.astimezone(UTC).isoformat(timespec="seconds"),
+        today=today.isoformat(),
+        since=since.isoformat() if since else None,
+        settings=settings,
+        not_derived=count_not_derived(db),
+        overall=tallies.overall.view(),
+        owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
+    )
+
+
+def report_from_state(
+    state_path: Path,
+    rules: MappingRules,
+    now: datetime,
+    *,
+    since: date | None = None,
+    silent_days: int = DEFAULT_SILENT_DAYS,
+    lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
+    top: int = DEFAULT_TOP,
+) -> Report:
+    """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
+    if not state_path.exists():
+        raise FileNotFoundError(f"no state file at {state_path}: run `milestones sync` first")
+    db = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return build_report(
+            db,
+            rules,
+            now,
+            since=since,
+            silent_days=silent_days,
+            lapse_window_days=lapse_window_days,
+            top=top,
+        )
+    finally:
+        db.close()
+
+
+def write_html_report(
+    state_path: Path,
+    out_path: Path,
+    now: datetime,
+    rules: MappingRules | None = None,
+    *,
+    since: date | None = None,
+    silent_days: int = DEFAULT_SILENT_DAYS,
+    lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
+) -> Report:
+    """Compute the report from a state file and write it as one self-contained HTML file.
+
+    For the demo and schedulers: returns the report so the caller can say what it holds.
+    ``rules`` should be the config's ``mapping`` (the defaults otherwise).
+    """
+    from milestones.sync.report_html import render_html
+
+    report = report_from_state(
+        state_path,
+        rules or MappingRules(),
+        now,
+        since=since,
+        silent_days=silent_days,
+        lapse_window_days=lapse_window_days,
+    )
+    out_path.write_text(render_html(report), encoding="utf-8")
+    return report
+
+
+def owner_of(contact: Contact) -> str:
+    """The person's owner id, or ``unassigned``."""
+    return contact.owner_id or UNASSIGNED
+
+
+def disqualified_reason(contact: Contact, rules: MappingRules, derived: Derived) -> str | None:
+    """The reason derive() gives (the derived row keeps only the flag)."""
+    if not derived.is_disqualified:
+        return None
+    status = (contact.lead_status or "").strip()
+    if status and status.lower() in {s.strip().lower() for s in rules.disqualify.lead_statuses}:
+        return f"lead status {status}"
+    if contact.is_opted_out:
+        return "opted out of email"
+    return None
+
+
+def _person_facts(contact: Contact, derived: Derived, rules: MappingRules) -> PersonFacts:
+    dates = {level: evidence.on for level, evidence in derived.reached.items()}
+    created = to_date(contact.created_at)
+    if created is not None:
+        dates[Milestone.TARGET] = created
+    return PersonFacts(
+        id=contact.id,
+        name=contact.name,
+        owner=owner_of(contact),
+        milestone=derived.milestone,
+        dates=dates,
+        is_disqualified=derived.is_disqualified,
+        reason=disqualified_reason(contact, rules, derived),
+        is_advocate=derived.is_advocate,
+    )
+
+
+def _referrer(
+    row: ReferrerRow, stages: Mapping[str, Stage], rules: MappingRules, since: date | None
+) -> Referrer:
+    """What one referrer's referrals made (in the period) and brought in."""
+    milestone = row.derived.milestone if row.derived else Milestone.TARGET
+    result = Referrer(
+        id=row.contact.id,
+        name=row.contact.name,
+        owner=owner_of(row.contact),
+        milestone=milestone.label,
+        is_advocate=bool(row.derived and row.derived.is_advocate),
+    )
+    seen_deals: set[str] = set()
+    for referral in row.referrals:
+        made = to_date(referral.at)
+        if since is None or (made is not None and made >= since):
+            result.referrals += 1
+            result.referred_people += referral.kind == "contact"
+        for deal in referral.deals:
+            if deal.id not in seen_deals:
+                seen_deals.add(deal.id)
+                _count_deal(result, deal, stages, rules, since)
+    return result
+
+
+def _count_deal(
+    result: Referrer,
+    deal: Deal,
+    stages: Mapping[str, Stage],
+    rules: MappingRules,
+    since: date | None,
+) -> None:
+    proves = deal_milestone(deal, stages, rules)
+    if proves is Milestone.CLIENT:
+        won_on = deal.close_date or to_date(deal.stage_changed_at)
+        if since is None or (won_on is not None and won_on >= since):
+            result.won_deals += 1
+            result.won_amount += deal.amount or 0.0
+    elif proves is not None:  # open: the pipeline as it stands now
+        result.open_deals += 1
+        result.open_amount += deal.amount or 0.0
+
+
+def _add_clients(
+    db: sqlite3.Connection,
+    tallies: _Tallies,
+    stages: Mapping[str, Stage],
+    rules: MappingRules,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Clients nobody talked to lately, and advocates whose evidence lapses soon."""
+    for people in iter_people_at_least(db, Milestone.CLIENT):
+        for person in people:
+            contact = person.bundle.contact
+            owner = owner_of(contact)
+            silent = _silent_client(person, rules, now, settings.silent_days)
+            lapsing = _lapsing_advocate(person, stages, rules, now, settings.lapse_window_days)
+            for tally in tallies.both(owner):
+                if silent is not None:
+                    tally.add_silent(silent)
+                if lapsing is not None:
+                    tally.add_lapsing(lapsing)
+
+
+def last_contact(person: Person, rules: MappingRules, now: datetime) -> date | None:
+    """The later of the last two-way activity and the day the person became a client."""
+    latest: date | None = None
+    for activity in person.bundle.activities:
+        if activity.occurred_at is None or activity.occurred_at > now or activity.is_deleted:
+            continue
+        if is_two_way(activity, rules, now) is not None:
+            on = activity.occurred_at.date()
+            latest = on if latest is None or on > latest else latest
+    client = person.prior.reached.get(Milestone.CLIENT) if person.prior else None
+    if client is not None and (latest is None or client.on > latest):
+        latest = client.on
+    return latest
+
+
+def _silent_client(
+    person: Person, rules: MappingRules, now: datetime, silent_days: int
+) -> SilentClient | None:
+    last = last_contact(person, rules, now)
+    days = (now.date() - last).days if last else None
+    if days is not None and days <= silent_days:
+        return None
+    contact = person.bundle.contact
+    milestone = person.prior.milestone if person.prior else Milestone.CLIENT
+    return SilentClient(
+        id=contact.id,
+        name=contact.name,
+        owner=owner_of(contact),
+        milestone=milestone.label,
+        last_contact=last.isoformat() if last else None,
+        days_silent=days if days is not None else silent_days + 1,
+    )
+
+
+def _lapsing_advocate(
+    person: Person,
+    stages: Mapping[str, Stage],
+    rules: MappingRules,
+    now: datetime,
+    window_days: int,
+) -> LapsingAdvocate | None:
+    """An advocate whose ``is_advocate`` turns false within ``window_days``, and when.
+
+    derive() itself is asked, with ``now`` moved forward: the first day it says "no longer
+    an advocate" is the day the evidence lapses (found by halving the window).
+    """
+    prior = person.prior
+    if prior is None or not prior.is_advocate or rules.advocate.lapse_days is None:
+        return None
+
+    def holds(days_ahead: int) -> bool:
+        later = now + timedelta(days=days_ahead)
+        return derive(person.bundle, stages, rules, later, prior).is_advocate
+
+    if holds(window_days):
+        return None
+    low, high = 0, window_days  # holds(high) is false; find the first false day
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            low = middle + 1
+        else:
+            high = middle
+    contact = person.bundle.contact
+    return LapsingAdvocate(
+        id=contact.id,
+        name=contact.name,
+        owner=owner_of(contact),
+        lapses_on=(now.date() + timedelta(days=low)).isoformat(),
+        days_left=low,
+    )
+
+
+def _idle_target(target: TargetTouches, today: date) -> IdleTarget:
+    """A target still waiting: every touch on a target is one-way, or it would be a prospect.
+
+    Untouched, it waits since it was created; touched, since its first touch went unanswered.
+    """
+    contact = target.contact
+    if target.touches == 0:
+        since = to_date(contact.created_at)
+    else:
+        since = to_date(target.first_touch)
+    last = to_date(target.last_touch)
+    return IdleTarget(
+        id=contact.id,
+        name=contact.name,
+        owner=owner_of(contact),
+        touches=target.touches,
+        waiting_since=since.isoformat() if since else None,
+        waiting_days=max((today - since).days, 0) if since else None,
+        last_touch=last.isoformat() if last else None,
+    )

@@ -1,0 +1,183 @@
+"""Read-only queries the report runs on the state file, each one streamed.
+
+Every function yields rows as SQLite produces them (cursor iteration, or keyset pages for
+the people whose whole bundle is read), so the report never holds the org in memory. The
+schema is ``state.MIGRATIONS``; records are decoded with ``codec``, the layout owner. A
+record's JSON array positions used in SQL are named below, next to the codec they follow.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from milestones.mapping.derive import Derived
+from milestones.mapping.records import Contact, Deal, Milestone
+from milestones.sync import codec
+from milestones.sync.bundles import Person, load_people
+
+# Positions in codec.encode_contact / encode_deal / encode_activity arrays.
+_CONTACT_CREATED = "$[6]"
+_DEAL_CREATED = "$[8]"
+_ACTIVITY_OCCURRED = "$[4]"
+_DERIVED_MILESTONE = "$[0]"
+_DERIVED_DISQUALIFIED = "$[2]"
+_LIVE_PERSON = "is_deleted = 0 AND converted_to IS NULL"
+
+
+def iter_people(db: sqlite3.Connection) -> Iterator[tuple[Contact, Derived | None]]:
+    """Every live person (converted leads count as their contact) with their derived result."""
+    rows = db.execute(f"SELECT id, data, derived FROM contacts WHERE {_LIVE_PERSON}")
+    for rid, data, derived in rows:
+        yield codec.decode_contact(rid, data), codec.decode_derived(rid, derived)
+
+
+def iter_people_at_least(
+    db: sqlite3.Connection, level: Milestone, chunk: int = 500
+) -> Iterator[list[Person]]:
+    """The bundles of the live people at ``level`` or above, ``chunk`` people at a time."""
+    after = ""
+    while True:
+        ids = [
+            r[0]
+            for r in db.execute(
+                f"SELECT id FROM contacts WHERE {_LIVE_PERSON} AND derived IS NOT NULL "
+                f"AND json_extract(derived, '{_DERIVED_MILESTONE}') >= ? AND id > ? "
+                "ORDER BY id LIMIT ?",
+                (int(level), after, chunk),
+            )
+        ]
+        if not ids:
+            return
+        yield load_people(db, ids).people
+        after = ids[-1]
+
+
+@dataclass(slots=True)
+class TargetTouches:
+    """A target and the touches logged on it (its own and its converted leads')."""
+
+    contact: Contact
+    is_disqualified: bool
+    touches: int
+    first_touch: datetime | None
+    last_touch: datetime | None
+
+
+def iter_targets(db: sqlite3.Connection) -> Iterator[TargetTouches]:
+    """Every live person whose derived milestone is target, with their live activity count."""
+    sql = f"""
+        WITH person_of(source, person) AS (
+            SELECT id, coalesce(converted_to, id) FROM contacts WHERE is_deleted = 0
+        ),
+        touches(person, n, first_at, last_at) AS (
+            SELECT po.person, count(*), min(json_extract(a.data, '{_ACTIVITY_OCCURRED}')),
+                   max(json_extract(a.data, '{_ACTIVITY_OCCURRED}'))
+            FROM activity_contacts ac
+            JOIN person_of po ON po.source = ac.contact_id
+            JOIN activities a ON a.id = ac.activity_id AND a.is_deleted = 0
+            GROUP BY po.person
+        )
+        SELECT c.id, c.data, json_extract(c.derived, '{_DERIVED_DISQUALIFIED}'),
+               coalesce(t.n, 0), t.first_at, t.last_at
+        FROM contacts c LEFT JOIN touches t ON t.person = c.id
+        WHERE c.is_deleted = 0 AND c.converted_to IS NULL AND c.derived IS NOT NULL
+          AND json_extract(c.derived, '{_DERIVED_MILESTONE}') = 0
+    """
+    for rid, data, disqualified, touches, first_at, last_at in db.execute(sql):
+        yield TargetTouches(
+            codec.decode_contact(rid, data),
+            bool(disqualified),
+            int(touches),
+            _moment(first_at),
+            _moment(last_at),
+        )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(slots=True)
+class Referral:
+    """One referral: a contact or a deal naming the referrer, and the deals it brought."""
+
+    kind: str
+    record_id: str
+    at: datetime | None
+    deals: list[Deal] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ReferrerRow:
+    """A referrer (a live person), their derived result and the referrals naming them."""
+
+    contact: Contact
+    derived: Derived | None
+    referrals: list[Referral]
+
+
+_REFERRALS_SQL = f"""
+    WITH refs(kind, rid, ref_key, at) AS (
+        SELECT 'contact', id, ref_key, json_extract(data, '{_CONTACT_CREATED}')
+        FROM contacts WHERE ref_key IS NOT NULL AND is_deleted = 0
+        UNION ALL
+        SELECT 'deal', id, ref_key, json_extract(data, '{_DEAL_CREATED}')
+        FROM deals WHERE ref_key IS NOT NULL AND is_deleted = 0
+    ),
+    resolved(referrer, kind, rid, at) AS (
+        SELECT coalesce(
+            (SELECT p.id FROM contacts p WHERE p.id = refs.ref_key
+             AND p.is_deleted = 0 AND p.converted_to IS NULL),
+            (SELECT min(p.id) FROM contacts p WHERE p.email_lc = refs.ref_key
+             AND p.is_deleted = 0 AND p.converted_to IS NULL)
+        ), kind, rid, at
+        FROM refs
+    )
+    SELECT r.referrer, p.data, p.derived, r.kind, r.rid, r.at, d.id, d.data
+    FROM resolved r
+    JOIN contacts p ON p.id = r.referrer
+    LEFT JOIN deal_contacts dc ON r.kind = 'contact' AND dc.contact_id = r.rid
+    LEFT JOIN deals d ON d.is_deleted = 0
+        AND d.id = CASE WHEN r.kind = 'deal' THEN r.rid ELSE dc.deal_id END
+    WHERE NOT (r.kind = 'contact' AND r.rid = r.referrer)
+    ORDER BY r.referrer, r.kind, r.rid
+"""
+
+
+def iter_referrers(db: sqlite3.Connection) -> Iterator[ReferrerRow]:
+    """Each referrer with their referrals, resolved the way derive's bundles resolve them.
+
+    A reference names a person by record id, else by (lower-cased) email; a contact naming
+    itself is no referral. A referred contact's deals are the deals linked to it.
+    """
+    current: ReferrerRow | None = None
+    for referrer, data, derived, kind, rid, at, deal_id, deal_data in db.execute(_REFERRALS_SQL):
+        if current is None or current.contact.id != referrer:
+            if current is not None:
+                yield current
+            contact = codec.decode_contact(referrer, data)
+            current = ReferrerRow(contact, codec.decode_derived(referrer, derived), [])
+        last = current.referrals[-1] if current.referrals else None
+        if last is None or (last.kind, last.record_id) != (kind, rid):
+            last = Referral(kind, rid, datetime.fromisoformat(at) if at else None)
+            current.referrals.append(last)
+        if deal_id is not None:
+            last.deals.append(codec.decode_deal(deal_id, deal_data))
+    if current is not None:
+        yield current
+
+
+def count_not_derived(db: sqlite3.Connection) -> int:
+    """Live people the engine has not derived yet (they wait for the next sync)."""
+    row = db.execute(
+        f"SELECT count(*) FROM contacts WHERE {_LIVE_PERSON} AND derived IS NULL"
+    ).fetchone()
+    return int(row[0])
+
+
+def to_date(moment: datetime | None) -> date | None:
+    """The calendar day of a moment, or None."""
+    return moment.date() if moment is not None else None
