@@ -188,16 +188,28 @@ def _filter(world: World, kind: str, f: dict[str, Any]) -> Callable[[Any], bool]
     if op == "BETWEEN":
         high = _coerce(f.get("highValue"), vtype, name)
         return lambda r: (v := get(r)) is not None and value <= v <= high
-    compare: dict[str, Callable[[Any], bool]] = {
-        "EQ": lambda v: v == value,
-        "NEQ": lambda v: v != value,
-        "LT": lambda v: v is not None and v < value,
-        "LTE": lambda v: v is not None and v <= value,
-        "GT": lambda v: v is not None and v > value,
-        "GTE": lambda v: v is not None and v >= value,
+    if op in ("EQ", "NEQ"):
+        equal = op == "EQ"
+        return lambda r: (get(r) == value) == equal
+    key: Callable[[Any], Any] = lambda v: v  # noqa: E731
+    if vtype == "string":  # numeric-looking strings (the NPS enumeration) compare as numbers
+        key = _ordered
+    bound = key(value)
+    compare: dict[str, Callable[[Any, Any], bool]] = {
+        "LT": lambda v, b: v < b,
+        "LTE": lambda v, b: v <= b,
+        "GT": lambda v, b: v > b,
+        "GTE": lambda v, b: v >= b,
     }
     test = compare[op]
-    return lambda r: test(get(r))
+    return lambda r: (v := get(r)) is not None and test(key(v), bound)
+
+
+def _ordered(v: Any) -> Any:
+    try:
+        return (0, float(v), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, v)
 
 
 def _group(world: World, kind: str, group: dict[str, Any]) -> list[Callable[[Any], bool]]:

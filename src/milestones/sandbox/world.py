@@ -347,9 +347,10 @@ class World:
             if pipeline_id is not None and pipeline_id != pipeline.id:
                 raise KeyError(f"stage {stage_id} is not in pipeline {pipeline_id}")
             deal.stage, deal.pipeline = stage.id, pipeline.id
+            ts = self.clock()
             if stage.is_closed:
-                deal.close_ms = self.clock()
-            ts = self.bump(deal)
+                deal.close_ms = ts
+            self.bump(deal, ts=ts)
             # Deal roll-ups on the contacts change (HubSpot recent_deal_close_date, ...).
             self._touch_people(deal.contact_ids, ts)
             return deal

@@ -307,6 +307,12 @@ class _Generator:
                 adv.nps, adv.nps_ms = rng.choice((9, 10)), self._past(YEAR)
             else:
                 adv.is_reference = True
+        if advocates:  # one referral of each form, whatever the dice said
+            first, second = (people[i] for i in later_pool[-2:])
+            first.referred_by = second.referred_by = None
+            self._refer(people[advocates[0]], first)
+            self._refer(people[advocates[0]], second)
+            first.referred_by_email, second.referred_by_email = False, True
         chain = advocates[:3]  # an advocate referred by an advocate referred by an advocate
         for a, b in itertools.pairwise(chain):
             self._refer(people[a], people[b])
@@ -363,6 +369,21 @@ class _Generator:
                 surveyed = people[self.by_journey[j][0]]
                 surveyed.nps, surveyed.nps_ms = None, self._past(YEAR)
         self._reindex_archived()
+        self._shared_deal()
+
+    def _shared_deal(self) -> None:
+        """At least one deal with two contacts (the second a colleague when there is one)."""
+        deals = list(self.w.iter("deal"))
+        if any(len(d.contact_ids) > 1 for d in deals) or not deals:
+            return
+        deal = deals[0]
+        primary = self.w.records["person"][deal.contact_ids[0]]
+        mates = self.w.people_of_company(primary.company_id) if primary.company_id else []
+        other = next((i for i in mates if i != primary.id), None)
+        other = other or next(i for i in self.w.ids("person") if i != primary.id)
+        self.w._unlink(deal)
+        deal.contact_ids = (primary.id, other)
+        self.w._link(deal)
 
     def _reindex_archived(self) -> None:
         """People archived after insertion: tell the store (its archived id lists)."""

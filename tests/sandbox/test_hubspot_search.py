@@ -1,0 +1,145 @@
+"""CRM search through the real SDK: operators, sorts, offset paging, 200 per page,
+the 10,000-result wall, filter limits (reference §1.5, §10)."""
+
+from __future__ import annotations
+
+import pytest
+from hubspot import HubSpot
+from hubspot.crm.contacts import PublicObjectSearchRequest
+from hubspot.crm.contacts.exceptions import ApiException
+from urllib3.util.retry import Retry
+
+from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot_props import iso
+from milestones.sandbox.world import World
+
+
+def _search(hubspot: HubSpot, *filters: dict, **kwargs: object):
+    groups = [{"filters": list(filters)}] if filters else []
+    req = PublicObjectSearchRequest(filter_groups=groups, **kwargs)
+    return hubspot.crm.contacts.search_api.do_search(req)
+
+
+def _live(world: World) -> list:
+    return list(world.iter("person"))
+
+
+def test_modified_since_sorted_ascending_pages_by_offset(hubspot: HubSpot, hubspot_server):
+    world = hubspot_server.world
+    cutoff = sorted(p.touched for p in _live(world))[len(_live(world)) // 2]
+    expected = sorted((p.touched, p.id) for p in _live(world) if p.touched >= cutoff)
+    got, after = [], None
+    while True:
+        page = _search(
+            hubspot, {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(cutoff)},
+            sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            properties=["lastmodifieddate"], limit=30, after=after,
+        )  # fmt: skip
+        assert page.total == len(expected)
+        got += [int(r.id) for r in page.results]
+        if page.paging is None:
+            break
+        after = page.paging.next.after
+        assert after == str(len(got))  # `after` is a stringified offset
+    assert got == [i for _, i in expected]
+
+
+def test_iso_values_and_descending_sort(hubspot: HubSpot, hubspot_server) -> None:
+    world = hubspot_server.world
+    newest = max(_live(world), key=lambda p: (p.touched, p.id))
+    page = _search(
+        hubspot, {"propertyName": "lastmodifieddate", "operator": "GT", "value": iso(0)},
+        sorts=[{"propertyName": "lastmodifieddate", "direction": "DESCENDING"}], limit=1,
+    )  # fmt: skip
+    assert page.results[0].id == str(newest.id)
+
+
+@pytest.mark.parametrize(
+    ("flt", "predicate"),
+    [
+        ({"propertyName": "hs_lead_status", "operator": "EQ", "value": "UNQUALIFIED"},
+         lambda p: p.lead_status == "UNQUALIFIED"),
+        ({"propertyName": "lifecyclestage", "operator": "IN", "values": ["customer", "evangelist"]},
+         lambda p: p.lifecycle in ("customer", "evangelist")),
+        ({"propertyName": "email", "operator": "NOT_HAS_PROPERTY"}, lambda p: p.email is None),
+        ({"propertyName": "referred_by", "operator": "HAS_PROPERTY"},
+         lambda p: p.referred_by is not None),
+        ({"propertyName": "hs_email_optout", "operator": "EQ", "value": "true"},
+         lambda p: p.opted_out),
+        ({"propertyName": "hs_object_id", "operator": "BETWEEN", "value": "2000010",
+          "highValue": "2000050"}, lambda p: 2000010 <= p.id <= 2000050),
+        ({"propertyName": "hs_feedback_last_nps_rating", "operator": "GTE", "value": "9"},
+         lambda p: p.nps is not None and p.nps >= 9),
+        ({"propertyName": "lifecyclestage", "operator": "NEQ", "value": "lead"},
+         lambda p: p.lifecycle != "lead"),
+    ],
+)  # fmt: skip
+def test_operators(hubspot: HubSpot, hubspot_server, flt: dict, predicate) -> None:
+    expected = sorted(p.id for p in _live(hubspot_server.world) if predicate(p))
+    page = _search(hubspot, flt, limit=200)
+    assert page.total == len(expected) and sorted(int(r.id) for r in page.results) == expected
+
+
+def test_filter_groups_are_ored(hubspot: HubSpot, hubspot_server) -> None:
+    groups = [
+        {"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "customer"}]},
+        {"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "evangelist"}]},
+    ]
+    page = hubspot.crm.contacts.search_api.do_search(
+        PublicObjectSearchRequest(filter_groups=groups, limit=200)
+    )
+    want = [p for p in _live(hubspot_server.world) if p.lifecycle in ("customer", "evangelist")]
+    assert page.total == len(want)
+
+
+def test_search_never_returns_archived(hubspot: HubSpot, hubspot_server) -> None:
+    archived = {p.id for p in hubspot_server.world.iter("person", archived=True)}
+    page = _search(hubspot, limit=200)
+    assert archived and not archived & {int(r.id) for r in page.results}
+
+
+def test_limit_over_200_and_too_many_filters_are_400(hubspot: HubSpot) -> None:
+    with pytest.raises(ApiException) as exc:
+        _search(hubspot, limit=201)
+    assert exc.value.status == 400
+    flt = {"propertyName": "email", "operator": "HAS_PROPERTY"}
+    groups = [{"filters": [flt] * 6} for _ in range(5)]
+    with pytest.raises(ApiException) as exc:
+        hubspot.crm.contacts.search_api.do_search(PublicObjectSearchRequest(filter_groups=groups))
+    assert exc.value.status == 400
+
+
+def test_deals_search_by_stage(hubspot: HubSpot, hubspot_server) -> None:
+    from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
+
+    req = DealSearch(
+        filter_groups=[{"filters": [{"propertyName": "dealstage", "operator": "EQ",
+                                     "value": "closedwon"}]}],
+        properties=["dealstage", "hs_is_closed_won"], limit=200,
+    )  # fmt: skip
+    page = hubspot.crm.deals.search_api.do_search(req)
+    want = [d for d in hubspot_server.world.iter("deal") if d.stage == "closedwon"]
+    assert page.total == len(want) > 0
+    assert {r.properties["hs_is_closed_won"] for r in page.results} == {"true"}
+
+
+@pytest.fixture(scope="module")
+def big_server():
+    """10,100 people: the smallest world whose plain search passes the 10,000 wall."""
+    with HubSpotServer(World.generate(seed=3, contacts=10_100)) as srv:
+        yield srv
+
+
+def test_paging_past_10000_results_is_400_but_total_exceeds_it(big_server) -> None:
+    hubspot = HubSpot(access_token=big_server.token, host=big_server.url, retry=Retry(total=0))
+    sorts = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    page = _search(hubspot, sorts=sorts, limit=200, after="9800")
+    assert page.total > 10_000 and page.paging.next.after == "10000"
+    with pytest.raises(ApiException) as exc:
+        _search(hubspot, sorts=sorts, limit=200, after=page.paging.next.after)
+    assert exc.value.status == 400
+    # the documented way round: restart the offset with an id window
+    last = page.results[-1].id
+    flt = {"propertyName": "hs_object_id", "operator": "GT", "value": last}
+    rest = _search(hubspot, flt, sorts=sorts, limit=200)
+    assert rest.total == page.total - 10_000 and int(rest.results[0].id) > int(last)
