@@ -19,7 +19,7 @@ from sf_fixtures import (
     stamp,
 )
 
-from milestones.connectors.base import Connector, Link, Window
+from milestones.connectors.base import Connector, Link, StreamError, Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.mapping.records import Activity, Contact, Deal
 
@@ -326,28 +326,25 @@ def test_stage_catalogue(mock):
     ]
 
 
-def test_a_resume_token_cannot_inject_soql(mock):
+def test_hostile_field_names_and_resume_ids_never_reach_soql(mock):
     org = FakeOrg(mock)
     org.describe("Contact", ["Name FROM User --"])  # a hostile field name is never selected
     org.describe("Lead")
     empty = {"totalSize": 0, "done": True, "records": []}
     org.query(lambda q: (200, empty))
-    hostile = "003' OR Name != 'x"
-    token = json.dumps({"object": "Contact", "stamp": stamp(1), "id": hostile})
-
-    list(
-        SalesforceConnector(
-            session_settings(), spec(extra_properties=("Name FROM User --",)), sleep=lambda s: None
-        ).pull("contacts", Window(SINCE, UNTIL), resume=token)
+    sf = SalesforceConnector(
+        session_settings(), spec(extra_properties=("Name FROM User --",)), sleep=lambda s: None
     )
 
-    assert "Id > '003\\' OR Name != \\'x'" in org.queries[0]
-    assert "User" not in org.queries[0]
+    list(sf.pull("contacts", Window(SINCE, UNTIL)))
+    hostile = json.dumps({"object": "Contact", "stamp": stamp(1), "id": "003' OR Name != 'x"})
+    with pytest.raises(StreamError):
+        list(sf.pull("contacts", Window(SINCE, UNTIL), resume=hostile))
+
+    assert all("User" not in q for q in org.queries) and len(org.queries) == 2
 
 
 def test_a_resume_token_naming_another_kind_is_refused(mock):
-    from milestones.connectors.base import StreamError
-
     FakeOrg(mock)
     with pytest.raises(StreamError):
         list(connector().pull("deals", Window(SINCE, UNTIL), resume='{"object": "Contact"}'))

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -38,6 +39,7 @@ from milestones.connectors.salesforce_soql import (
     STAGE_QUERY,
     Position,
     id_chunks,
+    parse_datetime,
     selectable,
     window_query,
 )
@@ -76,8 +78,14 @@ class SalesforceConnector:
         clock: Clock = time.monotonic,
         session: requests.Session | None = None,
         referrer_property: str | None = "Referred_By__c",
+        page_size: int | None = None,
     ) -> None:
         self.settings = settings
+        # Salesforce pages at up to 2,000 rows; smaller pages only for tests and slow links
+        # (Sforce-Query-Options, reference section 1.2).
+        self._query_headers = (
+            {"Sforce-Query-Options": f"batchSize={page_size}"} if page_size else {}
+        )
         self.spec = spec
         self.referrer_property = referrer_property
         self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
@@ -121,8 +129,7 @@ class SalesforceConnector:
             soql = window_query(sobject, fields, window.until, window.since, position, where)
             try:
                 for rows, is_last in self._pages(soql, include_deleted=True, sobject=sobject):
-                    if rows:
-                        position = Position(sobject, rows[-1]["SystemModstamp"], rows[-1]["Id"])
+                    position = advance(position, sobject, rows, window.until)
                     resume = (position or Position(sobject)).token()
                     if is_last:
                         resume = Position(following).token() if following else None
@@ -138,7 +145,10 @@ class SalesforceConnector:
     ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """The API pages of one query, streamed: (rows, is_last)."""
         sf = self.client.sf
-        result = self.client.call("query", lambda: sf.query(soql, include_deleted=include_deleted))
+        headers = self._query_headers
+        result = self.client.call(
+            "query", lambda: sf.query(soql, include_deleted=include_deleted, headers=headers)
+        )
         if sobject is not None:
             self._forecast(sobject, result)
         while True:
@@ -148,7 +158,8 @@ class SalesforceConnector:
                 return
             url = result["nextRecordsUrl"]
             result = self.client.call(
-                "query", lambda url=url: sf.query_more(url, identifier_is_url=True)
+                "query",
+                lambda url=url: sf.query_more(url, identifier_is_url=True, headers=headers),
             )
             if sobject is not None:
                 self.forecast[sobject] = max(0, self.forecast.get(sobject, 1) - 1)
@@ -231,3 +242,21 @@ class SalesforceConnector:
     def close(self) -> None:
         """Release pooled connections."""
         self.client.close()
+
+
+def advance(
+    position: Position | None, sobject: str, rows: list[dict[str, Any]], until: datetime
+) -> Position | None:
+    """The keyset position after ``rows``: the greatest (SystemModstamp, Id) inside the
+    window. A row edited while the pull runs can show a stamp past ``until`` (its values
+    are read when its page is); it is still yielded, but must not move the position, or a
+    restart would skip the rows after it."""
+    best = position
+    for row in rows:
+        stamp = row.get("SystemModstamp")
+        if not stamp or parse_datetime(stamp) >= until:
+            continue
+        key = (parse_datetime(stamp), row["Id"])
+        if best is None or best.stamp is None or key > (parse_datetime(best.stamp), best.record_id):
+            best = Position(sobject, stamp, row["Id"])
+    return best

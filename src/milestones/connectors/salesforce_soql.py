@@ -113,6 +113,7 @@ STAGE_QUERY = (
 )
 MAX_URL_BYTES = 16_384  # REST GET URI + headers limit (reference section 1.7)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,8 @@ class Position:
             )
         if position.stamp is not None:
             parse_datetime(position.stamp)  # refuses anything but a datetime
+            if not _RECORD_ID.match(position.record_id or ""):
+                raise StreamError("resume token holds no record id", connector="salesforce")
         return position
 
 
