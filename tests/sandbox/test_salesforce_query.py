@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from simple_salesforce import Salesforce, format_soql
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.sfids import normalize_id
@@ -52,17 +53,18 @@ def test_pages_follow_next_records_url_until_done(sf: Salesforce) -> None:
 
 
 def test_query_more_by_locator_and_default_page_of_2000(sf: Salesforce) -> None:
-    first = sf.query("SELECT Id FROM Task")
+    first = sf.query("SELECT Id FROM Task", include_deleted=True)
     assert first["totalSize"] > 2000 and len(first["records"]) == 2000
     locator = first["nextRecordsUrl"].rsplit("/", 1)[1]
-    rest = sf.query_more(locator)
+    rest = sf.query_more(locator, include_deleted=True)
     assert rest["done"] is True and "nextRecordsUrl" not in rest
     assert len(first["records"]) + len(rest["records"]) == first["totalSize"]
 
 
 @pytest.mark.parametrize(("asked", "served"), [("50", 200), ("999", 999), ("100000", 2000)])
 def test_batch_size_is_clamped(sf: Salesforce, asked: str, served: int) -> None:
-    page = sf.query("SELECT Id FROM Task", headers={"Sforce-Query-Options": f"batchSize={asked}"})
+    options = {"Sforce-Query-Options": f"batchSize={asked}"}
+    page = sf.query("SELECT Id FROM Task", include_deleted=True, headers=options)
     assert len(page["records"]) == served
 
 
@@ -120,6 +122,32 @@ def test_query_all_adds_deleted_rows(sf: Salesforce) -> None:
     deleted = sf.query_all("SELECT Id FROM Contact WHERE IsDeleted = true", include_deleted=True)
     assert everything == live + deleted["totalSize"] and deleted["totalSize"] > 0
     assert sf.query("SELECT COUNT() FROM Contact WHERE IsDeleted = true")["totalSize"] == 0
+
+
+def test_old_activities_are_archived_out_of_query(sf: Salesforce) -> None:
+    everything = sf.query("SELECT COUNT() FROM Task", include_deleted=True)["totalSize"]
+    live = sf.query("SELECT COUNT() FROM Task")["totalSize"]
+    archived = sf.query_all(
+        "SELECT Id, Status, ActivityDate FROM Task WHERE IsArchived = true", include_deleted=True
+    )["records"]
+    assert archived and all(r["Status"] == "Completed" for r in archived)
+    deleted = sf.query("SELECT COUNT() FROM Task WHERE IsDeleted = true", include_deleted=True)
+    assert live < everything <= live + len(archived) + deleted["totalSize"]
+    assert sf.query("SELECT COUNT() FROM Task WHERE IsArchived = true")["totalSize"] == 0
+
+
+def test_get_deleted_lists_the_recycle_bin(sf: Salesforce) -> None:
+    gone = sf.query_all("SELECT Id FROM Contact WHERE IsDeleted = true", include_deleted=True)
+    answer = sf.Contact.deleted(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    assert {r["id"] for r in answer["deletedRecords"]} == {r["Id"] for r in gone["records"]}
+    assert all(WIRE_DATETIME.match(r["deletedDate"]) for r in answer["deletedRecords"])
+
+
+def test_oversized_query_uri_is_refused(sf: Salesforce) -> None:
+    ids = [f"0035g{n:010d}" for n in range(1200)]
+    with pytest.raises(SalesforceGeneralError) as info:
+        sf.query(format_soql("SELECT Id FROM Contact WHERE Id IN {}", ids))
+    assert info.value.status == 414
 
 
 def test_parent_fields_nest_and_null_lookups_are_null(sf: Salesforce) -> None:

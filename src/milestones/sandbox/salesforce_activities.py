@@ -25,6 +25,8 @@ from .salesforce_schema import (
 )
 from .world import kind_of
 
+ARCHIVE_AFTER_MS = 365 * 86_400_000
+
 
 class RelationRow:
     """One EmailMessageRelation: an email and one of its people."""
@@ -41,7 +43,12 @@ class ActivityObjects:
     world: Any
     people: Any
 
-    def activity_fields(self, prefix: str) -> list[FieldDef]:
+    def archive_horizon(self) -> int:
+        """Closed tasks and past events older than a year before the world's anchor are
+        archived: hidden from query, visible through queryAll (reference section 1.4)."""
+        return int(self.world.anchor_ms) - ARCHIVE_AFTER_MS
+
+    def activity_fields(self, prefix: str, archived: Any) -> list[FieldDef]:
         """Fields Task and Event share."""
         return [
             computed("Id", "id", lambda a: sf_id(prefix, a.id), nillable=False),
@@ -58,7 +65,7 @@ class ActivityObjects:
             ),
             computed("ActivityDate", "date", lambda a: iso_date(a.timestamp)),
             reference("OwnerId", ("User",), "Owner", lambda a: _maybe("005", a.owner_id)),
-            computed("IsArchived", "boolean", lambda a: False, nillable=False),
+            computed("IsArchived", "boolean", archived, nillable=False),
             *stamps(),
         ]
 
@@ -68,9 +75,14 @@ class ActivityObjects:
                 return "Completed"
             return vocab.call_status(a.status) if a.kind == "call" else vocab.task_status(a.status)
 
+        horizon = self.archive_horizon()
+
+        def archived(a: Any) -> bool:
+            return bool(a.timestamp < horizon and status(a) == "Completed")
+
         subtype = {"email": "Email", "call": "Call", "task": "Task"}
         fields = fields_of(
-            self.activity_fields("00T"),
+            self.activity_fields("00T", archived),
             attr("IsDeleted", "boolean", "archived", nillable=False),
             computed(
                 "Status",
@@ -115,7 +127,9 @@ class ActivityObjects:
 
         def rows(deleted: bool) -> Iterable[Any]:
             for kind in kinds:
-                yield from self.records(kind, deleted)
+                for a in self.records(kind, deleted):
+                    if deleted or not archived(a):
+                        yield a
 
         def find(record_id: str) -> Any:
             number = id_number(record_id)
@@ -136,8 +150,13 @@ class ActivityObjects:
         def end(a: Any) -> int | None:
             return seconds(a.timestamp + (a.duration_ms or 1_800_000))
 
+        horizon = self.archive_horizon()
+
+        def archived(a: Any) -> bool:
+            return bool(a.timestamp + (a.duration_ms or 0) < horizon)
+
         fields = fields_of(
-            self.activity_fields("00U"),
+            self.activity_fields("00U", archived),
             computed("IsDeleted", "boolean", removed, nillable=False),
             computed("StartDateTime", "datetime", lambda a: seconds(a.timestamp)),
             computed("ActivityDateTime", "datetime", lambda a: seconds(a.timestamp)),
@@ -149,7 +168,8 @@ class ActivityObjects:
         )
 
         def rows(deleted: bool) -> Iterable[Any]:
-            return (a for a in self.records("meeting", True) if deleted or not removed(a))
+            meetings = self.records("meeting", True)
+            return (a for a in meetings if deleted or not (removed(a) or archived(a)))
 
         return SObject(
             "Event",

@@ -7,6 +7,7 @@ exceptions into Salesforce's error arrays. Paths follow simple-salesforce's spel
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .salesforce_query import QueryService
@@ -14,12 +15,14 @@ from .salesforce_setup import SetupError
 from .salesforce_writes import RequestError
 from .server_http import Request, Response, json_response
 from .sfids import normalize_id
-from .soql import SoqlError
+from .soql import SoqlError, format_datetime
 
 if TYPE_CHECKING:
     from .salesforce_api import SalesforceServer
 
 DATA = "/services/data/v{version}"
+MAX_REQUEST = 16_384
+DAY_MS = 86_400_000
 
 
 def register_routes(server: SalesforceServer) -> None:
@@ -64,6 +67,7 @@ def register_routes(server: SalesforceServer) -> None:
         lambda req, version: json_response(200, _global_describe(server, version)),
     )
     r("GET", f"{DATA}/sobjects/{{sobject}}/describe", _describe(server), "GET describe")
+    r("GET", f"{DATA}/sobjects/{{sobject}}/deleted", _deleted(server), "GET deleted")
     r(
         "GET",
         f"{DATA}/sobjects/{{sobject}}/{{record_id}}",
@@ -109,6 +113,10 @@ def _batch_size(req: Request) -> int:
 
 def _query(service: QueryService, include_deleted: bool) -> Any:
     def handle(req: Request, version: str) -> Response:
+        if len(req.raw_path) + sum(len(k) + len(v) for k, v in req.headers.items()) > MAX_REQUEST:
+            # URI plus headers over 16 KB (reference 1.7): chunk long Id IN (...) lists.
+            return Response(414, b"<html><body>414 URI Too Long</body></html>",
+                            [("Content-Type", "text/html")])  # fmt: skip
         text = req.param("q")
         if not text:
             return _soql_error(SoqlError("MALFORMED_QUERY", "A query string has to be specified"))
@@ -172,6 +180,38 @@ def _describe(server: SalesforceServer) -> Any:
         return json_response(200, body)
 
     return handle
+
+
+def _deleted(server: SalesforceServer) -> Any:
+    """`sobjects/{Type}/deleted/?start=&end=`: recycle-bin rows deleted in the window."""
+
+    def handle(req: Request, version: str, sobject: str) -> Response:
+        try:
+            obj = server.catalog.object_named(sobject)
+            start, end = (_epoch_ms(req.param(k) or "") for k in ("start", "end"))
+        except (SoqlError, ValueError):
+            return errors(400, "INVALID_REPLICATION_DATE", "start and end must be ISO datetimes")
+        stamp = obj.fields["SystemModstamp"].get
+        gone = [
+            {"id": obj.row_id(row), "deletedDate": format_datetime(stamp(row))}
+            for row in obj.rows(True)
+            if obj.is_deleted is not None and obj.is_deleted(row) and start <= stamp(row) <= end
+        ]
+        earliest = int(server.world.anchor_ms) - 15 * DAY_MS
+        return json_response(200, {
+            "deletedRecords": gone,
+            "earliestDateAvailable": format_datetime(earliest - earliest % 60_000),
+            "latestDateCovered": format_datetime(end - end % 60_000),
+        })  # fmt: skip
+
+    return handle
+
+
+def _epoch_ms(text: str) -> int:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _get_record(server: SalesforceServer) -> Any:
