@@ -81,9 +81,8 @@ def test_full_pull_of_people_pages_contacts_then_leads(mock):
     # SOQL: only described fields, window capped at until, tie-safe order, queryAll
     contact_soql, lead_soql = org.queries
     assert "Sales_Milestone__c" not in contact_soql and "Sales_Milestone__c" in lead_soql
-    assert contact_soql.endswith(
-        "FROM Contact WHERE SystemModstamp < 2024-05-02T00:00:00+00:00 ORDER BY SystemModstamp, Id"
-    )
+    # a full pull has no time bounds: the engine takes what it does not see as gone
+    assert contact_soql.endswith("FROM Contact ORDER BY SystemModstamp, Id")
     # resume tokens: last (SystemModstamp, Id) of each page; next object after the last
     # Contact page; None at the very end
     assert json.loads(pages[0].resume) == {
@@ -126,8 +125,8 @@ def test_incremental_pull_filters_the_window_and_resumes_after_a_tie(mock):
 
     (soql,) = org.queries
     assert (
-        "WHERE SystemModstamp < 2024-05-02T00:00:00+00:00 "
-        "AND SystemModstamp >= 2024-05-01T09:59:50+00:00 "
+        "WHERE SystemModstamp >= 2024-05-01T09:59:50+00:00 "
+        "AND SystemModstamp < 2024-05-02T00:00:00+00:00 "
         "AND (SystemModstamp > 2024-05-01T10:00:05+00:00 OR "
         "(SystemModstamp = 2024-05-01T10:00:05+00:00 AND Id > '006xx0000000001AAA')) "
         "ORDER BY SystemModstamp, Id"

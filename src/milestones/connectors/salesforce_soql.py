@@ -175,28 +175,29 @@ def window_query(
     after: Position | None = None,
     where: str | None = None,
 ) -> str:
-    """One pull query: SystemModstamp in [since, until), after a keyset position if any,
-    ordered by (SystemModstamp, Id) so ties at one-second granularity stay exact."""
-    clauses = [format_soql("SystemModstamp < {}", _utc(until))]
+    """One pull query, ordered by (SystemModstamp, Id) so ties at one-second granularity
+    stay exact, after a keyset position if any.
+
+    An incremental pull reads SystemModstamp in [since, until). A full pull (``since``
+    None) has no time bounds: the engine takes any record it does not see as gone, so a
+    record edited while the run reads (its stamp now past ``until``) must still be read.
+    """
+    clauses = []
     if since is not None:
         clauses.append(format_soql("SystemModstamp >= {}", _utc(since)))
+        clauses.append(format_soql("SystemModstamp < {}", _utc(until)))
     if after is not None and after.stamp is not None:
         stamp = parse_datetime(after.stamp)
-        clauses.append(
-            format_soql(
-                "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))",
-                stamp,
-                stamp,
-                after.record_id,
-            )
-        )
+        keyset = "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))"
+        clauses.append(format_soql(keyset, stamp, stamp, after.record_id))
     if where:
         clauses.append(where)
+    condition = format_soql(" WHERE {:literal}", " AND ".join(clauses)) if clauses else ""
     return format_soql(
-        "SELECT {:literal} FROM {:literal} WHERE {:literal} ORDER BY SystemModstamp, Id",
+        "SELECT {:literal} FROM {:literal}{:literal} ORDER BY SystemModstamp, Id",
         ", ".join(fields),
         sobject,
-        " AND ".join(clauses),
+        condition,
     )
 
 
