@@ -1,0 +1,121 @@
+"""Every Salesforce auth mode against the sandbox org over TLS: log in, renew when the
+session expires (where the mode can), and refuse bad credentials without leaking them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sf_fixtures import spec
+
+from milestones.connectors.base import ConfigurationError
+from milestones.connectors.salesforce import SalesforceConnector
+from milestones.connectors.salesforce_auth import AnySalesforceSettings
+from milestones.connectors.settings import (
+    SalesforceClientCredentials,
+    SalesforceJwt,
+    SalesforcePassword,
+    SalesforceSession,
+)
+from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.world import World
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[SalesforceServer]:
+    with SalesforceServer(World.generate(seed=3, contacts=20)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("jwt") / "server.key"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def settings_for(mode: str, org: SalesforceServer, key_file: Path, **wrong: Any) -> Any:
+    common: dict[str, Any] = {"instance_url": org.url, "ca_bundle": org.ca_bundle}
+    if mode == "password":
+        return SalesforcePassword(
+            auth="password",
+            username="integration@sandbox.example",
+            password=wrong.get("secret", "sandbox-password"),
+            security_token="sandbox-security-token",
+            **common,
+        )
+    if mode == "jwt":
+        return SalesforceJwt(
+            auth="jwt",
+            username=wrong.get("username", "integration@sandbox.example"),
+            consumer_key="sandbox-client-id",
+            private_key_file=key_file,
+            **common,
+        )
+    if mode == "client_credentials":
+        return SalesforceClientCredentials(
+            auth="client_credentials",
+            consumer_key="sandbox-client-id",
+            consumer_secret=wrong.get("secret", "sandbox-client-secret"),
+            **common,
+        )
+    return SalesforceSession(auth="session", session_id=org.token, **common)
+
+
+def connector(settings: AnySalesforceSettings) -> SalesforceConnector:
+    return SalesforceConnector(settings, spec(), sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("mode", ["password", "jwt", "client_credentials"])
+def test_login_modes_renew_an_expired_session(org, key_file, mode):
+    sf = connector(settings_for(mode, org, key_file))
+    assert sf.stages()
+
+    org.expire_sessions()
+    assert sf.stages()
+
+    calls = sf.usage().calls
+    assert calls["auth"] == 2 and calls["query"] == 3  # the refused call, then its replay
+
+
+def test_a_session_id_is_used_as_given(key_file):
+    with SalesforceServer(World.generate(seed=3, contacts=20)) as fresh:
+        sf = connector(settings_for("session", fresh, key_file))
+        assert sf.stages()
+        assert "auth" not in sf.usage().calls
+
+
+@pytest.mark.parametrize(
+    ("mode", "wrong"),
+    [
+        ("password", {"secret": "not-the-password"}),
+        ("client_credentials", {"secret": "not-the-secret"}),
+        ("jwt", {"username": "someone@else.example"}),
+    ],
+)
+def test_refused_logins_are_configuration_errors_without_secrets(org, key_file, mode, wrong):
+    sf = connector(settings_for(mode, org, key_file, **wrong))
+
+    with pytest.raises(ConfigurationError) as caught:
+        sf.stages()
+
+    text = str(caught.value)
+    assert "not-the" not in text and "sandbox-security-token" not in text
+    assert sf.usage().calls == {"auth": 1}
+
+
+def test_a_missing_private_key_file_is_a_configuration_error(org, tmp_path):
+    sf = connector(settings_for("jwt", org, tmp_path / "absent.key"))
+    with pytest.raises(ConfigurationError):
+        sf.stages()
