@@ -229,3 +229,17 @@ def test_edit_without_read_is_refused(sf: Salesforce) -> None:
             }
         )
     assert info.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_create_contact_and_lead(sf: Salesforce) -> None:
+    made = sf.Contact.create(
+        {"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org"}
+    )
+    assert made["success"] is True and made["id"].startswith("003")
+    row = sf.Contact.get(made["id"])
+    assert (row["Name"], row["Email"]) == ("Ada Lovelace", "ada@example.org")
+    lead = sf.Lead.create({"LastName": "Hopper", "Status": "Working - Contacted"})
+    assert sf.Lead.get(lead["id"])["Status"] == "Working - Contacted"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Contact.create({"FirstName": "No last name"})
+    assert info.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"

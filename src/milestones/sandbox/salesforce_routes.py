@@ -269,7 +269,10 @@ def _create(server: SalesforceServer) -> Any:
                 raise RequestError(
                     400, "JSON_PARSER_ERROR", "The request body must be a JSON object"
                 )
-            new_id = server.setup.create(server.objects, sobject, body)
+            if sobject in ("Contact", "Lead"):
+                new_id = server.writer.create_person(sobject, body)
+            else:
+                new_id = server.setup.create(server.objects, sobject, body)
         except SetupError as exc:
             return _setup_error(exc)
         except RequestError as exc:

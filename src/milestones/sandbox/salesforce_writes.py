@@ -34,6 +34,10 @@ WORLD_KINDS = {
     "Task": None,  # the activity's own kind
     "Event": "meeting",
 }
+PERSON_ATTRIBUTES = frozenset(
+    {"first_name", "last_name", "email", "phone", "job_title", "opted_out", "nps", "is_reference",
+     "referred_by", "referred_by_email", "lead_status"}
+)  # fmt: skip
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -78,6 +82,32 @@ class Writer:
             status = 404 if error["statusCode"] == "NOT_FOUND" else 400
             raise RequestError(status, error["statusCode"], error["message"], error["fields"])
         self._apply(plan)
+
+    def create_person(self, sobject: str, body: dict[str, Any]) -> str:
+        """`POST sobjects/Contact|Lead`: a new person (a Lead is lead-only); returns the id."""
+        obj = self._object(sobject)
+        self._check_fields(obj, body)
+        if not body.get("LastName"):
+            raise RequestError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [LastName]",
+                ["LastName"],
+            )
+        plan = Planned(None, obj)
+        for name, value in body.items():
+            definition = obj.field(name)
+            assert definition is not None  # _check_fields ran
+            self._plan_field(plan, definition, value)
+        if plan.errors:
+            error = plan.errors[0]
+            raise RequestError(400, error["statusCode"], error["message"], error["fields"])
+        slots = {k: v for k, v in plan.values.items() if k in PERSON_ATTRIBUTES}
+        custom = {k: v for k, v in plan.values.items() if k not in PERSON_ATTRIBUTES}
+        person = self.world.add_person(is_lead_only=sobject == "Lead", **slots)
+        if custom:
+            self.world.update("person", person.id, custom)
+        return str(obj.row_id(person))
 
     def update_collection(self, body: Any) -> list[dict[str, Any]]:
         """`PATCH composite/sobjects`: one SaveResult per record."""
