@@ -282,6 +282,7 @@ class WorldObjects(ActivityObjects):
                 "picklist",
                 lambda d: vocab.stage_name(d.stage),
                 picklist=tuple(vocab.STAGE_NAMES.values()),
+                restricted=True,
                 updateable=True,
                 nillable=False,
                 write=_stage,
