@@ -1,0 +1,108 @@
+"""``milestones sandbox``: serve a seeded demo CRM on 127.0.0.1 until Ctrl-C.
+
+The HubSpot flavour is served here. The Salesforce flavour is provided by
+``milestones.sandbox.salesforce_cli.start_salesforce(world, *, port, faults, rate_limits)``,
+which returns ``(started_server, lines_to_print)``; until that module exists the
+command says so and exits 2.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from milestones.sandbox.faults import FaultPlan, FaultSpecError
+from milestones.sandbox.world import World
+
+
+def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:
+    try:
+        return FaultPlan.parse(value)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("sandbox")
+@click.option(
+    "--provider",
+    type=click.Choice(["hubspot", "salesforce"]),
+    default="hubspot",
+    show_default=True,
+    help="Which CRM API to imitate.",
+)
+@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--contacts", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same world.")
+@click.option(
+    "--faults",
+    "fault_plan",
+    callback=_faults,
+    metavar="SPEC",
+    help="e.g. 429=0.05,503=0.03,reset=0.02,slow=0.01,record=0.02,daily_quota=5000,seed=7",
+)
+@click.option(
+    "--rate-limits",
+    type=click.Choice(["on", "off"]),
+    default="off",
+    show_default=True,
+    help="Enforce the CRM's request limits (HubSpot: 100 per 10 s, daily, search 5/s).",
+)
+def sandbox(
+    provider: str, port: int, contacts: int, seed: int, fault_plan: FaultPlan, rate_limits: str
+) -> None:
+    """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks."""
+    started = time.perf_counter()
+    world = World.generate(seed=seed, contacts=contacts)
+    limits = rate_limits == "on"
+    if provider == "hubspot":
+        server, lines = _start_hubspot(world, port, fault_plan, limits)
+    else:
+        server, lines = _start_salesforce(world, port, fault_plan, limits)
+    took = time.perf_counter() - started
+    click.echo(f"{provider} sandbox: {contacts} people (seed {seed}) ready in {took:.1f} s")
+    for line in lines:
+        click.echo(line)
+    if fault_plan.active:
+        click.echo(f"faults: {fault_plan.to_spec()}")
+    click.echo(f"inspect: {server.url}/_sandbox/stats   (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        server.stop()
+
+
+def _start_hubspot(
+    world: World, port: int, faults: FaultPlan, rate_limits: bool
+) -> tuple[Any, list[str]]:
+    from milestones.sandbox.hubspot_api import HubSpotServer
+
+    server = HubSpotServer(world, port=port, faults=faults, rate_limits=rate_limits).start()
+    lines = [
+        f"base URL: {server.url}",
+        f"token:    {server.token}",
+        "",
+        "# milestones.toml",
+        'provider = "hubspot"',
+        "[hubspot]",
+        'access_token = "${HUBSPOT_ACCESS_TOKEN}"',
+        f'base_url = "{server.url}"',
+        "",
+        f"export HUBSPOT_ACCESS_TOKEN={server.token}",
+    ]
+    return server, lines
+
+
+def _start_salesforce(
+    world: World, port: int, faults: FaultPlan, rate_limits: bool
+) -> tuple[Any, list[str]]:
+    try:
+        from milestones.sandbox.salesforce_cli import start_salesforce  # type: ignore[import-not-found]
+    except ImportError:
+        raise click.UsageError("the Salesforce sandbox is not available in this build") from None
+    server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)
+    return server, list(lines)

@@ -1,0 +1,40 @@
+"""``milestones sandbox`` prints what a user needs, serves, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from milestones.sandbox import cli
+
+
+def test_sandbox_command_serves_until_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    start = cli._start_hubspot
+
+    def spy(*args: object):
+        seen["server"], lines = start(*args)
+        return seen["server"], lines
+
+    def interrupt(_: float) -> None:  # the first second of serving: call it, then Ctrl-C
+        url = f"{seen['server'].url}/crm/v3/objects/contacts?limit=2"
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer pat-sandbox-0000"})
+        seen["page"] = json.load(urllib.request.urlopen(req))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_start_hubspot", spy)
+    monkeypatch.setattr(cli.time, "sleep", interrupt)
+    result = CliRunner().invoke(cli.sandbox, ["--contacts", "60", "--faults", "seed=1"])
+    assert result.exit_code == 0, result.output
+    assert f'base_url = "{seen["server"].url}"' in result.output
+    assert "export HUBSPOT_ACCESS_TOKEN=pat-sandbox-0000" in result.output
+    assert "stopping" in result.output and len(seen["page"]["results"]) == 2
+    assert seen["server"]._httpd is None  # stopped
+
+
+def test_bad_fault_spec_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli.sandbox, ["--faults", "429=7"])
+    assert result.exit_code == 2 and "--faults" in result.output
