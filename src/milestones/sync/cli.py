@@ -134,6 +134,12 @@ def check(app: AppContext, offline: bool, as_json: bool) -> None:
         raise RunFailed("check found problems (see above)")
 
 
+from milestones.sync import init_config, report_cli  # noqa: E402  (they import pass_app)
+
+for _command in (*report_cli.COMMANDS, *init_config.COMMANDS):
+    cli.add_command(_command)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group and turn errors into one line and an exit code."""
     verbose = any(arg in ("-v", "--verbose") for arg in (argv or sys.argv[1:]))

@@ -28,6 +28,7 @@ from milestones.connectors.settings import (
 )
 from milestones.mapping.rules import MappingRules
 from milestones.sync.logs import register_secret
+from milestones.sync.report_settings import ReportSettings
 
 CONFIG_ENV = "MILESTONES_CONFIG"
 DEFAULT_CONFIG = Path("milestones.toml")
@@ -120,6 +121,7 @@ class Config(_Section):
     mapping: MappingRules = MappingRules()
     writeback: WritebackSettings = WritebackSettings()
     sync: SyncSettings = SyncSettings()
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _provider_section(self) -> Config:

@@ -1,0 +1,133 @@
+"""``milestones report``: the milestone report from the local state, with no API call.
+
+Thin, like every command: it resolves the state file and the rules from the config (or a
+state file given on its own, read with the default rules), asks ``report.build_report`` for
+the data and hands it to the terminal, JSON or HTML view.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import click
+
+from milestones.mapping.rules import MappingRules
+from milestones.sync.cli import AppContext, pass_app
+from milestones.sync.config import resolve_path
+from milestones.sync.report import report_from_state
+from milestones.sync.report_html import render_html
+from milestones.sync.report_settings import ReportSettings
+from milestones.sync.report_text import render_text
+
+
+def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
+
+
+def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, ReportSettings]:
+    """The state file, the mapping rules and the ``[report]`` defaults to use."""
+    if state is not None and not resolve_path(app.config_path).exists():
+        return Path(state), MappingRules(), ReportSettings()
+    config = app.config()
+    path = Path(state) if state is not None else config.state.path
+    return path, config.mapping, config.report
+
+
+@click.command()
+@click.option(
+    "--since", callback=_day, metavar="DATE", help="Only flows from DATE on (YYYY-MM-DD)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a self-contained HTML page to this file.",
+)
+@click.option("--owner", metavar="ID", help="Show one owner's (sales rep's) view in the terminal.")
+@click.option(
+    "--silent-days",
+    type=click.IntRange(1, 3650),
+    help="Clients with no two-way contact for longer are at risk (default: [report] or 90).",
+)
+@click.option(
+    "--lapse-window",
+    type=click.IntRange(1, 365),
+    help="Warn about advocates lapsing within this many days (default: [report] or 30).",
+)
+@click.option("--top", type=click.IntRange(1, 1000), help="Length of each list (default 10).")
+@click.option(
+    "--as-of", callback=_day, metavar="DATE", help="Count ages up to DATE instead of today."
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    help="Read this state file (without a config: with the default mapping rules).",
+)
+@pass_app
+def report(
+    app: AppContext,
+    since: date | None,
+    as_json: bool,
+    html_path: str | None,
+    owner: str | None,
+    silent_days: int | None,
+    lapse_window: int | None,
+    top: int | None,
+    as_of: date | None,
+    state: str | None,
+) -> None:
+    """The milestone report: funnel, conversions, time between milestones, advocacy.
+
+    Computed from the local state that `milestones sync` keeps: no API call. Sections:
+    the funnel (who stands where now, conversion to the next milestone), days between
+    milestones (median and 90th percentile), disqualified people and reasons, advocates
+    and what their referrals brought in, clients nobody has talked to lately, advocates
+    about to lapse, monthly prospect cohorts, and targets nobody acts on; each one also
+    per owner.
+
+    With --since, flows count from that day on (who reached a milestone, referrals made,
+    deals won, cohorts); the "now" counts, disqualified, at-risk and idle lists are
+    always today's picture.
+
+    \b
+    Examples:
+      milestones report
+      milestones report --since 2025-01-01 --owner 123456
+      milestones report --json > report.json
+      milestones report --html report.html      a page to open or attach to an email
+      milestones report --state milestones.db   no config needed
+    """
+    path, rules, defaults = _sources(app, state)
+    now = datetime.now(UTC)
+    if as_of is not None:
+        now = datetime.combine(as_of, time(12), tzinfo=UTC)
+    try:
+        data = report_from_state(
+            path,
+            rules,
+            now,
+            since=since,
+            silent_days=silent_days or defaults.silent_days,
+            lapse_window_days=lapse_window or defaults.lapse_warning_days,
+            top=top or defaults.top,
+        )
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    if owner is not None and owner not in {o.owner for o in data.owners}:
+        known = ", ".join(o.owner for o in data.owners) or "none"
+        raise click.BadParameter(f"no owner {owner!r} (owners: {known})", param_hint="--owner")
+    if html_path is not None:
+        Path(html_path).write_text(render_html(data), encoding="utf-8")
+    app.emit(data.as_dict(), as_json, render_text(data, owner))
+    if html_path is not None and not as_json:
+        app.emit(None, False, f"\nHTML report written to {html_path}")
+
+
+COMMANDS: tuple[click.Command, ...] = (report,)
