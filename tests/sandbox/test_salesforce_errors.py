@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from simple_salesforce.login import SalesforceLogin, token_login
 
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.salesforce_auth import Credentials
+from milestones.sandbox.salesforce_cli import start_salesforce
 from milestones.sandbox.world import World
 
 CREDS = Credentials()
@@ -178,3 +180,18 @@ def test_inspection_surface_speaks_salesforce_ids(server: SalesforceServer) -> N
     with opener.open(f"{server.url}/_sandbox/stats") as answer:
         stats = json.load(answer)
     assert stats["endpoints"]["GET query"] >= 1
+
+
+def test_cli_start_prints_what_a_client_needs() -> None:
+    server, lines = start_salesforce(World.generate(seed=5, contacts=20), rate_limits=True)
+    try:
+        text = "\n".join(lines)
+        assert f'instance_url = "{server.url}"' in text
+        assert server.ca_bundle in text and server.token in text
+        assert os.stat(server.ca_bundle).st_mode & 0o777 == 0o600
+        sf = client_for(server)
+        sf.query("SELECT Id FROM Contact LIMIT 1")
+        assert sf.api_usage["api-usage"].total == 15_000
+    finally:
+        server.stop()
+    assert not os.path.exists(server.ca_bundle)
