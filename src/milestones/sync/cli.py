@@ -134,6 +134,11 @@ def check(app: AppContext, offline: bool, as_json: bool) -> None:
         raise RunFailed("check found problems (see above)")
 
 
+from milestones.sync.commands import all_commands  # noqa: E402  (they import AppContext)
+
+for _command in all_commands():
+    cli.add_command(_command)
+
 from milestones.sync import init_config, report_cli  # noqa: E402  (they import pass_app)
 
 for _command in (*report_cli.COMMANDS, *init_config.COMMANDS):

@@ -1,0 +1,276 @@
+"""The commands that run the engine: ``sync`` and ``backfill``.
+
+Both hold the state's run lock for their whole duration (a second run is refused with a
+clear message), build the configured connector, and return the exit code DESIGN.md
+promises: 0 all done, 1 record-level failures or a stop (quota, signal), 2 configuration.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import click
+
+from milestones.connectors.base import Change, ConfigurationError
+from milestones.sync.cli import AppContext
+from milestones.sync.engine import Engine, Progress, RunOptions, RunReport
+from milestones.sync.factory import build_connector
+from milestones.sync.lock import AlreadyRunning, run_lock
+from milestones.sync.state import State
+
+PLAN_LINES = 200
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+
+
+class ConfigProblem(click.ClickException):
+    """The CRM refused our credentials or names: the config must change (exit 2)."""
+
+    exit_code = 2
+
+
+class Busy(click.ClickException):
+    """Another run holds the state (exit 1: nothing was done)."""
+
+    exit_code = 1
+
+
+def parse_interval(text: str) -> timedelta:
+    """``15m``, ``1h``, ``90s``, ``1d`` or plain seconds."""
+    match = _INTERVAL.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise click.BadParameter(f"{text!r} is not an interval such as 15m, 1h or 900")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return timedelta(seconds=int(match.group(1)) * unit)
+
+
+@contextmanager
+def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[Engine]:
+    """Lock the state, open it, build the connector and the engine; close all after."""
+    config = app.config()
+    try:
+        with run_lock(config.state.path), State(config.state.path) as state:
+            try:
+                connector = build_connector(config)
+            except ConfigurationError as exc:
+                raise ConfigProblem(str(exc)) from None
+            try:
+                yield Engine(
+                    state,
+                    connector,
+                    config.mapping,
+                    config.write_spec.names,
+                    lookback=timedelta(seconds=config.sync.lookback_seconds),
+                    lag=timedelta(seconds=config.sync.lag_seconds),
+                    chunk_size=config.sync.derive_chunk,
+                    progress=progress,
+                )
+            except ConfigurationError as exc:
+                raise ConfigProblem(str(exc)) from None
+            finally:
+                connector.close()
+    except AlreadyRunning as exc:
+        raise Busy(str(exc)) from None
+
+
+def summary(report: RunReport) -> dict[str, Any]:
+    """The run's figures as plain data."""
+    return {
+        "run": report.run_id,
+        "outcome": report.outcome,
+        **report.figures,
+        "duration_s": round(report.duration, 2),
+        "detail": report.detail,
+    }
+
+
+def summary_line(command: str, report: RunReport) -> str:
+    """One line for people: what the run read, changed, wrote and spent."""
+    f = report.figures
+    line = (
+        f"{command} run {report.run_id}: {report.outcome}; read {f.get('records_read', 0)} "
+        f"records, {f.get('changed', 0)} to write, wrote {f.get('written', 0)}, "
+        f"failed {f.get('failed', 0)}, {f.get('api_calls', 0)} API calls, {report.duration:.1f}s"
+    )
+    return f"{line}\n  {report.detail}" if report.detail else line
+
+
+def describe_change(change: Change) -> str:
+    """``contact 123  milestone=prospect milestone_date=2025-01-07``."""
+    values = " ".join(f"{k}={'' if v is None else v}" for k, v in change.fields.items())
+    return f"{change.object_kind} {change.record_id}  {values}"
+
+
+def _plan_data(report: RunReport) -> list[dict[str, Any]]:
+    return [
+        {"object": c.object_kind, "id": c.record_id, "fields": dict(c.fields)} for c in report.plan
+    ]
+
+
+def _print_plan(report: RunReport) -> None:
+    for change in report.plan[:PLAN_LINES]:
+        click.echo(describe_change(change))
+    extra = len(report.plan) - PLAN_LINES
+    if extra > 0:
+        click.echo(f"... and {extra} more (use --json for the whole plan)")
+    click.echo(
+        f"dry run: {len(report.plan)} records would be written"
+        + (f", plus {report.queued_retries} queued retries" if report.queued_retries else "")
+        + "; nothing was sent to the CRM"
+    )
+
+
+def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
+    """One engine run, its output, and its exit code."""
+    progress = ProgressLine(command) if command == "backfill" and not as_json else None
+    with open_engine(app, progress) as engine:
+        report = engine.run(options, command=command)
+    if progress is not None:
+        progress.finish()
+    if as_json:
+        data = summary(report)
+        if options.dry_run:
+            data["plan"] = _plan_data(report)
+            data["queued_retries"] = report.queued_retries
+        app.emit(data, True)
+    else:
+        if options.dry_run:
+            _print_plan(report)
+        click.echo(summary_line(command, report))
+    return report.exit_code
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: records read and API calls spent."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.is_tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, kind: str, report: RunReport, calls: int) -> None:
+        now = time.monotonic()
+        if now - self.last < (0.2 if self.is_tty else 5.0):
+            return
+        self.last = now
+        f = report.figures
+        text = (
+            f"{self.label}: {kind:<13} {f.get('records_read', 0):>9,} records read  "
+            f"{f.get('written', 0):>8,} written  {calls:>7,} API calls"
+        )
+        click.echo(("\r" + text) if self.is_tty else text, err=True, nl=not self.is_tty)
+
+    def finish(self) -> None:
+        """End the progress line."""
+        if self.is_tty and self.last:
+            click.echo("", err=True)
+
+
+def _sleep_or_stop(seconds: float) -> bool:
+    """Sleep between scheduled runs; True when a signal asked the loop to end."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        time.sleep(seconds)
+        return False
+    handlers = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return stop.wait(seconds)
+    finally:
+        for signum, old in handlers.items():
+            signal.signal(signum, old)
+
+
+@click.command()
+@click.option("--full", is_flag=True, help="Re-read everything and reconcile deletions.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; send nothing to the CRM.")
+@click.option("--every", "every", metavar="INTERVAL", help="Loop: run every 15m, 1h... (jittered).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
+@click.pass_obj
+def sync(app: AppContext, full: bool, dry_run: bool, every: str | None, as_json: bool) -> int:
+    """Pull what changed, derive milestones, write the differences back.
+
+    \b
+    Examples:
+      milestones sync                 incremental, for cron or a systemd timer
+      milestones sync --dry-run       show what would be written
+      milestones sync --full          re-read everything, notice deletions
+      milestones sync --every 15m     keep running, for hosts without a scheduler
+    """
+    config = app.config()
+    options = RunOptions(
+        mode="full" if full else "incremental",
+        dry_run=dry_run,
+        writeback=config.writeback.enabled,
+    )
+    if every is None:
+        return run_once(app, options, "sync", as_json)
+    interval = parse_interval(every).total_seconds()
+    while True:
+        code = run_once(app, options, "sync", as_json)
+        if code == 2:
+            return code
+        options.mode = "incremental"  # --full applies to the first run of the loop only
+        pause = interval * random.uniform(0.9, 1.1)
+        if not as_json:
+            click.echo(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
+        if _sleep_or_stop(pause):
+            return code
+
+
+def _parse_day(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@click.command()
+@click.option("--since", required=True, metavar="DATE", help="First day to re-read (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Day to stop before (default: now).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; send nothing to the CRM.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
+@click.pass_obj
+def backfill(app: AppContext, since: str, until: str | None, dry_run: bool, as_json: bool) -> int:
+    """Re-read records modified in a date range, derive them and write the differences.
+
+    Resumable: rerun the same command after an interruption and it continues where it
+    stopped. The incremental cursors of `sync` are left alone.
+
+    \b
+    Example:
+      milestones backfill --since 2024-01-01 --until 2024-07-01
+    """
+    start = _parse_day(since, "--since")
+    end = _parse_day(until, "--until")
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("--until must be after --since", param_hint="--until")
+    config = app.config()
+    options = RunOptions(
+        mode="backfill",
+        dry_run=dry_run,
+        writeback=config.writeback.enabled,
+        since=start,
+        until=end,
+    )
+    return run_once(app, options, "backfill", as_json)
+
+
+COMMANDS: tuple[click.Command, ...] = (sync, backfill)
+
+
+def all_commands() -> tuple[click.Command, ...]:
+    """Every command this package adds to the ``milestones`` group."""
+    from milestones.sync import commands_crm, commands_demo, commands_state
+
+    return (*COMMANDS, *commands_crm.COMMANDS, *commands_state.COMMANDS, *commands_demo.COMMANDS)

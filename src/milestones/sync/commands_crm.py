@@ -1,0 +1,113 @@
+"""Commands that ask the CRM about its set-up: ``fields`` and ``stages``.
+
+Neither touches the state's cursors or records, so neither takes the run lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from milestones.connectors.base import ConfigurationError, Connector
+from milestones.mapping.derive import stage_milestone
+from milestones.sync.cli import AppContext
+from milestones.sync.commands import ConfigProblem
+from milestones.sync.factory import build_connector
+
+
+@contextmanager
+def connected(app: AppContext) -> Iterator[Connector]:
+    """The configured connector, closed afterwards; a refused login exits 2."""
+    try:
+        connector = build_connector(app.config())
+    except ConfigurationError as exc:
+        raise ConfigProblem(str(exc)) from None
+    try:
+        yield connector
+    except ConfigurationError as exc:
+        raise ConfigProblem(str(exc)) from None
+    finally:
+        connector.close()
+
+
+@click.command()
+@click.option("--create", is_flag=True, help="Create the missing fields (and grant access).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def fields(app: AppContext, create: bool, as_json: bool) -> int:
+    """Check the written fields exist and are writable; --create makes the missing ones.
+
+    \b
+    Examples:
+      milestones fields            what exists, what is missing
+      milestones fields --create   create the missing fields
+    """
+    with connected(app) as connector:
+        statuses = connector.ensure_fields(dry_run=not create)
+    rows = [
+        {
+            "object": s.object_kind,
+            "key": s.key,
+            "name": s.name,
+            "exists": s.exists or s.action == "created",
+            "writable": s.is_writable,
+            "action": s.action,
+            "problem": s.problem,
+        }
+        for s in statuses
+    ]
+    broken = [r for r in rows if not r["exists"] or not r["writable"] or r["problem"]]
+    lines = [
+        f"{r['object']:<8} {r['name']:<34} "
+        + ("ok" if r not in broken else "MISSING" if not r["exists"] else "PROBLEM")
+        + ("" if r["action"] == "none" else f" ({str(r['action']).replace('_', ' ')})")
+        + (f": {r['problem']}" if r["problem"] else "")
+        for r in rows
+    ]
+    if broken and not create:
+        lines.append("run `milestones fields --create` to create the missing fields")
+    app.emit({"fields": rows, "ok": not broken}, as_json, "\n".join(lines))
+    return 1 if broken else 0
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def stages(app: AppContext, as_json: bool) -> int:
+    """Each pipeline stage, the milestone it proves, and whether it is mapped or a fallback."""
+    rules = app.config().mapping
+    with connected(app) as connector:
+        catalogue = connector.stages()
+    rows: list[dict[str, Any]] = []
+    for stage in sorted(catalogue, key=lambda s: (s.pipeline_id or "", s.display_order, s.id)):
+        milestone, mapped = stage_milestone(stage, rules)
+        rows.append(
+            {
+                "pipeline": stage.pipeline_id,
+                "stage": stage.id,
+                "label": stage.label,
+                "milestone": milestone.label if milestone else None,
+                "source": "mapped" if mapped else "fallback",
+                "probability": stage.probability,
+                "closed": stage.is_closed,
+                "won": stage.is_won,
+            }
+        )
+    unknown = sorted(set(rules.stages) - {s.id for s in catalogue})
+    lines = [
+        f"{r['pipeline'] or '-':<14} {r['stage']:<28} {r['label'][:28]:<28} "
+        f"{r['milestone'] or '(nothing)':<12} {r['source']}"
+        for r in rows
+    ]
+    fallback = sum(1 for r in rows if r["source"] == "fallback")
+    lines.append(f"{len(rows)} stages, {fallback} on fallback (add them to [mapping.stages])")
+    for stage_id in unknown:
+        lines.append(f"WARNING: [mapping.stages] names {stage_id!r}, which the CRM does not have")
+    app.emit({"stages": rows, "unknown_mapped": unknown}, as_json, "\n".join(lines))
+    return 1 if unknown else 0
+
+
+COMMANDS = (fields, stages)

@@ -1,0 +1,243 @@
+"""Commands that read the state file only: ``status`` and ``explain ID``.
+
+They never take the run lock (SQLite's WAL lets them read while a sync writes) and never
+call the CRM, so they cost no API quota.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from milestones.mapping.derive import Evidence, stage_milestone
+from milestones.mapping.records import Activity, Bundle, Deal, Milestone
+from milestones.sync import codec
+from milestones.sync.bundles import load_people, load_stages
+from milestones.sync.cli import AppContext
+from milestones.sync.state import State
+
+
+def _open_state(app: AppContext) -> State:
+    path = app.config().state.path
+    if not path.exists():
+        raise click.ClickException(f"no state at {path} yet: run `milestones sync` first")
+    return State(path)
+
+
+@click.command()
+@click.option("--runs", default=10, show_default=True, help="How many recent runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def status(app: AppContext, runs: int, as_json: bool) -> None:
+    """Recent runs, cursors, and writes waiting or failed (with their reasons)."""
+    with _open_state(app) as state:
+        data: dict[str, Any] = {
+            "state": str(state.path),
+            "runs": state.recent_runs(runs),
+            "cursors": [
+                {
+                    "provider": c.provider,
+                    "kind": c.kind,
+                    "lane": c.lane,
+                    "committed": c.committed,
+                    "unfinished_window": [c.window_since, c.window_until] if c.is_running else None,
+                    "pages": c.pages,
+                }
+                for c in state.cursors()
+            ],
+            "people": state.count("contacts", "is_deleted = 0"),
+            "dirty": state.count("dirty"),
+            "writes_pending": state.count("writes", "status = 'pending'"),
+            "writes_failed": state.count("writes", "status = 'failed'"),
+            "failures": state.write_rows("failed", limit=20),
+        }
+    app.emit(data, as_json, _status_text(data))
+
+
+def _status_text(data: dict[str, Any]) -> str:
+    lines = [f"state {data['state']}: {data['people']} people, {data['dirty']} to derive"]
+    lines.append("recent runs:")
+    for run in data["runs"]:
+        lines.append(
+            f"  #{run['id']:<4} {run['command']:<8} {run['started_at'][:19]}  "
+            f"{run['outcome']:<11} read {run['records_read']}, wrote {run['written']}, "
+            f"failed {run['failed']}, {run['api_calls']} calls, {run['duration'] or 0:.1f}s"
+        )
+    lines.append("cursors:")
+    for c in data["cursors"]:
+        where = f"up to {c['committed']}" if c["committed"] else "never completed"
+        if c["unfinished_window"]:
+            where += f"; unfinished pull after {c['pages']} pages (resumes next run)"
+        lines.append(f"  {c['provider']} {c['lane']:<8} {c['kind']:<13} {where}")
+    lines.append(f"writes: {data['writes_pending']} pending, {data['writes_failed']} failed")
+    for row in data["failures"]:
+        retry = "retried next run" if row["is_retryable"] else "not retried until it changes"
+        lines.append(
+            f"  {row['object_kind']} {row['record_id']}: {row['code']} {row['message']} "
+            f"({row['attempts']} attempts; {retry})"
+        )
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def explain(app: AppContext, record_id: str, as_json: bool) -> None:
+    """Why a person (or deal) has its milestone: evidence, fields written, history.
+
+    \b
+    Example:
+      milestones explain 2000017
+    """
+    config = app.config()
+    with _open_state(app) as state:
+        chunk = load_people(state.db, [record_id])
+        if chunk.people:
+            data = _explain_person(state, chunk.people[0].bundle, record_id)
+        else:
+            data = _explain_deal(state, record_id, config.mapping)
+    app.emit(data, as_json, _explain_text(data))
+
+
+def _explain_person(state: State, bundle: Bundle, record_id: str) -> dict[str, Any]:
+    row = state.db.execute(
+        "SELECT derived, crm FROM contacts WHERE id = ?", (record_id,)
+    ).fetchone()
+    derived = codec.decode_derived(record_id, row[0])
+    by_id: dict[str, Activity | Deal] = {a.id: a for a in bundle.activities}
+    by_id.update({d.id: d for d in bundle.deals})
+    reached = []
+    if derived is not None:
+        for level, evidence in sorted(derived.reached.items()):
+            reached.append(
+                {
+                    "milestone": level.label,
+                    "on": evidence.on.isoformat(),
+                    "rule": evidence.rule,
+                    "record": f"{evidence.record_kind} {evidence.record_id}",
+                    "what": _describe_record(evidence, by_id),
+                }
+            )
+    milestone = derived.milestone if derived else Milestone.TARGET
+    next_milestone = milestone.next()
+    pending = state.db.execute(
+        "SELECT status, fields, code, message, attempts FROM writes WHERE record_id = ?",
+        (record_id,),
+    ).fetchone()
+    return {
+        "id": record_id,
+        "kind": bundle.contact.kind,
+        "name": bundle.contact.name,
+        "milestone": milestone.label,
+        "reached_on": derived.reached_on.isoformat() if derived and derived.reached_on else None,
+        "next_milestone": next_milestone.label if next_milestone else None,
+        "disqualified": bool(derived and derived.is_disqualified),
+        "is_advocate": bool(derived and derived.is_advocate),
+        "evidence": reached,
+        "records": {
+            "deals": len(bundle.deals),
+            "activities": len(bundle.activities),
+            "referrals": [f"{r.record_kind} {r.record_id}" for r in bundle.referrals],
+        },
+        "fields_in_crm": codec.decode_values(row[1]),
+        "pending_write": None
+        if pending is None
+        else {
+            "status": pending[0],
+            "fields": codec.decode_values(pending[1]),
+            "code": pending[2],
+            "message": pending[3],
+            "attempts": pending[4],
+        },
+        "history": state.ledger_of(record_id),
+    }
+
+
+def _describe_record(evidence: Evidence, by_id: dict[str, Activity | Deal]) -> str:
+    record = by_id.get(evidence.record_id)
+    if isinstance(record, Activity):
+        when = record.occurred_at.date().isoformat() if record.occurred_at else "undated"
+        parts = [record.direction or "", record.kind, record.status or "", when]
+        return " ".join(p for p in parts if p)
+    if isinstance(record, Deal):
+        return f"deal {record.name or record.id!r} in stage {record.stage_id}"
+    return evidence.rule.replace("_", " ")
+
+
+def _explain_deal(state: State, record_id: str, rules: Any) -> dict[str, Any]:
+    row = state.db.execute(
+        "SELECT data, derived, crm, is_deleted FROM deals WHERE id = ?", (record_id,)
+    ).fetchone()
+    if row is None:
+        raise click.BadParameter(f"no person or deal {record_id!r} in the state", param_hint="ID")
+    deal = codec.decode_deal(record_id, row[0])
+    stages = load_stages(state.db)
+    stage = stages.get(deal.stage_id or "")
+    proved, mapped = stage_milestone(stage, rules) if stage else (None, False)
+    people = [
+        r[0]
+        for r in state.db.execute(
+            "SELECT contact_id FROM deal_contacts WHERE deal_id = ?", (record_id,)
+        )
+    ]
+    return {
+        "id": record_id,
+        "kind": "deal",
+        "name": deal.name,
+        "stage": deal.stage_id,
+        "stage_proves": proved.label if proved else None,
+        "stage_source": "mapped" if mapped else "fallback",
+        "deal_milestone": Milestone(row[1]).label if row[1] is not None else None,
+        "deleted": bool(row[3]),
+        "people": people,
+        "fields_in_crm": codec.decode_values(row[2]),
+        "history": state.ledger_of(record_id),
+    }
+
+
+def _explain_text(data: dict[str, Any]) -> str:
+    if data["kind"] == "deal":
+        lines = [
+            f"deal {data['id']} {data['name'] or ''}: deal milestone {data['deal_milestone']}",
+            f"  stage {data['stage']} proves {data['stage_proves']} ({data['stage_source']})",
+            f"  people: {', '.join(data['people']) or 'none'}",
+        ]
+    else:
+        lines = [
+            f"{data['kind']} {data['id']} {data['name']}: {data['milestone']}"
+            + (f" since {data['reached_on']}" if data["reached_on"] else ""),
+            f"  next milestone: {data['next_milestone'] or '(none: an advocate)'}"
+            + ("; DISQUALIFIED" if data["disqualified"] else "")
+            + ("; currently an advocate" if data["is_advocate"] else ""),
+            "  evidence:",
+        ]
+        for e in data["evidence"]:
+            lines.append(
+                f"    {e['milestone']:<12} {e['on']}  {e['rule']} ({e['record']}: {e['what']})"
+            )
+        if not data["evidence"]:
+            lines.append("    none yet: a target")
+        records = data["records"]
+        lines.append(
+            f"  records: {records['deals']} deals, {records['activities']} activities, "
+            f"{len(records['referrals'])} referrals"
+        )
+        if data["pending_write"]:
+            p = data["pending_write"]
+            lines.append(f"  write {p['status']}: {p['fields']} {p['message'] or ''}")
+    lines.append(
+        "  fields in the CRM: "
+        + ", ".join(f"{k}={'' if v is None else v}" for k, v in data["fields_in_crm"].items())
+    )
+    lines.append("  history:")
+    for h in data["history"]:
+        lines.append(
+            f"    {h['reached_on'] or '':<10} {h['from_milestone']} -> {h['to_milestone']}  "
+            f"{h['evidence']} (run {h['run_id']})"
+        )
+    return "\n".join(lines)
+
+
+COMMANDS = (status, explain)
