@@ -130,7 +130,7 @@ class SalesforceConnector:
             try:
                 for rows, is_last in self._pages(soql, include_deleted=True, sobject=sobject):
                     position = advance(position, sobject, rows, window.until)
-                    resume = (position or Position(sobject)).token()
+                    resume: str | None = (position or Position(sobject)).token()
                     if is_last:
                         resume = Position(following).token() if following else None
                     yield self._page(kind, sobject, rows, resume)

@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from simple_salesforce import format_soql
+from simple_salesforce.format import format_soql
 
 from milestones.connectors.base import (
     DEAL_FIELDS,
@@ -138,15 +138,16 @@ class FieldManager:
     def _planned(status: FieldStatus) -> FieldStatus:
         if status.is_writable:
             return status
-        action = "would_create" if not status.exists else "would_grant"
-        return replace(status, action=action)
+        if not status.exists:
+            return replace(status, action="would_create")
+        return replace(status, action="would_grant")
 
     @staticmethod
     def _after(status: FieldStatus) -> FieldStatus:
         if status.is_writable:
             return status
-        action = "created" if not status.exists else "granted"
-        return replace(status, exists=True, is_writable=True, action=action, problem=None)
+        done = replace(status, exists=True, is_writable=True, problem=None)
+        return replace(done, action="created" if not status.exists else "granted")
 
     def _create(self, status: FieldStatus) -> None:
         sobject = SOBJECTS[status.object_kind]

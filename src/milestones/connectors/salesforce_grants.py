@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from simple_salesforce import format_soql
+from simple_salesforce.format import format_soql
 
 from milestones.connectors.base import ConfigurationError, StreamError
 from milestones.connectors.salesforce_client import CONNECTOR, SalesforceClient

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from simple_salesforce import format_soql
-from simple_salesforce.format import quote_soql_value
+from simple_salesforce.format import format_soql, quote_soql_value
 
 from milestones.connectors.base import StreamError
 
