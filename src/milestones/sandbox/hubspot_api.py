@@ -76,6 +76,7 @@ class HubSpotServer(SandboxServer):
         o("POST", V3 + "/batch/read", objects.batch_read)
         o("POST", V3 + "/batch/update", objects.batch_update)
         o("POST", V3 + "/batch/archive", objects.batch_archive)
+        o("POST", V3 + "/batch/create", objects.batch_create)
         o("POST", V3 + "/search", self._search)
         self.route("POST", "/crm/v4/associations/{from}/{to}/batch/read", self._assoc_batch)
         self.route("GET", "/crm/v4/objects/{type}/{id}/associations/{to}", self._assoc_single)

@@ -123,12 +123,28 @@ def archive_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Res
 
 def create(srv: HubSpotServer, req: Request, kind: str) -> Response:
     body = req.json() or {}
+    planned = _plan_create(srv, kind, body)
+    if isinstance(planned, Response):
+        return planned
+    return err.ok(201, _make(srv, kind, body, planned))
+
+
+def _plan_create(srv: HubSpotServer, kind: str, body: dict[str, Any]) -> Any:
+    """The world updates for a create, or the 400 that refuses it (nothing is created)."""
     values = dict(body.get("properties") or {})
+    if kind in ACTIVITY_KINDS and not values.get("hs_timestamp"):
+        return err.validation('Property "hs_timestamp" is required for engagements')
+    try:
+        return plan_write(srv.world, kind, None, values)
+    except ValueError as exc:
+        return err.property_errors([(str(exc).split('"')[1], str(exc))])
+
+
+def _make(srv: HubSpotServer, kind: str, body: dict[str, Any], updates: dict[str, Any]) -> Any:
+    """Create the record with its associations (``[{"to": {"id": ...}, "types": [...]}]``)."""
     links = [str((a.get("to") or {}).get("id", "")) for a in body.get("associations") or []]
     people = [int(i) for i in links if i.isdigit() and kind_of(int(i)) == "person"]
     deals = [int(i) for i in links if i.isdigit() and kind_of(int(i)) == "deal"]
-    if kind in ACTIVITY_KINDS and not values.get("hs_timestamp"):
-        return err.validation('Property "hs_timestamp" is required for engagements')
     w = srv.world
     if kind == "person":
         rec = w.add_person()
@@ -136,13 +152,26 @@ def create(srv: HubSpotServer, req: Request, kind: str) -> Response:
         rec = w.add_activity(kind, people, deals[0] if deals else None)
     else:
         rec = w.add(kind, **({"contact_ids": tuple(people)} if kind == "deal" else {}))
-    try:
-        updates = plan_write(w, kind, rec, values)
-    except ValueError as exc:
-        w.delete(kind, rec.id)
-        return err.property_errors([(str(exc).split('"')[1], str(exc))])
     w.update(kind, rec.id, updates)
-    return err.ok(201, render(w, kind, rec, [*default_properties(kind), *values]))
+    names = [*default_properties(kind), *(body.get("properties") or {})]
+    return render(w, kind, rec, names)
+
+
+def batch_create(srv: HubSpotServer, req: Request, kind: str) -> Response:
+    """201 with every created record; one invalid input refuses the whole batch (400)."""
+    started = iso(int(time.time() * 1000))
+    inputs, _ = _inputs(req)
+    too_many = _too_many(len(inputs), BATCH_MAX)
+    if too_many:
+        return too_many
+    plans = [_plan_create(srv, kind, item) for item in inputs]
+    refused = next((p for p in plans if isinstance(p, Response)), None)
+    if refused is not None:
+        return refused
+    results = [_make(srv, kind, item, plan) for item, plan in zip(inputs, plans, strict=True)]
+    response = _batch_response(results, [], started)
+    response.status = 201
+    return response
 
 
 def _inputs(req: Request) -> tuple[list[Any], dict[str, Any]]:

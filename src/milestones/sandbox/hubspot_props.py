@@ -367,8 +367,10 @@ def plan_write(world: World, kind: str, rec: Any, values: dict[str, Any]) -> dic
             except ValueError as exc:
                 raise ValueError(f'Property "{name}": {exc}') from None
         elif name in world.defined_fields[kind]:
-            _check_option(world.defined_fields[kind][name], name, value)
-            updates[name] = value
+            try:
+                updates[name] = normalize(world.defined_fields[kind][name], name, value)
+            except ValueError as exc:
+                raise ValueError(f'Property "{name}": {exc}') from None
         else:
             raise ValueError(f'Property "{name}" does not exist')
     if kind == "deal" and "stage" in updates:
@@ -389,9 +391,30 @@ def _plan_stage(world: World, updates: dict[str, Any]) -> None:
         updates["close_ms"] = world.clock()
 
 
-def _check_option(definition: dict[str, Any], name: str, value: str | None) -> None:
-    options = [o.get("value") for o in definition.get("options") or []]
-    if value is not None and definition.get("type") == "enumeration" and options:
+def normalize(definition: dict[str, Any], name: str, value: str | None) -> str | None:
+    """A created property's value as HubSpot stores it; ValueError when invalid.
+
+    Dates read back as ``YYYY-MM-DD`` (written as that or as midnight-UTC epoch ms),
+    datetimes as ISO with ms and ``Z``, booleans as ``true``/``false``; enumerations
+    must name options (``;`` separates checkbox values).
+    """
+    if value is None:
+        return None
+    ptype = definition.get("type")
+    if ptype == "enumeration":
+        options = {o.get("value") for o in definition.get("options") or []}
         for part in value.split(";"):
-            if part not in options:
+            if options and part not in options:
                 raise ValueError(f'{part} was not one of the allowed options for "{name}"')
+    elif ptype == "bool":
+        return "true" if _bool(value) else "false"
+    elif ptype == "number":
+        float(value)
+    elif ptype == "datetime":
+        return iso(parse_time(value))
+    elif ptype == "date":
+        ms = parse_time(value)
+        if value.strip().isdigit() and ms % 86_400_000:
+            raise ValueError(f"{value} is not a midnight UTC timestamp (a date property)")
+        return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+    return value

@@ -279,7 +279,10 @@ def _indexed(
         def record_at(i: int) -> Any:
             return recs[keys[i][1]]
 
-    positions: Iterator[int] = iter(range(hi - 1, lo - 1, -1) if descending else range(lo, hi))
+    span = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
+    if only_bounds and attr != "id":  # the time index holds no archived records: jump
+        return max(0, hi - lo), [record_at(i) for i in span[offset : offset + limit]]
+    positions: Iterator[int] = iter(span)
     total, page = 0, []
     for i in positions:
         rec = record_at(i)
