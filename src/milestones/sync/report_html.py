@@ -35,6 +35,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 svg.chart { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 svg text { font-size: 13px; fill: var(--ink); }
 svg text.on-bar { fill: #fff; font-weight: 600; }
+svg text.beside-bar { font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 svg text.rate, svg text.small { font-size: 11px; fill: var(--muted); }
 details { border: 1px solid var(--line); border-radius: 8px; padding: 6px 14px;
           margin: 10px 0; }

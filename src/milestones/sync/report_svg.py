@@ -66,8 +66,11 @@ def funnel_svg(view: View, prefix: str = "", width: int = WIDTH) -> str:
         key = f"{prefix}funnel.{step.milestone}"
         body.append(_text(left - 10, y + 22, step.milestone, "end", cls="label"))
         body.append(_rect(f"{key}.reached", step.reached, x, y, w, row, PALETTE[step.milestone]))
+        label_class = "on-bar" if w >= 8 * len(str(step.reached)) + 12 else "beside-bar"
         body.append(
-            _text(left + span / 2, y + 22, str(step.reached), "middle", f"{key}.reached", "on-bar")
+            _text(
+                left + span / 2, y + 22, str(step.reached), "middle", f"{key}.reached", label_class
+            )
         )
         body.append(_text(left + span + 12, y + 22, f"now {step.now}", key=f"{key}.now"))
         if index < len(view.funnel) - 1:

@@ -8,6 +8,7 @@ only help the eye.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from milestones.sync.report_model import Report, View
@@ -42,18 +43,30 @@ def money(amount: float) -> str:
     return f"{amount:,.0f}"
 
 
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide (CJK) characters two, combining marks none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(width - display_width(text), 0)
+    return fill + text if right else text + fill
+
+
 def _table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str]:
     """Columns padded to their widest cell; columns in ``right`` align right."""
     if not rows:
         return []
     aligned = set(right)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in aligned else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
+        cells = [_pad(cell, widths[i], i in aligned) for i, cell in enumerate(row)]
         lines.append("  " + "  ".join(cells).rstrip())
     return lines
 
