@@ -4,7 +4,7 @@ The records go through the real engine (mirror, dirty sets, derive, ledger) via 
 that hands each kind over in one page, so the report reads exactly what a sync leaves. The
 expected figures in the tests are worked out by hand from the dates below.
 
-Owners: u1 (t1, t2, p1, o1, a1), u2 (t3, p2, c1, r1), none (a2). ``NOW`` is 2026-06-15.
+Owners: u1 (t1, t2 and its converted lead l1, p1, o1, a1), u2 (t3, p2, c1, r1), none (a2). ``NOW`` is 2026-06-15.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def world() -> dict[RecordKind, list[object]]:
         _person("r1", "u2", "2025-07-01", referred_by="A1@Example.com"),
         _person("a2", None, "2025-12-01", properties={"hs_feedback_last_nps_rating": "10"}),
         _person("x1", "u1", "2025-01-01", is_deleted=True),
+        Contact("l1", kind="lead", email="t2@old.example", converted_to="t2", owner_id="u1"),
     ]
     deals = [
         Deal("d1", stage_id="contractsent", stage_changed_at=at("2026-02-10"), contact_ids=("o1",)),
@@ -109,6 +110,7 @@ def world() -> dict[RecordKind, list[object]]:
     activities = [
         _email("e-t2a", "t2", "2026-04-01", "outbound"),
         _email("e-t2b", "t2", "2026-05-01", "outbound"),
+        _email("e-l1", "l1", "2026-03-15", "outbound"),  # on t2's converted lead
         _email("e-p1", "p1", "2026-02-10"),
         _email("e-p2", "p2", "2026-02-21"),
         _email("e-o1", "o1", "2026-01-11"),

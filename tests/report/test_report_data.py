@@ -123,10 +123,10 @@ def test_idle_targets(report: Report) -> None:
     }
     assert waiting == {
         "t1": (0, "2026-01-01", 165, None),
-        "t2": (2, "2026-04-01", 75, "2026-05-01"),
+        "t2": (3, "2026-03-15", 92, "2026-05-01"),  # its converted lead's touch counts
     }
     assert idle.median_untouched_days == 165
-    assert [b.count for b in idle.outbound_only_ages] == [0, 1, 0, 0, 0]
+    assert [b.count for b in idle.outbound_only_ages] == [0, 0, 1, 0, 0]
 
 
 def test_every_view_by_owner(report: Report) -> None:

@@ -8,6 +8,7 @@ record's JSON array positions used in SQL are named below, next to the codec the
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,29 +69,27 @@ class TargetTouches:
 
 def iter_targets(db: sqlite3.Connection) -> Iterator[TargetTouches]:
     """Every live person whose derived milestone is target, with their live activity count."""
+    # One indexed lookup per target (its own links and its converted leads'), so the query
+    # streams in id order instead of grouping every activity of the org first.
     sql = f"""
-        WITH person_of(source, person) AS (
-            SELECT id, coalesce(converted_to, id) FROM contacts WHERE is_deleted = 0
-        ),
-        touches(person, n, first_at, last_at) AS (
-            SELECT po.person, count(*), min(json_extract(a.data, '{_ACTIVITY_OCCURRED}')),
-                   max(json_extract(a.data, '{_ACTIVITY_OCCURRED}'))
-            FROM activity_contacts ac
-            JOIN person_of po ON po.source = ac.contact_id
-            JOIN activities a ON a.id = ac.activity_id AND a.is_deleted = 0
-            GROUP BY po.person
-        )
         SELECT c.id, c.data, json_extract(c.derived, '{_DERIVED_DISQUALIFIED}'),
-               coalesce(t.n, 0), t.first_at, t.last_at
-        FROM contacts c LEFT JOIN touches t ON t.person = c.id
+            (SELECT json_array(count(*), min(json_extract(a.data, '{_ACTIVITY_OCCURRED}')),
+                               max(json_extract(a.data, '{_ACTIVITY_OCCURRED}')))
+             FROM activity_contacts ac
+             JOIN activities a ON a.id = ac.activity_id AND a.is_deleted = 0
+             WHERE ac.contact_id IN (
+                SELECT c.id UNION ALL
+                SELECT l.id FROM contacts l WHERE l.converted_to = c.id AND l.is_deleted = 0))
+        FROM contacts c
         WHERE c.is_deleted = 0 AND c.converted_to IS NULL AND c.derived IS NOT NULL
           AND json_extract(c.derived, '{_DERIVED_MILESTONE}') = 0
     """
-    for rid, data, disqualified, touches, first_at, last_at in db.execute(sql):
+    for rid, data, disqualified, touches in db.execute(sql):
+        count, first_at, last_at = json.loads(touches)
         yield TargetTouches(
             codec.decode_contact(rid, data),
             bool(disqualified),
-            int(touches),
+            int(count),
             _moment(first_at),
             _moment(last_at),
         )
