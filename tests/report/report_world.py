@@ -4,7 +4,8 @@ The records go through the real engine (mirror, dirty sets, derive, ledger) via 
 that hands each kind over in one page, so the report reads exactly what a sync leaves. The
 expected figures in the tests are worked out by hand from the dates below.
 
-Owners: u1 (t1, t2 and its converted lead l1, p1, o1, a1), u2 (t3, p2, c1, r1), none (a2). ``NOW`` is 2026-06-15.
+Owners: u1 (t1, t2 and its converted lead l1, p1, o1, a1), u2 (t3, p2, c1, r1), none (a2).
+``NOW`` is 2026-06-15.
 """
 
 from __future__ import annotations
