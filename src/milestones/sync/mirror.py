@@ -219,7 +219,7 @@ def _apply_links(db: sqlite3.Connection, links: list[Link], pull_id: int) -> Non
     )
     db.execute(
         "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-        (codec.dumps([link.contact_id for link in links]),),
+        (codec.dumps([link.contact_id for link in links if link.contact_id]),),
     )
 
 
