@@ -1,7 +1,186 @@
-"""``milestones demo`` (placeholder until written)."""
+"""``milestones demo``: the whole product in one command, with no CRM and no config.
+
+It starts the sandbox CRM in-process on 127.0.0.1 with a seeded world, writes a throwaway
+config for it, creates the fields and runs a full sync through the real connector over
+HTTP, then prints the milestone funnel, explains a few people, and says how to point the
+worker at a real CRM. Everything lives in a temporary folder removed at the end (unless
+``--keep``), and nothing leaves the machine.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: tuple[click.Command, ...] = ()
+from milestones.mapping.records import Milestone
+from milestones.sync.cli import AppContext
+from milestones.sync.config import load_config
+from milestones.sync.engine import Engine, RunOptions
+from milestones.sync.factory import build_connector
+from milestones.sync.state import State
+
+REAL_CRM_STEPS = """\
+To run it against your own CRM:
+  export HUBSPOT_ACCESS_TOKEN=...        a private app token with CRM read/write scopes
+  milestones init --provider hubspot     writes ./milestones.toml (or --provider salesforce)
+  milestones check                       config, connection, fields, stage coverage
+  milestones fields --create             create the milestone fields
+  milestones stages                      map your pipeline stages in [mapping.stages]
+  milestones sync --dry-run              see what would be written
+  milestones sync                        then schedule it (cron, systemd, --every 15m)"""
+
+
+@contextmanager
+def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[Path]:
+    """Serve a seeded world as ``provider``; yield a config file that points at it."""
+    from milestones.sandbox.world import World
+
+    world = World.generate(seed=seed, contacts=contacts)
+    config = folder / "milestones.toml"
+    state = folder / "demo.db"
+    if provider == "hubspot":
+        from milestones.sandbox.hubspot_api import HubSpotServer
+
+        server: Any = HubSpotServer(world).start()
+        os.environ["MILESTONES_DEMO_TOKEN"] = server.token
+        section = (
+            f'[hubspot]\naccess_token = "${{MILESTONES_DEMO_TOKEN}}"\nbase_url = "{server.url}"\n'
+        )
+    else:
+        from milestones.sandbox.salesforce_api import SalesforceServer
+
+        server = SalesforceServer(world).start()
+        os.environ["MILESTONES_DEMO_TOKEN"] = server.token
+        section = (
+            f'[salesforce]\ninstance_url = "{server.url}"\nauth = "session"\n'
+            f'session_id = "${{MILESTONES_DEMO_TOKEN}}"\nca_bundle = "{server.ca_bundle}"\n'
+        )
+    config.write_text(
+        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n',
+        encoding="utf-8",
+    )
+    try:
+        yield config
+    finally:
+        server.stop()
+
+
+def funnel(state: State) -> dict[str, int]:
+    """People per milestone, plus the disqualified and current advocates."""
+    counts = dict.fromkeys((m.label for m in Milestone), 0)
+    rows = state.db.execute(
+        "SELECT json_extract(derived, '$[0]'), count(*), sum(json_extract(derived, '$[2]')), "
+        "sum(json_extract(derived, '$[3]')) FROM contacts "
+        "WHERE derived IS NOT NULL AND is_deleted = 0 AND converted_to IS NULL GROUP BY 1"
+    ).fetchall()
+    disqualified = advocates = 0
+    for level, n, dq, adv in rows:
+        counts[Milestone(level).label] = n
+        disqualified += dq or 0
+        advocates += adv or 0
+    return {**counts, "disqualified": disqualified, "currently_advocates": advocates}
+
+
+def _funnel_text(counts: dict[str, int]) -> str:
+    total = sum(counts[m.label] for m in Milestone) or 1
+    lines = ["milestone funnel (people who reached at least each milestone):"]
+    reached = total
+    for m in Milestone:
+        bar = "#" * round(40 * reached / total)
+        lines.append(f"  {m.label:<12} {reached:>6}  {bar}")
+        reached -= counts[m.label]
+    lines.append(
+        f"  ({counts['disqualified']} disqualified, {counts['currently_advocates']} "
+        "currently advocates)"
+    )
+    return "\n".join(lines)
+
+
+def _examples(state: State) -> list[str]:
+    """One person at each of the top milestones, for ``explain``."""
+    ids = []
+    for level in (Milestone.ADVOCATE, Milestone.CLIENT, Milestone.PROSPECT):
+        row = state.db.execute(
+            "SELECT id FROM contacts WHERE json_extract(derived, '$[0]') = ? "
+            "AND is_deleted = 0 ORDER BY id LIMIT 1",
+            (int(level),),
+        ).fetchone()
+        if row:
+            ids.append(str(row[0]))
+    return ids
+
+
+@click.command()
+@click.option(
+    "--provider",
+    type=click.Choice(["hubspot", "salesforce"]),
+    default="hubspot",
+    show_default=True,
+    help="Which CRM the sandbox imitates.",
+)
+@click.option("--contacts", type=click.IntRange(10, 100_000), default=300, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same world.")
+@click.option("--keep", type=click.Path(file_okay=False), help="Keep the state and config here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the funnel and examples as JSON.")
+@click.pass_obj
+def demo(
+    app: AppContext, provider: str, contacts: int, seed: int, keep: str | None, as_json: bool
+) -> int:
+    """Try it with no CRM: a sandbox CRM, a full sync, the funnel, a few explanations.
+
+    \b
+    Example:
+      milestones demo
+      milestones demo --provider salesforce --contacts 1000
+    """
+    from milestones.sync.commands_state import explain
+
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    say = (lambda text: None) if as_json else click.echo
+    try:
+        with _sandbox(provider, contacts, seed, folder) as config_path:
+            say(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
+            config = load_config(config_path)
+            connector = build_connector(config)
+            with State(config.state.path) as state:
+                created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
+                say(f"fields: {len(created)} created or granted")
+                engine = Engine(
+                    state, connector, config.mapping, config.write_spec.names, lag=timedelta(0)
+                )
+                report = engine.run(RunOptions(mode="full"), command="demo")
+                connector.close()
+                f = report.figures
+                say(
+                    f"full sync: read {f['records_read']} records, wrote {f['written']} people "
+                    f"and deals in {f['api_calls']} API calls, {report.duration:.1f}s"
+                )
+                counts = funnel(state)
+                examples = _examples(state)
+            app._config = config  # explain reads this config's state
+            if as_json:
+                app.emit({"funnel": counts, "run": f, "examples": examples}, True)
+                return report.exit_code
+            click.echo("\n" + _funnel_text(counts))
+            for record_id in examples:
+                click.echo(f"\n$ milestones explain {record_id}")
+                explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
+            click.echo("\n" + REAL_CRM_STEPS)
+            if keep:
+                click.echo(f"\nstate and config kept in {folder} (the sandbox has stopped)")
+            return report.exit_code
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+COMMANDS: tuple[click.Command, ...] = (demo,)
