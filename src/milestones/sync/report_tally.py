@@ -36,6 +36,7 @@ from milestones.sync.report_model import (
 )
 
 T = TypeVar("T")
+LEVELS: tuple[Milestone, ...] = tuple(Milestone)
 INTERVALS: tuple[tuple[Milestone, Milestone], ...] = tuple(
     (Milestone(level), Milestone(level + 1)) for level in range(Milestone.ADVOCATE)
 )
@@ -169,17 +170,17 @@ class Tally:
         """Count one derived person in the funnel, times, disqualified and cohorts."""
         self.people += 1
         self.now[p.milestone] += 1
-        for level in Milestone:
+        for level in LEVELS[: p.milestone + 1]:
             # Without a period everyone counts as having been a target, dated or not.
-            if level > p.milestone or not self._in_period(p.dates.get(level)):
+            if self.since is not None and not self._in_period(p.dates.get(level)):
                 continue
             self.reached[level] += 1
             if level < p.milestone:
                 self.to_next[level] += 1
-        for start, end in INTERVALS:
-            first, second = p.dates.get(start), p.dates.get(end)
+        for pair in INTERVALS[: p.milestone]:
+            first, second = p.dates.get(pair[0]), p.dates.get(pair[1])
             if first is not None and second is not None and self._in_period(second):
-                self.times[(start, end)].add((second - first).days)
+                self.times[pair].add((second - first).days)
         if p.is_disqualified:
             self.disqualified[p.milestone] += 1
             self.reasons[p.reason or "unspecified"] += 1
