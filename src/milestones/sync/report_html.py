@@ -222,10 +222,12 @@ def render_view(view: View, prefix: str = "", level: int = 2) -> str:
             "later milestone.</p>",
             _cohorts(view),
             f"<{h}>Targets nobody acts on</{h}>",
-            f"<p>Of {i.targets} targets, {_num(p + 'idle_targets.untouched', str(i.untouched))} "
-            f"were never touched (median wait {escape(days(i.median_untouched_days))}) and "
-            f"{_num(p + 'idle_targets.outbound_only', str(i.outbound_only))} were touched only one "
-            f"way, with no answer (median wait {escape(days(i.median_outbound_only_days))}).</p>",
+            f"<p>Targets: {i.targets}. Never touched: "
+            f"{_num(p + 'idle_targets.untouched', str(i.untouched))} (median wait "
+            f"{escape(days(i.median_untouched_days))}). Touched only one way, with no answer: "
+            f"{_num(p + 'idle_targets.outbound_only', str(i.outbound_only))} (median wait "
+            f"{escape(days(i.median_outbound_only_days))}). Disqualified targets are left out."
+            "</p>",
             ages_svg(i.untouched_ages, i.outbound_only_ages, p),
             _table(
                 ["longest waiting", "touches", "since", "waiting", "last touch", "owner"],

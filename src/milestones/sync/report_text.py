@@ -213,9 +213,9 @@ def _cohorts(view: View) -> list[str]:
 def _idle(view: View) -> list[str]:
     i = view.idle_targets
     lines = [
-        f"TARGETS NOBODY ACTS ON: of {i.targets} targets, {i.untouched} never touched "
-        f"(median wait {days(i.median_untouched_days)}), {i.outbound_only} touched only "
-        f"one way (median {days(i.median_outbound_only_days)})"
+        f"TARGETS NOBODY ACTS ON (targets: {i.targets}): never touched {i.untouched} "
+        f"(median wait {days(i.median_untouched_days)}), touched only one way "
+        f"{i.outbound_only} (median wait {days(i.median_outbound_only_days)})"
     ]
     rows = [["waiting", "untouched", "", "outbound only", ""]]
     largest = max((b.count for b in (*i.untouched_ages, *i.outbound_only_ages)), default=0)
