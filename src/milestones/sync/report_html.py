@@ -31,7 +31,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 table { border-collapse: collapse; margin: 6px 0 12px; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; }
 th { background: var(--soft); font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 svg.chart { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 svg text { font-size: 13px; fill: var(--ink); }
 svg text.on-bar { fill: #fff; font-weight: 600; }
