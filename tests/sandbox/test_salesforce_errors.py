@@ -18,6 +18,7 @@ from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceExpiredSession,
     SalesforceGeneralError,
+    SalesforceMalformedRequest,
     SalesforceRefusedRequest,
 )
 from simple_salesforce.login import SalesforceLogin, token_login
@@ -138,6 +139,25 @@ def test_expired_sessions_need_a_new_login() -> None:
             session,
         )
         assert client_for(srv, token).query("SELECT COUNT() FROM Lead")["totalSize"] > 0
+
+
+def test_a_new_session_cannot_resume_an_old_cursor() -> None:
+    with SalesforceServer(World.generate(seed=5, contacts=150)) as srv:
+        session = trusting_session(srv)
+        first = client_for(srv).query(
+            "SELECT Id FROM Task", headers={"Sforce-Query-Options": "batchSize=200"}
+        )
+        srv.expire_sessions()
+        session_id, _ = SalesforceLogin(
+            username=CREDS.username,
+            password=CREDS.password,
+            security_token=CREDS.security_token,
+            session=session,
+            scratch_url=srv.url,
+        )
+        with pytest.raises(SalesforceMalformedRequest) as info:
+            client_for(srv, session_id).query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert info.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
 def test_jwt_and_wrong_password_logins() -> None:

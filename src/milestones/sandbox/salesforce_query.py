@@ -5,8 +5,9 @@ server-side cursor and served in pages of up to 2,000 (`Sforce-Query-Options:
 batchSize=N`, clamped to 200-2,000) behind `nextRecordsUrl` =
 `/services/data/v{ver}/query/{cursor}-{offset}` (reference/salesforce-api.md, 1.2-1.3).
 Like Salesforce, a user keeps at most 10 open cursors (opening an 11th releases the
-oldest) and a cursor idle for 15 minutes expires; both then answer
-`INVALID_QUERY_LOCATOR`. Rows are rendered when their page is served.
+oldest), a cursor idle for 15 minutes expires, and a cursor serves only the session
+that opened it; all then answer `INVALID_QUERY_LOCATOR`. Rows are rendered when their
+page is served.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Cursor:
     batch: int
     endpoint: str  # "query" or "queryAll"
     used_at: float = field(default_factory=time.monotonic)
+    owner: str | None = None  # the session that opened it
 
 
 class QueryService:
@@ -118,7 +120,9 @@ class QueryService:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
-    def query(self, text: str, include_deleted: bool, batch: int, version: str) -> dict[str, Any]:
+    def query(
+        self, text: str, include_deleted: bool, batch: int, version: str, owner: str | None = None
+    ) -> dict[str, Any]:
         """First page of a query (raises SoqlError for a refused query)."""
         parsed = parse(text)
         obj = self.catalog.object_named(parsed.sobject)
@@ -127,15 +131,21 @@ class QueryService:
         if parsed.count_only:
             return {"totalSize": len(rows), "done": True, "records": []}
         endpoint = "queryAll" if include_deleted else "query"
-        cursor = Cursor(compiled, obj, rows, batch, endpoint, self.clock())
+        cursor = Cursor(compiled, obj, rows, batch, endpoint, self.clock(), owner)
         return self._page(cursor, None, 0, version)
 
-    def more(self, locator: str, version: str) -> dict[str, Any]:
-        """A later page: `locator` is `{cursor id}-{offset}`."""
+    def more(self, locator: str, version: str, owner: str | None = None) -> dict[str, Any]:
+        """A later page: `locator` is `{cursor id}-{offset}`.
+
+        A cursor belongs to the session that opened it: after a re-login the old locator
+        is invalid and the query must be restarted (reference section 1.3).
+        """
         cursor_id, _, offset_text = locator.rpartition("-")
         with self._lock:
             self._expire()
             cursor = self.cursors.get(cursor_id)
+        if cursor is not None and cursor.owner != owner:
+            cursor = None
         if cursor is None or not offset_text.isdigit() or int(offset_text) > len(cursor.rows):
             raise SoqlError("INVALID_QUERY_LOCATOR", "invalid query locator")
         cursor.used_at = self.clock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .salesforce_auth import bearer
 from .salesforce_query import QueryService
 from .salesforce_setup import SetupError
 from .salesforce_writes import RequestError
@@ -122,7 +123,7 @@ def _query(service: QueryService, include_deleted: bool) -> Any:
             return _soql_error(SoqlError("MALFORMED_QUERY", "A query string has to be specified"))
         try:
             return json_response(
-                200, service.query(text, include_deleted, _batch_size(req), version)
+                200, service.query(text, include_deleted, _batch_size(req), version, bearer(req))
             )
         except SoqlError as exc:
             return _soql_error(exc)
@@ -133,7 +134,7 @@ def _query(service: QueryService, include_deleted: bool) -> Any:
 def _more(service: QueryService) -> Any:
     def handle(req: Request, version: str, locator: str) -> Response:
         try:
-            return json_response(200, service.more(locator, version))
+            return json_response(200, service.more(locator, version, bearer(req)))
         except SoqlError as exc:
             return _soql_error(exc)
 
