@@ -55,8 +55,12 @@ def _match(rid: str, ts: int, filters: list[dict[str, Any]]) -> bool:
                 return False
             continue
         other = int(f["value"])
-        ok = {"GTE": value >= other, "GT": value > other, "LTE": value <= other,
-              "EQ": value == other}[op]
+        ok = {
+            "GTE": value >= other,
+            "GT": value > other,
+            "LTE": value <= other,
+            "EQ": value == other,
+        }[op]
         if not ok:
             return False
     return True

@@ -1,4 +1,4 @@
-"""Wire format -> canonical records: HubSpot's string-or-null properties, read the documented way."""
+"""Wire format -> canonical records: string-or-null properties, read the documented way."""
 
 from __future__ import annotations
 
@@ -86,8 +86,11 @@ def test_deal_stage_entry_never_uses_the_modified_time() -> None:
         ("emails", {"hs_email_direction": "FORWARDED_EMAIL"}, ("email", "outbound", None, None)),
         (
             "calls",
-            {"hs_call_direction": "INBOUND", "hs_call_status": "COMPLETED",
-             "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7"},
+            {
+                "hs_call_direction": "INBOUND",
+                "hs_call_status": "COMPLETED",
+                "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7",
+            },
             ("call", "inbound", "completed", "f240bbac-87c9-4f6e-bf70-924b57d47db7"),
         ),
         ("meetings", {"hs_meeting_outcome": "NO_SHOW"}, ("meeting", None, "no_show", None)),
@@ -117,12 +120,26 @@ def test_stage_catalogue_keys_on_id_with_string_metadata() -> None:
         {
             "id": "default",
             "stages": [
-                {"id": "closedwon", "label": "Won!", "displayOrder": 5,
-                 "metadata": {"isClosed": "true", "probability": "1.0"}},
-                {"id": "closedlost", "label": "Lost", "displayOrder": 6,
-                 "metadata": {"isClosed": "true", "probability": "0.0"}},
-                {"id": "123", "label": "Custom", "metadata": {"isClosed": "false",
-                 "probability": "0.40000000000000002220446049250313080847263336181640625"}},
+                {
+                    "id": "closedwon",
+                    "label": "Won!",
+                    "displayOrder": 5,
+                    "metadata": {"isClosed": "true", "probability": "1.0"},
+                },
+                {
+                    "id": "closedlost",
+                    "label": "Lost",
+                    "displayOrder": 6,
+                    "metadata": {"isClosed": "true", "probability": "0.0"},
+                },
+                {
+                    "id": "123",
+                    "label": "Custom",
+                    "metadata": {
+                        "isClosed": "false",
+                        "probability": "0.40000000000000002220446049250313080847263336181640625",
+                    },
+                },
             ],
         }
     ]
@@ -141,7 +158,11 @@ def test_field_definitions_carry_their_options() -> None:
     milestone = definition("milestone", "sales_milestone")
     assert (milestone["type"], milestone["fieldType"]) == ("enumeration", "select")
     assert [o["value"] for o in milestone["options"]] == [
-        "target", "prospect", "opportunity", "client", "advocate"
+        "target",
+        "prospect",
+        "opportunity",
+        "client",
+        "advocate",
     ]
     flag = definition("is_advocate", "is_advocate")
     assert (flag["type"], [o["value"] for o in flag["options"]]) == ("bool", ["true", "false"])

@@ -8,6 +8,7 @@ everything and changes nothing. ``dry_run`` reads only and reports ``would_creat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS, FieldKey, Fie
 from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
 from milestones.connectors.settings import FIELD_TYPES, WriteSpec
 from milestones.mapping.records import Milestone
+
+log = logging.getLogger(__name__)
 
 GROUP = "milestones"
 GROUP_LABEL = "Sales milestones"
@@ -93,25 +96,26 @@ def _properties(http: HubSpotHttp, object_type: str) -> dict[str, Mapping[str, A
 
 
 def _ensure_group(http: HubSpotHttp, object_type: str) -> None:
+    """Make sure the ``milestones`` group exists; a failure here is logged, not fatal.
+
+    Property creation names the group; when the group truly is missing, that call says so
+    on each field (``FieldStatus.problem``).
+    """
     path = f"/crm/v3/properties/{object_type}/groups/{GROUP}"
     try:
         http.call("meta", path, http.property_groups.get_by_name, object_type, GROUP)
         return
     except HubSpotApiError as exc:
         if exc.status != 404:
-            raise http.stream_error(exc.message, path, status=exc.status) from None
+            log.warning("hubspot: reading property group %s failed: %s", GROUP, exc.message)
+            return
     body = {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1}
+    create_path = f"/crm/v3/properties/{object_type}/groups"
     try:
-        http.call(
-            "meta",
-            f"/crm/v3/properties/{object_type}/groups",
-            http.property_groups.create,
-            object_type,
-            body,
-        )
+        http.call("meta", create_path, http.property_groups.create, object_type, body)
     except HubSpotApiError as exc:
-        if exc.status != 409:  # created meanwhile: fine
-            raise http.stream_error(exc.message, path, status=exc.status) from None
+        if exc.status != 409:  # 409: created meanwhile, fine
+            log.warning("hubspot: creating property group %s failed: %s", GROUP, exc.message)
 
 
 def _create(

@@ -1,0 +1,62 @@
+"""Fixtures for connector tests: a HubSpot sandbox over real HTTP and connectors pointed at it.
+
+``virtual_time`` replaces the connector's clock and sleep: pacing and backoff waits advance a
+counter instead of the wall clock, so fault storms run at full speed while every wait the
+connector decided on is still recorded (``virtual_time.slept``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime
+
+from milestones.connectors.hubspot import HubSpotConnector
+from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.world import World
+
+
+@pytest.fixture
+def virtual_time() -> VirtualTime:
+    return VirtualTime()
+
+
+@pytest.fixture
+def hubspot_world() -> World:
+    """A small seeded world (250 people, ~90 deals, ~1,100 engagements)."""
+    return World.generate(seed=11, contacts=250)
+
+
+@pytest.fixture
+def hubspot_server(hubspot_world: World) -> Iterator[HubSpotServer]:
+    with HubSpotServer(hubspot_world) as server:
+        yield server
+
+
+@pytest.fixture
+def make_hubspot(
+    hubspot_server: HubSpotServer, virtual_time: VirtualTime
+) -> Iterator[MakeConnector]:
+    """``make_hubspot(server=None, real_time=False, spec=None, **settings)``."""
+    made: list[HubSpotConnector] = []
+
+    def make(
+        server: HubSpotServer | None = None,
+        *,
+        real_time: bool = False,
+        spec: WriteSpec | None = None,
+        **settings: Any,
+    ) -> HubSpotConnector:
+        srv = server or hubspot_server
+        config = HubSpotSettings(access_token=srv.token, base_url=srv.url, **settings)
+        timing = {} if real_time else {"sleep": virtual_time.sleep, "clock": virtual_time.clock}
+        connector = HubSpotConnector(config, spec or HUBSPOT_SPEC, **timing)
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        connector.close()
