@@ -22,6 +22,7 @@ associations/{to}``; ``/crm/v3/pipelines/deals[/{id}]``; ``/crm/v3/properties/{t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ class HubSpotServer(SandboxServer):
         super().__init__(world, token=token, **kwargs)
         self.daily_max, self.retry_after_s = daily_max, retry_after_s
         self.daily_used = 0
+        self._daily_lock = threading.Lock()
         self.ten_secondly = RollingWindow(TEN_SECONDLY_MAX, 10.0)
         self.secondly = RollingWindow(SECONDLY_MAX, 1.0)
         self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
@@ -146,6 +148,12 @@ class HubSpotServer(SandboxServer):
     def unauthorized(self, req: Request) -> Response:
         return err.unauthorized()
 
+    def bad_request(self, req: Request, message: str) -> Response:
+        return err.validation(message)
+
+    def internal_error(self, req: Request, exc: Exception) -> Response:
+        return err.error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}")
+
     def not_found(self, req: Request) -> Response:
         return err.not_found(f"Unknown path {req.path}")
 
@@ -174,7 +182,8 @@ class HubSpotServer(SandboxServer):
         resp.header("X-HubSpot-Correlation-Id", err.correlation_id())
         if resp.status == 401:
             return
-        self.daily_used += 1
+        with self._daily_lock:
+            self.daily_used += 1
         if route_name is not None and _is_search(route_name):
             return  # search responses carry no rate-limit headers (reference §6.3)
         if not self.rate_limits:

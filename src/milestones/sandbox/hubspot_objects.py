@@ -57,6 +57,8 @@ def list_page(srv: HubSpotServer, req: Request, kind: str) -> Response:
     cap = HISTORY_MAX if req.params("propertiesWithHistory") else LIST_MAX
     limit = max(1, min(limit, cap))
     after = _int(req.param("after"), 0)
+    if not (req.param("after") or "0").isdigit():  # only cursors this server handed out
+        return err.validation(f"Invalid paging cursor after={req.param('after')}")
     recs = srv.world.ids_after(kind, after - 1, req.flag("archived"), limit + 1)
     names = _names(req, kind)
     body: dict[str, Any] = {"results": [_record(srv, kind, r, names, req) for r in recs[:limit]]}

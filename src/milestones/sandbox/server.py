@@ -29,10 +29,13 @@ or over HTTP (JSON, no auth, never faulted or counted) from another process:
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
+import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -228,6 +231,14 @@ class SandboxServer:
         """Called when rate limits are on; None to proceed, or the limit's error."""
         return None
 
+    def bad_request(self, req: Request, message: str) -> Response:
+        """A malformed request (e.g. a body that is not JSON)."""
+        return json_response(400, {"message": message})
+
+    def internal_error(self, req: Request, exc: Exception) -> Response:
+        """A handler raised: the flavour's 500 (the traceback goes to stderr)."""
+        return json_response(500, {"message": f"sandbox error: {type(exc).__name__}: {exc}"})
+
     def service_unavailable(self, req: Request) -> Response:
         return html_response(503, SERVICE_UNAVAILABLE_HTML)
 
@@ -289,8 +300,14 @@ class SandboxServer:
             limited = self.check_rate_limits(req, route.name)
             if limited is not None:
                 return limited
-        with self.world.lock:
-            return route.handler(req, **params)
+        try:
+            with self.world.lock:
+                return route.handler(req, **params)
+        except json.JSONDecodeError as exc:
+            return self.bad_request(req, f"Invalid JSON body: {exc}")
+        except Exception as exc:  # a sandbox bug: answer 500 and show it, never hang up
+            traceback.print_exc(file=sys.stderr)
+            return self.internal_error(req, exc)
 
     # ---- inspection ----------------------------------------------------------------------
 
