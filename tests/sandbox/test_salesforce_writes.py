@@ -243,3 +243,13 @@ def test_create_contact_and_lead(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.Contact.create({"FirstName": "No last name"})
     assert info.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+
+
+def test_system_changes_bump_system_modstamp_only(sf: Salesforce, server: SalesforceServer) -> None:
+    one = contacts(sf, 1)[0]
+    person = server.resolve("Contact", one["Id"])[1]
+    server.world.clock = lambda: server.world.anchor_ms + 5 * 86_400_000
+    server.mutate("add_activity", kind="call", person_ids=[person], direction="INBOUND")
+    row = sf.Contact.get(one["Id"])
+    assert row["SystemModstamp"] > one["SystemModstamp"]
+    assert row["LastModifiedDate"] == one["LastModifiedDate"]

@@ -10,10 +10,13 @@ in-process::
 
 Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, section 8):
 ``query``/``queryAll`` (+ ``/{locator}``), ``sobjects`` (global describe),
-``sobjects/{Type}/describe``, ``GET|PATCH|DELETE sobjects/{Type}/{Id}``,
-``POST sobjects/{Type}`` (permission sets, assignments, FieldPermissions),
-``PATCH composite/sobjects``, ``limits``, ``tooling/query`` and
-``POST tooling/sobjects/CustomField``; logins in ``salesforce_auth``.
+``sobjects/{Type}/describe``, ``sobjects/{Type}/deleted``,
+``GET|PATCH|DELETE sobjects/{Type}/{Id}`` (DELETE moves the record to the recycle bin),
+``POST sobjects/{Type}`` (Contact, Lead, PermissionSet, PermissionSetAssignment,
+FieldPermissions), ``PATCH composite/sobjects``, ``limits``, ``tooling/query`` and
+``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
+``salesforce_auth``. Not served: Bulk API, parent-to-child subqueries, other
+collection verbs, ``If-Modified-Since`` on describe.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
 sandbox's lifetime every call gets 403 ``REQUEST_LIMIT_EXCEEDED`` ("TotalRequests Limit
