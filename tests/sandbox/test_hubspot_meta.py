@@ -167,3 +167,18 @@ def test_python_inspection_api(hubspot_server: HubSpotServer) -> None:
     referred = hubspot_server.mutate("record_referral", referrer_id=person.id)
     assert referred["api"]["properties"]["referred_by"] == str(person.id)
     assert hubspot_server.record("contacts", referred["world"]["id"])["world"]["referred_by"]
+
+
+def test_set_properties_mutation_and_written_counts(hubspot, hubspot_server) -> None:
+    from hubspot.crm.contacts import SimplePublicObjectInput
+
+    person = next(iter(hubspot_server.world.iter("person")))
+    status, body = _post(hubspot_server, "/_sandbox/mutate", {
+        "op": "set_properties", "type": "contacts", "id": person.id,
+        "properties": {"lifecyclestage": "customer"}}, auth=False)  # fmt: skip
+    assert status == 200 and body["api"]["properties"]["lifecyclestage"] == "customer"
+    assert hubspot_server.stats()["records_written"] == {}  # the world changed, not the API
+    hubspot.crm.contacts.basic_api.update(
+        str(person.id), SimplePublicObjectInput(properties={"firstname": "Una"})
+    )
+    assert hubspot_server.stats()["records_written"] == {"contacts": 1}

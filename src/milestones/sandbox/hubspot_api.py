@@ -23,6 +23,7 @@ associations/{to}``; ``/crm/v3/pipelines/deals[/{id}]``; ``/crm/v3/properties/{t
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from milestones.sandbox import hubspot_assoc as assoc
 from milestones.sandbox import hubspot_errors as err
 from milestones.sandbox import hubspot_meta as meta
 from milestones.sandbox import hubspot_objects as objects
-from milestones.sandbox.hubspot_props import OBJECT_TYPES, TYPE_NAMES, render
+from milestones.sandbox.hubspot_props import OBJECT_TYPES, TYPE_NAMES, plan_write, render
 from milestones.sandbox.hubspot_search import SearchError, search
 from milestones.sandbox.server import RollingWindow, SandboxServer
 from milestones.sandbox.server_http import Request, Response
@@ -60,6 +61,7 @@ class HubSpotServer(SandboxServer):
         self.daily_max, self.retry_after_s = daily_max, retry_after_s
         self.daily_used = 0
         self._daily_lock = threading.Lock()
+        self.records_written: Counter[str] = Counter()
         self.ten_secondly = RollingWindow(TEN_SECONDLY_MAX, 10.0)
         self.secondly = RollingWindow(SECONDLY_MAX, 1.0)
         self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
@@ -210,10 +212,34 @@ class HubSpotServer(SandboxServer):
     def resolve(self, kind: str, record_id: str) -> tuple[str, int]:
         return OBJECT_TYPES.get(kind, kind), int(record_id)
 
+    def write(self, kind: str, record_id: int, updates: dict[str, Any]) -> None:
+        """Apply an API write to the world (bumping modified times) and count it."""
+        self.world.update(kind, record_id, updates)
+        self.records_written[TYPE_NAMES[kind]] += 1
+
     def stats(self) -> dict[str, Any]:
+        """Base counters plus the daily quota used and records written per object type."""
         out = super().stats()
         out["daily_used"] = self.daily_used
+        out["records_written"] = dict(self.records_written)
         return out
+
+    def reset_stats(self) -> None:
+        super().reset_stats()
+        self.records_written.clear()
+
+    def mutate(self, op: str, **args: Any) -> dict[str, Any] | None:
+        """Base mutations plus ``set_properties``: ``{"type": "contacts", "id": 2000001,
+        "properties": {"lifecyclestage": "customer"}}`` in HubSpot property names."""
+        if op != "set_properties":
+            return super().mutate(op, **args)
+        kind = OBJECT_TYPES[args["type"]]
+        with self.world.lock:
+            rec = self.world.get(kind, int(args["id"]))
+            if rec is None:
+                raise KeyError(f"no {args['type']} {args['id']}")
+            self.world.update(kind, rec.id, plan_write(self.world, kind, rec, args["properties"]))
+            return {"world": rec.fields(), "api": self.render(kind, rec)}
 
     def configure(self, rate_limits: bool | None = None, faults: str | None = None) -> None:
         super().configure(rate_limits, faults)

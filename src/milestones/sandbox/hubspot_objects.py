@@ -112,7 +112,7 @@ def update_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Resp
         updates = plan_write(srv.world, kind, rec, values)
     except ValueError as exc:
         return err.property_errors([(str(exc).split('"')[1], str(exc))])
-    srv.world.update(kind, rec.id, updates)
+    srv.write(kind, rec.id, updates)
     return err.ok(200, _written(srv, kind, rec, list(values)))
 
 
@@ -154,7 +154,7 @@ def _make(srv: HubSpotServer, kind: str, body: dict[str, Any], updates: dict[str
         rec = w.add_activity(kind, people, deals[0] if deals else None)
     else:
         rec = w.add(kind, **({"contact_ids": tuple(people)} if kind == "deal" else {}))
-    w.update(kind, rec.id, updates)
+    srv.write(kind, rec.id, updates)
     names = [*default_properties(kind), *(body.get("properties") or {})]
     return render(w, kind, rec, names)
 
@@ -260,7 +260,7 @@ def batch_update(srv: HubSpotServer, req: Request, kind: str) -> Response:
         if srv.faults.fail_record():
             errors.append(_locked(kind, rec.id))
             continue
-        w.update(kind, rec.id, updates)
+        srv.write(kind, rec.id, updates)
         results.append(_written(srv, kind, rec, list(values)))
     if missing:
         message = f"Could not update some {SINGULAR[kind].upper()} objects: they do not exist."

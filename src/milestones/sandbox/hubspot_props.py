@@ -215,13 +215,18 @@ def _contact_props() -> list[Prop]:
             lambda w, r: "true" if r.is_reference else None,
             _set("is_reference", _bool),
         ),
-        Prop("num_associated_deals", "number", lambda w, r: str(len(w.deals_of(r.id)))),
+        Prop("num_associated_deals", "number", _deal_count),
         Prop(
             "hs_merged_object_ids",
             "enumeration",
             lambda w, r: ";".join(map(str, r.merged_ids)) if r.merged_ids else None,
         ),
     ]
+
+
+def _deal_count(w: World, p: Person) -> str:
+    deals = (w.get("deal", i) for i in w.deals_of(p.id))
+    return str(sum(1 for d in deals if d is not None and not d.archived))
 
 
 def _company_name(w: World, company_id: int | None) -> str | None:
