@@ -159,6 +159,26 @@ def test_parent_fields_nest_and_null_lookups_are_null(sf: Salesforce) -> None:
     assert next(r for r in rows if r["AccountId"] is None)["Account"] is None
 
 
+def test_child_subqueries_nest_query_results(sf: Salesforce) -> None:
+    soql = (
+        "SELECT Id, (SELECT ContactId, IsPrimary FROM OpportunityContactRoles "
+        "ORDER BY IsPrimary DESC LIMIT 1) FROM Opportunity ORDER BY Id"
+    )
+    opportunities = sf.query_all(soql)["records"]
+    roles = sf.query_all("SELECT OpportunityId, ContactId, IsPrimary FROM OpportunityContactRole")
+    primary = {r["OpportunityId"]: r["ContactId"] for r in roles["records"] if r["IsPrimary"]}
+    for opp in opportunities:
+        nested = opp["OpportunityContactRoles"]
+        if opp["Id"] in primary:
+            assert nested["totalSize"] == 1 and nested["done"] is True
+            assert nested["records"][0]["ContactId"] == primary[opp["Id"]]
+        else:
+            assert nested is None
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Id, (SELECT Id FROM Nope) FROM Opportunity")
+    assert info.value.content[0]["errorCode"] == "INVALID_TYPE"
+
+
 def test_leads_converted_and_disqualified(sf: Salesforce) -> None:
     converted = sf.query_all(
         "SELECT Id, Status, ConvertedContactId, ConvertedContact.Email FROM Lead "

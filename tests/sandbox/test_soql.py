@@ -179,6 +179,9 @@ def test_select_list_and_count() -> None:
     query = parse("SELECT Id, Account.Name, Email FROM Contact")
     assert query.fields == (("Id",), ("Account", "Name"), ("Email",))
     assert parse("SELECT COUNT() FROM Contact").count_only
+    nested = parse("SELECT Id, (SELECT Id FROM Contacts WHERE Email != null LIMIT 2) FROM Account")
+    assert nested.fields == (("Id",),)
+    assert (nested.subqueries[0].sobject, nested.subqueries[0].limit) == ("Contacts", 2)
 
 
 def test_format_soql_output_round_trips_including_injection_attempts() -> None:
@@ -217,6 +220,8 @@ def test_format_soql_output_round_trips_including_injection_attempts() -> None:
         "SELECT Id FROM Contact ORDER BY",
         "SELECT Id FROM Contact WHERE FirstName NOT LIKE 'a%'",
         "SELECT Id, Id FROM Contact",
+        "SELECT Id, (SELECT Id, (SELECT Id FROM Tasks) FROM Contacts) FROM Account",
+        "SELECT Id, (SELECT Id FROM Contacts FROM Account",
     ],
 )
 def test_malformed_queries_are_refused(soql: str) -> None:

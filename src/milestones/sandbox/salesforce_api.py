@@ -15,7 +15,7 @@ Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, se
 ``POST sobjects/{Type}`` (Contact, Lead, PermissionSet, PermissionSetAssignment,
 FieldPermissions), ``PATCH composite/sobjects``, ``limits``, ``tooling/query`` and
 ``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
-``salesforce_auth``. Not served: Bulk API, parent-to-child subqueries, other
+``salesforce_auth``. Not served: Bulk API, other
 collection verbs, ``If-Modified-Since`` on describe.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the

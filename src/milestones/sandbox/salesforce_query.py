@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .salesforce_children import ChildQuery, children_by_parent, compile_children
 from .salesforce_schema import FieldDef, SObject, sf_id, wire_value
 from .salesforce_setup import OrgSetup
 from .soql import SoqlError, parse
@@ -107,6 +108,8 @@ class Cursor:
     endpoint: str  # "query" or "queryAll"
     used_at: float = field(default_factory=time.monotonic)
     owner: str | None = None  # the session that opened it
+    children: tuple[ChildQuery, ...] = ()
+    include_deleted: bool = False
 
 
 class QueryService:
@@ -131,7 +134,9 @@ class QueryService:
         if parsed.count_only:
             return {"totalSize": len(rows), "done": True, "records": []}
         endpoint = "queryAll" if include_deleted else "query"
-        cursor = Cursor(compiled, obj, rows, batch, endpoint, self.clock(), owner)
+        children = compile_children(parsed, obj, self.catalog)
+        cursor = Cursor(compiled, obj, rows, batch, endpoint, self.clock(), owner, children)
+        cursor.include_deleted = include_deleted
         return self._page(cursor, None, 0, version)
 
     def more(self, locator: str, version: str, owner: str | None = None) -> dict[str, Any]:
@@ -182,7 +187,29 @@ class QueryService:
 
     def render(self, cursor: Cursor, rows: list[Any], version: str) -> list[dict[str, Any]]:
         tree = _select_tree(self.catalog, cursor.obj, cursor.compiled.select)
-        return [render_record(cursor.obj, tree, row, version) for row in rows]
+        records = [render_record(cursor.obj, tree, row, version) for row in rows]
+        if cursor.children:
+            self._add_children(cursor, records, rows, version)
+        return records
+
+    def _add_children(
+        self, cursor: Cursor, records: list[dict[str, Any]], rows: list[Any], version: str
+    ) -> None:
+        ids = [cursor.obj.row_id(row) for row in rows]
+        for sub in cursor.children:
+            grouped = children_by_parent(sub, set(ids), cursor.include_deleted)
+            tree = _select_tree(self.catalog, sub.child, sub.compiled.select)
+            for record, parent_id in zip(records, ids, strict=True):
+                found = grouped.get(parent_id)
+                record[sub.name] = (
+                    {
+                        "totalSize": len(found),
+                        "done": True,
+                        "records": [render_record(sub.child, tree, r, version) for r in found],
+                    }
+                    if found
+                    else None
+                )
 
 
 def _select_tree(catalog: Catalog, obj: SObject, select: tuple[ResolvedField, ...]) -> list[Any]:

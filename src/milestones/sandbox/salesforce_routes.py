@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .salesforce_auth import bearer
+from .salesforce_children import child_relationships
 from .salesforce_query import QueryService
 from .salesforce_setup import SetupError
 from .salesforce_writes import RequestError
@@ -177,7 +178,11 @@ def _describe(server: SalesforceServer) -> Any:
             for d in obj.fields.values()
             if server.setup.can_read(obj.name, d)
         ]
-        body = {**_object_summary(obj, version), "fields": fields, "childRelationships": []}
+        body = {
+            **_object_summary(obj, version),
+            "fields": fields,
+            "childRelationships": child_relationships(obj.name),
+        }
         return json_response(200, body)
 
     return handle

@@ -1,7 +1,8 @@
 """A parser for the subset of SOQL the sandbox serves.
 
-Supported: `SELECT` field lists (dotted parent fields such as `Account.Name`, or a lone
-`COUNT()`), `FROM` one object, `WHERE` with AND/OR/NOT and parentheses, the comparison
+Supported: `SELECT` field lists (dotted parent fields such as `Account.Name`, one level of
+parent-to-child subqueries such as `(SELECT ContactId FROM OpportunityContactRoles)`, or a
+lone `COUNT()`), `FROM` one object, `WHERE` with AND/OR/NOT and parentheses, the comparison
 operators `= != <> < <= > >=`, `IN`/`NOT IN`, `LIKE`, `NULL`, `TRUE`/`FALSE`, numbers,
 string literals with SOQL's backslash escapes, unquoted date and datetime literals (`Z` or
 `+hh:mm`/`-hh:mm`, optional milliseconds), `ORDER BY` several fields with `ASC`/`DESC` and
@@ -94,6 +95,7 @@ class Query:
     offset: int = 0
     count_only: bool = False
     text: str = field(default="", compare=False)
+    subqueries: tuple[Query, ...] = ()  # parent-to-child: sobject is the relationship name
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -269,9 +271,9 @@ class _Parser:
         return tuple(self.advance().text.split("."))
 
     # grammar ---------------------------------------------------------------------
-    def query(self) -> Query:
+    def query(self, nested: bool = False) -> Query:
         self.expect_keyword("SELECT")
-        fields, count_only = self.select_list()
+        fields, count_only, subqueries = self.select_list(nested)
         self.expect_keyword("FROM")
         sobject = self.name()
         if len(sobject) != 1:
@@ -287,21 +289,32 @@ class _Parser:
             order_by = self.order_list()
         limit = self.count_clause("LIMIT")
         offset = self.count_clause("OFFSET") or 0
-        if self.token.kind != "eof":
+        if self.token.kind != ("rparen" if nested else "eof"):
             raise self.unexpected()
-        return Query(fields, sobject[0], where, order_by, limit, offset, count_only, self.text)
+        return Query(
+            fields, sobject[0], where, order_by, limit, offset, count_only, self.text, subqueries
+        )
 
-    def select_list(self) -> tuple[tuple[tuple[str, ...], ...], bool]:
+    def select_list(
+        self, nested: bool
+    ) -> tuple[tuple[tuple[str, ...], ...], bool, tuple[Query, ...]]:
         if self.is_keyword("COUNT") and self.tokens[self.pos + 1].kind == "lparen":
             self.advance()
             self.advance()
             self.expect("rparen")
-            return (), True
-        fields = [self.name()]
-        while self.token.kind == "comma":
+            return (), True, ()
+        fields: list[tuple[str, ...]] = []
+        subqueries: list[Query] = []
+        while True:
+            if self.token.kind == "lparen" and not nested:
+                self.advance()
+                subqueries.append(self.query(nested=True))
+                self.expect("rparen")
+            else:
+                fields.append(self.name())
+            if self.token.kind != "comma":
+                return tuple(fields), False, tuple(subqueries)
             self.advance()
-            fields.append(self.name())
-        return tuple(fields), False
 
     def count_clause(self, word: str) -> int | None:
         if not self.is_keyword(word):
