@@ -149,10 +149,12 @@ def _activities_of(db: sqlite3.Connection, sources: dict[str, str]) -> dict[str,
     ).fetchall()
     if not links:
         return {}
+    # Notes and tasks never show two-way contact (derive.is_two_way): not worth decoding.
     found = {
-        rid: codec.decode_activity(rid, data)
-        for rid, data in db.execute(
-            f"SELECT id, data FROM activities WHERE id IN {_IDS} AND is_deleted = 0",
+        row[0]: codec.activity_from_row(row)
+        for row in db.execute(
+            f"SELECT {codec.ACTIVITY_COLUMNS} FROM activities WHERE id IN {_IDS} "
+            "AND is_deleted = 0 AND kind IN ('email', 'call', 'meeting')",
             (codec.dumps(sorted({a for _, a in links})),),
         )
     }

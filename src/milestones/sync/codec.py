@@ -8,8 +8,8 @@ schema migration in ``state``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from milestones.mapping.derive import Derived, Evidence
@@ -118,37 +118,44 @@ def decode_deal(record_id: str, text: str, is_deleted: bool = False) -> Deal:
     )
 
 
-def encode_activity(a: Activity) -> str:
-    """An activity as one JSON array (its contact links live in ``activity_contacts``)."""
-    return _dumps(
-        [
-            a.kind,
-            a.direction,
-            a.status,
-            a.disposition,
-            _dt(a.occurred_at),
-            _dt(a.ends_at),
-            a.owner_id,
-            _dt(a.modified_at),
-            list(a.deal_ids),
-        ]
+ACTIVITY_COLUMNS = (
+    "id, kind, direction, status, disposition, occurred_at, ends_at, owner_id, modified_at, "
+    "deal_ids"
+)
+
+
+def activity_row(a: Activity) -> tuple[Any, ...]:
+    """An activity as the columns of ``ACTIVITY_COLUMNS`` (plain columns: no JSON to parse).
+
+    ``ends_at`` is kept in UTC so stored end times compare as text.
+    """
+    return (
+        a.id,
+        a.kind,
+        a.direction,
+        a.status,
+        a.disposition,
+        _dt(a.occurred_at),
+        a.ends_at.astimezone(UTC).isoformat() if a.ends_at is not None else None,
+        a.owner_id,
+        _dt(a.modified_at),
+        _dumps(list(a.deal_ids)) if a.deal_ids else None,
     )
 
 
-def decode_activity(record_id: str, text: str) -> Activity:
-    """The activity ``encode_activity`` wrote (without ``contact_ids``)."""
-    v = _loads(text)
+def activity_from_row(row: Sequence[Any]) -> Activity:
+    """The activity ``activity_row`` stored (without ``contact_ids``)."""
     return Activity(
-        id=record_id,
-        kind=v[0],
-        direction=v[1],
-        status=v[2],
-        disposition=v[3],
-        occurred_at=_pdt(v[4]),
-        ends_at=_pdt(v[5]),
-        owner_id=v[6],
-        modified_at=_pdt(v[7]),
-        deal_ids=tuple(v[8]),
+        id=row[0],
+        kind=row[1],
+        direction=row[2],
+        status=row[3],
+        disposition=row[4],
+        occurred_at=_pdt(row[5]),
+        ends_at=_pdt(row[6]),
+        owner_id=row[7],
+        modified_at=_pdt(row[8]),
+        deal_ids=tuple(_loads(row[9])) if row[9] else (),
     )
 
 

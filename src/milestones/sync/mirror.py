@@ -171,19 +171,11 @@ def _apply_activities(db: sqlite3.Connection, activities: list[Activity], pull_i
         return
     ids_arg = codec.dumps([a.id for a in activities])
     mark_activity_contacts(db, ids_arg)
+    rows = [(*codec.activity_row(a), int(a.is_deleted), pull_id) for a in activities]
     db.executemany(
-        "INSERT OR REPLACE INTO activities (id, ends_at, is_deleted, seen, data) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (
-                a.id,
-                utc_iso(a.ends_at) if a.kind == "meeting" else None,
-                int(a.is_deleted),
-                pull_id,
-                codec.encode_activity(a),
-            )
-            for a in activities
-        ],
+        f"INSERT OR REPLACE INTO activities ({codec.ACTIVITY_COLUMNS}, is_deleted, seen) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
     )
     db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,))
     db.executemany(
@@ -268,7 +260,7 @@ def mark_meetings_ended(db: sqlite3.Connection, after: datetime | None, until: d
     db.execute(
         "INSERT OR IGNORE INTO dirty SELECT ac.contact_id FROM activities a "
         "JOIN activity_contacts ac ON ac.activity_id = a.id "
-        "WHERE a.ends_at > ? AND a.ends_at <= ? AND a.is_deleted = 0",
+        "WHERE a.kind = 'meeting' AND a.ends_at > ? AND a.ends_at <= ? AND a.is_deleted = 0",
         (utc_iso(after), utc_iso(until)),
     )
 

@@ -38,10 +38,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deals_ref ON deals(ref_key) WHERE ref_key IS NOT NULL;
     CREATE TABLE activities (
-        id TEXT PRIMARY KEY, ends_at TEXT, is_deleted INTEGER NOT NULL DEFAULT 0,
-        seen INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, direction TEXT, status TEXT, disposition TEXT,
+        occurred_at TEXT, ends_at TEXT, owner_id TEXT, modified_at TEXT, deal_ids TEXT,
+        is_deleted INTEGER NOT NULL DEFAULT 0, seen INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX activities_ends ON activities(ends_at) WHERE ends_at IS NOT NULL;
+    CREATE INDEX activities_ends ON activities(ends_at) WHERE kind = 'meeting';
     CREATE TABLE deal_contacts (
         deal_id TEXT NOT NULL, contact_id TEXT NOT NULL, link_id TEXT NOT NULL DEFAULT '',
         seen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (deal_id, contact_id, link_id)
