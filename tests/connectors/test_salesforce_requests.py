@@ -300,3 +300,20 @@ def test_long_id_lists_are_chunked_under_the_url_limit():
     for soql, _chunk in chunks:
         url = requests.Request("GET", base, params={"q": soql}).prepare().url
         assert len(url) < MAX_URL_BYTES - 2_000
+
+
+def test_a_write_naming_an_invisible_field_asks_for_field_provisioning(mock):
+    FakeOrg(mock)
+    mock.add(
+        responses.PATCH,
+        COLLECTIONS,
+        json=sf_error("INVALID_FIELD", "No such column 'Sales_Milestone__c' on entity 'Contact'"),
+        status=400,
+    )
+    sf = make()
+
+    with pytest.raises(ConfigurationError) as caught:
+        sf.write([Change("contact", "003xx0000000002AAA", {"milestone": "client"})])
+
+    assert "fields --create" in str(caught.value)
+    assert sf.usage().calls["write"] == 1

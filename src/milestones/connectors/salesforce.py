@@ -125,6 +125,7 @@ class SalesforceConnector:
         fields = selectable(sobject, self.schema.names(sobject), self._extra(sobject))
         where = "Incoming = true" if sobject == "EmailMessage" else None
         position = after
+        restarts = 0
         while True:
             soql = window_query(sobject, fields, window.until, window.since, position, where)
             try:
@@ -138,6 +139,9 @@ class SalesforceConnector:
             except LocatorExpired:
                 # The cursor died (idle, or opened by a session we replaced): the keyset
                 # position is exact, so the query restarts right after the last row read.
+                restarts += 1
+                if restarts >= self.settings.pacing.max_attempts:
+                    raise
                 log.warning("salesforce: %s cursor expired; restarting from %s", sobject, position)
 
     def _pages(

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from milestones.connectors.base import Change, StreamError, WriteResult
+from milestones.connectors.base import Change, ConfigurationError, StreamError, WriteResult
 from milestones.connectors.retry import Sleep, backoff_wait
 from milestones.connectors.salesforce_client import CONNECTOR, SalesforceClient
 from milestones.connectors.settings import FIELD_TYPES, WriteSpec
@@ -112,9 +112,23 @@ class CollectionWriter:
     ) -> list[int]:
         payload = {"allOrNone": False, "records": [self.record(changes[i]) for i in indexes]}
         sf = self.client.sf
-        answer = self.client.call(
-            "write", lambda: sf.restful("composite/sobjects", method="PATCH", json=payload)
-        )
+        try:
+            answer = self.client.call(
+                "write", lambda: sf.restful("composite/sobjects", method="PATCH", json=payload)
+            )
+        except StreamError as error:
+            if error.code not in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"):
+                raise
+            # The whole request names a field the integration user cannot see or edit:
+            # every batch would fail the same way (reference section 4, FLS).
+            raise ConfigurationError(
+                f"{error.message}; run `milestones fields --create` to create the written "
+                "fields and grant the integration user access",
+                connector=CONNECTOR,
+                object_name="composite/sobjects",
+                status=error.status,
+                code=error.code,
+            ) from None
         if not isinstance(answer, list) or len(answer) != len(indexes):
             raise StreamError(
                 "sObject Collections answered with a different number of results",
