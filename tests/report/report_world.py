@@ -112,6 +112,7 @@ def world() -> dict[RecordKind, list[object]]:
         _email("e-t2a", "t2", "2026-04-01", "outbound"),
         _email("e-t2b", "t2", "2026-05-01", "outbound"),
         _email("e-l1", "l1", "2026-03-15", "outbound"),  # on t2's converted lead
+        Activity("n-t1", "note", occurred_at=at("2026-02-01"), contact_ids=("t1",)),  # no touch
         _email("e-p1", "p1", "2026-02-10"),
         _email("e-p2", "p2", "2026-02-21"),
         _email("e-o1", "o1", "2026-01-11"),

@@ -19,10 +19,9 @@ from milestones.mapping.records import Contact, Deal, Milestone
 from milestones.sync import codec
 from milestones.sync.bundles import Person, load_people
 
-# Positions in codec.encode_contact / encode_deal / encode_activity arrays.
+# Positions in codec.encode_contact / encode_deal / encode_derived arrays.
 _CONTACT_CREATED = "$[6]"
 _DEAL_CREATED = "$[8]"
-_ACTIVITY_OCCURRED = "$[4]"
 _DERIVED_MILESTONE = "$[0]"
 _DERIVED_DISQUALIFIED = "$[2]"
 _LIVE_PERSON = "is_deleted = 0 AND converted_to IS NULL"
@@ -68,15 +67,18 @@ class TargetTouches:
 
 
 def iter_targets(db: sqlite3.Connection) -> Iterator[TargetTouches]:
-    """Every live person whose derived milestone is target, with their live activity count."""
+    """Every live person whose derived milestone is target, with the touches logged on them.
+
+    A touch is an email, call or meeting (notes and tasks are the team's own records).
+    """
     # One indexed lookup per target (its own links and its converted leads'), so the query
     # streams in id order instead of grouping every activity of the org first.
     sql = f"""
         SELECT c.id, c.data, json_extract(c.derived, '{_DERIVED_DISQUALIFIED}'),
-            (SELECT json_array(count(*), min(json_extract(a.data, '{_ACTIVITY_OCCURRED}')),
-                               max(json_extract(a.data, '{_ACTIVITY_OCCURRED}')))
+            (SELECT json_array(count(*), min(a.occurred_at), max(a.occurred_at))
              FROM activity_contacts ac
              JOIN activities a ON a.id = ac.activity_id AND a.is_deleted = 0
+                 AND a.kind IN ('email', 'call', 'meeting')
              WHERE ac.contact_id IN (
                 SELECT c.id UNION ALL
                 SELECT l.id FROM contacts l WHERE l.converted_to = c.id AND l.is_deleted = 0))
