@@ -16,16 +16,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from milestones.connectors.base import Change, ConfigurationError
-from milestones.sync.cli import AppContext
 from milestones.sync.engine import Engine, Progress, RunOptions, RunReport
 from milestones.sync.factory import build_connector
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.state import State
+
+if TYPE_CHECKING:  # the cli module imports these commands
+    from milestones.sync.cli import AppContext
 
 PLAN_LINES = 200
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
-from milestones.sync.cli import AppContext
 from milestones.sync.commands import ConfigProblem
 from milestones.sync.factory import build_connector
+
+if TYPE_CHECKING:  # the cli module imports these commands
+    from milestones.sync.cli import AppContext
 
 
 @contextmanager

@@ -16,16 +16,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from milestones.mapping.records import Milestone
-from milestones.sync.cli import AppContext
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions
 from milestones.sync.factory import build_connector
 from milestones.sync.state import State
+
+if TYPE_CHECKING:  # the cli module imports these commands
+    from milestones.sync.cli import AppContext
 
 REAL_CRM_STEPS = """\
 To run it against your own CRM:

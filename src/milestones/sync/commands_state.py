@@ -6,7 +6,7 @@ call the CRM, so they cost no API quota.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,8 +14,10 @@ from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone
 from milestones.sync import codec
 from milestones.sync.bundles import load_people, load_stages
-from milestones.sync.cli import AppContext
 from milestones.sync.state import State
+
+if TYPE_CHECKING:  # the cli module imports these commands
+    from milestones.sync.cli import AppContext
 
 
 def _open_state(app: AppContext) -> State:

@@ -1,0 +1,111 @@
+"""The sync commands on an in-memory CRM: exit codes, --json, --every, signals, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import pytest
+from sync_fakes import FakeCRM
+from test_engine import RULES, make_world
+
+from milestones.sync import commands
+from milestones.sync.cli import main
+from milestones.sync.engine import Engine, RunOptions
+from milestones.sync.lock import run_lock
+from milestones.sync.state import State
+
+
+@pytest.fixture
+def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCRM:
+    fake = FakeCRM()
+    make_world(fake)
+    config = tmp_path / "milestones.toml"
+    config.write_text(
+        'provider = "hubspot"\n[hubspot]\naccess_token = "x"\n'
+        f'[state]\npath = "{tmp_path / "state.db"}"\n[sync]\nlag_seconds = 0\n'
+        '[mapping.stages]\ncontractsent = "opportunity"\n'
+    )
+    monkeypatch.setenv("MILESTONES_CONFIG", str(config))
+    monkeypatch.setattr(commands, "build_connector", lambda config: fake)
+    return fake
+
+
+def run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_dry_run_json_lists_the_plan(crm: FakeCRM, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("sync", "--dry-run", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["outcome"] == "dry-run" and crm.write_calls == []
+    assert {row["id"] for row in data["plan"]} >= {"c1", "c2", "d2"}
+    assert run("sync") == 0
+    assert "wrote 9" in capsys.readouterr().out
+
+
+def test_failures_exit_1_and_status_names_them(
+    crm: FakeCRM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crm.fail_ids = {"c1": True}
+    assert run("sync") == 1
+    assert run("status") == 0
+    out = capsys.readouterr().out
+    assert "contact c1: BAD refused (1 attempts; retried next run)" in out
+
+
+def test_every_loops_until_a_signal(crm: FakeCRM, monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+
+    def sleep_or_stop(seconds: float) -> bool:
+        pauses.append(seconds)
+        return len(pauses) == 2
+
+    monkeypatch.setattr(commands, "_sleep_or_stop", sleep_or_stop)
+    assert run("sync", "--every", "15m") == 0
+    assert len(pauses) == 2 and all(810 <= p <= 990 for p in pauses)  # 15 min, jittered
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("15m", 900), ("1h", 3600), ("90", 90)])
+def test_intervals(text: str, seconds: int) -> None:
+    assert commands.parse_interval(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["0", "15 minutes", "-5m", ""])
+def test_bad_intervals_are_usage_errors(text: str) -> None:
+    with pytest.raises(click.BadParameter):
+        commands.parse_interval(text)
+
+
+def test_a_held_lock_refuses_the_run(
+    crm: FakeCRM, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with run_lock(tmp_path / "state.db"):
+        assert run("sync") == 1
+    assert "another milestones run is using" in capsys.readouterr().err
+    assert crm.write_calls == []
+
+
+def test_backfill_validates_its_dates(crm: FakeCRM) -> None:
+    assert run("backfill", "--since", "2025-13-01") == 2
+    assert run("backfill", "--since", "2025-02-01", "--until", "2025-01-01") == 2
+
+
+def test_sigterm_finishes_the_page_and_checkpoints(tmp_path: Path) -> None:
+    crm = FakeCRM()
+    make_world(crm)
+    with State(tmp_path / "s.db") as state:
+        engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
+        engine.progress = lambda kind, report, calls: os.kill(os.getpid(), signal.SIGTERM)
+        report = engine.run(RunOptions())
+        assert report.outcome == "interrupted"
+        assert state.cursor("hubspot", "contacts", "sync").resume is not None
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
