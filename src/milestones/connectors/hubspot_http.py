@@ -246,11 +246,14 @@ class HubSpotHttp:
         per_second = _int(headers.get("X-HubSpot-RateLimit-Secondly"))
         if per_second and per_second < self.secondly.max_calls:
             self.secondly.max_calls = per_second
+        # The server's window is full. When ours is too, the pacer already waits for its
+        # oldest call to age out; when it is not, other clients share the app's budget and
+        # we cannot know when their calls age out: pause a whole window.
         left = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
-        if left is not None and left <= 0:
+        if left is not None and left <= 0 and not _is_full(self.ten_second):
             self.ten_second.hold(self._interval())
         left_now = _int(headers.get("X-HubSpot-RateLimit-Secondly-Remaining"))
-        if left_now is not None and left_now <= 0:
+        if left_now is not None and left_now <= 0 and not _is_full(self.secondly):
             self.secondly.hold(1.0)
 
     def _check_daily(self, path: str) -> None:
@@ -283,6 +286,11 @@ class HubSpotHttp:
         """Close the shared connection pool."""
         if self._pool is not None:
             self._pool.clear()
+
+
+def _is_full(pacer: Pacer) -> bool:
+    """Whether ``pacer`` has no slot left in its current window."""
+    return len(pacer._starts) >= pacer.max_calls
 
 
 def _parse(raw: bytes | str | None) -> Any:
