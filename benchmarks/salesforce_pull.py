@@ -2,9 +2,9 @@
 
 Runs the connector against the sandbox org over TLS. The floor of a pull is one query call
 per 2,000-row page of each object it reads (an empty object still costs its one query);
-the connector's extra calls are /limits once, one describe per object, and one
-EmailMessageRelation lookup per page of received emails. The incremental run changes 1%
-of the people (one bulk edit, so the rows tie on one SystemModstamp second).
+the connector's only other calls are /limits once and one describe per object (the
+senders of received emails come in the EmailMessage query's subquery). The incremental
+run changes 1% of the people (one bulk edit, so the rows tie on one SystemModstamp second).
 
     python benchmarks/salesforce_pull.py --contacts 10000 [--changed 0.01] [--json]
 """

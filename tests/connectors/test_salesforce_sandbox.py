@@ -122,10 +122,11 @@ def test_full_pull_is_exact_for_every_kind(org):
     replies = [a for a in activities if a.id.startswith("02s")]
     assert replies and all(a.direction == "inbound" and a.contact_ids for a in replies)
 
-    # the floor: one call per API page; plus describes, /limits, one lookup per email page
+    # the floor: one query call per API page (senders come in the EmailMessage subquery);
+    # besides, /limits once and one describe per object
     calls = sf.usage().calls
-    pages = sum(len(v) for v in pulled.values())
-    assert calls["query"] == pages + 1  # + the EmailMessageRelation lookup
+    assert calls["query"] == sum(len(v) for v in pulled.values())
+    assert calls["meta"] == 7 and calls["limits"] == 1
     assert org.stats()["total"] == sf.usage().total
 
 

@@ -56,6 +56,13 @@ OBJECTS: dict[RecordKind, tuple[str, ...]] = {
 }
 # Objects an org may lack (EmailMessage needs Enhanced Email or Email-to-Case).
 OPTIONAL_OBJECTS = frozenset({"EmailMessage"})
+# Who sent a received email: its EmailMessageRelation of type FromAddress. Read as a
+# subquery of each EmailMessage page (no extra call) where describe lists the relationship,
+# else looked up by id per page, in chunks that keep each URL under 16 KB.
+SENDERS_RELATIONSHIP = "EmailMessageRelations"
+SENDERS_SUBQUERY = (
+    "(SELECT RelationId FROM EmailMessageRelations WHERE RelationType = 'FromAddress')"
+)
 EMAIL_SENDERS = (
     "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
     "WHERE RelationType = 'FromAddress' AND EmailMessageId IN {ids}"
@@ -123,7 +130,11 @@ class SalesforceConnector:
         following: str | None,
     ) -> Iterator[Page]:
         fields = selectable(sobject, self.schema.names(sobject), self._extra(sobject))
-        where = "Incoming = true" if sobject == "EmailMessage" else None
+        where = None
+        if sobject == "EmailMessage":
+            where = "Incoming = true"
+            if SENDERS_RELATIONSHIP in self.schema.children(sobject):
+                fields.append(SENDERS_SUBQUERY)
         position = after
         restarts = 0
         while True:
@@ -210,7 +221,10 @@ class SalesforceConnector:
         elif sobject == "Event":
             records = [convert.event(r) for r in live]
         else:
-            senders = self._email_senders([r["Id"] for r in live])
+            if live and all(SENDERS_RELATIONSHIP in r for r in live):
+                senders = {r["Id"]: _nested_senders(r) for r in live}
+            else:
+                senders = self._email_senders([r["Id"] for r in live])
             records = [convert.email_message(r, senders.get(r["Id"], ())) for r in live]
         return Page(kind, records, resume, deleted)
 
@@ -264,3 +278,9 @@ def advance(
         if best is None or best.stamp is None or key > (parse_datetime(best.stamp), best.record_id):
             best = Position(sobject, stamp, row["Id"])
     return best
+
+
+def _nested_senders(row: dict[str, Any]) -> tuple[str, ...]:
+    """RelationIds from an EmailMessage's nested EmailMessageRelations (null: none)."""
+    nested = row.get(SENDERS_RELATIONSHIP) or {}
+    return tuple(r["RelationId"] for r in nested.get("records") or [] if r.get("RelationId"))

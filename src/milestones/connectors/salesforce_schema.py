@@ -20,6 +20,7 @@ class Schema:
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
         self._fields: dict[str, dict[str, dict[str, Any]] | None] = {}
+        self._children: dict[str, set[str]] = {}
 
     def describe(self, sobject: str) -> dict[str, dict[str, Any]] | None:
         """Field name -> describe entry, or None when the org has no such object."""
@@ -34,6 +35,11 @@ class Schema:
                     raise
                 answer = None
             fields = (answer or {}).get("fields") if answer else None
+            self._children[sobject] = {
+                str(c.get("relationshipName"))
+                for c in (answer or {}).get("childRelationships") or []
+                if isinstance(c, dict) and c.get("relationshipName")
+            }
             self._fields[sobject] = (
                 {f["name"]: f for f in fields if isinstance(f, dict) and "name" in f}
                 if fields is not None
@@ -56,6 +62,11 @@ class Schema:
                 status=404,
             )
         return set(fields)
+
+    def children(self, sobject: str) -> set[str]:
+        """The parent-to-child relationship names describe lists (for subqueries)."""
+        self.describe(sobject)
+        return self._children.get(sobject, set())
 
     def field(self, sobject: str, name: str) -> dict[str, Any] | None:
         """One field's describe entry, or None."""
