@@ -90,6 +90,7 @@ def test_report_uses_the_config_state_and_report_table(state: Path, tmp_path: Pa
     config.write_text(
         'provider = "hubspot"\n[hubspot]\naccess_token = "x-token"\n'
         f'[state]\npath = "{state}"\n[report]\nsilent_days = 250\n'
+        'owner_names = { u2 = "Bea Stone", nobody = "Not In The State" }\n'
         '[mapping.stages]\ncontractsent = "opportunity"\nclosedwon = "client"\n',
         encoding="utf-8",
     )
@@ -98,6 +99,11 @@ def test_report_uses_the_config_state_and_report_table(state: Path, tmp_path: Pa
     assert "CLIENTS AT RISK OF BEING FORGOTTEN: 1 with no two-way contact for over 250" in (
         result.output
     )
+    assert "Bea Stone (u2)" in result.output and "Not In The State" not in result.output
+    args = ["--config", str(config), "report", *AS_OF, "--owner", "bea stone"]
+    one = CliRunner().invoke(cli, args)
+    assert one.exit_code == 0, one.output
+    assert "owner Bea Stone (u2), 4 people" in one.output
 
 
 @pytest.mark.parametrize(

@@ -78,8 +78,12 @@ def build_report(
     silent_days: int = DEFAULT_SILENT_DAYS,
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
+    owner_names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The whole report for the state behind ``db``, as of ``now``."""
+    """The whole report for the state behind ``db``, as of ``now``.
+
+    ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``).
+    """
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
     tallies = _Tallies(since, settings)
     stages = load_stages(db)
@@ -107,6 +111,7 @@ def build_report(
         not_derived=count_not_derived(db),
         overall=tallies.overall.view(),
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
+        owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
     )
 
 
@@ -119,6 +124,7 @@ def report_from_state(
     silent_days: int = DEFAULT_SILENT_DAYS,
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
+    owner_names: Mapping[str, str] | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
     if not state_path.exists():
@@ -133,6 +139,7 @@ def report_from_state(
             silent_days=silent_days,
             lapse_window_days=lapse_window_days,
             top=top,
+            owner_names=owner_names,
         )
     finally:
         db.close()
@@ -147,6 +154,7 @@ def write_html_report(
     since: date | None = None,
     silent_days: int = DEFAULT_SILENT_DAYS,
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
+    owner_names: Mapping[str, str] | None = None,
 ) -> Report:
     """Compute the report from a state file and write it as one self-contained HTML file.
 
@@ -162,6 +170,7 @@ def write_html_report(
         since=since,
         silent_days=silent_days,
         lapse_window_days=lapse_window_days,
+        owner_names=owner_names,
     )
     out_path.write_text(render_html(report), encoding="utf-8")
     return report

@@ -50,7 +50,9 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
     type=click.Path(dir_okay=False, writable=True),
     help="Also write a self-contained HTML page to this file.",
 )
-@click.option("--owner", metavar="ID", help="Show one owner's (sales rep's) view in the terminal.")
+@click.option(
+    "--owner", metavar="ID", help="Show one owner's (sales rep's) view: id or configured name."
+)
 @click.option(
     "--silent-days",
     type=click.IntRange(1, 3650),
@@ -117,12 +119,16 @@ def report(
             silent_days=silent_days or defaults.silent_days,
             lapse_window_days=lapse_window or defaults.lapse_warning_days,
             top=top or defaults.top,
+            owner_names=defaults.owner_names,
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
-    if owner is not None and owner not in {o.owner for o in data.owners}:
-        known = ", ".join(o.owner for o in data.owners) or "none"
-        raise click.BadParameter(f"no owner {owner!r} (owners: {known})", param_hint="--owner")
+    if owner is not None:
+        found = data.find_owner(owner)
+        if found is None:
+            known = ", ".join(data.owner_label(o.owner) for o in data.owners) or "none"
+            raise click.BadParameter(f"no owner {owner!r} (owners: {known})", param_hint="--owner")
+        owner = found.owner
     if html_path is not None:
         Path(html_path).write_text(render_html(data), encoding="utf-8")
     app.emit(data.as_dict(), as_json, render_text(data, owner))

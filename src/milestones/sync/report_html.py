@@ -8,6 +8,7 @@ their name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from milestones.sync.report_model import Report, View
@@ -64,16 +65,17 @@ def render_html(report: Report) -> str:
             "run <code>milestones sync</code>.</p>"
         )
     parts.append(_cards(report.overall))
-    parts.append(render_view(report.overall))
+    parts.append(render_view(report.overall, label=report.owner_label))
     if report.owners:
         parts.append('<h2 id="owners">By owner</h2>')
         parts.append(_owners_table(report))
         for owner in report.owners:
             parts.append(
-                f'<details data-owner="{escape(owner.owner)}"><summary>{escape(owner.owner)}: '
+                f'<details data-owner="{escape(owner.owner)}">'
+                f"<summary>{escape(report.owner_label(owner.owner))}: "
                 f"{owner.view.people} people</summary>"
             )
-            parts.append(render_view(owner.view, prefix=f"owners.{owner.owner}.", level=3))
+            parts.append(render_view(owner.view, f"owners.{owner.owner}.", 3, report.owner_label))
             parts.append("</details>")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -121,8 +123,10 @@ def _num(key: str, text: str) -> str:
     return f'<span data-key="{escape(key)}">{escape(text)}</span>'
 
 
-def render_view(view: View, prefix: str = "", level: int = 2) -> str:
-    """Every section for one population (everyone, or one owner)."""
+def render_view(
+    view: View, prefix: str = "", level: int = 2, label: Callable[[str], str] = str
+) -> str:
+    """Every section for one population (everyone, or one owner); ``label`` names owners."""
     h = f"h{level}"
     p = prefix
     dq = view.disqualified
@@ -176,7 +180,7 @@ def render_view(view: View, prefix: str = "", level: int = 2) -> str:
                         str(x.referred_people),
                         money(x.won_amount),
                         money(x.open_amount),
-                        escape(x.owner),
+                        escape(label(x.owner)),
                     ]
                     for x in a.top_referrers
                 ],
@@ -194,7 +198,7 @@ def render_view(view: View, prefix: str = "", level: int = 2) -> str:
                         escape(s.milestone),
                         escape(s.last_contact or "-"),
                         escape(days(s.days_silent)),
-                        escape(s.owner),
+                        escape(label(s.owner)),
                     ]
                     for s in r.silent
                 ],
@@ -211,7 +215,7 @@ def render_view(view: View, prefix: str = "", level: int = 2) -> str:
                         escape(f"{x.name} ({x.id})"),
                         escape(x.lapses_on),
                         str(x.days_left),
-                        escape(x.owner),
+                        escape(label(x.owner)),
                     ]
                     for x in r.lapsing
                 ],
@@ -238,7 +242,7 @@ def render_view(view: View, prefix: str = "", level: int = 2) -> str:
                         escape(t.waiting_since or "-"),
                         escape(days(t.waiting_days)),
                         escape(t.last_touch or "-"),
-                        escape(t.owner),
+                        escape(label(t.owner)),
                     ]
                     for t in i.longest_waiting
                 ],
@@ -270,7 +274,7 @@ def _owners_table(report: Report) -> str:
         v = o.view
         rows.append(
             [
-                escape(o.owner),
+                escape(report.owner_label(o.owner)),
                 str(v.people),
                 *(_num(f"owners.{o.owner}.funnel.{s.milestone}.now", str(s.now)) for s in v.funnel),
                 *(escape(percent(s.conversion)) for s in v.funnel[:-1]),

@@ -227,6 +227,20 @@ class Report:
     not_derived: int
     overall: View
     owners: list[OwnerView] = field(default_factory=list)
+    owner_names: dict[str, str] = field(default_factory=dict)
+
+    def owner_label(self, owner: str) -> str:
+        """The owner's configured name with the id (``Ann Lee (101)``), or the id alone."""
+        name = self.owner_names.get(owner)
+        return f"{name} ({owner})" if name else owner
+
+    def find_owner(self, wanted: str) -> OwnerView | None:
+        """An owner's view by id or by configured name (case-insensitive)."""
+        for view in self.owners:
+            name = self.owner_names.get(view.owner, "")
+            if wanted in (view.owner, name) or wanted.casefold() == name.casefold():
+                return view
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` (and the HTML view's embedded copy)."""

@@ -22,6 +22,11 @@ class ReportSettings(BaseModel):
         description="An advocate whose evidence stops counting within this many days is "
         "listed as about to lapse (see mapping.advocate.lapse_days).",
     )
+    owner_names: dict[str, str] = Field(
+        default={},
+        description="CRM owner (sales rep) id -> the name the report shows; owners without "
+        "a name show their id.",
+    )
     top: Annotated[int, Field(ge=1, le=1_000)] = Field(
         default=10,
         description="Length of each list (top referrers, silent clients, idle targets), per view.",

@@ -9,10 +9,11 @@ only help the eye.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from milestones.sync.report_model import Report, View
 
+Label = Callable[[str], str]  # owner id -> what to print for it
 BAR_WIDTH = 28
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -77,7 +78,7 @@ def render_text(report: Report, owner: str | None = None) -> str:
     title = "everyone"
     if owner is not None:
         view = next(o.view for o in report.owners if o.owner == owner)
-        title = f"owner {owner}"
+        title = f"owner {report.owner_label(owner)}"
     period = f"since {report.since}" if report.since else "all time"
     lines = [
         f"Milestone report, {report.today} ({period}): {title}, {view.people} people",
@@ -86,14 +87,14 @@ def render_text(report: Report, owner: str | None = None) -> str:
         lines.append(f"  ({report.not_derived} people not derived yet: run `milestones sync`)")
     for section in (_funnel, _times, _disqualified, _advocacy, _at_risk, _cohorts, _idle):
         lines.append("")
-        lines.extend(section(view))
+        lines.extend(section(view, report.owner_label))
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))
     return "\n".join(lines)
 
 
-def _funnel(view: View) -> list[str]:
+def _funnel(view: View, label: Label = str) -> list[str]:
     largest = max((s.now for s in view.funnel), default=0)
     rows = [["milestone", "now", "", "reached", "to next"]]
     for step in view.funnel:
@@ -109,7 +110,7 @@ def _funnel(view: View) -> list[str]:
     return ["FUNNEL: where people stand now, and how many go on", *_table(rows, (1, 3, 4))]
 
 
-def _times(view: View) -> list[str]:
+def _times(view: View, label: Label = str) -> list[str]:
     largest = max((t.p90_days or 0 for t in view.times), default=0)
     rows = [["", "people", "median", "p90", ""]]
     for t in view.times:
@@ -128,7 +129,7 @@ def _times(view: View) -> list[str]:
     ]
 
 
-def _disqualified(view: View) -> list[str]:
+def _disqualified(view: View, label: Label = str) -> list[str]:
     dq = view.disqualified
     where = ", ".join(f"{m} {n}" for m, n in dq.by_milestone.items() if n)
     lines = [f"DISQUALIFIED: {dq.total}" + (f" (kept milestone: {where})" if where else "")]
@@ -137,7 +138,7 @@ def _disqualified(view: View) -> list[str]:
     return lines
 
 
-def _advocacy(view: View) -> list[str]:
+def _advocacy(view: View, label: Label = str) -> list[str]:
     a = view.advocacy
     lines = [
         "ADVOCACY: advocates fuel your pipeline",
@@ -155,7 +156,7 @@ def _advocacy(view: View) -> list[str]:
                 str(r.referrals),
                 money(r.won_amount),
                 money(r.open_amount),
-                r.owner,
+                label(r.owner),
             ]
             for r in a.top_referrers
         ]
@@ -163,7 +164,7 @@ def _advocacy(view: View) -> list[str]:
     return lines
 
 
-def _at_risk(view: View) -> list[str]:
+def _at_risk(view: View, label: Label = str) -> list[str]:
     r = view.at_risk
     lines = [
         f"CLIENTS AT RISK OF BEING FORGOTTEN: {r.silent_clients} with no two-way contact "
@@ -175,7 +176,7 @@ def _at_risk(view: View) -> list[str]:
             s.milestone,
             f"last {s.last_contact or '-'}",
             days(s.days_silent),
-            s.owner,
+            label(s.owner),
         ]
         for s in r.silent
     ]
@@ -184,14 +185,14 @@ def _at_risk(view: View) -> list[str]:
         f"ADVOCATES ABOUT TO LAPSE: {r.lapsing_advocates} within {r.lapse_window_days} days"
     )
     rows = [
-        [f"{a.name} ({a.id})", f"lapses {a.lapses_on}", days(a.days_left), a.owner]
+        [f"{a.name} ({a.id})", f"lapses {a.lapses_on}", days(a.days_left), label(a.owner)]
         for a in r.lapsing
     ]
     lines += _table(rows, (2,))
     return lines
 
 
-def _cohorts(view: View) -> list[str]:
+def _cohorts(view: View, label: Label = str) -> list[str]:
     rows = [["became prospect", "prospects", "opportunity", "client", "advocate"]]
     for c in view.cohorts:
         rows.append(
@@ -210,7 +211,7 @@ def _cohorts(view: View) -> list[str]:
     ]
 
 
-def _idle(view: View) -> list[str]:
+def _idle(view: View, label: Label = str) -> list[str]:
     i = view.idle_targets
     lines = [
         f"TARGETS NOBODY ACTS ON (targets: {i.targets}): never touched {i.untouched} "
@@ -238,7 +239,7 @@ def _idle(view: View) -> list[str]:
                 str(t.touches),
                 t.waiting_since or "-",
                 days(t.waiting_days),
-                t.owner,
+                label(t.owner),
             ]
             for t in i.longest_waiting
         ]
@@ -253,7 +254,7 @@ def _owners(report: Report) -> list[str]:
         v = o.view
         rows.append(
             [
-                o.owner,
+                report.owner_label(o.owner),
                 str(v.people),
                 *(str(s.now) for s in v.funnel),
                 *(percent(s.conversion) for s in v.funnel[:-1]),
