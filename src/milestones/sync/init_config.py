@@ -164,6 +164,7 @@ def render_config(provider: str, env: Mapping[str, str], auth: str, instance_url
         "[report]",
         "silent_days = 90                    # clients with no two-way contact for longer: at risk",
         "lapse_warning_days = 30             # warn about advocates lapsing this soon",
+        '# owner_names = { "101" = "Ann Lee" }   # CRM owner id -> name shown in the report',
         "",
     ]
     return "\n".join(lines)
