@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hubspot_support import MakeConnector, collect, full_window
+from hubspot_support import HUBSPOT_SPEC, MakeConnector, collect, full_window
 
 from milestones.connectors.base import Window
 from milestones.connectors.hubspot_paging import NOT_IN_MAX, SEARCH_LIMIT
@@ -208,3 +208,39 @@ def test_rollups_mode_reads_contact_dates_instead_of_engagements(
         for a in synthesized
     )
     assert not any("emails" in k for k in hubspot_server.stats()["endpoints"])
+
+
+def test_merged_contacts_are_reported_deleted_even_incrementally(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer, hubspot_world: World
+) -> None:
+    people = sorted(int(i) for i in _live(hubspot_world, "person"))
+    since = datetime.now(UTC)
+    hubspot_server.mutate("merge", survivor_id=people[0], merged_id=people[1])
+    window = Window(since=since, until=datetime.now(UTC) + timedelta(milliseconds=5))
+    records, deleted, _ = collect(make_hubspot().pull("contacts", window))
+    assert str(people[0]) in {r.id for r in records}
+    assert str(people[1]) in deleted
+
+
+def test_a_long_property_list_goes_in_request_bodies_not_the_url(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer, hubspot_world: World
+) -> None:
+    many = tuple(f"custom_property_number_{i:04d}" for i in range(400))  # ~12,000 characters
+    spec = HUBSPOT_SPEC.model_copy(update={"extra_properties": ("referred_by", *many)})
+    contacts, _, _ = collect(make_hubspot(spec=spec).pull("contacts", full_window()))
+    assert sorted(c.id for c in contacts) == sorted(_live(hubspot_world, "person"))
+    assert all("custom_property_number_0399" in c.properties for c in contacts)
+    endpoints = hubspot_server.stats()["endpoints"]
+    live_pages = math.ceil(hubspot_world.count("person") / 100)
+    assert endpoints["POST /crm/v3/objects/contacts/batch/read"] == live_pages
+    assert hubspot_server.stats()["statuses"].get("414") is None
+
+
+def test_a_token_from_a_full_pull_restarts_an_incremental_one_cleanly(
+    make_hubspot: MakeConnector, hubspot_world: World
+) -> None:
+    token = json.dumps({"type": "calls", "phase": "archived", "pos": "123"})
+    window = Window(since=datetime.now(UTC) - timedelta(days=3650), until=full_window().until)
+    records, _, _ = collect(make_hubspot().pull("activities", window, resume=token))
+    expected = {k for kind in ("call", "meeting", "note") for k in _live(hubspot_world, kind)}
+    assert {r.id for r in records} == expected

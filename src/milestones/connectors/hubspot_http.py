@@ -149,7 +149,7 @@ class HubSpotHttp:
         ``category`` is the usage bucket (read, search, associations, write, meta); ``path``
         names the endpoint in errors and logs.
         """
-        return self._retrying(self._attempt, category, path, method, args, kwargs)  # type: ignore[no-any-return]
+        return self._retrying(self._attempt, category, path, method, args, kwargs)
 
     def _attempt(
         self,

@@ -187,8 +187,8 @@ def _advance(
                 SearchCursor(cursor.lo, seen=cursor.seen, tie_after=last, in_tie=True),
                 True,
             )
-        # the tie is read; go on strictly after it
-        # The tie query's total counts that timestamp only: one more range query decides.
+        # The tie is read: go on strictly after it. The tie query's total counts that
+        # timestamp only, so one more range query decides whether anything follows.
         return fresh, SearchCursor(cursor.lo, exclusive=True), True
     seen = set(cursor.seen)
     fresh = [r for r in results if str(r["id"]) not in seen]
@@ -196,14 +196,14 @@ def _advance(
         tie = SearchCursor(cursor.lo, seen=cursor.seen, in_tie=True)
         return fresh, tie, is_full and not cursor.exclusive
     stamps = [_stamp(r, prop, cursor.lo) for r in fresh]
-    last = max(stamps)
-    at_last = [str(r["id"]) for r, s in zip(fresh, stamps, strict=True) if s == last]
-    if last == cursor.lo and not cursor.exclusive:
-        nxt = SearchCursor(last, seen=[*cursor.seen, *at_last])
+    newest = max(stamps)
+    at_newest = [str(r["id"]) for r, s in zip(fresh, stamps, strict=True) if s == newest]
+    if newest == cursor.lo and not cursor.exclusive:
+        nxt = SearchCursor(newest, seen=[*cursor.seen, *at_newest])
     else:
-        nxt = SearchCursor(last, seen=at_last)
+        nxt = SearchCursor(newest, seen=at_newest)
     if len(nxt.seen) > NOT_IN_MAX:
-        nxt = SearchCursor(last, seen=nxt.seen, in_tie=True)
+        nxt = SearchCursor(newest, seen=nxt.seen, in_tie=True)
     return fresh, nxt, is_full
 
 

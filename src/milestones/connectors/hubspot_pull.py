@@ -76,9 +76,7 @@ class HubSpotPuller:
         segments = [(t, p) for t in KIND_TYPES[kind] for p in phases]
         start, position = 0, None
         if resume:
-            state = json.loads(resume)
-            start = segments.index((state["type"], state["phase"]))
-            position = state.get("pos")
+            start, position = _resume_point(segments, json.loads(resume))
         for index in range(start, len(segments)):
             object_type, phase = segments[index]
             following = segments[index + 1] if index + 1 < len(segments) else None
@@ -149,12 +147,12 @@ class HubSpotPuller:
                 yield deals, [], after
             return
         ids = [str(r["id"]) for r in raws]
-        contacts = self.associations(object_type, "contacts", ids)
-        deals = self.associations(object_type, "deals", ids)
+        people = self.associations(object_type, "contacts", ids)
+        linked_deals = self.associations(object_type, "deals", ids)
         for records, after in group:
             activities = [
                 to_activity(
-                    r, object_type, contacts.get(str(r["id"]), ()), deals.get(str(r["id"]), ())
+                    r, object_type, people.get(str(r["id"]), ()), linked_deals.get(str(r["id"]), ())
                 )
                 for r in records
             ]
@@ -222,6 +220,16 @@ def _log_association_errors(errors: list[dict[str, Any]]) -> None:
                 error.get("category"),
                 error.get("message"),
             )
+
+
+def _resume_point(segments: list[tuple[str, str]], state: dict[str, Any]) -> tuple[int, Any]:
+    """Where a token restarts; a token from another kind of pull (full vs incremental)
+    restarts its object type from the beginning of this pull's phases."""
+    key = (state.get("type"), state.get("phase"))
+    if key in segments:
+        return segments.index(key), state.get("pos")
+    types = [t for t, _ in segments]
+    return (types.index(key[0]) if key[0] in types else 0), None
 
 
 def _token(object_type: str, phase: str, position: Any) -> str:
