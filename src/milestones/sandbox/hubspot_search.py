@@ -12,8 +12,7 @@ total is counted by bisection too, so a 100k-record incremental sync stays cheap
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from milestones.sandbox.hubspot_props import (
@@ -23,6 +22,7 @@ from milestones.sandbox.hubspot_props import (
     render,
     value_of,
 )
+from milestones.sandbox.hubspot_search_index import plan_index, run_indexed
 from milestones.sandbox.world import World
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25
@@ -75,7 +75,8 @@ def search(world: World, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         return not groups or any(all(f(rec) for f in g) for g in groups)
 
     if attr == "id" or attr in INDEXED:
-        total, page = _indexed(world, kind, attr, groups, body, matches, descending, offset, limit)
+        plan = plan_index(body, lambda v: _coerce(v, "number", "hs_object_id"))
+        total, page = run_indexed(world, kind, attr, plan, matches, descending, offset, limit)
     else:
         recs = [r for r in world.iter(kind) if matches(r)]
         recs.sort(key=_sort_key(world, kind, sort_name or "hs_object_id"), reverse=descending)
@@ -214,85 +215,6 @@ def _ordered(v: Any) -> Any:
 
 def _group(world: World, kind: str, group: dict[str, Any]) -> list[Callable[[Any], bool]]:
     return [_filter(world, kind, f) for f in group.get("filters") or []]
-
-
-def _bounds(body: dict[str, Any], attr: str) -> tuple[int | None, int | None, bool]:
-    """Inclusive (low, high) on ``attr`` from a single filter group, and whether every
-    filter of the request is one of those bounds (then the total is a bisection)."""
-    groups = body.get("filterGroups") or []
-    if len(groups) != 1:
-        return None, None, not groups and not body.get("query")
-    low: int | None = None
-    high: int | None = None
-    only_bounds = not body.get("query")
-    for f in groups[0].get("filters") or []:
-        op = str(f.get("operator", "")).upper()
-        if RAW_ATTRS.get(f.get("propertyName") or "") != attr or op not in (
-            "GT", "GTE", "LT", "LTE", "BETWEEN", "EQ",
-        ):  # fmt: skip
-            only_bounds = False
-            continue
-        v = int(_coerce(f.get("value"), "number", attr))
-        if op in ("GT", "GTE", "EQ", "BETWEEN"):
-            lo = v + 1 if op == "GT" else v
-            low = lo if low is None else max(low, lo)
-        if op in ("LT", "LTE", "EQ", "BETWEEN"):
-            hi = int(_coerce(f.get("highValue"), "number", attr)) if op == "BETWEEN" else v
-            hi = hi - 1 if op == "LT" else hi
-            high = hi if high is None else min(high, hi)
-    return low, high, only_bounds
-
-
-def _indexed(
-    world: World,
-    kind: str,
-    attr: str,
-    groups: list[Any],
-    body: dict[str, Any],
-    matches: Callable[[Any], bool],
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[int, list[Any]]:
-    low, high, only_bounds = _bounds(body, attr)
-    recs = world.records[kind]
-    hidden = 0  # archived records inside the bounds (the id list keeps them)
-    if attr == "id":
-        keys: list[Any] = world.ids(kind)
-        lo = 0 if low is None else bisect.bisect_left(keys, low)
-        hi = len(keys) if high is None else bisect.bisect_right(keys, high)
-        archived = world._archived[kind]
-        hidden = (
-            bisect.bisect_left(archived, keys[hi - 1] + 1)
-            - bisect.bisect_left(archived, keys[lo] if lo < len(keys) else 0)
-            if hi > lo
-            else 0
-        )
-
-        def record_at(i: int) -> Any:
-            return recs[keys[i]]
-    else:
-        keys = world.by_time(kind, attr).pairs
-        lo = 0 if low is None else bisect.bisect_left(keys, (low, -1))
-        hi = len(keys) if high is None else bisect.bisect_right(keys, (high, float("inf")))
-
-        def record_at(i: int) -> Any:
-            return recs[keys[i][1]]
-
-    span = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
-    if only_bounds and attr != "id":  # the time index holds no archived records: jump
-        return max(0, hi - lo), [record_at(i) for i in span[offset : offset + limit]]
-    positions: Iterator[int] = iter(span)
-    total, page = 0, []
-    for i in positions:
-        rec = record_at(i)
-        if matches(rec):
-            if offset <= total < offset + limit:
-                page.append(rec)
-            total += 1
-            if only_bounds and total >= offset + limit:
-                return max(0, hi - lo - hidden), page
-    return total, page
 
 
 def _query_hit(world: World, kind: str, rec: Any, query: str) -> bool:

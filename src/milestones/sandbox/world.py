@@ -144,11 +144,17 @@ class World:
         self.meta: dict[str, Any] = {}
 
     @classmethod
-    def generate(cls, seed: int = 7, contacts: int = 500, anchor_ms: int | None = None) -> World:
+    def generate(
+        cls,
+        seed: int = 7,
+        contacts: int = 500,
+        anchor_ms: int | None = None,
+        bulk_edit_share: float = 0.05,
+    ) -> World:
         """A deterministic demo world; see ``world_gen.generate``."""
         from milestones.sandbox.world_gen import generate
 
-        return generate(seed=seed, contacts=contacts, anchor_ms=anchor_ms)
+        return generate(seed, contacts, anchor_ms, bulk_edit_share)
 
     # ---- clock and ids -------------------------------------------------------------------
 
