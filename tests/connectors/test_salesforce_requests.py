@@ -317,3 +317,24 @@ def test_a_write_naming_an_invisible_field_asks_for_field_provisioning(mock):
 
     assert "fields --create" in str(caught.value)
     assert sf.usage().calls["write"] == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "restricted", "problem"),
+    [
+        (["target", "prospect", "opportunity", "client", "advocate"], True, None),
+        (["target", "prospect"], True, "opportunity, client, advocate"),
+        (["Target"], False, None),  # unrestricted: any value is accepted
+    ],
+)
+def test_a_restricted_milestone_picklist_must_hold_every_value(values, restricted, problem):
+    from milestones.connectors.salesforce_fields import picklist_problem
+
+    described = {
+        "restrictedPicklist": restricted,
+        "picklistValues": [{"value": v} for v in values],
+    }
+    found = picklist_problem("milestone", described)
+    assert (found is None) == (problem is None)
+    assert problem is None or problem in found
+    assert picklist_problem("milestone_date", described) is None

@@ -196,12 +196,13 @@ class SalesforceConnector:
 
     def _extra(self, sobject: str) -> list[str]:
         """Fields read besides the base ones: our written fields and the configured extras."""
-        names = list(self.spec.extra_properties)
         if sobject in ("Contact", "Lead"):
-            names += [self.spec.name(k) for k in self.fields.person_keys()]
+            keys = self.fields.person_keys()
         elif sobject == "Opportunity":
-            names += [self.spec.name(k) for k in self.fields.deal_keys()]
-        return names
+            keys = self.fields.deal_keys()
+        else:
+            return []
+        return [*self.spec.extra_properties, *(self.spec.name(k) for k in keys)]
 
     def _page(
         self, kind: RecordKind, sobject: str, rows: list[dict[str, Any]], resume: str | None

@@ -62,6 +62,17 @@ def field_metadata(key: FieldKey, name: str) -> dict[str, Any]:
     return {"label": label, "type": "Text", "length": 255}
 
 
+def picklist_problem(key: FieldKey, described: dict[str, Any]) -> str | None:
+    """A restricted picklist that lacks milestone values refuses our writes; say which."""
+    if FIELD_TYPES[key] != "milestone" or not described.get("restrictedPicklist"):
+        return None
+    values = {str(v.get("value")) for v in described.get("picklistValues") or []}
+    missing = [m.label for m in Milestone if m.label not in values]
+    if not missing:
+        return None
+    return f"restricted picklist lacks the values {', '.join(missing)}; add them in Setup"
+
+
 class FieldManager:
     """Ensures each written field exists on its object and the integration user can edit it."""
 
@@ -113,7 +124,7 @@ class FieldManager:
                 name,
                 exists=True,
                 is_writable=writable,
-                problem=None if writable else NOT_WRITABLE,
+                problem=NOT_WRITABLE if not writable else picklist_problem(key, described),
             )
         exists = name in self._hidden_fields(sobject)
         problem = "exists but is invisible to the integration user" if exists else "missing"
