@@ -18,6 +18,7 @@ names are checked later, against a schema, by `soql_eval`.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,8 +167,11 @@ def _datetime_value(match: re.Match[str]) -> DateTimeValue:
 
 def format_datetime(epoch_ms: int) -> str:
     """Salesforce's wire format for a datetime: UTC, milliseconds, `+0000` offset."""
-    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}+0000"
+    # time.gmtime and %-formatting: several times faster than datetime.strftime, and a
+    # 2,000-row page formats thousands of these.
+    seconds, millis = divmod(epoch_ms, 1000)
+    t = time.gmtime(seconds)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000" % (*t[:6], millis)  # noqa: UP031
 
 
 def parse_datetime(wire: str) -> int:

@@ -74,9 +74,15 @@ class CompiledQuery:
         """Filter, sort, offset and limit the rows; returns a new list."""
         predicate = self.predicate
         result = [row for row in rows if predicate(row)] if predicate else list(rows)
-        # Stable multi-pass sort: last key first, so earlier keys take precedence.
-        for resolved, descending, nulls_last in reversed(self.order):
-            result.sort(key=_sort_key(resolved, descending, nulls_last), reverse=descending)
+        directions = {descending for _, descending, _ in self.order}
+        if len(directions) == 1:
+            # One direction: a single sort on a tuple of keys.
+            keys = [_sort_key(*item) for item in self.order]
+            result.sort(key=lambda row: tuple(k(row) for k in keys), reverse=directions.pop())
+        else:
+            # Stable multi-pass sort: last key first, so earlier keys take precedence.
+            for resolved, descending, nulls_last in reversed(self.order):
+                result.sort(key=_sort_key(resolved, descending, nulls_last), reverse=descending)
         offset = self.query.offset
         end = None if self.query.limit is None else offset + self.query.limit
         return result[offset:end] if offset or end is not None else result
