@@ -126,8 +126,11 @@ def _get(srv: HubSpotServer, path: str, auth: bool = False) -> tuple[int, dict]:
         return exc.code, json.load(exc)
 
 
-def test_unknown_object_type_is_404_and_owners_listed(hubspot_server: HubSpotServer) -> None:
-    assert _get(hubspot_server, "/crm/v3/objects/widgets", auth=True)[0] == 404
+def test_unknown_object_type_is_404_and_owners_listed(hubspot, hubspot_server) -> None:
+    from hubspot.crm.objects.exceptions import NotFoundException as ObjectNotFound
+
+    with pytest.raises(ObjectNotFound):
+        hubspot.crm.objects.basic_api.get_page("widgets")
     status, body = _get(hubspot_server, "/crm/v3/owners", auth=True)
     assert status == 200 and len(body["results"]) == 8
 
