@@ -31,6 +31,7 @@ from milestones.connectors.base import (
 )
 from milestones.connectors.retry import Clock, Sleep, retrying
 from milestones.connectors.salesforce_auth import AnySalesforceSettings, login_for, prepare_session
+from milestones.connectors.settings import SalesforceSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +96,7 @@ class SalesforceClient:
         self.usage = Usage()
         self.budget = Budget(settings.budget_share)
         self._budget_read = False
+        self._retry_after: float | None = None  # the last answer's Retry-After, if any
 
     # -- session -------------------------------------------------------------------------
     @property
@@ -105,10 +107,11 @@ class SalesforceClient:
         return self._sf
 
     def _connect(self) -> Salesforce:
-        if self._login is None:
-            session_id = self.settings.session_id.get_secret_value()  # type: ignore[union-attr]
+        if isinstance(self.settings, SalesforceSession):
+            session_id = self.settings.session_id.get_secret_value()
             instance_url = str(self.settings.instance_url).rstrip("/")
         else:
+            assert self._login is not None  # every mode but a given session logs in
             session_id, host = self.call("auth", self._login, guarded=False)
             instance_url = f"https://{host}"
         return Salesforce(
@@ -132,7 +135,7 @@ class SalesforceClient:
         session_id, _host = self.call("auth", self._login, guarded=False)
         sf = self.sf
         sf.session_id = session_id
-        sf._generate_headers()  # the headers carry the bearer token
+        sf._generate_headers()  # simple-salesforce keeps the bearer token in its headers
         log.info("salesforce: session renewed after INVALID_SESSION_ID")
 
     # -- the request path -----------------------------------------------------------------
@@ -151,7 +154,7 @@ class SalesforceClient:
                     self._check_budget()
                 self.usage.count(category)
                 self.budget.spent += 1
-                self._retry_after: float | None = None
+                self._retry_after = None
                 try:
                     return fn(*args)
                 except SalesforceError as error:
@@ -215,6 +218,8 @@ class SalesforceClient:
         if not self._budget_read:
             self.read_limits()
         if self.budget.allowance is None and self.usage.daily_remaining is not None:
+            # No /limits: the first Sforce-Limit-Info came after our first calls, so what
+            # was left at the start is that figure plus what we spent to get it.
             self.budget.start(self.usage.daily_remaining + self.budget.spent)
         left = self.budget.left(self.usage.daily_remaining)
         if left is not None and left <= 0:
