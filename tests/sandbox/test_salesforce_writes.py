@@ -253,3 +253,15 @@ def test_system_changes_bump_system_modstamp_only(sf: Salesforce, server: Salesf
     row = sf.Contact.get(one["Id"])
     assert row["SystemModstamp"] > one["SystemModstamp"]
     assert row["LastModifiedDate"] == one["LastModifiedDate"]
+
+
+def test_inspection_mutations_take_salesforce_ids_and_stage_names(
+    sf: Salesforce, server: SalesforceServer
+) -> None:
+    opp = sf.query("SELECT Id FROM Opportunity WHERE IsClosed = false LIMIT 1")["records"][0]
+    changed = server.mutate("move_deal", deal_id=opp["Id"], stage="Closed Won")
+    assert changed is not None and changed["api"]["Opportunity"]["StageName"] == "Closed Won"
+    assert sf.Opportunity.get(opp["Id"])["IsWon"] is True
+    person = contacts(sf, 1)[0]["Id"]
+    server.mutate("update", kind="Contact", id=person, values={"first_name": "Renamed"})
+    assert sf.Contact.get(person)["FirstName"] == "Renamed"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from . import salesforce_vocab as vocab
 from .faults import FaultPlan
 from .salesforce_auth import Credentials, LoginService, Sessions, bearer, unauthorized
 from .salesforce_objects import WorldObjects
@@ -40,6 +41,7 @@ from .salesforce_setup import OrgSetup
 from .salesforce_writes import Writer
 from .server import SandboxServer
 from .server_http import Request, Response
+from .sfids import normalize_id
 from .tls import TlsFiles, create_tls_files
 from .world import World, kind_of
 
@@ -167,6 +169,21 @@ class SalesforceServer(SandboxServer):
         kind = prefix_kind.get(record_id[:3]) or kind_of(number)
         return kind, number
 
+    def mutate(self, op: str, **args: Any) -> dict[str, Any] | None:
+        """The core's mutations, also taking Salesforce ids, object names and StageNames."""
+        translated: dict[str, Any] = {}
+        for key, value in args.items():
+            if key == "kind" and isinstance(value, str):
+                value = _WORLD_KIND.get(value, value)
+            elif key == "stage" and isinstance(value, str):
+                value = vocab.STAGE_IDS.get(value.casefold(), value)
+            elif isinstance(value, str):
+                value = _world_number(value)
+            elif isinstance(value, list | tuple):
+                value = [_world_number(v) for v in value]
+            translated[key] = value
+        return super().mutate(op, **translated)
+
     def render(self, kind: str, record: Any) -> Any:
         """Each Salesforce object the record shows up as, with every visible field."""
         shown = {}
@@ -185,6 +202,17 @@ class SalesforceServer(SandboxServer):
             if self.setup.can_read(obj.name, definition):
                 record[definition.name] = wire_value(definition, definition.get(row))
         return record
+
+
+def _world_number(value: Any) -> Any:
+    """A world id for a Salesforce id of a world-backed object; anything else unchanged."""
+    normal = normalize_id(value) if isinstance(value, str) else None
+    if normal is None or normal[:3] not in _WORLD_PREFIXES:
+        return value
+    return id_number(normal)
+
+
+_WORLD_PREFIXES = frozenset({"001", "003", "005", "006", "00Q", "00T", "00U", "02s"})
 
 
 _WORLD_KIND = {"Contact": "person", "Lead": "person", "Account": "company", "Opportunity": "deal",
