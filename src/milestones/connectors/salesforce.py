@@ -2,8 +2,8 @@
 milestone fields back, and keeps the run inside its share of the daily API allocation.
 
 Pulls are one SOQL query per object through ``queryAll`` (so deleted and merged rows come
-with ``IsDeleted``; reference section 1.4), bounded by ``SystemModstamp`` in the window and
-ordered by ``(SystemModstamp, Id)``, paged through ``nextRecordsUrl``. Each API page becomes
+with ``IsDeleted``; reference section 1.4), bounded by ``SystemModstamp`` in the window when
+incremental, ordered by ``(SystemModstamp, Id)``, paged through ``nextRecordsUrl``. Each API page becomes
 one ``Page`` whose resume token is the last ``(SystemModstamp, Id)`` read, so a pull
 restarts from a keyset position rather than an expiring cursor (reference section 1.3).
 """
@@ -84,7 +84,7 @@ class SalesforceConnector:
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
         session: requests.Session | None = None,
-        referrer_property: str | None = "Referred_By__c",
+        referrer_property: str | None = None,
         page_size: int | None = None,
     ) -> None:
         self.settings = settings
@@ -94,7 +94,10 @@ class SalesforceConnector:
             {"Sforce-Query-Options": f"batchSize={page_size}"} if page_size else {}
         )
         self.spec = spec
-        self.referrer_property = referrer_property
+        # The referrer property is the first extra property, the way the config builds the
+        # spec (the HubSpot connector reads it the same way), unless named here.
+        extras = spec.extra_properties
+        self.referrer_property = referrer_property or (extras[0] if extras else None)
         self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
         self.schema = Schema(self.client)
         self.writer = CollectionWriter(self.client, spec, sleep)
