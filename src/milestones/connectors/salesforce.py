@@ -3,9 +3,9 @@ milestone fields back, and keeps the run inside its share of the daily API alloc
 
 Pulls are one SOQL query per object through ``queryAll`` (so deleted and merged rows come
 with ``IsDeleted``; reference section 1.4), bounded by ``SystemModstamp`` in the window when
-incremental, ordered by ``(SystemModstamp, Id)``, paged through ``nextRecordsUrl``. Each API page becomes
-one ``Page`` whose resume token is the last ``(SystemModstamp, Id)`` read, so a pull
-restarts from a keyset position rather than an expiring cursor (reference section 1.3).
+incremental, ordered by ``(SystemModstamp, Id)``, paged through ``nextRecordsUrl``. Each
+API page becomes one ``Page`` whose resume token is the last ``(SystemModstamp, Id)`` read,
+so a pull restarts from a keyset position, not an expiring cursor (reference section 1.3).
 """
 
 from __future__ import annotations
