@@ -265,3 +265,33 @@ def test_inspection_mutations_take_salesforce_ids_and_stage_names(
     person = contacts(sf, 1)[0]["Id"]
     server.mutate("update", kind="Contact", id=person, values={"first_name": "Renamed"})
     assert sf.Contact.get(person)["FirstName"] == "Renamed"
+
+
+def test_collection_create_retrieve_and_delete(sf: Salesforce) -> None:
+    created = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                {"attributes": {"type": "Contact"}, "LastName": "One", "Email": "one@example.org"},
+                {"attributes": {"type": "Contact"}, "FirstName": "No last name"},
+            ],
+        },
+    )
+    assert created[0]["success"] is True and created[1]["success"] is False
+    new_id = created[0]["id"]
+    found = sf.restful(
+        "composite/sobjects/Contact",
+        params={"ids": f"{new_id},003000000000000AAA", "fields": "Id,Email"},
+    )
+    assert found[0]["Email"] == "one@example.org" and found[1] is None
+    gone = sf.restful("composite/sobjects", method="DELETE", params={"ids": new_id})
+    assert gone == [{"id": new_id, "success": True, "errors": []}]
+    deleted = sf.query(
+        format_soql("SELECT IsDeleted FROM Contact WHERE Id = {}", new_id), include_deleted=True
+    )
+    assert deleted["records"][0]["IsDeleted"] is True
+    assert (
+        sf.query(format_soql("SELECT COUNT() FROM Contact WHERE Id = {}", new_id))["totalSize"] == 0
+    )

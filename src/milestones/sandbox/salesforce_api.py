@@ -13,10 +13,11 @@ Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, se
 ``sobjects/{Type}/describe``, ``sobjects/{Type}/deleted``,
 ``GET|PATCH|DELETE sobjects/{Type}/{Id}`` (DELETE moves the record to the recycle bin),
 ``POST sobjects/{Type}`` (Contact, Lead, PermissionSet, PermissionSetAssignment,
-FieldPermissions), ``PATCH composite/sobjects``, ``limits``, ``tooling/query`` and
+FieldPermissions), ``PATCH|POST|DELETE composite/sobjects``,
+``GET composite/sobjects/{Type}``, ``limits``, ``tooling/query`` and
 ``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
-``salesforce_auth``. Not served: Bulk API, other
-collection verbs, ``If-Modified-Since`` on describe.
+``salesforce_auth``. Not served: Bulk API,
+``If-Modified-Since`` on describe.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
 sandbox's lifetime every call gets 403 ``REQUEST_LIMIT_EXCEEDED`` ("TotalRequests Limit

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .salesforce_auth import bearer
 from .salesforce_children import child_relationships
+from .salesforce_collections import create_records, delete_records, retrieve_records
 from .salesforce_query import QueryService
 from .salesforce_setup import SetupError
 from .salesforce_writes import RequestError
@@ -63,6 +64,30 @@ def register_routes(server: SalesforceServer) -> None:
         "GET limits",
     )
     r("PATCH", f"{DATA}/composite/sobjects", _collection(server), "PATCH composite/sobjects")
+    r(
+        "POST",
+        f"{DATA}/composite/sobjects",
+        _guarded(lambda req, version: create_records(server, _body(req))),
+        "POST composite/sobjects",
+    )
+    r(
+        "DELETE",
+        f"{DATA}/composite/sobjects",
+        _guarded(
+            lambda req, version: delete_records(server, req.params("ids"), req.flag("allOrNone"))
+        ),
+        "DELETE composite/sobjects",
+    )
+    r(
+        "GET",
+        f"{DATA}/composite/sobjects/{{sobject}}",
+        _guarded(
+            lambda req, version, sobject: retrieve_records(
+                server, sobject, req.params("ids"), req.params("fields")
+            )
+        ),
+        "GET composite/sobjects",
+    )
     r(
         "GET",
         f"{DATA}/sobjects",
@@ -153,6 +178,18 @@ def _custom_field(server: SalesforceServer) -> Any:
         return json_response(
             201, {"id": row["Id"], "success": True, "errors": [], "warnings": [], "infos": []}
         )
+
+    return handle
+
+
+def _guarded(answer: Any) -> Any:
+    """A handler answering 200 with `answer(...)`, or the error array of a RequestError."""
+
+    def handle(req: Request, **params: str) -> Response:
+        try:
+            return json_response(200, answer(req, **params))
+        except RequestError as exc:
+            return json_response(exc.status, exc.body)
 
     return handle
 
