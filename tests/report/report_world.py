@@ -132,7 +132,8 @@ class StaticCRM:
     write_batch_size = 100
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
 
-    def __init__(self, records: dict[RecordKind, list[object]]) -> None:
+    def __init__(self, records: dict[RecordKind, list[object]], provider: str = "hubspot") -> None:
+        self.provider = provider
         self.records = records
         self._usage = Usage()
 
@@ -157,11 +158,15 @@ class StaticCRM:
         pass
 
 
-def sync_world(path: Path, records: dict[RecordKind, list[object]] | None = None) -> Path:
+def sync_world(
+    path: Path,
+    records: dict[RecordKind, list[object]] | None = None,
+    rules: MappingRules = RULES,
+    provider: str = "hubspot",
+) -> Path:
     """Sync ``records`` (default: ``world()``) into a new state file at ``path``."""
     with State(path) as state:
-        engine = Engine(
-            state, StaticCRM(records or world()), RULES, HUBSPOT_FIELD_NAMES, clock=lambda: NOW
-        )
+        crm = StaticCRM(records or world(), provider)
+        engine = Engine(state, crm, rules, HUBSPOT_FIELD_NAMES, clock=lambda: NOW)
         engine.run(RunOptions(writeback=False))
     return path

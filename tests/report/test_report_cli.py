@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from report_world import sync_world
+from report_world import at, sync_world
 
+from milestones.mapping.records import Contact, Deal
+from milestones.mapping.rules import MappingRules
 from milestones.sync.cli import cli
-from milestones.sync.config import load_config
+from milestones.sync.config import PROVIDER_MAPPING_DEFAULTS, load_config
 from milestones.sync.init_config import detect_provider, detect_sf_auth
 
 AS_OF = ["--as-of", "2026-06-15"]
@@ -104,6 +106,32 @@ def test_report_uses_the_config_state_and_report_table(state: Path, tmp_path: Pa
     one = CliRunner().invoke(cli, args)
     assert one.exit_code == 0, one.output
     assert "owner Bea Stone (u2), 4 people" in one.output
+
+
+def test_a_state_alone_is_read_with_its_crms_default_rules(tmp_path: Path) -> None:
+    defaults = PROVIDER_MAPPING_DEFAULTS["salesforce"]
+    rules = MappingRules.model_validate({**defaults, "stages": {"Closed Won": "client"}})
+    records: dict[str, list[object]] = {
+        "contacts": [
+            Contact("s1", created_at=at("2026-01-01"), lead_status="Closed - Not Converted"),
+            Contact("s2", created_at=at("2026-01-01"), properties={"NPS_Score__c": "10"}),
+        ],
+        "deals": [
+            Deal(
+                "o1", stage_id="Closed Won", close_date=at("2026-03-01").date(), contact_ids=("s2",)
+            )
+        ],
+    }
+    state = sync_world(tmp_path / "sf.db", records, rules, "salesforce")  # type: ignore[arg-type]
+    runner = CliRunner(env={"MILESTONES_CONFIG": str(tmp_path / "absent.toml")})
+    result = runner.invoke(cli, ["report", "--state", str(state), *AS_OF, "--json"])
+    assert result.exit_code == 0, result.output
+    overall = json.loads(result.output)["overall"]
+    assert overall["disqualified"]["reasons"] == [
+        {"reason": "lead status Closed - Not Converted", "count": 1}
+    ]
+    assert overall["advocacy"]["current_advocates"] == 1  # NPS_Score__c, Salesforce's default
+    assert overall["at_risk"]["lapsing_advocates"] == 0
 
 
 @pytest.mark.parametrize(

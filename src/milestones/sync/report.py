@@ -145,6 +145,22 @@ def report_from_state(
         db.close()
 
 
+def provider_of(state_path: Path) -> str | None:
+    """The CRM a state file was last synced from, from its run log (None if unknown)."""
+    if not state_path.exists():
+        return None
+    db = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = db.execute(
+            "SELECT provider FROM runs WHERE provider IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return str(row[0]) if row else None
+
+
 def write_html_report(
     state_path: Path,
     out_path: Path,
@@ -190,7 +206,8 @@ def disqualified_reason(contact: Contact, rules: MappingRules, derived: Derived)
         return f"lead status {status}"
     if contact.is_opted_out:
         return "opted out of email"
-    return None
+    # Flagged under other rules than these (the rules changed since): say what the record shows.
+    return f"lead status {status}" if status else None
 
 
 def _person_facts(contact: Contact, derived: Derived, rules: MappingRules) -> PersonFacts:

@@ -14,8 +14,8 @@ import click
 
 from milestones.mapping.rules import MappingRules
 from milestones.sync.cli import AppContext, pass_app
-from milestones.sync.config import resolve_path
-from milestones.sync.report import report_from_state
+from milestones.sync.config import PROVIDER_MAPPING_DEFAULTS, resolve_path
+from milestones.sync.report import provider_of, report_from_state
 from milestones.sync.report_html import render_html
 from milestones.sync.report_settings import ReportSettings
 from milestones.sync.report_text import render_text
@@ -31,9 +31,15 @@ def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, ReportSettings]:
-    """The state file, the mapping rules and the ``[report]`` defaults to use."""
+    """The state file, the mapping rules and the ``[report]`` defaults to use.
+
+    A state file given without a config is read with the default rules of the CRM it was
+    synced from (its run log says which).
+    """
     if state is not None and not resolve_path(app.config_path).exists():
-        return Path(state), MappingRules(), ReportSettings()
+        provider = provider_of(Path(state))
+        defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
+        return Path(state), MappingRules.model_validate(defaults), ReportSettings()
     config = app.config()
     path = Path(state) if state is not None else config.state.path
     return path, config.mapping, config.report
