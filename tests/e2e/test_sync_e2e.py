@@ -152,25 +152,30 @@ def test_a_second_concurrent_run_refuses_to_start(
     assert sandbox.run("sync") == 0
 
 
+KILL_WORLD = 70  # two derive chunks, two write batches (people, deals)
 CRASH_POINTS = ["page:2", "chunk:1", "write:2"]  # mid-pull, between derive chunks, mid-write
 
 
 @pytest.mark.parametrize("provider", ["hubspot", "salesforce"])
 def test_a_run_killed_at_any_point_then_rerun_ends_like_an_uninterrupted_one(
-    provider: str, tmp_path: Path
+    provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reference = start_sandbox(provider, tmp_path / "reference")
+    reference = start_sandbox(provider, tmp_path / "reference", contacts=KILL_WORLD)
+    for name, value in reference.env.items():
+        monkeypatch.setenv(name, value)  # same names, same values for every box below
     try:
-        assert reference.spawn("fields", "--create").returncode == 0
-        assert reference.spawn("sync").returncode == 0
+        assert reference.run("fields", "--create") == 0
+        assert reference.run("sync") == 0
         expected = reference.written_values()
     finally:
         reference.server.stop()
     for point in CRASH_POINTS:
-        box = start_sandbox(provider, tmp_path / point.replace(":", "-"))
+        box = start_sandbox(provider, tmp_path / point.replace(":", "-"), contacts=KILL_WORLD)
+        for name, value in box.env.items():
+            monkeypatch.setenv(name, value)
         try:
             _append_chunk_size(box.config)
-            assert box.spawn("fields", "--create").returncode == 0
+            assert box.run("fields", "--create") == 0
             killed = box.spawn("sync", env={"MILESTONES_CRASH_AT": point})
             assert killed.returncode == -9, (point, killed.stderr[-2000:])
             rerun = box.spawn("sync")
