@@ -164,6 +164,17 @@ def test_describe_lists_types_and_picklists(sf: Salesforce) -> None:
     assert fields["SystemModstamp"]["type"] == "datetime"
 
 
+def test_describe_answers_304_until_fields_change(sf: Salesforce) -> None:
+    url = f"{sf.base_url}sobjects/Contact/describe"
+    first = sf.session.get(url, headers=sf.headers)
+    stamp = first.headers["Last-Modified"]
+    again = sf.session.get(url, headers={**sf.headers, "If-Modified-Since": stamp})
+    assert again.status_code == 304 and again.content == b""
+    sf.toolingexecute("sobjects/CustomField", method="POST", data=MILESTONE)
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert sf.session.get(url, headers={**sf.headers, "If-Modified-Since": old}).status_code == 200
+
+
 def test_new_custom_field_is_invisible_until_permissions_grant_it(sf: Salesforce) -> None:
     created = sf.toolingexecute("sobjects/CustomField", method="POST", data=MILESTONE)
     assert created["success"] is True and created["id"].startswith("00N")

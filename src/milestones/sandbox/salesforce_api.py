@@ -16,8 +16,8 @@ Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, se
 FieldPermissions), ``PATCH|POST|DELETE composite/sobjects``,
 ``GET composite/sobjects/{Type}``, ``limits``, ``tooling/query`` and
 ``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
-``salesforce_auth``. Not served: Bulk API,
-``If-Modified-Since`` on describe.
+``salesforce_auth``. Describe honours ``If-Modified-Since`` (304). Not served: the
+Bulk APIs.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
 sandbox's lifetime every call gets 403 ``REQUEST_LIMIT_EXCEEDED`` ("TotalRequests Limit

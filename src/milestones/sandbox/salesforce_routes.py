@@ -8,6 +8,7 @@ exceptions into Salesforce's error arrays. Paths follow simple-salesforce's spel
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from .salesforce_auth import bearer
@@ -210,6 +211,16 @@ def _describe(server: SalesforceServer) -> Any:
             obj = server.catalog.object_named(sobject)
         except SoqlError:
             return server.not_found(req)
+        # Describe honours If-Modified-Since with 304 (reference section 4); HTTP dates
+        # have whole seconds, so a change within the same second still counts as newer.
+        changed = int(server.setup.changed_at)
+        since = req.headers.get("If-Modified-Since")
+        if since:
+            try:
+                if parsedate_to_datetime(since).timestamp() >= changed:
+                    return Response(304)
+            except (TypeError, ValueError):
+                pass
         fields = [
             d.describe(server.setup.can_edit(obj.name, d))
             for d in obj.fields.values()
@@ -220,7 +231,7 @@ def _describe(server: SalesforceServer) -> Any:
             "fields": fields,
             "childRelationships": child_relationships(obj.name),
         }
-        return json_response(200, body)
+        return json_response(200, body).header("Last-Modified", formatdate(changed, usegmt=True))
 
     return handle
 

@@ -12,6 +12,7 @@ Values of custom fields live in the world record's ``extra`` under the field nam
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,6 +90,7 @@ class OrgSetup:
         ]
         self.field_permissions: list[dict[str, Any]] = []
         self.custom_fields: list[dict[str, Any]] = []  # Tooling CustomField rows
+        self.changed_at = time.time()  # last change describe can see (fields, permissions)
 
     # ---- field-level security --------------------------------------------------------------
 
@@ -165,6 +167,7 @@ class OrgSetup:
         }
         self.custom_fields.append(row)
         self.world.define_field(_world_kind(sobject), full_name, {"type": kind, **metadata})
+        self.changed_at = time.time()
         return row
 
     # ---- setup records created through the REST API ----------------------------------------
@@ -187,6 +190,7 @@ class OrgSetup:
             raise SetupError(400, "INVALID_TYPE_FOR_OPERATION", f"cannot create {sobject} here")
         row.update(stamps, Id=sf_id(prefix, next(self.numbers)))
         target.append(row)
+        self.changed_at = time.time()
         return str(row["Id"])
 
     def _require(self, body: dict[str, Any], *names: str) -> None:
@@ -234,6 +238,7 @@ class OrgSetup:
                     if key in body:
                         row[key] = bool(body[key])
                 row["SystemModstamp"] = row["LastModifiedDate"] = self.world.clock()
+                self.changed_at = time.time()
                 return
         raise SetupError(404, "NOT_FOUND", "The requested resource does not exist")
 
