@@ -228,3 +228,13 @@ class SortedIndex:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+
+_BASES = sorted((base, kind) for kind, base in ID_BASE.items())
+_TIME_ATTRS = ("modified", "touched")
+
+
+def kind_of(record_id: int) -> str:
+    """The kind a world id belongs to (ids are unique across kinds, see ``ID_BASE``)."""
+    i = bisect.bisect_right(_BASES, (record_id, "~")) - 1
+    return _BASES[max(i, 0)][1]
