@@ -11,6 +11,7 @@ from milestones.connectors.base import Change, ConfigurationError, QuotaExhauste
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.tls import create_tls_files
 from milestones.sandbox.world import World
 
 STORM = "429=0.2,503=0.1,reset=0.05,seed=5"
@@ -105,3 +106,21 @@ def test_a_bad_token_asks_for_a_config_fix_and_is_never_shown(
     assert secret not in str(refused.value) and secret not in repr(refused.value.__dict__)
     assert secret not in caplog.text
     assert secret not in repr(settings)
+
+
+def test_tls_with_the_configured_ca_bundle_and_a_clear_error_without(
+    hubspot_world: World,
+) -> None:
+    files = create_tls_files()
+    try:
+        with HubSpotServer(hubspot_world, ssl_context=files.server_context()) as server:
+            assert server.url.startswith("https://")
+            trusted = HubSpotSettings(
+                access_token=server.token, base_url=server.url, ca_bundle=files.ca_bundle
+            )
+            assert len(HubSpotConnector(trusted, HUBSPOT_SPEC).stages()) > 0
+            untrusted = HubSpotSettings(access_token=server.token, base_url=server.url)
+            with pytest.raises(ConfigurationError, match="ca_bundle"):
+                HubSpotConnector(untrusted, HUBSPOT_SPEC).stages()
+    finally:
+        files.remove()

@@ -169,6 +169,8 @@ class HubSpotHttp:
         try:
             raw = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
         except urllib3.exceptions.HTTPError as exc:
+            if _is_tls_failure(exc):
+                raise self._tls_error(path) from None
             raise RetryableError(
                 f"connection failed: {type(exc).__name__}", connector=PROVIDER, url=self._url(path)
             ) from None
@@ -176,10 +178,8 @@ class HubSpotHttp:
             status = getattr(exc, "status", None)
             if not isinstance(status, int) or not hasattr(exc, "body"):
                 raise
-            if status == 0:  # the SDK wraps TLS failures as status 0
-                raise RetryableError(
-                    "TLS failure", connector=PROVIDER, url=self._url(path)
-                ) from None
+            if status == 0:  # the SDK wraps some TLS failures as status 0
+                raise self._tls_error(path) from None
             self.usage.count(category)
             headers = getattr(exc, "headers", None) or {}
             self._read_headers(headers, is_search)
@@ -269,6 +269,13 @@ class HubSpotHttp:
                 url=self._url(path),
             )
 
+    def _tls_error(self, path: str) -> ConfigurationError:
+        return ConfigurationError(
+            "TLS handshake failed (check base_url and ca_bundle)",
+            connector=PROVIDER,
+            url=self._url(path),
+        )
+
     def _interval(self) -> float:
         return self.ten_second.per_seconds / WINDOW_MARGIN
 
@@ -286,6 +293,14 @@ class HubSpotHttp:
         """Close the shared connection pool."""
         if self._pool is not None:
             self._pool.clear()
+
+
+def _is_tls_failure(exc: Exception) -> bool:
+    """A certificate or handshake failure: retrying will not help, the trust settings will."""
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, urllib3.exceptions.SSLError) or isinstance(
+        reason, urllib3.exceptions.SSLError
+    )
 
 
 def _is_full(pacer: Pacer) -> bool:
