@@ -76,7 +76,7 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
 @click.option(
     "--state",
     type=click.Path(dir_okay=False),
-    help="Read this state file (without a config: with the default mapping rules).",
+    help="Read this state file (without a config: with its CRM's default mapping rules).",
 )
 @pass_app
 def report(
