@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sync_fakes import T0, FakeCRM
 
-from milestones.connectors.base import Link, Page, RecordKind, Window
+from milestones.connectors.base import (
+    Change,
+    Link,
+    Page,
+    QuotaExhausted,
+    RecordKind,
+    Window,
+    WriteResult,
+)
 from milestones.mapping.records import Activity, Contact, Deal
 from milestones.mapping.rules import MappingRules
 from milestones.sync.engine import Engine, RunOptions, RunReport
@@ -253,3 +261,40 @@ def test_changed_rules_derive_everyone_again(state: State, crm: FakeCRM) -> None
     engine.run(RunOptions())
     assert crm.field("d2", "deal_milestone", "deals") == "opportunity"  # a high-water mark
     assert state.count("dirty") == 0
+
+
+def test_advocacy_lapses_with_time_alone(state: State, crm: FakeCRM) -> None:
+    now = datetime.now(UTC)
+    run(state, crm, clock=now)
+    assert crm.field("c3", "is_advocate") == "true"
+    crm.write_calls.clear()
+    run(state, crm, clock=now + timedelta(days=400))  # the referral is over a year old
+    assert crm.written_ids == ["c3"]
+    assert crm.field("c3", "is_advocate") == "false"
+    assert crm.field("c3", "milestone") == "advocate"
+
+
+class QuotaCRM(FakeCRM):
+    """Refuses writes once its daily quota is spent."""
+
+    quota_left = 1
+
+    def write(self, changes: Sequence[Change]) -> list[WriteResult]:
+        if self.quota_left <= 0:
+            raise QuotaExhausted("daily quota spent", connector="fake")
+        self.quota_left -= 1
+        return super().write(changes)
+
+
+def test_a_spent_quota_stops_the_run_and_the_next_one_goes_on(state: State) -> None:
+    crm = QuotaCRM()
+    make_world(crm)
+    first = run(state, crm)
+    assert first.outcome == "quota" and first.exit_code == 1
+    assert first.figures["written"] == crm.write_batch_size
+    assert state.count("writes", "status = 'pending'") == 9 - crm.write_batch_size
+    crm.quota_left = 10
+    second = run(state, crm)
+    assert second.exit_code == 0
+    assert crm.field("d3", "deal_milestone", "deals") == "client"
+    assert state.count("writes") == 0

@@ -304,14 +304,23 @@ class Engine:
         cursor.resume = None
 
     def _mark_meetings_ended(self, started: datetime, dry_run: bool) -> None:
-        """Meetings with no outcome count once ended: their people are derived again then."""
+        """Re-derive the people whose result can change with time alone.
+
+        A meeting with no outcome counts once it has ended, so the people of meetings that
+        ended since the last run are dirty; advocacy lapses when its evidence grows old, so
+        once a day every current advocate is derived again.
+        """
         last = self.state.get_meta("meetings_checked_until")
         after = datetime.fromisoformat(last) if last else None
+        today = started.date().isoformat()
         if dry_run:
             return
         with self.state.transaction() as db:
             mirror.mark_meetings_ended(db, after, started)
             self.state.set_meta("meetings_checked_until", started.isoformat())
+            if self.state.get_meta("advocates_checked_on") != today:
+                mirror.mark_advocates_dirty(db)
+                self.state.set_meta("advocates_checked_on", today)
 
     # --- signals ----------------------------------------------------------------------
 

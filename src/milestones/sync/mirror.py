@@ -265,6 +265,14 @@ def mark_meetings_ended(db: sqlite3.Connection, after: datetime | None, until: d
     )
 
 
+def mark_advocates_dirty(db: sqlite3.Connection) -> None:
+    """Mark dirty everyone currently an advocate (their advocacy may have lapsed)."""
+    db.execute(
+        "INSERT OR IGNORE INTO dirty SELECT id FROM contacts "
+        "WHERE is_deleted = 0 AND json_extract(derived, '$[3]') = 1"
+    )
+
+
 def mark_everything_dirty(db: sqlite3.Connection) -> None:
     """Every person and deal is derived again (the rules or the stage catalogue changed)."""
     db.execute("INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE is_deleted = 0")
