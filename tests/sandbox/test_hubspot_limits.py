@@ -173,3 +173,13 @@ def test_fault_spec_parsing() -> None:
     for bad in ("429=2", "bogus=1", "429", "429=0.6,503=0.6", "seed=x"):
         with pytest.raises(FaultSpecError):
             FaultPlan.parse(bad)
+
+
+def test_401_fault_after_the_first_requests(world: World) -> None:
+    with HubSpotServer(world, faults="401=1.0,after=2") as srv:
+        api = _client(srv).crm.contacts.basic_api
+        api.get_page(limit=1)
+        api.get_page(limit=1)
+        with pytest.raises(UnauthorizedException):
+            api.get_page(limit=1)
+        assert srv.stats()["faults"]["injected"] == {"401": 1}

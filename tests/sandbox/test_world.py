@@ -215,3 +215,24 @@ def test_archive_delete_and_merge(world: World) -> None:
 def test_clock_never_goes_backwards() -> None:
     w = World(anchor_ms=2**42)
     assert w.clock() >= 2**42 and w.clock() >= w.clock() - 0
+
+
+def test_same_world_in_another_process_with_another_hash_seed() -> None:
+    """Benchmarks and replays run in other processes: nothing may hang on set order."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib\n"
+        "from milestones.sandbox.world import World, KINDS\n"
+        "w = World.generate(seed=5, contacts=300)\n"
+        "h = hashlib.sha256()\n"
+        "for k in KINDS:\n"
+        "    for i in w.ids(k):\n"
+        "        h.update(repr(sorted(w.describe(k, i).items())).encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == _digest(World.generate(seed=5, contacts=300))
