@@ -348,3 +348,19 @@ def test_hostile_values_stay_string_literals_in_the_sandbox_parser():
     id_compare = where.operands[1].operands[1]
     assert (id_compare.path, id_compare.op) == (("Id",), ">")
     assert id_compare.value.text == hostile
+
+
+def test_sender_lookups_by_id_stay_under_the_url_limit(monkeypatch):
+    # An org whose describe lists no EmailMessageRelations relationship: senders are looked
+    # up by id, and a page of 2,000 ids would make a URL far past 16 KB.
+    world = World.generate(seed=11, contacts=2500)
+    with SalesforceServer(world) as server:
+        sf = session_connector(server)
+        monkeypatch.setattr(sf.schema, "children", lambda sobject: set())
+        pages = list(sf.pull("activities", Window(None, at(server, 2 * HOUR))))
+        replies = [r for p in pages for r in p.records if r.id.startswith("02s")]
+
+        assert len(replies) > 600 and all(r.contact_ids for r in replies)
+        assert set(server.stats()["statuses"]) == {"200"}  # no 414/431 from the lookups
+        lookups = sf.usage().calls["query"] - len(pages)
+        assert lookups >= 2  # one page of received emails needed several lookups
