@@ -223,3 +223,27 @@ def test_init_without_a_provider_and_no_terminal_asks_for_one(tmp_path: Path) ->
     result = _run("--config", str(tmp_path / "m.toml"), "init", env=env)
     assert result.returncode == 2 and "--provider" in result.stderr
     assert not (tmp_path / "m.toml").exists()
+
+
+def test_init_asks_only_what_the_environment_does_not_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("milestones.sync.init_config.is_terminal", lambda: True)
+    path = tmp_path / "milestones.toml"
+    inherited = {k: None for k in os.environ if k.startswith(("SF_", "HUBSPOT_"))}
+    runner = CliRunner(env={**inherited, "SF_SESSION_ID": "00Dxx!secret-session"})
+    # SF_* is set, so the CRM and the auth mode are known: only the URL is asked.
+    result = runner.invoke(
+        cli, ["--config", str(path), "init"], input="https://acme.my.salesforce.com\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Which CRM" not in result.output and "auth mode" not in result.output
+    assert "Salesforce My Domain URL" in result.output
+    text = path.read_text(encoding="utf-8")
+    assert 'instance_url = "https://acme.my.salesforce.com"' in text
+    assert 'auth = "session"' in text and "secret-session" not in text
+    path.unlink()
+    asked = CliRunner(env=inherited).invoke(cli, ["--config", str(path), "init"], input="hubspot\n")
+    assert asked.exit_code == 0, asked.output
+    assert "Which CRM" in asked.output
+    assert 'provider = "hubspot"' in path.read_text(encoding="utf-8")

@@ -176,6 +176,11 @@ def validate_template(text: str) -> None:
     parse_config(tomllib.loads(text), source="template", environ=dict.fromkeys(names, "x"))
 
 
+def is_terminal() -> bool:
+    """Whether someone can answer questions (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def _ask(question: str, choices: list[str], default: str, interactive: bool) -> str:
     if not interactive:
         return default
@@ -222,7 +227,7 @@ def init(
     path = resolve_path(app.config_path)
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; use --force to overwrite it")
-    interactive = not no_input and sys.stdin.isatty()
+    interactive = not no_input and is_terminal()
     provider = provider or detect_provider(env)
     if provider is None:
         if not interactive:
