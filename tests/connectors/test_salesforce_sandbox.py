@@ -364,3 +364,31 @@ def test_sender_lookups_by_id_stay_under_the_url_limit(monkeypatch):
         assert set(server.stats()["statuses"]) == {"200"}  # no 414/431 from the lookups
         lookups = sf.usage().calls["query"] - len(pages)
         assert lookups >= 2  # one page of received emails needed several lookups
+
+
+def test_a_field_created_without_access_is_granted_not_created_again(org):
+    from milestones.connectors.salesforce_fields import field_metadata
+
+    # a run that died between creating the field and granting it: describe hides it
+    org.setup.create_custom_field(
+        org.objects,
+        {
+            "FullName": "Contact.Sales_Milestone__c",
+            "Metadata": field_metadata("milestone", "Sales_Milestone__c"),
+        },
+    )
+    sf = session_connector(org)
+
+    (status,) = [
+        s
+        for s in sf.ensure_fields(dry_run=True)
+        if s.key == "milestone" and s.object_kind == "contact"
+    ]
+    assert (status.exists, status.is_writable, status.action) == (True, False, "would_grant")
+
+    after = session_connector(org).ensure_fields(dry_run=False)
+    actions = {(s.object_kind, s.key): s.action for s in after}
+    assert actions[("contact", "milestone")] == "granted"
+    assert actions[("lead", "milestone")] == "created"
+    names = [f["FullName"] for f in org.setup.custom_fields]
+    assert len(names) == len(set(names)) == 15
