@@ -74,9 +74,13 @@ def test_deal_stage_entry_never_uses_the_modified_time() -> None:
     assert deal.is_closed is False and deal.is_won is False  # from the stage catalogue
     assert deal.close_date == date(2026, 2, 15)
     assert deal.contact_ids == ("1", "2")
-    entered = dict(raw["properties"], hs_v2_date_entered_qualifiedtobuy="1767312000000")
+    legacy = dict(raw["properties"], hs_date_entered_qualifiedtobuy="2026-01-03T00:00:00Z")
+    deal = to_deal({**raw, "properties": legacy}, plan, [], stages)
+    assert deal.stage_changed_at == datetime(2026, 1, 3, tzinfo=UTC)
+    entered = dict(legacy, hs_v2_date_entered_qualifiedtobuy="1767312000000")
     deal = to_deal({**raw, "properties": entered}, plan, [], stages)
     assert deal.stage_changed_at == datetime(2026, 1, 2, tzinfo=UTC)
+    assert not any("date_entered" in name for name in deal.properties)
 
 
 @pytest.mark.parametrize(

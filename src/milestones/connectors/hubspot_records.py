@@ -108,7 +108,13 @@ class PropertyPlan:
         person = tuple(spec.names[k] for k in PERSON_FIELDS if k in spec.names)
         lifecycle = ("lifecyclestage",) if settings.lifecycle_mirror else ()
         deal_written = tuple(spec.names[k] for k in DEAL_FIELDS if k in spec.names)
-        stage_dates = tuple(f"hs_v2_date_entered_{stage}" for stage in stage_ids)
+        # hs_v2_* replaced the legacy per-stage dates in Nov 2024 (§2); older portals may
+        # still fill only the legacy ones. A few dozen characters per stage.
+        stage_dates = tuple(
+            f"{prefix}{stage}"
+            for stage in stage_ids
+            for prefix in ("hs_v2_date_entered_", "hs_date_entered_")
+        )
         return cls(
             contacts=_unique(CONTACT_PROPERTIES + extra + person + lifecycle + rollups),
             deals=_unique(DEAL_PROPERTIES + extra + deal_written + stage_dates),
@@ -226,7 +232,9 @@ def to_deal(
     # Never hs_lastmodifieddate: our own write-back bumps it.
     entered = parse_time(props["hs_v2_date_entered_current_stage"])
     if entered is None and stage_id:
-        entered = parse_time(props.get(f"hs_v2_date_entered_{stage_id}"))
+        entered = parse_time(props.get(f"hs_v2_date_entered_{stage_id}")) or parse_time(
+            props.get(f"hs_date_entered_{stage_id}")
+        )
     extras = {n: props[n] for n in plan.deals if n not in DEAL_PROPERTIES}
     return Deal(
         id=str(raw["id"]),
@@ -244,8 +252,12 @@ def to_deal(
         contact_ids=tuple(contact_ids),
         referred_by=props.get(plan.referrer) if plan.referrer else None,
         is_deleted=bool(raw.get("archived")),
-        properties={k: v for k, v in extras.items() if not k.startswith("hs_v2_date_entered_")},
+        properties={k: v for k, v in extras.items() if not _is_stage_date(k)},
     )
+
+
+def _is_stage_date(name: str) -> bool:
+    return name.startswith(("hs_v2_date_entered_", "hs_date_entered_"))
 
 
 def to_activity(
