@@ -4,7 +4,8 @@
 person is given a *journey*, the milestone the generator means them to reach, and gets
 the evidence for it: targets only outbound touches; prospects at least one two-way
 contact; opportunities a deal in an opportunity stage; clients a closed-won deal;
-advocates also a referral, a promoter NPS score or the reference flag. Default shares:
+advocates also a referral, a promoter NPS score or the reference flag (HubSpot property
+``reference_customer``). Default shares:
 target 50 %, prospect 22 %, opportunity 13 %, client 10 %, advocate 5 %; about 0.3
 deals and 5 activities per person. Associations and referrals can lift a person past
 their journey (a co-contact on a won deal), so ``journey`` is the intent, not a verdict.
@@ -299,7 +300,9 @@ class _Generator:
         later_pool = self.w.ids("person")
         for n, aid in enumerate(advocates):
             adv = people[aid]
-            how = n % 3 if n < 3 else rng.randrange(3)
+            # referral 45 %, promoter NPS 40 %, only the reference flag 15 % (a flag counts
+            # only where configured, so default settings still see most advocates)
+            how = n % 3 if n < 3 else rng.choices((0, 1, 2), (45, 40, 15))[0]
             if how == 0:
                 for _ in range(rng.randint(1, 3)):
                     self._refer(adv, people[rng.choice(later_pool)])
