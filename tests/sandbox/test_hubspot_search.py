@@ -187,3 +187,19 @@ def test_indexed_keyset_searches_equal_a_full_scan() -> None:
         assert fast["total"] == slow["total"], body
         assert [r["id"] for r in fast["results"]] == [r["id"] for r in slow["results"]], body
         assert ("paging" in fast) == ("paging" in slow)
+
+
+def test_search_index_lag_hides_fresh_changes_until_it_passes(hs_world: World) -> None:
+    now = [hs_world.anchor_ms + 10_000_000]
+    hs_world.clock = lambda: now[0]
+    with HubSpotServer(hs_world, search_lag_ms=5000) as srv:
+        hubspot = HubSpot(access_token=srv.token, host=srv.url, retry=Retry(total=0))
+        person = next(iter(hs_world.iter("person")))
+        srv.mutate("add_inbound_email", person_id=person.id)  # touches the person at `now`
+        since = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(now[0])}
+        assert _search(hubspot, since).total == 0
+        assert (
+            _search(hubspot, {**since, "value": "0"}, limit=200).total == len(_live(hs_world)) - 1
+        )
+        now[0] += 5000
+        assert [r.id for r in _search(hubspot, since).results] == [str(person.id)]

@@ -10,7 +10,8 @@ daily quota (250,000, as a Free/Starter private app) for everything but search; 
 5 per second on its own (reference §6.1). The seven ``X-HubSpot-RateLimit-*`` headers
 are sent on every non-search response whether limits are enforced or not; search
 responses carry only ``X-HubSpot-Correlation-Id`` (§6.3). 429s never carry
-``Retry-After`` (as observed, §6.2) unless ``retry_after_s`` is set.
+``Retry-After`` (as observed, §6.2) unless ``retry_after_s`` is set. ``search_lag_ms``
+models the search index lag (§1.5): records changed within it are not found yet.
 
 Routes (``{type}``: ``contacts``, ``companies``, ``deals``, ``emails``, ``calls``,
 ``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids):
@@ -55,10 +56,12 @@ class HubSpotServer(SandboxServer):
         token: str = "pat-sandbox-0000",
         daily_max: int = DAILY_MAX,
         retry_after_s: int | None = None,
+        search_lag_ms: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(world, token=token, **kwargs)
         self.daily_max, self.retry_after_s = daily_max, retry_after_s
+        self.search_lag_ms = search_lag_ms
         self.daily_used = 0
         self._daily_lock = threading.Lock()
         self.records_written: Counter[str] = Counter()
@@ -109,7 +112,8 @@ class HubSpotServer(SandboxServer):
 
     def _search(self, srv: Any, req: Request, kind: str) -> Response:
         try:
-            return err.ok(200, search(self.world, kind, req.json() or {}))
+            lag = self.world.clock() - self.search_lag_ms if self.search_lag_ms else None
+            return err.ok(200, search(self.world, kind, req.json() or {}, lag))
         except SearchError as exc:
             return err.validation(str(exc))
 

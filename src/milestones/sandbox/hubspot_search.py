@@ -50,8 +50,14 @@ class SearchError(ValueError):
 Getter = Callable[[Any], Any]
 
 
-def search(world: World, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Run one search request; returns the response payload or raises SearchError."""
+def search(
+    world: World, kind: str, body: dict[str, Any], visible_until: int | None = None
+) -> dict[str, Any]:
+    """Run one search request; returns the response payload or raises SearchError.
+
+    ``visible_until`` models the search index lag (reference §1.5 "Index lag"): records
+    changed after it are not found yet.
+    """
     limit = _int(body.get("limit"), 10, "limit")
     if not 0 < limit <= MAX_LIMIT:
         raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -72,10 +78,13 @@ def search(world: World, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     def matches(rec: Any) -> bool:
         if rec.archived or (query and not _query_hit(world, kind, rec, query)):
             return False
+        if visible_until is not None and rec.touched > visible_until:
+            return False
         return not groups or any(all(f(rec) for f in g) for g in groups)
 
     if attr == "id" or attr in INDEXED:
         plan = plan_index(body, lambda v: _coerce(v, "number", "hs_object_id"))
+        plan.lag(visible_until)
         total, page = run_indexed(world, kind, attr, plan, matches, descending, offset, limit)
     else:
         recs = [r for r in world.iter(kind) if matches(r)]

@@ -29,6 +29,15 @@ class Plan:
         self.ids: list[int | None] = [None, None]
         self.excluded: set[int] = set()
         self.pure = True
+        self.visible_until: int | None = None
+
+    def lag(self, visible_until: int | None) -> None:
+        """Hide records changed after ``visible_until`` (the search index lag)."""
+        if visible_until is None:
+            return
+        self.visible_until = visible_until
+        if self.time[1] is None or self.time[1] > visible_until:
+            self.time[1] = visible_until
 
     @property
     def one_time(self) -> bool:
@@ -96,7 +105,7 @@ def run_indexed(
     else:
         ids = world.ids(kind)
         id_lo, id_hi = plan.ids
-        pure = pure and plan.time == [None, None]
+        pure = pure and plan.time == [None, None] and plan.visible_until is None
         lo = 0 if id_lo is None else bisect.bisect_left(ids, id_lo)
         hi = len(ids) if id_hi is None else bisect.bisect_right(ids, id_hi)
         archived = world._archived[kind]
