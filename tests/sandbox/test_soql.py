@@ -268,3 +268,41 @@ def test_datetime_wire_format_round_trips() -> None:
     wire = "2021-07-21T04:13:15.250+0000"
     assert format_datetime(parse_datetime(wire)) == wire
     assert parse_datetime("1970-01-01T00:00:01.000Z") == 1000
+
+
+NOW = parse_datetime("2024-05-02T15:30:00.000+0000")
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("SystemModstamp = TODAY", [4]),
+        ("SystemModstamp = YESTERDAY", [1, 2, 3]),
+        ("SystemModstamp < TODAY", [1, 2, 3]),
+        ("SystemModstamp >= YESTERDAY", [1, 2, 3, 4]),
+        ("SystemModstamp > YESTERDAY", [4]),
+        ("SystemModstamp = LAST_N_DAYS:1", [1, 2, 3, 4]),
+        ("SystemModstamp = N_DAYS_AGO:1", [1, 2, 3]),
+        ("SystemModstamp = NEXT_N_DAYS:3", []),
+        ("Birthdate < LAST_N_DAYS:365", [1]),
+        ("Birthdate != TODAY", [1, 2, 3, 4]),
+    ],
+)
+def test_relative_date_literals(where: str, expected: list[int]) -> None:
+    query = parse(f"SELECT Id FROM Contact WHERE {where}")
+    rows = compile_query(query, "Contact", DictResolver(), now_ms=NOW).run(ROWS)
+    assert ids(rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("soql", "code"),
+    [
+        ("SELECT Id FROM Contact WHERE LastName = TODAY", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:x", "MALFORMED_QUERY"),
+    ],
+)
+def test_relative_date_literal_errors(soql: str, code: str) -> None:
+    with pytest.raises(SoqlError) as info:
+        run(soql)
+    assert info.value.code == code

@@ -5,8 +5,10 @@ parent-to-child subqueries such as `(SELECT ContactId FROM OpportunityContactRol
 lone `COUNT()`), `FROM` one object, `WHERE` with AND/OR/NOT and parentheses, the comparison
 operators `= != <> < <= > >=`, `IN`/`NOT IN`, `LIKE`, `NULL`, `TRUE`/`FALSE`, numbers,
 string literals with SOQL's backslash escapes, unquoted date and datetime literals (`Z` or
-`+hh:mm`/`-hh:mm`, optional milliseconds), `ORDER BY` several fields with `ASC`/`DESC` and
-`NULLS FIRST|LAST`, `LIMIT` and `OFFSET`. Keywords and names are case-insensitive.
+`+hh:mm`/`-hh:mm`, optional milliseconds), the relative date literals `TODAY`,
+`YESTERDAY`, `TOMORROW`, `LAST_N_DAYS:n`, `NEXT_N_DAYS:n` and `N_DAYS_AGO:n`,
+`ORDER BY` several fields with `ASC`/`DESC` and `NULLS FIRST|LAST`, `LIMIT` and `OFFSET`.
+Keywords and names are case-insensitive.
 
 Like real SOQL, and unlike SQL, AND and OR may not be mixed at one level without
 parentheses, a literal may not stand on the left of an operator, and quote doubling is no
@@ -24,6 +26,7 @@ from .soql_lexer import (
     MALFORMED_QUERY,
     DateTimeValue,
     DateValue,
+    RelativeDate,
     SoqlError,
     StringValue,
     Token,
@@ -42,6 +45,7 @@ __all__ = [
     "Not",
     "OrderItem",
     "Query",
+    "RelativeDate",
     "SoqlError",
     "StringValue",
     "format_datetime",
@@ -270,9 +274,21 @@ class _Parser:
         if self.is_keyword("NULL", "TRUE", "FALSE"):
             self.advance()
             return {"NULL": None, "TRUE": True, "FALSE": False}[token.text.upper()]
+        if self.is_keyword(*DAY_LITERALS):
+            self.advance()
+            return RelativeDate(token.text.upper())
+        if self.is_keyword(*N_DAY_LITERALS):
+            self.advance()
+            self.expect("colon")
+            count = self.expect("number")
+            if not isinstance(count.value, int) or count.value < 0:
+                raise malformed(self.text, count.offset, f"unexpected token: '{count.text}'")
+            return RelativeDate(token.text.upper(), count.value)
         raise self.unexpected()
 
 
+DAY_LITERALS = ("TODAY", "YESTERDAY", "TOMORROW")
+N_DAY_LITERALS = ("LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO")
 _RESERVED = frozenset(
     [
         "SELECT",

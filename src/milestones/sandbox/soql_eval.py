@@ -15,6 +15,7 @@ A compiled query is evaluated once; callers keep the resulting row list for pagi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,11 +28,13 @@ from .soql import (
     DateValue,
     Not,
     Query,
+    RelativeDate,
     SoqlError,
     StringValue,
 )
 
 INVALID_FIELD = "INVALID_FIELD"
+DAY_MS = 86_400_000
 INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
 
@@ -88,11 +91,15 @@ class CompiledQuery:
         return result[offset:end] if offset or end is not None else result
 
 
-def compile_query(query: Query, sobject: str, resolver: Resolver) -> CompiledQuery:
+def compile_query(
+    query: Query, sobject: str, resolver: Resolver, now_ms: int | None = None
+) -> CompiledQuery:
     """Resolve every name in the query and build its predicate and sort keys.
 
-    `sobject` is the canonical object name (the caller has already checked the type).
+    `sobject` is the canonical object name (the caller has already checked the type);
+    `now_ms` anchors relative date literals such as TODAY (default: the wall clock).
     """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
     if query.offset > 2000:
         # OFFSET tops out at 2,000 (reference/salesforce-api.md, section 1.7).
         raise SoqlError(NUMBER_OUTSIDE_VALID_RANGE, "Maximum SOQL offset allowed is 2000")
@@ -102,7 +109,7 @@ def compile_query(query: Query, sobject: str, resolver: Resolver) -> CompiledQue
         if resolved.path in seen:
             raise SoqlError(MALFORMED_QUERY, f"duplicate field selected: {'.'.join(resolved.path)}")
         seen.add(resolved.path)
-    predicate = _compile_condition(query.where, sobject, resolver) if query.where else None
+    predicate = _compile_condition(query.where, sobject, resolver, now) if query.where else None
     order = tuple(
         (resolver.resolve(sobject, item.path), item.descending, item.nulls_last)
         for item in query.order_by
@@ -110,13 +117,16 @@ def compile_query(query: Query, sobject: str, resolver: Resolver) -> CompiledQue
     return CompiledQuery(query, sobject, select, predicate, order)
 
 
-def _compile_condition(node: Any, sobject: str, resolver: Resolver) -> Predicate:
+def _compile_condition(node: Any, sobject: str, resolver: Resolver, now: int) -> Predicate:
     if isinstance(node, Comparison):
-        return _compile_comparison(node, resolver.resolve(sobject, node.path))
+        resolved = resolver.resolve(sobject, node.path)
+        if isinstance(node.value, RelativeDate):
+            return _compile_relative(node.op, resolved, node.value, now)
+        return _compile_comparison(node, resolved)
     if isinstance(node, Not):
-        inner = _compile_condition(node.operand, sobject, resolver)
+        inner = _compile_condition(node.operand, sobject, resolver, now)
         return lambda row: not inner(row)
-    parts = tuple(_compile_condition(operand, sobject, resolver) for operand in node.operands)
+    parts = tuple(_compile_condition(operand, sobject, resolver, now) for operand in node.operands)
     if node.op == "AND":
         return lambda row: all(part(row) for part in parts)
     return lambda row: any(part(row) for part in parts)
@@ -142,6 +152,45 @@ def _compile_comparison(node: Comparison, resolved: ResolvedField) -> Predicate:
             return lambda row: fold(get(row)) in members
         return lambda row: fold(get(row)) not in members
     return _compile_operator(node.op, resolved, _coerce(resolved, node.value))
+
+
+def _compile_relative(
+    op: str, resolved: ResolvedField, literal: RelativeDate, now: int
+) -> Predicate:
+    """A date literal is a range of whole UTC days [start, end); operators compare to it."""
+    if resolved.type not in ("date", "datetime"):
+        raise _type_error(resolved.path[-1], resolved.type)
+    today = now - now % DAY_MS
+    n = literal.n or 0
+    start, end = {
+        "TODAY": (today, today + DAY_MS),
+        "YESTERDAY": (today - DAY_MS, today),
+        "TOMORROW": (today + DAY_MS, today + 2 * DAY_MS),
+        "LAST_N_DAYS": (today - n * DAY_MS, today + DAY_MS),
+        "NEXT_N_DAYS": (today + DAY_MS, today + (n + 1) * DAY_MS),
+        "N_DAYS_AGO": (today - n * DAY_MS, today - (n - 1) * DAY_MS),
+    }[literal.name]
+    low: Any = start
+    high: Any = end
+    if resolved.type == "date":
+        low, high = (time.strftime("%Y-%m-%d", time.gmtime(b / 1000)) for b in (start, end))
+    get = resolved.get
+    test = {
+        "=": lambda v: low <= v < high,
+        "!=": lambda v: not low <= v < high,
+        "<": lambda v: v < low,
+        "<=": lambda v: v < high,
+        ">": lambda v: v >= high,
+        ">=": lambda v: v >= low,
+    }.get(op)
+    if test is None:
+        raise SoqlError(MALFORMED_QUERY, f"{op} does not take a date literal")
+
+    def predicate(row: Row) -> bool:
+        value = get(row)
+        return op == "!=" if value is None else bool(test(value))
+
+    return predicate
 
 
 def _compile_operator(op: str, resolved: ResolvedField, literal: Any) -> Predicate:

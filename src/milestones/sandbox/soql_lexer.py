@@ -49,6 +49,14 @@ class DateValue:
 
 
 @dataclass(frozen=True)
+class RelativeDate:
+    """A date literal such as TODAY or LAST_N_DAYS:30 (UTC days, evaluated at query time)."""
+
+    name: str
+    n: int | None = None
+
+
+@dataclass(frozen=True)
 class DateTimeValue:
     epoch_ms: int  # UTC milliseconds since 1970, the form rows compare in
 
@@ -61,7 +69,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT:])")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?![\w.])")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")
-_PUNCT = {"(": "lparen", ")": "rparen", ",": "comma"}
+_PUNCT = {"(": "lparen", ")": "rparen", ",": "comma", ":": "colon"}
 
 
 def position(text: str, offset: int) -> str:
