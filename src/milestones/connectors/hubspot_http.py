@@ -98,7 +98,6 @@ class HubSpotHttp:
         self.base_url = str(settings.base_url).rstrip("/")
         self.usage = Usage()
         self._settings = settings
-        self._sleep = sleep
         limit = settings.ten_second_limit
         self.ten_second = Pacer(limit, 10.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)
         self.secondly = Pacer(math.ceil(limit / 10), 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)

@@ -135,7 +135,10 @@ def search_pages(
         response = http.call("search", path, http.objects_search.do_search, object_type, body)
         results = list(response.data.get("results") or [])
         total = int(response.data.get("total") or 0)
-        fresh, cursor, more = _advance(cursor, results, total, prop)
+        try:
+            fresh, cursor, more = _advance(cursor, results, total, prop)
+        except ValueError as exc:  # the server does not page the way we asked: stop
+            raise http.stream_error(str(exc), path) from None
         yield fresh, (cursor if more else None)
         if not more:
             return
@@ -182,6 +185,8 @@ def _advance(
         fresh = [r for r in results if str(r["id"]) not in seen]
         if is_full:
             last = str(results[-1]["id"])
+            if cursor.tie_after and int(last) <= int(cursor.tie_after):
+                raise ValueError(f"search ignored hs_object_id > {cursor.tie_after}")
             return (
                 fresh,
                 SearchCursor(cursor.lo, seen=cursor.seen, tie_after=last, in_tie=True),

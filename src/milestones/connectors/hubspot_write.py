@@ -149,7 +149,11 @@ class HubSpotWriter:
         targets = {rid: props[LIFECYCLE] for _, rid, props in items if props.get(LIFECYCLE)}
         if not targets:
             return
-        current = read_batch(self._http, "contacts", list(targets), [LIFECYCLE])
+        try:
+            current = read_batch(self._http, "contacts", list(targets), [LIFECYCLE])
+        except HubSpotApiError as exc:
+            log.warning("hubspot: reading lifecyclestage failed: %s", exc)
+            return
         rank = self._ranks()
         behind = []
         for raw in current:
