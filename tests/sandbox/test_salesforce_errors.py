@@ -215,3 +215,11 @@ def test_cli_start_prints_what_a_client_needs() -> None:
     finally:
         server.stop()
     assert not os.path.exists(server.ca_bundle)
+
+
+def test_wrong_verb_gets_an_error_array(server: SalesforceServer) -> None:
+    sf = client_for(server)
+    with pytest.raises(SalesforceGeneralError) as info:
+        sf.restful("limits", method="POST")
+    assert info.value.status == 405
+    assert info.value.content[0]["errorCode"] == "METHOD_NOT_ALLOWED"

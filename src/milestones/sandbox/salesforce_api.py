@@ -126,6 +126,15 @@ class SalesforceServer(SandboxServer):
             over = self.api_used > self.daily_api_max
         return self.daily_limited(req) if over else None
 
+    def handle(self, req: Request) -> Response | None:
+        resp = super().handle(req)
+        if resp is not None and resp.status == 405:
+            # Salesforce answers a wrong verb with its error array, not the core's object.
+            resp.body = errors(
+                405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed."
+            ).body
+        return resp
+
     def unauthorized(self, req: Request) -> Response:
         return unauthorized()
 
