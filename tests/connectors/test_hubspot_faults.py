@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, full_window
 
-from milestones.connectors.base import Change, ConfigurationError, QuotaExhausted
+from milestones.connectors.base import Change, ConfigurationError, QuotaExhausted, Window
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
@@ -32,6 +33,10 @@ def test_429_storms_503s_and_resets_are_survived(
     stormy = make_hubspot(pacing={"max_attempts": 12})
     for kind in stormy.kinds:
         assert _ids(stormy, kind) == expected[kind]
+    everything = Window(since=datetime(2000, 1, 1, tzinfo=UTC), until=full_window().until)
+    for kind in stormy.kinds:  # searches are POSTs: retried all the same
+        records, _, _ = collect(stormy.pull(kind, everything))
+        assert sorted(r.id for r in records) == expected[kind]
     changes = [Change("contact", rid, {"milestone": "target"}) for rid in expected["contacts"]]
     results = stormy.write(changes[:100]) + stormy.write(changes[100:])
     assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
