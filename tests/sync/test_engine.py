@@ -15,6 +15,7 @@ from milestones.connectors.base import (
     Page,
     QuotaExhausted,
     RecordKind,
+    StreamError,
     Window,
     WriteResult,
 )
@@ -298,3 +299,28 @@ def test_a_spent_quota_stops_the_run_and_the_next_one_goes_on(state: State) -> N
     assert second.exit_code == 0
     assert crm.field("d3", "deal_milestone", "deals") == "client"
     assert state.count("writes") == 0
+
+
+class BrokenDealsCRM(FakeCRM):
+    """The deals stream fails for good (after the connector's own retries)."""
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        if kind == "deals":
+            raise StreamError("deals answered garbage", connector="fake")
+        yield from super().pull(kind, window, resume)
+
+
+def test_a_broken_stream_stops_alone(state: State) -> None:
+    crm = BrokenDealsCRM()
+    make_world(crm)
+    report = run(state, crm)
+    assert report.outcome == "failures" and report.exit_code == 1
+    assert "deals: fake: deals answered garbage" in report.detail
+    assert crm.field("c1", "milestone") == "prospect"  # the other streams went on
+    assert state.cursor("hubspot", "deals", "sync").committed is None
+
+
+def test_leads_are_not_written_when_the_config_says_so(state: State, crm: FakeCRM) -> None:
+    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0), objects=("contact", "deal"))
+    engine.run(RunOptions())
+    assert "l2" not in crm.written_ids and "c1" in crm.written_ids

@@ -73,6 +73,7 @@ def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[E
                     lookback=timedelta(seconds=config.sync.lookback_seconds),
                     lag=timedelta(seconds=config.sync.lag_seconds),
                     chunk_size=config.sync.derive_chunk,
+                    objects=(*config.write_spec.person_objects, "deal"),
                     progress=progress,
                 )
             except ConfigurationError as exc:

@@ -53,6 +53,8 @@ def derive_people(engine: Engine, now: datetime, report: RunReport, sink: Sink |
             derived_rows.append((codec.encode_derived(result), contact.id))
             ledger.extend(_ledger_rows(result, person.prior, report.run_id))
             change = plan_person(contact, result, person.crm, names)
+            if change is not None and change.object_kind not in engine.objects:
+                change = None  # e.g. Salesforce Leads with [writeback] leads = false
             if change is None:
                 settled.append((contact.kind, contact.id))
             else:
@@ -78,8 +80,10 @@ def derive_deals(engine: Engine, report: RunReport, sink: Sink | None) -> None:
         derived_rows: list[tuple[int | None, str]] = []
         ledger: list[tuple[Any, ...]] = []
         changes: list[Change] = []
-        settled: list[tuple[str, str]] = []
-        for deal, prior, crm in load_deals(db, ids):
+        found = load_deals(db, ids)
+        live = {deal.id for deal, _, _ in found}
+        settled = [("deal", rid) for rid in ids if rid not in live]  # deleted since planned
+        for deal, prior, crm in found:
             current = deal_milestone(deal, stages, engine.rules)
             level = max(
                 (
@@ -97,6 +101,8 @@ def derive_deals(engine: Engine, report: RunReport, sink: Sink | None) -> None:
                     )
                 )
             change = plan_deal(deal.id, level, crm)
+            if "deal" not in engine.objects:
+                change = None
             if change is None:
                 settled.append(("deal", deal.id))
             else:

@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +36,9 @@ from milestones.connectors.base import (
     Change,
     ConfigurationError,
     Connector,
+    ConnectorError,
     FieldKey,
+    ObjectKind,
     QuotaExhausted,
     RecordKind,
     Window,
@@ -80,6 +82,7 @@ class RunReport:
     detail: str = ""
     plan: list[Change] = field(default_factory=list)  # dry runs only
     queued_retries: int = 0
+    stream_errors: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -134,6 +137,7 @@ class Engine:
         chunk_size: int = DEFAULT_CHUNK,
         clock: Callable[[], datetime] = utcnow,
         progress: Progress | None = None,
+        objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
     ) -> None:
         self.state = state
         self.connector = connector
@@ -144,6 +148,7 @@ class Engine:
         self.chunk_size = chunk_size
         self.clock = clock
         self.progress = progress
+        self.objects = frozenset(objects)  # the object kinds written back
         self.crash = CrashHook(os.environ.get(CRASH_ENV))
         self.stop_requested = False
 
@@ -165,10 +170,10 @@ class Engine:
         try:
             with self._signals_stop_the_run():
                 self._run(options, started, report)
-            if options.dry_run:
-                report.outcome = "dry-run"
-            elif report.figures.get("failed"):
+            if report.stream_errors or (report.figures.get("failed") and not options.dry_run):
                 report.outcome = "failures"
+            elif options.dry_run:
+                report.outcome = "dry-run"
         except Stopped:
             report.outcome = "interrupted"
             report.detail = "stopped by a signal; the next run resumes where this one stopped"
@@ -195,8 +200,18 @@ class Engine:
             report.figures.setdefault(name, 0)
         self._refresh_stages()
         lane = "backfill" if options.mode == "backfill" else "sync"
+        broken: list[str] = []
         for kind in self.connector.kinds:
-            self._pull_kind(kind, lane, options, started, report)
+            try:
+                self._pull_kind(kind, lane, options, started, report)
+            except (QuotaExhausted, ConfigurationError):
+                raise
+            except ConnectorError as exc:  # this stream stops; the others still run
+                log.error("%s: pull stopped: %s", kind, exc)
+                broken.append(f"{kind}: {exc}")
+        if broken:
+            report.detail = "pull stopped for " + "; ".join(broken)
+            report.stream_errors = len(broken)
         self._mark_meetings_ended(started, options.dry_run)
         sink = report.plan.append if options.dry_run else None
         derive_people(self, started, report, sink)
@@ -278,7 +293,7 @@ class Engine:
                 cursor.pages += 1
                 is_done = page.resume is None
                 if is_done:
-                    self._complete_pull(db, cursor, lane, window, kind, pull_id)
+                    self._complete_pull(cursor, lane, window, kind, pull_id)
                 self.state.save_cursor(cursor)
             report.bump("records_read", len(page.records))
             if self.progress is not None:
@@ -286,13 +301,14 @@ class Engine:
             if not is_done:
                 self.check_stop()
         if not is_done:
-            with self.state.transaction() as db:
-                self._complete_pull(db, cursor, lane, window, kind, pull_id)
+            with self.state.transaction():
+                self._complete_pull(cursor, lane, window, kind, pull_id)
                 self.state.save_cursor(cursor)
 
     def _complete_pull(
-        self, db: object, cursor: Cursor, lane: str, window: Window, kind: str, pull_id: int
+        self, cursor: Cursor, lane: str, window: Window, kind: str, pull_id: int
     ) -> None:
+        """The pull reached its end: reconcile deletions (full pulls), advance the cursor."""
         if window.is_full:
             gone = mirror.reconcile_full(self.state.db, kind, pull_id)
             if gone:
