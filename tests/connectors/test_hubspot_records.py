@@ -172,3 +172,20 @@ def test_field_definitions_carry_their_options() -> None:
     assert (flag["type"], [o["value"] for o in flag["options"]]) == ("bool", ["true", "false"])
     assert definition("milestone_date", "d")["type"] == "date"
     assert definition("milestone", "x")["groupName"] == "milestones"
+
+
+def test_batch_errors_name_their_records_in_every_documented_shape() -> None:
+    from milestones.connectors.hubspot_write import _errors_by_id, _named_ids
+
+    missing = {  # 207 from batch read/update (hubspot-api.md §1.3)
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": "Could not get some CONTACT objects, they may be deleted or not exist.",
+        "context": {"ids": ["999", "1000"]},
+    }
+    nested = {"category": "VALIDATION_ERROR", "errors": [{"context": {"id": ["7"]}}]}
+    assert _named_ids(missing) == {"999", "1000"}
+    assert _named_ids(nested) == {"7"}
+    assert _named_ids({"id": 12, "message": "x"}) == {"12"}
+    assert _named_ids({"category": "VALIDATION_ERROR", "message": "bad value"}) == set()
+    assert _errors_by_id([missing])["1000"] == ("OBJECT_NOT_FOUND", missing["message"])
