@@ -55,6 +55,9 @@ def test_property_plan_requests_only_what_the_mapping_needs() -> None:
     assert "lifecyclestage" not in plan.contacts
     assert "deal_milestone" in plan.deals and "sales_milestone" not in plan.deals
     assert "hs_v2_date_entered_closedwon" in plan.deals
+    assert "hs_date_entered_closedwon" in plan.deals
+    crowded = PropertyPlan.build(SETTINGS, SPEC, [f"{n:010d}" for n in range(80)])
+    assert not any("date_entered_0" in name for name in crowded.deals)  # URL kept short
     mirrored = SETTINGS.model_copy(update={"lifecycle_mirror": {"client": "customer"}})
     assert "lifecyclestage" in PropertyPlan.build(mirrored, SPEC).contacts
 

@@ -23,10 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from milestones.connectors.hubspot_http import HubSpotHttp
-from milestones.connectors.hubspot_records import MODIFIED_PROPERTY, parse_time, to_millis
+from milestones.connectors.hubspot_records import (
+    MODIFIED_PROPERTY,
+    parse_time,
+    to_millis,
+    url_length,
+)
 
 LIST_LIMIT = 100  # list endpoints and batch read: at most 100 per call (§1.1)
 SEARCH_LIMIT = 200  # search: up to 200 per page since 2024 (§1.5)
@@ -79,7 +83,7 @@ def list_pages(
     """Yield ``(records, next_after)`` for every list page; ``next_after`` None on the last."""
     path = f"/crm/v3/objects/{object_type}"
     props = list(properties)
-    via_batch = not archived and sum(len(quote(p)) + 12 for p in props) > URL_BUDGET
+    via_batch = not archived and url_length(props) > URL_BUDGET
     while True:
         response = http.call(
             "read",

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
@@ -87,6 +88,7 @@ EMAIL_DIRECTIONS: dict[str, Direction] = {
     "FORWARDED_EMAIL": "outbound",
 }
 CALL_DIRECTIONS: dict[str, Direction] = {"INBOUND": "inbound", "OUTBOUND": "outbound"}
+STAGE_DATES_URL_BUDGET = 2000  # characters of a deals list URL the stage dates may fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +104,24 @@ class PropertyPlan:
     def build(
         cls, settings: HubSpotSettings, spec: WriteSpec, stage_ids: Iterable[str] = ()
     ) -> PropertyPlan:
-        """The property lists; ``stage_ids`` add the legacy per-stage entry dates."""
+        """The property lists; ``stage_ids`` add per-stage entry dates while URLs stay short."""
+        stage_ids = tuple(stage_ids)
         extra = tuple(spec.extra_properties)
         rollups = tuple(settings.rollup_properties) if settings.activities == "rollups" else ()
         person = tuple(spec.names[k] for k in PERSON_FIELDS if k in spec.names)
         lifecycle = ("lifecyclestage",) if settings.lifecycle_mirror else ()
         deal_written = tuple(spec.names[k] for k in DEAL_FIELDS if k in spec.names)
-        # hs_v2_* replaced the legacy per-stage dates in Nov 2024 (§2); older portals may
-        # still fill only the legacy ones. A few dozen characters per stage.
-        stage_dates = tuple(
-            f"{prefix}{stage}"
-            for stage in stage_ids
-            for prefix in ("hs_v2_date_entered_", "hs_date_entered_")
-        )
+        deals = _unique(DEAL_PROPERTIES + extra + deal_written)
+        # Per-stage entry dates: hs_v2_* replaced the legacy names in Nov 2024 (§2) and older
+        # portals may fill only the legacy ones. They are a nicety next to
+        # hs_v2_date_entered_current_stage, so they go only while the list URL stays short.
+        for prefix in ("hs_v2_date_entered_", "hs_date_entered_"):
+            more = tuple(f"{prefix}{stage}" for stage in stage_ids)
+            if url_length(deals + more) <= STAGE_DATES_URL_BUDGET:
+                deals += more
         return cls(
             contacts=_unique(CONTACT_PROPERTIES + extra + person + lifecycle + rollups),
-            deals=_unique(DEAL_PROPERTIES + extra + deal_written + stage_dates),
+            deals=deals,
             referrer=extra[0] if extra else None,
             rollups=rollups,
         )
@@ -129,6 +133,11 @@ class PropertyPlan:
         if object_type == "deals":
             return self.deals
         return ENGAGEMENT_PROPERTIES[object_type]
+
+
+def url_length(names: Iterable[str]) -> int:
+    """Characters ``names`` take as repeated ``properties=`` query parameters."""
+    return sum(len(quote(n)) + len("&properties=") for n in names)
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:
