@@ -8,6 +8,7 @@ command says so and exits 2.
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any
 
@@ -55,6 +56,7 @@ def sandbox(
     """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks."""
     started = time.perf_counter()
     world = World.generate(seed=seed, contacts=contacts)
+    gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":
         server, lines = _start_hubspot(world, port, fault_plan, limits)
