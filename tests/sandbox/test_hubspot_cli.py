@@ -25,6 +25,7 @@ def test_sandbox_command_serves_until_ctrl_c(monkeypatch: pytest.MonkeyPatch) ->
         seen["page"] = json.load(urllib.request.urlopen(req))
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # keep the test process collectable
     monkeypatch.setattr(cli, "_start_hubspot", spy)
     monkeypatch.setattr(cli.time, "sleep", interrupt)
     result = CliRunner().invoke(cli.sandbox, ["--contacts", "60", "--faults", "seed=1"])
