@@ -137,8 +137,8 @@ class HubSpotServer(SandboxServer):
         rec = objects.find(self, from_kind, params["id"])
         if rec is None:
             return err.not_found(f"Object not found. id={params['id']}")
-        after = objects._int(req.param("after"), 0)
-        limit = max(1, min(objects._int(req.param("limit"), 500), 500))
+        after = objects.to_int(req.param("after"), 0)
+        limit = max(1, min(objects.to_int(req.param("limit"), 500), 500))
         return err.ok(200, assoc.single(self.world, from_kind, rec, to_kind, after, limit))
 
     # ---- flavour hooks ---------------------------------------------------------------------

@@ -53,10 +53,10 @@ def _record(srv: HubSpotServer, kind: str, rec: Any, names: list[str], req: Requ
 
 
 def list_page(srv: HubSpotServer, req: Request, kind: str) -> Response:
-    limit = _int(req.param("limit"), 10)
+    limit = to_int(req.param("limit"), 10)
     cap = HISTORY_MAX if req.params("propertiesWithHistory") else LIST_MAX
     limit = max(1, min(limit, cap))
-    after = _int(req.param("after"), 0)
+    after = to_int(req.param("after"), 0)
     if not (req.param("after") or "0").isdigit():  # only cursors this server handed out
         return err.validation(f"Invalid paging cursor after={req.param('after')}")
     recs = srv.world.ids_after(kind, after - 1, req.flag("archived"), limit + 1)
@@ -68,7 +68,8 @@ def list_page(srv: HubSpotServer, req: Request, kind: str) -> Response:
     return err.ok(200, body)
 
 
-def _int(value: str | None, default: int) -> int:
+def to_int(value: str | None, default: int) -> int:
+    """A query parameter as an int, or the default when absent or malformed."""
     try:
         return int(value) if value not in (None, "") else default
     except ValueError:
