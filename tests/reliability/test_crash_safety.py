@@ -1,0 +1,160 @@
+"""Crash safety: a worker killed with SIGKILL anywhere, then restarted, ends like an
+uninterrupted run.
+
+An uninterrupted reference run on a twin world counts the engine's crash points: ``page``
+(a pulled page, before it is stored), ``chunk`` (a derived chunk, just committed) and
+``write`` (a batch the CRM has accepted, before the state records it). Seeded points are
+drawn across the three phases; for each, a fresh sandbox CRM is synced by a forked worker
+process with ``MILESTONES_CRASH_AT`` set, which SIGKILLs itself there. Some points are
+pairs: the restarted worker is killed again before a last restart. Then:
+
+- right after each kill, no completed cursor passes a record the mirror does not hold;
+- after the restart, every person's and deal's fields in the CRM equal the reference's;
+- the ledger holds exactly the reference's transitions: none missing, none twice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_support import Crm, differing, start_crm
+
+from milestones.sync.engine import CRASH_ENV, RunOptions
+from milestones.sync.state import State
+
+CONTACTS = 150
+BATCH = 25  # write batches small enough for several write points per run
+CONFIG = "derive_chunk = 20\n"  # several derive chunks per run
+POINTS_PER_PHASE = {"hubspot": 8, "salesforce": 4}
+DOUBLE_KILLS = {"hubspot": 3, "salesforce": 1}
+WORLD_KINDS = {"contacts": ("person",), "deals": ("deal",), "activities": ("email", "call")}
+WORLD_KINDS["activities"] += ("meeting", "note")
+
+
+class PointCounter:
+    """Stands in for the engine's crash hook and counts the points a run passes."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def point(self, phase: str) -> None:
+        self.seen[phase] = self.seen.get(phase, 0) + 1
+
+
+def reference_run(crm: Crm) -> tuple[dict[str, int], set[tuple[Any, ...]]]:
+    """An uninterrupted full sync: its crash points per phase and its ledger."""
+    counter = PointCounter()
+    with State(crm.state) as state:
+        engine = crm.engine(state, BATCH)
+        engine.crash = counter  # type: ignore[assignment]
+        report = engine.run(RunOptions(mode="full"))
+        engine.connector.close()
+    assert report.outcome == "ok", report.detail
+    return counter.seen, ledger(crm.state)
+
+
+def ledger(path: Path) -> set[tuple[Any, ...]]:
+    """The transitions a state file recorded; asserts none is recorded twice."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT record_kind, record_id, from_milestone, to_milestone, reached_on FROM ledger"
+        ).fetchall()
+    assert len(rows) == len(set(rows)), "a transition was recorded twice"
+    return set(rows)
+
+
+def run_killed(crm: Crm, point: str) -> int:
+    """Sync in a forked worker that SIGKILLs itself at ``point``; its exit code."""
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns into pytest
+        code = 3
+        try:
+            os.environ[CRASH_ENV] = point
+            crm.sync("full", BATCH)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def check_cursors_cover_the_mirror(crm: Crm) -> int:
+    """No completed cursor passes a record the mirror lacks (HubSpot ids are world ids)."""
+    checked = 0
+    with sqlite3.connect(crm.state) as db:
+        cursors = db.execute(
+            "SELECT kind, committed FROM cursors WHERE committed IS NOT NULL AND lane = 'sync'"
+        ).fetchall()
+        for kind, committed in cursors:
+            table = {"contacts": "contacts", "deals": "deals", "activities": "activities"}[kind]
+            stored = {row[0] for row in db.execute(f"SELECT id FROM {table}")}
+            until_ms = int(datetime.fromisoformat(committed).timestamp() * 1000)
+            with crm.world.lock:
+                for world_kind in WORLD_KINDS[kind]:
+                    for record in crm.world.iter(world_kind):
+                        if record.touched < until_ms:
+                            assert str(record.id) in stored, (kind, record.id, committed)
+                            checked += 1
+    return checked
+
+
+def crash_plan(provider: str, seen: dict[str, int]) -> list[list[str]]:
+    """Seeded crash points spread over the phases; a few are kill-restart-kill pairs."""
+    rng = random.Random(f"crash-safety:{provider}")
+    points: list[str] = []
+    for phase in ("page", "chunk", "write"):
+        total = seen[phase]
+        chosen = rng.sample(range(1, total + 1), min(total, POINTS_PER_PHASE[provider]))
+        points += [f"{phase}:{n}" for n in sorted(chosen)]
+    plan = [[p] for p in points]
+    for i in rng.sample(range(len(plan)), DOUBLE_KILLS[provider]):
+        phase = rng.choice(["page", "chunk", "write"])
+        plan[i].append(f"{phase}:{rng.randint(1, 3)}")
+    return plan
+
+
+@pytest.mark.parametrize("provider", ["hubspot", "salesforce"])
+def test_killed_workers_restart_to_the_uninterrupted_result(
+    provider: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    reference = start_crm(provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+    try:
+        reference.ensure_fields()
+        seen, expected_ledger = reference_run(reference)
+        expected = reference.crm_values()
+    finally:
+        reference.stop()
+    assert seen["page"] >= 3 and seen["chunk"] >= 4 and seen["write"] >= 4, seen
+    plan = crash_plan(provider, seen)
+    assert sum(len(p) for p in plan) >= (20 if provider == "hubspot" else 10)
+    kills = covered = 0
+    for n, points in enumerate(plan):
+        crm = start_crm(provider, tmp_path / f"crash{n}", CONTACTS, extra_config=CONFIG)
+        try:
+            crm.ensure_fields()
+            for point in points:
+                code = run_killed(crm, point)
+                if code == 0:  # a restarted run resumes past the chosen point: it finished
+                    assert len(points) > 1 and point != points[0], (points, code)
+                    continue
+                assert code == -9, (points, point, code)
+                kills += 1
+                if provider == "hubspot":
+                    covered += check_cursors_cover_the_mirror(crm)
+            restart = (
+                "full" if n % 2 else "incremental"
+            )  # `sync --full` again, or the next cron run
+            assert crm.sync(restart, BATCH).outcome == "ok", points
+            assert not differing(expected, crm.crm_values()), points
+            assert ledger(crm.state) == expected_ledger, points
+        finally:
+            crm.stop()
+    capfd.readouterr()
+    print(f"{provider}: {kills} kills survived over {len(plan)} crash plans; {covered} checked")
+    assert kills >= (20 if provider == "hubspot" else 10)
