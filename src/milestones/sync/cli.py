@@ -144,6 +144,10 @@ from milestones.sync import init_config, report_cli  # noqa: E402  (they import 
 for _command in (*report_cli.COMMANDS, *init_config.COMMANDS):
     cli.add_command(_command)
 
+from milestones.sandbox.cli import sandbox  # noqa: E402  (the sandbox imports nothing of ours)
+
+cli.add_command(sandbox)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group and turn errors into one line and an exit code."""
