@@ -66,6 +66,7 @@ records consistently):
 from __future__ import annotations
 
 import bisect
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -215,10 +216,15 @@ class World(WorldMutations):
         key = (kind, attr)
         index = self._time_index.get(key)
         if index is None:
-            pairs = [
-                (getattr(r, attr), r.id) for r in self.records[kind].values() if not r.archived
-            ]
-            index = self._time_index[key] = SortedIndex(pairs)
+            collecting = gc.isenabled()
+            gc.disable()  # 100k fresh tuples would trigger full collections of the world
+            try:
+                recs = self.records[kind].values()
+                pairs = [(getattr(r, attr), r.id) for r in recs if not r.archived]
+                index = self._time_index[key] = SortedIndex(pairs)
+            finally:
+                if collecting:
+                    gc.enable()
         return index
 
     def deals_of(self, person_id: int) -> list[int]:
