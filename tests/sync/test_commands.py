@@ -109,3 +109,14 @@ def test_sigterm_finishes_the_page_and_checkpoints(tmp_path: Path) -> None:
         assert report.outcome == "interrupted"
         assert state.cursor("hubspot", "contacts", "sync").resume is not None
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+
+
+def test_explain_follows_a_converted_lead(crm: FakeCRM, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("sync") == 0
+    assert run("explain", "l1") == 1
+    assert "milestones explain c5" in capsys.readouterr().err
+    assert run("explain", "c5", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["milestone"] == "prospect"
+    assert data["evidence"][0]["rule"] == "inbound_call"  # the call logged on the lead
+    assert data["history"][0]["to_milestone"] == "prospect"

@@ -133,7 +133,9 @@ def _print_plan(report: RunReport) -> None:
 
 def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
     """One engine run, its output, and its exit code."""
-    progress = ProgressLine(command) if command == "backfill" and not as_json else None
+    # Backfills are long by nature; a sync shows progress only to a person at a terminal.
+    wants_progress = command == "backfill" or sys.stderr.isatty()
+    progress = ProgressLine(command) if wants_progress and not as_json else None
     with open_engine(app, progress) as engine:
         report = engine.run(options, command=command)
     if progress is not None:

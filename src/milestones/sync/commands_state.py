@@ -96,6 +96,15 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
     config = app.config()
     with _open_state(app) as state:
         chunk = load_people(state.db, [record_id])
+        converted = state.db.execute(
+            "SELECT converted_to FROM contacts WHERE id = ? AND converted_to IS NOT NULL",
+            (record_id,),
+        ).fetchone()
+        if converted:
+            raise click.ClickException(
+                f"{record_id} is a converted lead; it counts for the contact it became: "
+                f"milestones explain {converted[0]}"
+            )
         if chunk.people:
             data = _explain_person(state, chunk.people[0].bundle, record_id)
         else:
