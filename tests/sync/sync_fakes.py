@@ -44,8 +44,9 @@ class FakeCRM:
 
     def __init__(self, page_size: int = 2) -> None:
         self.page_size = page_size
-        self.records: dict[RecordKind, dict[str, object]] = {k: {} for k in self.kinds}
-        self.deleted: dict[RecordKind, set[str]] = {k: set() for k in self.kinds}
+        every: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
+        self.records: dict[RecordKind, dict[str, object]] = {k: {} for k in every}
+        self.deleted: dict[RecordKind, set[str]] = {k: set() for k in every}
         self.names = dict(HUBSPOT_FIELD_NAMES)
         self.fail_ids: dict[str, bool] = {}  # record id -> is_retryable
         self.write_calls: list[list[Change]] = []

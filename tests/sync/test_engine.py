@@ -324,3 +324,33 @@ def test_leads_are_not_written_when_the_config_says_so(state: State, crm: FakeCR
     engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0), objects=("contact", "deal"))
     engine.run(RunOptions())
     assert "l2" not in crm.written_ids and "c1" in crm.written_ids
+
+
+class RollupCRM(FakeCRM):
+    """Like HubSpot in rollups mode: contact pages carry synthesized reply activities."""
+
+    kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts")
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        for page in super().pull(kind, window, resume):
+            if kind == "contacts":
+                extra = [
+                    Activity(
+                        f"r-{c.id}",
+                        "email",
+                        direction="inbound",
+                        occurred_at=T0,
+                        contact_ids=(c.id,),
+                    )
+                    for c in page.records
+                    if c.id == "c4"
+                ]
+                page = Page(kind, [*page.records, *extra], page.resume)
+            yield page
+
+
+def test_activities_inside_contact_pages_count(state: State) -> None:
+    crm = RollupCRM()
+    make_world(crm)
+    run(state, crm)
+    assert crm.field("c4", "milestone") == "prospect"

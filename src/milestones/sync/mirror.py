@@ -59,16 +59,16 @@ def _old_ref_keys(db: sqlite3.Connection, table: str, ids_arg: str) -> list[str 
 def apply_page(
     db: sqlite3.Connection, page: Page, pull_id: int, names: Mapping[FieldKey, str]
 ) -> None:
-    """Upsert one page's records and deletions, marking what they affect dirty."""
+    """Upsert one page's records and deletions, marking what they affect dirty.
+
+    Records are dispatched by type, not by the page's kind: a HubSpot contacts page in
+    rollups mode also carries the activities it synthesized from contact properties.
+    """
     records = page.records
-    if page.kind == "contacts":
-        _apply_contacts(db, [r for r in records if isinstance(r, Contact)], pull_id, names)
-    elif page.kind == "deals":
-        _apply_deals(db, [r for r in records if isinstance(r, Deal)], pull_id, names)
-    elif page.kind == "activities":
-        _apply_activities(db, [r for r in records if isinstance(r, Activity)], pull_id)
-    elif page.kind == "deal_contacts":
-        _apply_links(db, [r for r in records if isinstance(r, Link)], pull_id)
+    _apply_contacts(db, [r for r in records if isinstance(r, Contact)], pull_id, names)
+    _apply_deals(db, [r for r in records if isinstance(r, Deal)], pull_id, names)
+    _apply_activities(db, [r for r in records if isinstance(r, Activity)], pull_id)
+    _apply_links(db, [r for r in records if isinstance(r, Link)], pull_id)
     if page.deleted_ids:
         mark_deleted(db, page.kind, page.deleted_ids)
 
