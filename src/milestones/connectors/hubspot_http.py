@@ -187,8 +187,17 @@ class HubSpotHttp:
             ) from None
         self.usage.count(category)
         self._read_headers(raw.headers, is_search)
-        data = _parse(raw.data)
-        return Response(status=raw.status, data=data if isinstance(data, dict) else {})
+        data = _json_object(raw.data, raw.status)
+        if data is None:
+            # A proxy's HTML page, a body cut short or an empty 200 is no answer: read as
+            # "no results" it would end a pull early and lose every record after it.
+            raise RetryableError(
+                f"malformed answer (HTTP {raw.status}, not a JSON object)",
+                connector=PROVIDER,
+                status=raw.status,
+                url=self._url(path),
+            )
+        return Response(status=raw.status, data=data)
 
     def _map_error(
         self, status: int, body: Any, headers: Mapping[str, str], path: str, is_search: bool
@@ -314,6 +323,30 @@ def _parse(raw: bytes | str | None) -> Any:
         return json.loads(raw)
     except ValueError:
         return {}
+
+
+def results_of(response: Response, path: str) -> list[dict[str, Any]]:
+    """The ``results`` list of a list or search answer; an answer without one is malformed
+    (read as empty, it would end a pull early and lose every record after it)."""
+    results = response.data.get("results")
+    if not isinstance(results, list):
+        raise StreamError(
+            f"malformed answer from {path}: no results list",
+            connector=PROVIDER,
+            status=response.status,
+        )
+    return results
+
+
+def _json_object(raw: bytes | str | None, status: int) -> dict[str, Any] | None:
+    """The JSON object a 2xx answer carries ({} for 204 No Content); None when it has none."""
+    if not raw:
+        return {} if status == 204 else None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _int(value: str | None) -> int | None:

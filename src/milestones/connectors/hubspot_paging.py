@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.connectors.hubspot_http import HubSpotHttp
+from milestones.connectors.hubspot_http import HubSpotHttp, results_of
 from milestones.connectors.hubspot_records import (
     MODIFIED_PROPERTY,
     parse_time,
@@ -95,7 +95,7 @@ def list_pages(
             properties=["hs_object_id"] if via_batch else props,
             archived=archived,
         )
-        records = list(response.data.get("results") or [])
+        records = list(results_of(response, path))
         if via_batch and records:
             records = read_batch(http, object_type, [r["id"] for r in records], props)
         after = ((response.data.get("paging") or {}).get("next") or {}).get("after")
@@ -137,7 +137,7 @@ def search_pages(
     while True:
         body = _search_body(prop, properties, cursor, until_ms)
         response = http.call("search", path, http.objects_search.do_search, object_type, body)
-        results = list(response.data.get("results") or [])
+        results = list(results_of(response, path))
         total = int(response.data.get("total") or 0)
         try:
             fresh, cursor, more = _advance(cursor, results, total, prop)
