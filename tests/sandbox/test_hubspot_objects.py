@@ -235,3 +235,13 @@ def test_deal_stage_write_closes_the_deal(hubspot: HubSpot, hubspot_server) -> N
     )
     assert again.properties["hs_is_closed_won"] == "true"
     assert again.properties["hs_deal_stage_probability"] == "1.0"
+
+
+def test_inline_associations_are_paginated_per_type(hubspot: HubSpot, hubspot_server) -> None:
+    world = hubspot_server.world
+    person = next(iter(world.iter("person")))
+    for _ in range(105):
+        world.add_activity("email", [person.id], direction="EMAIL", status="SENT")
+    got = hubspot.crm.contacts.basic_api.get_by_id(str(person.id), associations=["emails"])
+    block = got.associations["emails"]
+    assert len({a.id for a in block.results}) == 100 and block.paging.next.after == "100"

@@ -14,6 +14,9 @@ from milestones.sandbox.world import ACTIVITY_KINDS, World
 
 V4_MAX_INPUTS = 1000
 V4_PAGE = 500  # "Limit 500 per call"
+# Inline v3 associations are paginated per type (reference §1.1); the page size is not
+# documented, the sandbox uses 100 ids.
+INLINE_MAX = 100
 
 _TO_CONTACT = {"call": 194, "email": 198, "meeting": 200, "note": 202, "task": 204}
 _TO_DEAL = {"call": 206, "email": 210, "meeting": 212, "note": 214, "task": 216}
@@ -104,8 +107,16 @@ def inline(world: World, kind: str, rec: Any, to_types: list[str]) -> dict[str, 
             continue
         ids = targets(world, kind, rec, to_kind)
         if ids:
-            results = [{"id": str(i), "type": t[2]} for i in ids for t in TYPES[(kind, to_kind)]]
-            out[TYPE_NAMES[to_kind]] = {"results": results}
+            results = [
+                {"id": str(i), "type": t[2]}
+                for i in ids[:INLINE_MAX]
+                for t in TYPES[(kind, to_kind)]
+            ]
+            block: dict[str, Any] = {"results": results}
+            if len(ids) > INLINE_MAX:  # the rest through the v4 associations endpoints
+                after = str(INLINE_MAX)
+                block["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+            out[TYPE_NAMES[to_kind]] = block
     return out
 
 
