@@ -3,9 +3,8 @@
 Every property value on the wire is a string or null (hubspot-api.md §1.2); datetimes are ISO
 8601 with a ``Z`` or, for some date properties, epoch milliseconds. Only the properties the
 mapping needs are requested: the fixed ones below, the rules' extra properties
-(``WriteSpec.extra_properties``; the first one is the referrer property, the way the config
-builds it) and our own written fields under their configured names, so the plan can compare
-against what the CRM holds now.
+(``WriteSpec.extra_properties``, among them ``WriteSpec.referrer``) and our own written fields
+under their configured names, so the plan can compare against what the CRM holds now.
 """
 
 from __future__ import annotations
@@ -122,7 +121,7 @@ class PropertyPlan:
         return cls(
             contacts=_unique(CONTACT_PROPERTIES + extra + person + lifecycle + rollups),
             deals=deals,
-            referrer=extra[0] if extra else None,
+            referrer=spec.referrer,
             rollups=rollups,
         )
 

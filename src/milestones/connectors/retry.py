@@ -19,6 +19,7 @@ import tenacity
 from milestones.connectors.base import RetryableError
 
 Sleep = Callable[[float], None]
+_MIN_WAIT = 0.001
 Clock = Callable[[], float]
 
 
@@ -51,7 +52,9 @@ class Pacer:
                 if len(self._starts) < self.max_calls:
                     self._starts.append(now)
                     return
-                wait = self.per_seconds - (now - self._starts[0])
+                # A floor on the wait: a float clock far from zero can round a tiny
+                # remainder away, and a zero sleep would spin without the clock moving.
+                wait = max(self.per_seconds - (now - self._starts[0]), _MIN_WAIT)
             self.waited += wait
             self._sleep(wait)
 

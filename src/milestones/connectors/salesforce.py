@@ -94,10 +94,7 @@ class SalesforceConnector:
             {"Sforce-Query-Options": f"batchSize={page_size}"} if page_size else {}
         )
         self.spec = spec
-        # The referrer property is the first extra property, the way the config builds the
-        # spec (the HubSpot connector reads it the same way), unless named here.
-        extras = spec.extra_properties
-        self.referrer_property = referrer_property or (extras[0] if extras else None)
+        self.referrer_property = referrer_property or spec.referrer
         self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
         self.schema = Schema(self.client)
         self.writer = CollectionWriter(self.client, spec, sleep)

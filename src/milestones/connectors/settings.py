@@ -162,6 +162,18 @@ class WriteSpec(_Settings):
         default=(),
         description="Properties the rules read (referrer, NPS, flags) to request on pulls.",
     )
+    referrer_property: str | None = Field(
+        default=None,
+        description="The property naming a record's referrer (also among extra_properties); "
+        "without it, the first extra property.",
+    )
+
+    @property
+    def referrer(self) -> str | None:
+        """The referrer property: named explicitly, else the first extra property."""
+        if self.referrer_property:
+            return self.referrer_property
+        return self.extra_properties[0] if self.extra_properties else None
 
     def name(self, key: FieldKey) -> str:
         """The CRM field name for a canonical key."""

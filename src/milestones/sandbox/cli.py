@@ -53,7 +53,17 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
 def sandbox(
     provider: str, port: int, contacts: int, seed: int, fault_plan: FaultPlan, rate_limits: str
 ) -> None:
-    """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks."""
+    """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks.
+
+    It prints the URL and credentials to put in a config, then serves until Ctrl-C. Try a
+    mapping against it before pointing the worker at production.
+
+    \b
+    Examples:
+      milestones sandbox --contacts 2000
+      milestones sandbox --provider salesforce --rate-limits on
+      milestones sandbox --faults "429=0.1,503=0.05,seed=3"
+    """
     started = time.perf_counter()
     world = World.generate(seed=seed, contacts=contacts)
     gc.freeze()  # the world lives as long as the process: keep it out of every collection

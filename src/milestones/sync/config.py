@@ -145,6 +145,7 @@ class Config(_Section):
             names={**defaults, **self.writeback.fields},
             person_objects=persons,
             extra_properties=tuple(dict.fromkeys(extra)),
+            referrer_property=advocate.referred_by_property,
         )
 
 
