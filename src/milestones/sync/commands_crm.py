@@ -79,7 +79,15 @@ def fields(app: AppContext, create: bool, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
 def stages(app: AppContext, as_json: bool) -> int:
-    """Each pipeline stage, the milestone it proves, and whether it is mapped or a fallback."""
+    """Each pipeline stage, the milestone it proves, and whether it is mapped or a fallback.
+
+    Stages on fallback are read from their own metadata (won, closed, probability); map
+    them in [mapping.stages] to decide yourself.
+
+    \b
+    Example:
+      milestones stages --json
+    """
     rules = app.config().mapping
     with connected(app) as connector:
         catalogue = connector.stages()

@@ -32,7 +32,14 @@ def _open_state(app: AppContext) -> State:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
 def status(app: AppContext, runs: int, as_json: bool) -> None:
-    """Recent runs, cursors, and writes waiting or failed (with their reasons)."""
+    """Recent runs, cursors, and writes waiting or failed (with their reasons).
+
+    Reads the state file only: no API call.
+
+    \b
+    Example:
+      milestones status --runs 20
+    """
     with _open_state(app) as state:
         data: dict[str, Any] = {
             "state": str(state.path),
