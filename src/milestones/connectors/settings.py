@@ -71,7 +71,9 @@ class HubSpotSettings(_Settings):
 
 class _SalesforceAuthBase(_Settings):
     instance_url: AnyHttpUrl = Field(description="The org's My Domain URL.")
-    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
+    api_version: str = Field(
+        default="62.0", pattern=r"^\d{2,3}\.0$", description="Salesforce REST API version."
+    )
     ca_bundle: Path | None = Field(
         default=None, description="PEM bundle to trust for a private CA (a proxy, the sandbox)."
     )
@@ -84,36 +86,52 @@ class _SalesforceAuthBase(_Settings):
 class SalesforcePassword(_SalesforceAuthBase):
     """Username, password and security token (SOAP login)."""
 
-    auth: Literal["password"]
-    username: str
-    password: SecretStr
-    security_token: SecretStr = SecretStr("")
-    domain: str = Field(default="login", description="login, test, or a My Domain prefix.")
+    auth: Literal["password"] = Field(description="Which login flow; the other keys depend on it.")
+    username: str = Field(description="The integration user's login.")
+    password: SecretStr = Field(description="The user's password (from the env).")
+    security_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="The user's security token; empty when the org trusts the IP range.",
+    )
+    domain: str = Field(
+        default="login",
+        description="Kept for older configs: logins go to instance_url (My Domain), which "
+        "works for every org.",
+    )
 
 
 class SalesforceJwt(_SalesforceAuthBase):
     """OAuth 2.0 JWT bearer flow: a connected app's consumer key and a private key file."""
 
-    auth: Literal["jwt"]
-    username: str
-    consumer_key: SecretStr
-    private_key_file: Path
-    domain: str = "login"
+    auth: Literal["jwt"] = Field(description="Which login flow; the other keys depend on it.")
+    username: str = Field(description="The integration user the token is issued for.")
+    consumer_key: SecretStr = Field(description="The connected app's consumer key (from the env).")
+    private_key_file: Path = Field(
+        description="PEM private key whose certificate is uploaded to the connected app."
+    )
+    domain: str = Field(
+        default="login",
+        description="The token's audience: login for a production org, test for a sandbox org.",
+    )
 
 
 class SalesforceClientCredentials(_SalesforceAuthBase):
     """OAuth 2.0 client credentials flow."""
 
-    auth: Literal["client_credentials"]
-    consumer_key: SecretStr
-    consumer_secret: SecretStr
+    auth: Literal["client_credentials"] = Field(
+        description="Which login flow; the other keys depend on it."
+    )
+    consumer_key: SecretStr = Field(description="The connected app's consumer key (from the env).")
+    consumer_secret: SecretStr = Field(
+        description="The connected app's consumer secret (from the env)."
+    )
 
 
 class SalesforceSession(_SalesforceAuthBase):
     """An existing session id; cannot log in again when it expires."""
 
-    auth: Literal["session"]
-    session_id: SecretStr
+    auth: Literal["session"] = Field(description="Which login flow; the other keys depend on it.")
+    session_id: SecretStr = Field(description="An existing session id (from the env).")
 
 
 SalesforceSettings = Annotated[
