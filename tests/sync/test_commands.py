@@ -120,3 +120,25 @@ def test_explain_follows_a_converted_lead(crm: FakeCRM, capsys: pytest.CaptureFi
     assert data["milestone"] == "prospect"
     assert data["evidence"][0]["rule"] == "inbound_call"  # the call logged on the lead
     assert data["history"][0]["to_milestone"] == "prospect"
+
+
+def test_every_survives_a_passing_failure(
+    crm: FakeCRM, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from milestones.connectors.base import RetryableError
+
+    calls = {"stages": 0}
+    real_stages = crm.stages
+
+    def flaky_stages() -> list:  # type: ignore[type-arg]
+        calls["stages"] += 1
+        if calls["stages"] == 1:
+            raise RetryableError("connection reset", connector="fake")
+        return real_stages()
+
+    monkeypatch.setattr(crm, "stages", flaky_stages)
+    rounds: list[float] = []
+    monkeypatch.setattr(commands, "_sleep_or_stop", lambda s: rounds.append(s) or len(rounds) == 2)
+    assert run("sync", "--every", "1m") == 0  # the second run went through
+    assert "connection reset; trying again at the next run" in capsys.readouterr().err
+    assert crm.field("c1", "milestone") == "prospect"

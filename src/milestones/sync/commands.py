@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from milestones.connectors.base import Change, ConfigurationError
+from milestones.connectors.base import Change, ConfigurationError, ConnectorError
 from milestones.sync.engine import Engine, Progress, RunOptions, RunReport
 from milestones.sync.factory import build_connector
 from milestones.sync.lock import AlreadyRunning, run_lock
+from milestones.sync.logs import redact
 from milestones.sync.state import State
 
 if TYPE_CHECKING:  # the cli module imports these commands
@@ -219,15 +220,27 @@ def sync(app: AppContext, full: bool, dry_run: bool, every: str | None, as_json:
         return run_once(app, options, "sync", as_json)
     interval = parse_interval(every).total_seconds()
     while True:
-        code = run_once(app, options, "sync", as_json)
-        if code == 2:
-            return code
+        code = _run_in_loop(app, options, as_json)
         options.mode = "incremental"  # --full applies to the first run of the loop only
         pause = interval * random.uniform(0.9, 1.1)
         if not as_json:
             click.echo(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
         if _sleep_or_stop(pause):
             return code
+
+
+def _run_in_loop(app: AppContext, options: RunOptions, as_json: bool) -> int:
+    """One scheduled run; a passing failure is reported and the loop goes on.
+
+    Configuration problems still end the loop (exit 2): the next run would fail the same way.
+    """
+    try:
+        return run_once(app, options, "sync", as_json)
+    except ConfigProblem:
+        raise
+    except (Busy, ConnectorError) as exc:
+        click.echo(f"error: {redact(str(exc))}; trying again at the next run", err=True)
+        return 1
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:
