@@ -15,11 +15,12 @@ read and, when needed, one clearing write per batch), then set.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from milestones.connectors.base import Change, RetryableError, WriteResult
+from milestones.connectors.base import Change, ConfigurationError, RetryableError, WriteResult
 from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
 from milestones.connectors.hubspot_paging import read_batch
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
@@ -111,6 +112,16 @@ class HubSpotWriter:
             )
             return [(i, _for(rid, failed)) for i, rid, _ in items]
         except HubSpotApiError as exc:
+            missing = _missing_properties(exc)
+            if missing:  # a field deleted in HubSpot: every record would fail the same way
+                raise ConfigurationError(
+                    f"{object_type} property {', '.join(missing)} does not exist in HubSpot "
+                    "(deleted?): run `milestones fields --create`; the writes stay queued",
+                    connector="hubspot",
+                    object_name=object_type,
+                    status=exc.status,
+                    code="PROPERTY_DOESNT_EXIST",
+                ) from None
             return self._split(object_type, items, exc)
         written = {str(r.get("id")) for r in response.data.get("results") or []}
         errors = _errors_by_id(response.data.get("errors") or [])
@@ -186,6 +197,24 @@ class HubSpotWriter:
                 log.warning("hubspot: lifecyclestage options unreadable: %s", exc)
             self._lifecycle_rank = rank
         return self._lifecycle_rank
+
+
+def _missing_properties(exc: HubSpotApiError) -> list[str]:
+    """Properties a whole-batch 400 says do not exist (hubspot-api.md §1.4: the message
+    embeds a JSON list of ``{"error": "PROPERTY_DOESNT_EXIST", "name": ...}``)."""
+    text = exc.message
+    if "PROPERTY_DOESNT_EXIST" not in text or "[" not in text:
+        return []
+    try:
+        details = json.loads(text[text.index("[") :])
+    except ValueError:
+        return ["(unnamed)"]
+    names = [
+        str(d.get("name"))
+        for d in details
+        if isinstance(d, Mapping) and d.get("error") == "PROPERTY_DOESNT_EXIST"
+    ]
+    return list(dict.fromkeys(names))
 
 
 def _errors_by_id(errors: list[Mapping[str, Any]]) -> dict[str, tuple[str | None, str]]:
