@@ -224,16 +224,15 @@ def id_chunks(
 
 
 def parse_datetime(value: str) -> datetime:
-    """Read a Salesforce datetime (``2024-05-01T10:00:00.000+0000``) as aware UTC."""
+    """Read a Salesforce datetime (``2024-05-01T10:00:00.000+0000``) as aware UTC.
+
+    ``fromisoformat`` reads Salesforce's ``+0000`` offsets and ``Z`` since Python 3.11, at a
+    fraction of ``strptime``'s cost (which was most of a full pull's CPU).
+    """
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+        return datetime.fromisoformat(value).astimezone(UTC)
     except ValueError:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            raise StreamError(
-                f"unreadable datetime {value[:40]!r}", connector="salesforce"
-            ) from None
+        raise StreamError(f"unreadable datetime {value[:40]!r}", connector="salesforce") from None
 
 
 def _utc(moment: datetime) -> datetime:
