@@ -26,6 +26,7 @@ from milestones.connectors.base import (
     Page,
     Record,
     RecordKind,
+    StreamError,
     Usage,
     Window,
     WriteResult,
@@ -167,8 +168,16 @@ class SalesforceConnector:
         if sobject is not None:
             self._forecast(sobject, result)
         while True:
+            if not isinstance(result, dict) or not isinstance(result.get("records"), list):
+                # Read as "no rows, done", it would complete the pull and move the cursor
+                # past every record not yet read.
+                raise StreamError(
+                    "malformed query answer: no records list",
+                    connector="salesforce",
+                    object_name=sobject,
+                )
             done = bool(result.get("done", True))
-            yield list(result.get("records") or []), done
+            yield list(result["records"]), done
             if done:
                 return
             url = result["nextRecordsUrl"]
