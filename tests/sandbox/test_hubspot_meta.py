@@ -185,3 +185,16 @@ def test_set_properties_mutation_and_written_counts(hubspot, hubspot_server) -> 
         str(person.id), SimplePublicObjectInput(properties={"firstname": "Una"})
     )
     assert hubspot_server.stats()["records_written"] == {"contacts": 1}
+
+
+def test_deal_and_company_associations_both_ways(hubspot, hubspot_server) -> None:
+    world = hubspot_server.world
+    email = next(e for e in world.iter("email") if e.deal_id is not None)
+    api = hubspot.crm.associations.v4.batch_api
+    to_deal = api.get_page("emails", "deals", _assoc_request([email.id]))
+    assert [t.to_object_id for t in to_deal.results[0].to] == [str(email.deal_id)]
+    back = api.get_page("deals", "emails", _assoc_request([email.deal_id]))
+    assert str(email.id) in {t.to_object_id for t in back.results[0].to}
+    deal = next(d for d in world.iter("deal") if d.company_id is not None)
+    companies = api.get_page("companies", "deals", _assoc_request([deal.company_id]))
+    assert str(deal.id) in {t.to_object_id for t in companies.results[0].to}

@@ -48,31 +48,6 @@ for _k in ACTIVITY_KINDS:
     TYPES[("deal", _k)] = [(_TO_DEAL[_k] - 1, None, f"deal_to_{_k}")]
 
 
-class _Reverse:
-    """Reverse links the world does not index (company -> deals, deal -> activities),
-    rebuilt when the world's version changes."""
-
-    def __init__(self) -> None:
-        self.version = -1
-        self.links: dict[tuple[str, int], list[int]] = {}
-
-    def get(self, world: World, to_kind: str, from_id: int) -> list[int]:
-        if self.version != world.version:
-            self.links = {}
-            for deal in world.iter("deal"):
-                if deal.company_id is not None:
-                    self.links.setdefault(("deal", deal.company_id), []).append(deal.id)
-            for kind in ACTIVITY_KINDS:
-                for act in world.iter(kind):
-                    if act.deal_id is not None:
-                        self.links.setdefault((kind, act.deal_id), []).append(act.id)
-            self.version = world.version
-        return self.links.get((to_kind, from_id), [])
-
-
-_reverse = _Reverse()
-
-
 def targets(world: World, from_kind: str, rec: Any, to_kind: str) -> list[int]:
     """Ids of the live, unarchived ``to_kind`` records associated with ``rec``."""
     if (from_kind, to_kind) not in TYPES:
@@ -86,8 +61,10 @@ def targets(world: World, from_kind: str, rec: Any, to_kind: str) -> list[int]:
             ids = world.activities_of(rec.id, to_kind)
     elif to_kind == "person":
         ids = world.people_of_company(rec.id) if from_kind == "company" else list(rec.contact_ids)
-    elif from_kind == "company" or (from_kind == "deal" and to_kind in ACTIVITY_KINDS):
-        ids = _reverse.get(world, to_kind, rec.id)
+    elif from_kind == "company":
+        ids = world.deals_of_company(rec.id)
+    elif from_kind == "deal" and to_kind in ACTIVITY_KINDS:
+        ids = world.activities_of_deal(rec.id, to_kind)
     elif to_kind == "company":
         ids = [rec.company_id] if rec.company_id is not None else []
     else:  # activity -> deal

@@ -45,8 +45,8 @@ records consistently):
   ``ids_after(kind, after_id, archived=False, limit)``.
 - ``by_time(kind, attr)`` -> ``SortedIndex`` of (``modified`` or ``touched``, id), kept up to
   date by every mutation, for "changed since" searches without scanning.
-- ``deals_of(person_id)``, ``activities_of(person_id)``, ``people_of_company(company_id)``:
-  reverse associations.
+- ``deals_of(person_id)``, ``activities_of(person_id)``, ``people_of_company(company_id)``,
+  ``activities_of_deal(deal_id)``, ``deals_of_company(company_id)``: reverse associations.
 - Mutations (each bumps ``modified`` and ``touched`` like the CRM does, and also ``touched``
   on records whose roll-ups change, e.g. a person when a deal is associated):
   ``update(kind, id, values)`` (attributes or custom properties), ``move_deal(deal_id, stage,
@@ -129,6 +129,8 @@ class World(WorldMutations):
         self._deals_of: dict[int, list[int]] = {}
         self._acts_of: dict[int, list[int]] = {}
         self._people_of: dict[int, list[int]] = {}
+        self._acts_of_deal: dict[int, list[int]] = {}
+        self._deals_of_company: dict[int, list[int]] = {}
         self._time_index: dict[tuple[str, str], SortedIndex] = {}
         self.defined_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.deleted_log: list[tuple[str, int, int]] = []
@@ -234,6 +236,13 @@ class World(WorldMutations):
         ids = self._acts_of.get(person_id, [])
         return ids if kind is None else [i for i in ids if kind_of(i) == kind]
 
+    def activities_of_deal(self, deal_id: int, kind: str | None = None) -> list[int]:
+        ids = self._acts_of_deal.get(deal_id, [])
+        return ids if kind is None else [i for i in ids if kind_of(i) == kind]
+
+    def deals_of_company(self, company_id: int) -> list[int]:
+        return self._deals_of_company.get(company_id, [])
+
     def people_of_company(self, company_id: int) -> list[int]:
         return self._people_of.get(company_id, [])
 
@@ -267,25 +276,28 @@ class World(WorldMutations):
                 index.add(getattr(rec, attr), rec.id)
         return rec
 
-    def _link(self, rec: Any) -> None:
+    def _links(self, rec: Any) -> list[tuple[dict[int, list[int]], int]]:
+        """The reverse indexes (and keys) a record appears in."""
         if isinstance(rec, Deal):
-            for pid in rec.contact_ids:
-                self._deals_of.setdefault(pid, []).append(rec.id)
-        elif isinstance(rec, Activity):
-            for pid in rec.contact_ids:
-                self._acts_of.setdefault(pid, []).append(rec.id)
-        elif isinstance(rec, Person) and rec.company_id is not None:
-            self._people_of.setdefault(rec.company_id, []).append(rec.id)
+            links = [(self._deals_of, pid) for pid in rec.contact_ids]
+            if rec.company_id is not None:
+                links.append((self._deals_of_company, rec.company_id))
+            return links
+        if isinstance(rec, Activity):
+            links = [(self._acts_of, pid) for pid in rec.contact_ids]
+            if rec.deal_id is not None:
+                links.append((self._acts_of_deal, rec.deal_id))
+            return links
+        if isinstance(rec, Person) and rec.company_id is not None:
+            return [(self._people_of, rec.company_id)]
+        return []
+
+    def _link(self, rec: Any) -> None:
+        for index, key in self._links(rec):
+            index.setdefault(key, []).append(rec.id)
 
     def _unlink(self, rec: Any) -> None:
-        pairs: list[tuple[dict[int, list[int]], int | None]] = []
-        if isinstance(rec, Deal):
-            pairs = [(self._deals_of, pid) for pid in rec.contact_ids]
-        elif isinstance(rec, Activity):
-            pairs = [(self._acts_of, pid) for pid in rec.contact_ids]
-        elif isinstance(rec, Person):
-            pairs = [(self._people_of, rec.company_id)]
-        for index, key in pairs:
-            ids = index.get(key, []) if key is not None else []
+        for index, key in self._links(rec):
+            ids = index.get(key, [])
             if rec.id in ids:
                 ids.remove(rec.id)

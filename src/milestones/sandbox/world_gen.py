@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 
 from milestones.sandbox.world import CALL_DISPOSITIONS as DISPO
-from milestones.sandbox.world import Activity, Company, Deal, Owner, Person, World
+from milestones.sandbox.world import Activity, Company, Deal, Owner, Person, World, kind_of
 
 ANCHOR_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 DAY = 86_400_000
@@ -138,6 +138,7 @@ class _Generator:
 
     def __init__(self, world: World, rng: random.Random, anchor: int) -> None:
         self.w, self.rng, self.anchor = world, rng, anchor
+        self.link_rng = random.Random(f"milestones-sandbox-links:{world.seed}")
         self.owner_ids: list[int] = []
         self.company_ids: list[int] = []
         self.by_journey: dict[str, list[int]] = {j: [] for j in JOURNEYS}
@@ -176,7 +177,7 @@ class _Generator:
             self.w.insert(p)
             self.by_journey[p.journey].append(p.id)
             self._activities(p)
-            self._deals(p)
+            self._log_on_deals(p, self._deals(p))
 
     def _past(self, span: float) -> int:
         return self.anchor - DAY - int(self.rng.random() * span)
@@ -238,6 +239,17 @@ class _Generator:
             self._activity(p, spec, ts)
         p.touched = max(p.touched, latest)
 
+    def _log_on_deals(self, p: Person, deals: list[Deal]) -> None:
+        """A third of a person's activities after a deal opened are logged on it too
+        (drawn from a stream of their own, so the rest of the world does not move)."""
+        for aid in list(self.w.activities_of(p.id)) if deals else ():
+            act = self.w.get(kind_of(aid), aid)
+            opened = [d for d in deals if d.created <= act.timestamp]
+            if opened and self.link_rng.random() < 0.35:
+                self.w._unlink(act)
+                act.deal_id = opened[-1].id
+                self.w._link(act)
+
     def _activity(self, p: Person, spec: tuple, ts: int, archived: bool = False) -> Activity:
         kind, direction, status, dispo, subject = spec
         a = Activity()
@@ -253,7 +265,7 @@ class _Generator:
 
     # ---- deals ---------------------------------------------------------------------------
 
-    def _deals(self, p: Person) -> None:
+    def _deals(self, p: Person) -> list[Deal]:
         rng, j = self.rng, p.journey
         plans: list[str] = []
         if j == "target" and rng.random() < 0.02:
@@ -268,8 +280,7 @@ class _Generator:
                 plans.append("closedlost")
             if rng.random() < 0.2:
                 plans.append(rng.choice(RENEWAL_STAGES))
-        for stage in plans:
-            self._deal(p, stage)
+        return [self._deal(p, stage) for stage in plans]
 
     def _deal(self, p: Person, stage: str) -> Deal:
         rng = self.rng
