@@ -12,6 +12,7 @@ of statements whatever its size.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from milestones.connectors.base import PERSON_FIELDS, FieldKey, Link, Page
 from milestones.mapping.records import Activity, Contact, Deal
 from milestones.sync import codec
 
+log = logging.getLogger("milestones.sync")
 _IDS = "(SELECT value FROM json_each(?))"
 _TABLES = {"contacts": "contacts", "deals": "deals", "activities": "activities"}
 
@@ -64,7 +66,14 @@ def apply_page(
     Records are dispatched by type, not by the page's kind: a HubSpot contacts page in
     rollups mode also carries the activities it synthesized from contact properties.
     """
-    records = page.records
+    records = [r for r in page.records if r.id and str(r.id).strip()]
+    if len(records) < len(page.records):
+        # A record without an id cannot be stored, planned or written back: say so.
+        log.warning(
+            "%s: %d record(s) without an id in a page from the CRM were skipped",
+            page.kind,
+            len(page.records) - len(records),
+        )
     _apply_contacts(db, [r for r in records if isinstance(r, Contact)], pull_id, names)
     _apply_deals(db, [r for r in records if isinstance(r, Deal)], pull_id, names)
     _apply_activities(db, [r for r in records if isinstance(r, Activity)], pull_id)
