@@ -354,3 +354,23 @@ def test_activities_inside_contact_pages_count(state: State) -> None:
     make_world(crm)
     run(state, crm)
     assert crm.field("c4", "milestone") == "prospect"
+
+
+def test_an_interrupted_backfill_resumes_its_own_window(state: State, crm: FakeCRM) -> None:
+    since = datetime.now(UTC) - timedelta(days=1)
+    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
+    engine.progress = lambda kind, report, calls: engine.request_stop()
+    first = engine.run(RunOptions(mode="backfill", since=since))
+    assert first.outcome == "interrupted"
+    cursor = state.cursor("hubspot", "contacts", "backfill")
+    assert cursor.is_running and cursor.window_since == since and cursor.pages == 1
+    assert state.cursor("hubspot", "contacts", "sync").committed is None
+    crm.pull_calls = 0
+    second = run(state, crm, mode="backfill", since=since)
+    assert second.exit_code == 0
+    assert second.figures["records_read"] == first_total(crm) - crm.page_size
+    assert crm.field("c1", "milestone") == "prospect"
+
+
+def first_total(crm: FakeCRM) -> int:
+    return sum(len(records) for records in crm.records.values())
