@@ -37,8 +37,8 @@ must break ties by id; Salesforce truncates to seconds, which ties even more.
 
 Ids are ints, unique across the whole world (each kind has its own range, see ``ID_BASE``).
 
-Store API (all methods are thread-safe; take ``world.lock`` yourself to read several
-records consistently):
+Store API (mutations take ``world.lock`` themselves; a reader running beside writers,
+such as a server thread, holds ``world.lock`` while it reads):
 
 - ``get(kind, id)`` -> record or None (archived included; deleted records are gone).
 - ``ids(kind)`` -> sorted list of live ids (archived included), for paging by id:

@@ -6,8 +6,9 @@ the evidence for it: targets only outbound touches; prospects at least one two-w
 contact; opportunities a deal in an opportunity stage; clients a closed-won deal;
 advocates also a referral, a promoter NPS score or the reference flag (HubSpot property
 ``reference_customer``). Default shares:
-target 50 %, prospect 22 %, opportunity 13 %, client 10 %, advocate 5 %; about 0.3
-deals and 5 activities per person. Associations and referrals can lift a person past
+target 50 %, prospect 22 %, opportunity 13 %, client 10 %, advocate 5 %; about 0.35
+deals and 5 activities per person, a third of the activities after a deal opened logged
+on that deal too. Associations and referrals can lift a person past
 their journey (a co-contact on a won deal), so ``journey`` is the intent, not a verdict.
 
 Odd records real portals have are always present (even with 50 people): no email,
