@@ -36,11 +36,12 @@ def diff_fields(
     wanted: Mapping[FieldKey, str | None], current: Mapping[str, str | None]
 ) -> dict[FieldKey, str | None]:
     """The wanted values that differ from the current ones."""
-    return {
-        key: value
-        for key, value in wanted.items()
-        if normalise(key, value) != normalise(key, current.get(key))
-    }
+    changed: dict[FieldKey, str | None] = {}
+    for key, value in wanted.items():
+        held = current.get(key)
+        if value != held and normalise(key, value) != normalise(key, held):
+            changed[key] = value
+    return changed
 
 
 def person_fields(derived: Derived, keys: Mapping[FieldKey, str]) -> dict[FieldKey, str | None]:
