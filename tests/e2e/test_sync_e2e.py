@@ -194,3 +194,25 @@ def test_a_run_killed_at_any_point_then_rerun_ends_like_an_uninterrupted_one(
 def _append_chunk_size(config: Path) -> None:
     """Small derive chunks, so a crash can land between two of them."""
     config.write_text(config.read_text().replace("[sync]\n", "[sync]\nderive_chunk = 40\n"))
+
+
+def _crm_id(box: Sandbox, person_id: int) -> str:
+    if box.provider == "hubspot":
+        return str(person_id)
+    record = box.server.record("person", person_id)
+    assert record is not None
+    return str(record["api"]["Contact"]["Id"])
+
+
+def test_a_full_sync_notices_deleted_people(sandbox: Sandbox) -> None:
+    box = sandbox
+    assert box.run("sync") == 0
+    gone = _pick(box, "prospect")
+    crm_id = _crm_id(box, gone)
+    box.server.mutate("delete", kind="person", id=gone)
+    settle(box)
+    assert box.run("sync", "--full") == 0
+    with sqlite3.connect(box.state) as db:
+        row = db.execute("SELECT is_deleted FROM contacts WHERE id = ?", (crm_id,)).fetchone()
+        last = db.execute("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == (1,) and last == ("ok",)
