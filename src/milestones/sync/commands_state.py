@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # the cli module imports these commands
     from milestones.sync.cli import AppContext
 
 
+FAILURES_SHOWN = 20
+
+
 def _open_state(app: AppContext) -> State:
     path = app.config().state.path
     if not path.exists():
@@ -59,7 +62,8 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
             "dirty": state.count("dirty"),
             "writes_pending": state.count("writes", "status = 'pending'"),
             "writes_failed": state.count("writes", "status = 'failed'"),
-            "failures": state.write_rows("failed", limit=20),
+            # --json lists every failed write; the text shows the latest few (below).
+            "failures": state.write_rows("failed", limit=-1 if as_json else FAILURES_SHOWN),
         }
     app.emit(data, as_json, _status_text(data))
 
@@ -82,10 +86,14 @@ def _status_text(data: dict[str, Any]) -> str:
     lines.append(f"writes: {data['writes_pending']} pending, {data['writes_failed']} failed")
     for row in data["failures"]:
         retry = "retried next run" if row["is_retryable"] else "not retried until it changes"
+        reason = " ".join(str(part) for part in (row["code"], row["message"]) if part)
         lines.append(
-            f"  {row['object_kind']} {row['record_id']}: {row['code']} {row['message']} "
+            f"  {row['object_kind']} {row['record_id']}: {reason} "
             f"({row['attempts']} attempts; {retry})"
         )
+    hidden = data["writes_failed"] - len(data["failures"])
+    if hidden > 0:
+        lines.append(f"  ... and {hidden} more (status --json lists every one)")
     return "\n".join(lines)
 
 
