@@ -11,18 +11,24 @@ Outcomes are always judged in the sandbox's records (``crm_values``), never in o
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.server import SandboxServer
+from milestones.sandbox.server import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world import World
+from milestones.sync.cli import main
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions, RunReport
 from milestones.sync.factory import build_connector
@@ -93,6 +99,10 @@ class Crm:
             finally:
                 engine.connector.close()
 
+    def cli(self, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
+        """``milestones --config <config> <args>`` in-process, with virtual retry waits."""
+        return run_cli(["--config", str(self.config), *args], {**self.env, **(env or {})}, self)
+
     def ensure_fields(self) -> None:
         """Create our fields in the CRM (``milestones fields --create``)."""
         config = load_config(self.config, environ=self.env)
@@ -123,6 +133,45 @@ class Crm:
         self.server.stop()
 
 
+@dataclass
+class Outcome:
+    """What a command printed and its exit code."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def run_cli(argv: list[str], env: Mapping[str, str], crm: Crm | None = None) -> Outcome:
+    """Run ``milestones`` in-process with ``env`` set; connectors wait in virtual time."""
+    waits = crm.time if crm is not None else VirtualTime()
+
+    def build(config: Any, **options: Any) -> Any:
+        return build_connector(config, **{"sleep": waits.sleep, "clock": waits.clock, **options})
+
+    out, err = io.StringIO(), io.StringIO()
+    patches = [
+        mock.patch(f"milestones.sync.{module}.build_connector", build)
+        for module in ("checks", "commands", "commands_crm", "commands_demo")
+    ]
+    code = 0
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        stack.enter_context(mock.patch.dict(os.environ, dict(env)))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
 def start_crm(
     provider: str,
     tmp: Path,
@@ -142,7 +191,7 @@ def start_crm(
         server: SandboxServer = HubSpotServer(world, token=HUBSPOT_TOKEN, faults=faults).start()
         config.write_text(
             f'provider = "hubspot"\n[hubspot]\naccess_token = "${{HUBSPOT_ACCESS_TOKEN}}"\n'
-            f'base_url = "{server.url}"\n[hubspot.pacing]\nmax_attempts = 12\n{common}'
+            f'base_url = "{server.url}"\n{common}'
         )
         env = {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN}
     else:
@@ -151,16 +200,27 @@ def start_crm(
         config.write_text(
             f'provider = "salesforce"\n[salesforce]\ninstance_url = "{sf.url}"\n'
             f'auth = "session"\nsession_id = "${{SF_SESSION_ID}}"\n'
-            f'ca_bundle = "{sf.ca_bundle}"\n[salesforce.pacing]\nmax_attempts = 12\n{common}'
+            f'ca_bundle = "{sf.ca_bundle}"\n{common}'
         )
         env = {"SF_SESSION_ID": SALESFORCE_SESSION}
     return Crm(provider, server, world, config, state, env)
 
 
 def differing(expected: CrmValues, actual: CrmValues) -> dict[tuple[str, int], Any]:
-    """Records whose written fields differ: key -> (expected, actual)."""
+    """Records whose written fields differ: key -> (expected, actual).
+
+    A property never set and one set then cleared both read as null in the CRM: equal here.
+    """
+
+    def present(values: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in (values or {}).items() if v is not None}
+
     keys = set(expected) | set(actual)
-    return {k: (expected.get(k), actual.get(k)) for k in keys if expected.get(k) != actual.get(k)}
+    return {
+        k: (expected.get(k), actual.get(k))
+        for k in keys
+        if present(expected.get(k)) != present(actual.get(k))
+    }
 
 
 def failed_writes(state: Path) -> dict[str, tuple[str, str]]:
@@ -179,3 +239,74 @@ def apply_changes(crms: list[Crm], changes: list[Mapping[str, Any]]) -> None:
     for crm in crms:
         for change in changes:
             crm.server.mutate(**dict(change))
+
+
+Rewrite = Callable[[Request, Response | None], Response | None]
+
+
+class Tamper:
+    """Rewrites some of a sandbox's answers: the API misbehaving in one precise way.
+
+    ``matches`` picks requests (method and path); ``before`` runs first (e.g. deletes a field
+    mid-run); ``rewrite`` gets the request and the answer the sandbox sent (None when
+    ``serve`` is false: the sandbox never saw the request) and returns what to send instead
+    (None drops the connection). ``times`` bounds how many matching requests are tampered.
+    """
+
+    def __init__(
+        self,
+        server: SandboxServer,
+        matches: Callable[[Request], bool],
+        rewrite: Rewrite | None = None,
+        times: int | None = None,
+        *,
+        before: Callable[[Request], None] | None = None,
+        serve: bool = True,
+    ) -> None:
+        self.server, self.matches, self.rewrite, self.times = server, matches, rewrite, times
+        self.before, self.serve = before, serve
+        self.hits = 0
+        self._handle = server.handle
+        server.handle = self._handle_one  # type: ignore[method-assign]
+
+    def _handle_one(self, req: Request) -> Response | None:
+        hit = not req.path.startswith("/_sandbox/") and self.matches(req)
+        if hit and self.times is not None and self.hits >= self.times:
+            hit = False
+        if not hit:
+            return self._handle(req)
+        self.hits += 1
+        if self.before is not None:
+            self.before(req)
+        answer = self._handle(req) if self.serve else None
+        return answer if self.rewrite is None else self.rewrite(req, answer)
+
+    def remove(self) -> None:
+        self.server.handle = self._handle  # type: ignore[method-assign]
+
+
+def edit_json(edit: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that edits the JSON body of the sandbox's answer."""
+
+    def rewrite(req: Request, answer: Response | None) -> Response | None:
+        assert answer is not None
+        payload = json.loads(answer.body)
+        edited = edit(payload)
+        return json_response(answer.status, payload if edited is None else edited)
+
+    return rewrite
+
+
+def answer_with(status: int, body: bytes | str, content_type: str = "text/html") -> Rewrite:
+    """A rewrite that answers ``status`` with ``body`` whatever the sandbox said."""
+    data = body.encode() if isinstance(body, str) else body
+
+    def rewrite(req: Request, answer: Response | None) -> Response | None:
+        return Response(status, data, [("Content-Type", content_type)])
+
+    return rewrite
+
+
+def path_is(method: str, fragment: str) -> Callable[[Request], bool]:
+    """Requests with this method whose path contains ``fragment``."""
+    return lambda req: req.method == method and fragment in req.path
