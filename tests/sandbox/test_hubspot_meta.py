@@ -198,3 +198,21 @@ def test_deal_and_company_associations_both_ways(hubspot, hubspot_server) -> Non
     deal = next(d for d in world.iter("deal") if d.company_id is not None)
     companies = api.get_page("companies", "deals", _assoc_request([deal.company_id]))
     assert str(deal.id) in {t.to_object_id for t in companies.results[0].to}
+
+
+def test_property_group_create_201_then_409_and_read_back(hubspot: HubSpot) -> None:
+    from hubspot.crm.properties import PropertyGroupCreate
+    from hubspot.crm.properties.exceptions import ApiException as GroupApiException
+
+    groups = hubspot.crm.properties.groups_api
+    with pytest.raises(NotFoundException):
+        groups.get_by_name("contacts", "milestones")
+    created = groups.create("contacts", PropertyGroupCreate(name="milestones", label="Milestones"))
+    assert created is not None and created.name == "milestones"
+    assert groups.get_by_name("contacts", "milestones").label == "Milestones"
+    assert groups.get_by_name("contacts", "contactinformation").name == "contactinformation"
+    with pytest.raises(GroupApiException) as again:
+        groups.create("contacts", PropertyGroupCreate(name="milestones", label="Milestones"))
+    assert again.value.status == 409
+    with pytest.raises(NotFoundException):
+        groups.get_by_name("deals", "milestones")

@@ -65,6 +65,8 @@ class HubSpotServer(SandboxServer):
         self.daily_used = 0
         self._daily_lock = threading.Lock()
         self.records_written: Counter[str] = Counter()
+        # Property groups created through the API, per object kind (built-in ones are implied).
+        self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
         self.ten_secondly = RollingWindow(TEN_SECONDLY_MAX, 10.0)
         self.secondly = RollingWindow(SECONDLY_MAX, 1.0)
         self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
@@ -95,6 +97,8 @@ class HubSpotServer(SandboxServer):
         o("POST", p, meta.create_property)
         o("GET", p + "/{name}", meta.get_property)
         o("PATCH", p + "/{name}", meta.update_property)
+        o("GET", p + "/groups/{name}", meta.get_property_group)
+        o("POST", p + "/groups", meta.create_property_group)
 
     def _object_route(self, method: str, pattern: str, fn: Callable[..., Response]) -> None:
         """A route whose ``{type}`` must name a known object type (else 404)."""

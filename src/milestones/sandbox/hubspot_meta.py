@@ -180,6 +180,41 @@ def update_property(srv: HubSpotServer, req: Request, kind: str, name: str) -> R
     return err.ok(200, changed)
 
 
+# Groups every portal has; a portal's own groups come from create_property_group.
+BUILTIN_GROUPS = {
+    "person": ("contactinformation",),
+    "deal": ("dealinformation",),
+    "company": ("companyinformation",),
+}
+
+
+def get_property_group(srv: HubSpotServer, req: Request, kind: str, name: str) -> Response:
+    group = srv.property_groups.get(kind, {}).get(name)
+    if group is None and name in BUILTIN_GROUPS.get(kind, ()):
+        group = {"name": name, "label": name, "displayOrder": -1, "archived": False}
+    if group is None:
+        return err.not_found(f"Unable to find property group {name}")
+    return err.ok(200, group)
+
+
+def create_property_group(srv: HubSpotServer, req: Request, kind: str) -> Response:
+    body = req.json() or {}
+    name, label = body.get("name"), body.get("label")
+    if not name or not label:
+        return err.validation("Missing required fields: name, label")
+    groups = srv.property_groups.setdefault(kind, {})
+    if name in groups or name in BUILTIN_GROUPS.get(kind, ()):
+        return err.error(409, "OBJECT_ALREADY_EXISTS", f"A group named '{name}' already exists.")
+    group = {
+        "name": str(name),
+        "label": str(label),
+        "displayOrder": int(body.get("displayOrder", -1)),
+        "archived": False,
+    }
+    groups[str(name)] = group
+    return err.ok(201, group)
+
+
 def owners(srv: HubSpotServer, req: Request) -> Response:
     results = [
         {
