@@ -7,6 +7,7 @@ for the chosen provider before validation, so nothing vendor-specific lives in t
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,6 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from milestones.mapping.records import Milestone
 
 StageTarget = Literal["target", "prospect", "opportunity", "client"]
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def check_field_name(name: str) -> str:
+    """A CRM property or field API name: letters, digits and underscores, nothing else.
+
+    These names go into SOQL select lists and HubSpot property lists, where quoting cannot
+    protect them: anything else is refused rather than sent.
+    """
+    if not _FIELD_NAME.match(name):
+        raise ValueError(f"{name!r} is not a field name (letters, digits and _ only)")
+    return name
 
 
 class _Rules(BaseModel):
@@ -84,6 +99,16 @@ class AdvocateRules(_Rules):
         "keeps is_advocate true; empty means it never lapses. The advocate milestone itself "
         "is never taken back.",
     )
+
+    @field_validator("referred_by_property", "nps_property", "nps_date_property")
+    @classmethod
+    def _one_name(cls, value: str | None) -> str | None:
+        return check_field_name(value) if value else value
+
+    @field_validator("flag_properties")
+    @classmethod
+    def _names(cls, values: list[str]) -> list[str]:
+        return [check_field_name(v) for v in values]
 
 
 class DisqualifyRules(_Rules):

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from milestones.connectors.base import FieldKey
 from milestones.connectors.settings import (
@@ -26,7 +34,7 @@ from milestones.connectors.settings import (
     SalesforceSettings,
     WriteSpec,
 )
-from milestones.mapping.rules import MappingRules
+from milestones.mapping.rules import MappingRules, check_field_name
 from milestones.sync.logs import register_secret
 from milestones.sync.report_settings import ReportSettings
 
@@ -91,6 +99,13 @@ class WritebackSettings(_Section):
     leads: bool = Field(
         default=True, description="Salesforce: write the fields on unconverted Leads too."
     )
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, fields: dict[FieldKey, str]) -> dict[FieldKey, str]:
+        for name in fields.values():
+            check_field_name(name)
+        return fields
 
 
 class SyncSettings(_Section):
