@@ -216,3 +216,27 @@ def test_a_full_sync_notices_deleted_people(sandbox: Sandbox) -> None:
         row = db.execute("SELECT is_deleted FROM contacts WHERE id = ?", (crm_id,)).fetchone()
         last = db.execute("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     assert row == (1,) and last == ("ok",)
+
+
+def test_sigterm_finishes_the_page_checkpoints_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = start_sandbox("salesforce", tmp_path, contacts=KILL_WORLD)
+    for name, value in box.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert box.run("fields", "--create") == 0
+        stopped = box.spawn("sync", env={"MILESTONES_CRASH_AT": "page:1:TERM"})
+        assert stopped.returncode == 1, stopped.stderr[-2000:]
+        assert "interrupted" in stopped.stdout
+        assert box.write_calls() == 0  # stopped during the pull, before any write
+        with sqlite3.connect(box.state) as db:
+            pages, running = db.execute(
+                "SELECT pages, is_running FROM cursors WHERE kind = 'contacts'"
+            ).fetchone()
+        assert (pages, running) == (1, 1)  # the page being read was finished and kept
+        resumed = box.spawn("sync")
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert box.write_calls() > 0
+    finally:
+        box.server.stop()

@@ -104,22 +104,28 @@ class Stopped(Exception):
 
 
 class CrashHook:
-    """Honours ``MILESTONES_CRASH_AT=<phase>:<n>``: SIGKILL at the n-th ``phase`` point."""
+    """Honours ``MILESTONES_CRASH_AT=<phase>:<n>[:TERM|INT]``: a signal at the n-th point.
+
+    SIGKILL by default (an abrupt death); TERM or INT send that signal instead, which the
+    run handles like an operator's stop request.
+    """
 
     def __init__(self, spec: str | None) -> None:
-        self.phase, self.at = "", 0
-        if spec and ":" in spec:
-            phase, _, count = spec.partition(":")
-            self.phase, self.at = phase.strip(), int(count)
+        self.phase, self.at, self.signal = "", 0, signal.SIGKILL
+        parts = (spec or "").split(":")
+        if len(parts) >= 2:
+            self.phase, self.at = parts[0].strip(), int(parts[1])
+            if len(parts) == 3:
+                self.signal = signal.Signals[f"SIG{parts[2].strip().upper()}"]
         self.seen = 0
 
     def point(self, phase: str) -> None:
-        """Count one ``phase`` point; die abruptly when it is the chosen one."""
+        """Count one ``phase`` point; send the signal when it is the chosen one."""
         if phase != self.phase:
             return
         self.seen += 1
         if self.seen == self.at:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), self.signal)
 
 
 class Engine:
