@@ -37,7 +37,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,15 +152,14 @@ def measure_run(
     state = folder / "state.db"
     since = committed(state)
     before = written_values(world, provider)
+    # Counted before the worker starts: its own writes move records past its window's end.
+    floor = read_floor(provider, world, server, since, datetime.now(UTC) + timedelta(days=1))
     server.reset_stats()
     argv = worker_argv(config, "sync", "--json", profile=profile)
     child = run_child(argv, env, folder, name)
     if child.returncode != 0:
         sys.exit(f"{name}: worker exited {child.returncode}\n{child.stderr[-3000:]}")
     stats = server.stats()
-    until = committed(state)
-    assert until is not None
-    floor = read_floor(provider, world, server, since, until)
     add_write_floor(floor, provider, changed_objects(world, provider, before))
     calls = call_counts(provider, stats)
     pacing = floor.pacing_seconds(provider)
