@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
@@ -113,7 +114,7 @@ class SalesforceClient:
         else:
             assert self._login is not None  # every mode but a given session logs in
             session_id, host = self.call("auth", self._login, guarded=False)
-            instance_url = f"https://{host}"
+            instance_url = self._configured_host(host)
         return Salesforce(
             session_id=session_id,
             instance_url=instance_url,
@@ -121,6 +122,23 @@ class SalesforceClient:
             session=self.session,
             object_pairs_hook=dict,
         )
+
+    def _configured_host(self, host: str) -> str:
+        """The configured instance URL, once the login answer agrees with it.
+
+        A login answers with the host to use next; following another host than the one
+        configured would send the session (and all data) somewhere the user never named.
+        """
+        configured = str(self.settings.instance_url).rstrip("/")
+        answered = host.removeprefix("https://").removeprefix("http://").split("/")[0]
+        if answered.lower() != urlsplit(configured).netloc.lower():
+            raise ConfigurationError(
+                f"the login answered with instance {answered}, not the configured "
+                f"instance_url {configured}: set instance_url to the org's own URL "
+                "(requests go to the configured host only)",
+                connector=CONNECTOR,
+            )
+        return configured
 
     def _relogin(self) -> None:
         """Renew an expired session in place, or explain why this mode cannot."""
