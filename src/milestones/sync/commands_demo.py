@@ -112,7 +112,7 @@ def _examples(state: State) -> list[str]:
     for level in (Milestone.ADVOCATE, Milestone.CLIENT, Milestone.PROSPECT):
         row = state.db.execute(
             "SELECT id FROM contacts WHERE json_extract(derived, '$[0]') = ? "
-            "AND is_deleted = 0 ORDER BY id LIMIT 1",
+            "AND is_deleted = 0 ORDER BY json_extract(derived, '$[3]') DESC, id LIMIT 1",
             (int(level),),
         ).fetchone()
         if row:

@@ -189,6 +189,8 @@ def _describe_record(evidence: Evidence, by_id: dict[str, Activity | Deal]) -> s
         return " ".join(p for p in parts if p)
     if isinstance(record, Deal):
         return f"deal {record.name or record.id!r} in stage {record.stage_id}"
+    if evidence.rule == "referral":
+        return f"{evidence.record_kind} {evidence.record_id} names them as its referrer"
     return evidence.rule.replace("_", " ")
 
 
