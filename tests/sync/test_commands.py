@@ -142,3 +142,11 @@ def test_every_survives_a_passing_failure(
     assert run("sync", "--every", "1m") == 0  # the second run went through
     assert "connection reset; trying again at the next run" in capsys.readouterr().err
     assert crm.field("c1", "milestone") == "prospect"
+
+
+def test_dry_run_text_streams_the_plan(crm: FakeCRM, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("sync", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "contact c1  milestone=prospect milestone_date=2025-01-07" in out
+    assert "dry run: 8 records would be written; nothing was sent to the CRM" in out
+    assert crm.write_calls == []

@@ -119,17 +119,27 @@ def _plan_data(report: RunReport) -> list[dict[str, Any]]:
     ]
 
 
-def _print_plan(report: RunReport) -> None:
-    for change in report.plan[:PLAN_LINES]:
-        click.echo(describe_change(change))
-    extra = len(report.plan) - PLAN_LINES
-    if extra > 0:
-        click.echo(f"... and {extra} more (use --json for the whole plan)")
-    click.echo(
-        f"dry run: {len(report.plan)} records would be written"
-        + (f", plus {report.queued_retries} queued retries" if report.queued_retries else "")
-        + "; nothing was sent to the CRM"
-    )
+class PlanPrinter:
+    """Prints a dry run's plan as it is derived: the first lines, then a count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, change: Change) -> None:
+        self.count += 1
+        if self.count <= PLAN_LINES:
+            click.echo(describe_change(change))
+
+    def finish(self, report: RunReport) -> None:
+        """The closing lines: what was left out, and that nothing was sent."""
+        extra = self.count - PLAN_LINES
+        if extra > 0:
+            click.echo(f"... and {extra} more (use --json for the whole plan)")
+        click.echo(
+            f"dry run: {self.count} records would be written"
+            + (f", plus {report.queued_retries} queued retries" if report.queued_retries else "")
+            + "; nothing was sent to the CRM"
+        )
 
 
 def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
@@ -137,8 +147,9 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
     # Backfills are long by nature; a sync shows progress only to a person at a terminal.
     wants_progress = command == "backfill" or sys.stderr.isatty()
     progress = ProgressLine(command) if wants_progress and not as_json else None
+    printer = PlanPrinter() if options.dry_run and not as_json else None
     with open_engine(app, progress) as engine:
-        report = engine.run(options, command=command)
+        report = engine.run(options, command=command, plan_sink=printer)
     if progress is not None:
         progress.finish()
     if as_json:
@@ -148,8 +159,8 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
             data["queued_retries"] = report.queued_retries
         app.emit(data, True)
     else:
-        if options.dry_run:
-            _print_plan(report)
+        if printer is not None:
+            printer.finish(report)
         click.echo(summary_line(command, report))
     return report.exit_code
 

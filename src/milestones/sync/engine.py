@@ -167,15 +167,24 @@ class Engine:
         if self.stop_requested:
             raise Stopped
 
-    def run(self, options: RunOptions, command: str = "sync") -> RunReport:
-        """One run; its figures and outcome also go to the run log."""
+    def run(
+        self,
+        options: RunOptions,
+        command: str = "sync",
+        plan_sink: Callable[[Change], None] | None = None,
+    ) -> RunReport:
+        """One run; its figures and outcome also go to the run log.
+
+        A dry run hands each planned change to ``plan_sink`` as it is derived (so a large
+        plan is never held in memory), or collects them in ``RunReport.plan`` without one.
+        """
         started = self.clock()
         t0 = time.monotonic()
         report = RunReport(self.state.start_run(command, self.connector.provider))
         calls_before = self.connector.usage().total
         try:
             with self._signals_stop_the_run():
-                self._run(options, started, report)
+                self._run(options, started, report, plan_sink)
             if report.stream_errors or (report.figures.get("failed") and not options.dry_run):
                 report.outcome = "failures"
             elif options.dry_run:
@@ -201,7 +210,13 @@ class Engine:
             )
         return report
 
-    def _run(self, options: RunOptions, started: datetime, report: RunReport) -> None:
+    def _run(
+        self,
+        options: RunOptions,
+        started: datetime,
+        report: RunReport,
+        plan_sink: Callable[[Change], None] | None,
+    ) -> None:
         for name in ("records_read", "changed", "written", "failed"):
             report.figures.setdefault(name, 0)
         self._refresh_stages()
@@ -219,7 +234,7 @@ class Engine:
             report.detail = "pull stopped for " + "; ".join(broken)
             report.stream_errors = len(broken)
         self._mark_meetings_ended(started, options.dry_run)
-        sink = report.plan.append if options.dry_run else None
+        sink = (plan_sink or report.plan.append) if options.dry_run else None
         derive_people(self, started, report, sink)
         derive_deals(self, report, sink)
         if options.dry_run:
