@@ -71,6 +71,23 @@ class Sandbox:
             timeout=120,
         )
 
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start ``milestones`` as a separate process and return at once."""
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from milestones.sync.cli import main; main()",
+                "--config",
+                str(self.config),
+                *args,
+            ],
+            env={**os.environ, **self.env, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
     def write_calls(self) -> int:
         """Write requests the CRM has received (HubSpot batch updates, sObject collections)."""
         endpoints: dict[str, int] = self.server.stats()["endpoints"]

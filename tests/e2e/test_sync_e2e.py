@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from conftest import Sandbox, start_sandbox
-
-from milestones.sync.lock import run_lock
 
 ORDER = ["target", "prospect", "opportunity", "client", "advocate"]
 
@@ -145,11 +145,26 @@ def test_crm_changes_are_picked_up_and_only_they_are_written(sandbox: Sandbox) -
 def test_a_second_concurrent_run_refuses_to_start(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with run_lock(sandbox.state):
+    # The first run is a real process, frozen (SIGSTOP) mid-pull while it holds the lock.
+    first = sandbox.popen("sync", env={"MILESTONES_CRASH_AT": "page:1:STOP"})
+    try:
+        _wait_until_stopped(first.pid)
         assert sandbox.run("sync") == 1
-    assert "another milestones run is using" in capsys.readouterr().err
-    assert sandbox.write_calls() == 0
-    assert sandbox.run("sync") == 0
+        assert "another milestones run is using" in capsys.readouterr().err
+        assert sandbox.write_calls() == 0
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(timeout=120) == 0  # the first run, resumed, finishes its work
+    assert sandbox.write_calls() > 0
+
+
+def _wait_until_stopped(pid: int) -> None:
+    for _ in range(600):
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.05)
+    raise AssertionError("the first run never reached its first page")
 
 
 KILL_WORLD = 70  # two derive chunks, two write batches (people, deals)
