@@ -8,6 +8,7 @@ the dirty set. A dry run derives the same way and hands the plan to a sink inste
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -30,6 +31,7 @@ from milestones.sync.state import utcnow
 if TYPE_CHECKING:
     from milestones.sync.engine import Engine, RunReport
 
+log = logging.getLogger("milestones.sync")
 Sink = Callable[[Change], None]
 _IDS = "(SELECT value FROM json_each(?))"
 
@@ -50,6 +52,8 @@ def derive_people(engine: Engine, now: datetime, report: RunReport, sink: Sink |
         for person in chunk.people:
             contact = person.bundle.contact
             result = derive(person.bundle, stages, rules, now, person.prior)
+            for warning in result.warnings:  # unreadable input the rules had to ignore
+                log.warning("%s %s: %s", contact.kind, contact.id, warning)
             derived_rows.append((codec.encode_derived(result), contact.id))
             ledger.extend(_ledger_rows(result, person.prior, report.run_id))
             change = plan_person(contact, result, person.crm, names)
