@@ -155,7 +155,10 @@ def nps_answer(value: Any) -> Callable[[Crm, Reference], None]:
         outcome = crm.cli("sync")
         assert_clean(outcome)
         assert outcome.code == 0, outcome.text
-        if value in ("ten", "", "-3", "nine and a half"):
+        if value in ("ten", "-3", "999", "nine and a half"):
+            assert f"hs_feedback_last_nps_rating={value!r}" in outcome.text, outcome.text
+            assert "NPS ignored" in outcome.text
+        if value in ("ten", "", "-3", "999", "nine and a half"):
             assert_intact(crm, ref)  # still a client, like everyone else unchanged
         else:
             assert_intact(crm, ref, {("person", client)})
