@@ -31,10 +31,14 @@ def test_demo_needs_no_config(
     assert "$ milestones explain" in out and "history:" in out
     assert "milestones fields --create" in out
     assert (tmp_path / "kept" / "demo.db").exists()
+    report = tmp_path / "milestones-demo-report.html"
+    assert f"The milestone report of this world: {report}" in out
+    assert "<svg" in report.read_text(encoding="utf-8")
     assert run_main("demo", "--provider", "salesforce", "--contacts", "60", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert sum(data["funnel"][m] for m in ("target", "prospect", "opportunity")) > 0
     assert data["run"]["written"] > 0
+    assert data["report"] == str(report)
 
 
 @pytest.fixture

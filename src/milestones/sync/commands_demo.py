@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from milestones.mapping.records import Milestone
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions
 from milestones.sync.factory import build_connector
+from milestones.sync.report import write_html_report
 from milestones.sync.state import State
 
 if TYPE_CHECKING:  # the cli module imports these commands
@@ -131,10 +132,24 @@ def _examples(state: State) -> list[str]:
 @click.option("--contacts", type=click.IntRange(10, 100_000), default=300, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same world.")
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the state and config here.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default="milestones-demo-report.html",
+    show_default=True,
+    help="Where to write the HTML milestone report of the demo world.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the funnel and examples as JSON.")
 @click.pass_obj
 def demo(
-    app: AppContext, provider: str, contacts: int, seed: int, keep: str | None, as_json: bool
+    app: AppContext,
+    provider: str,
+    contacts: int,
+    seed: int,
+    keep: str | None,
+    html_path: str,
+    as_json: bool,
 ) -> int:
     """Try it with no CRM: a sandbox CRM, a full sync, the funnel, a few explanations.
 
@@ -168,14 +183,19 @@ def demo(
                 )
                 counts = funnel(state)
                 examples = _examples(state)
+            html = Path(html_path).resolve()
+            write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
             app._config = config  # explain reads this config's state
             if as_json:
-                app.emit({"funnel": counts, "run": f, "examples": examples}, True)
+                data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
+                app.emit(data, True)
                 return report.exit_code
             click.echo("\n" + _funnel_text(counts))
             for record_id in examples:
                 click.echo(f"\n$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
+            click.echo(f"\nThe milestone report of this world: {html}")
+            click.echo("(funnel, time between milestones, advocacy, clients at risk, by owner)")
             click.echo("\n" + REAL_CRM_STEPS)
             if keep:
                 click.echo(f"\nstate and config kept in {folder} (the sandbox has stopped)")
