@@ -59,7 +59,7 @@ def test_failures_exit_1_and_status_names_them(
     assert run("sync") == 1
     assert run("status") == 0
     out = capsys.readouterr().out
-    assert "contact c1: BAD refused (1 attempts; retried next run)" in out
+    assert "contact c1: BAD refused (2 attempts; retried next run)" in out  # tried twice a run
 
 
 def test_every_loops_until_a_signal(crm: FakeCRM, monkeypatch: pytest.MonkeyPatch) -> None:

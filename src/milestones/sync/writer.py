@@ -31,31 +31,54 @@ OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "lead", "deal")
 _MIRROR_TABLE = {"contact": "contacts", "lead": "contacts", "deal": "deals"}
 
 
+# Which writes each pass sends: first every pending or retryable one; then, once more, those
+# that failed in this run with a passing error (a locked row, a 207 conflict), which mostly
+# succeed a moment later instead of waiting for the next run.
+_FIRST_PASS = "(status = 'pending' OR is_retryable = 1)"
+_SECOND_PASS = "status = 'failed' AND is_retryable = 1 AND run_id = ?"
+
+
 def send_writes(engine: Engine, report: RunReport) -> None:
-    """Send every pending (or retryable failed) write, one batch at a time."""
+    """Send every pending (or retryable failed) write, one batch at a time, in two passes."""
     size = max(1, engine.connector.write_batch_size)
-    for kind in OBJECT_KINDS:
-        after = ("", "")
-        while True:
-            rows = engine.state.db.execute(
-                "SELECT record_id, grp, fields FROM writes WHERE object_kind = ? "
-                "AND (grp, record_id) > (?, ?) AND (status = 'pending' OR is_retryable = 1) "
-                "ORDER BY grp, record_id LIMIT ?",
-                (kind, after[0], after[1], size),
-            ).fetchall()
-            if not rows:
-                break
-            after = (rows[-1][1], rows[-1][0])
-            changes = [
-                Change(kind, rid, json.loads(fields), group=grp or None)
-                for rid, grp, fields in rows
-            ]
-            results = _send(engine, changes)
-            engine.crash.point("write")
-            _record(engine, kind, changes, results, report)
-            if engine.progress is not None:
-                engine.progress("writes", report, engine.connector.usage().total)
-            engine.check_stop()
+    for where, args in ((_FIRST_PASS, ()), (_SECOND_PASS, (report.run_id,))):
+        for kind in OBJECT_KINDS:
+            _send_kind(engine, report, kind, size, where, args)
+    # A write that failed in the first pass and landed in the second is not a failure.
+    report.figures["failed"] = engine.state.db.execute(
+        "SELECT count(*) FROM writes WHERE status = 'failed' AND run_id = ?", (report.run_id,)
+    ).fetchone()[0]
+
+
+def _send_kind(
+    engine: Engine,
+    report: RunReport,
+    kind: ObjectKind,
+    size: int,
+    where: str,
+    args: tuple[int, ...],
+) -> None:
+    """One pass over the writes of one object kind that ``where`` selects."""
+    after = ("", "")
+    while True:
+        rows = engine.state.db.execute(
+            "SELECT record_id, grp, fields FROM writes WHERE object_kind = ? "
+            f"AND (grp, record_id) > (?, ?) AND {where} "
+            "ORDER BY grp, record_id LIMIT ?",
+            (kind, after[0], after[1], *args, size),
+        ).fetchall()
+        if not rows:
+            break
+        after = (rows[-1][1], rows[-1][0])
+        changes = [
+            Change(kind, rid, json.loads(fields), group=grp or None) for rid, grp, fields in rows
+        ]
+        results = _send(engine, changes)
+        engine.crash.point("write")
+        _record(engine, kind, changes, results, report)
+        if engine.progress is not None:
+            engine.progress("writes", report, engine.connector.usage().total)
+        engine.check_stop()
 
 
 def _send(engine: Engine, changes: list[Change]) -> list[WriteResult]:
