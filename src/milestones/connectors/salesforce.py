@@ -180,7 +180,15 @@ class SalesforceConnector:
             yield list(result["records"]), done
             if done:
                 return
-            url = result["nextRecordsUrl"]
+            url = result.get("nextRecordsUrl")
+            if not isinstance(url, str) or not url.startswith("/services/data/"):
+                # query_more prefixes the instance host, so "@other-host/..." would send the
+                # session to another host: only a path on the configured host is followed.
+                raise StreamError(
+                    "malformed query answer: nextRecordsUrl is not a path on this instance",
+                    connector="salesforce",
+                    object_name=sobject,
+                )
             result = self.client.call(
                 "query",
                 lambda url=url: sf.query_more(url, identifier_is_url=True, headers=headers),
