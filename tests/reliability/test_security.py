@@ -362,3 +362,23 @@ def test_verbose_logs_mask_authorization_headers(tmp_path: Path) -> None:
             assert "***" in message
     finally:
         crm.stop()
+
+
+def test_salesforce_never_follows_a_next_records_url_to_another_host(tmp_path: Path) -> None:
+    """simple-salesforce prefixes the instance host: '@host/...' would name another host."""
+    crm = start_crm("salesforce", tmp_path, CONTACTS)
+
+    def redirect(payload: Any) -> None:
+        if isinstance(payload, dict) and "records" in payload:
+            payload["done"] = False
+            payload["nextRecordsUrl"] = "@127.0.0.2:9/services/data/v62.0/query/01gX-2000"
+
+    try:
+        crm.ensure_fields()
+        Tamper(crm.server, path_is("GET", "/query"), edit_json(redirect))
+        with connections() as seen:
+            outcome = crm.cli("sync")
+        assert outcome.code == 1 and "nextRecordsUrl" in outcome.text, outcome.text
+        assert set(seen) == {"127.0.0.1"}, set(seen)
+    finally:
+        crm.stop()
