@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -87,6 +88,7 @@ class SalesforceConnector:
         session: requests.Session | None = None,
         referrer_property: str | None = None,
         page_size: int | None = None,
+        describe_cache: Path | None = None,
     ) -> None:
         self.settings = settings
         # Salesforce pages at up to 2,000 rows; smaller pages only for tests and slow links
@@ -97,7 +99,7 @@ class SalesforceConnector:
         self.spec = spec
         self.referrer_property = referrer_property or spec.referrer
         self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
-        self.schema = Schema(self.client)
+        self.schema = Schema(self.client, describe_cache)
         self.writer = CollectionWriter(self.client, spec, sleep)
         self.fields = FieldManager(self.client, self.schema, spec)
         self.forecast: dict[str, int] = {}  # query pages each object's pull still needs
@@ -130,16 +132,12 @@ class SalesforceConnector:
         after: Position | None,
         following: str | None,
     ) -> Iterator[Page]:
-        fields = selectable(sobject, self.schema.names(sobject), self._extra(sobject))
-        where = None
-        if sobject == "EmailMessage":
-            where = "Incoming = true"
-            if SENDERS_RELATIONSHIP in self.schema.children(sobject):
-                fields.append(SENDERS_SUBQUERY)
+        fields, where = self._selection(sobject)
         position = after
         restarts = 0
         while True:
             soql = window_query(sobject, fields, window.until, window.since, position, where)
+            is_cached = self.schema.is_cached(sobject)
             try:
                 for rows, is_last in self._pages(soql, include_deleted=True, sobject=sobject):
                     position = advance(position, sobject, rows, window.until)
@@ -155,6 +153,24 @@ class SalesforceConnector:
                 if restarts >= self.settings.pacing.max_attempts:
                     raise
                 log.warning("salesforce: %s cursor expired; restarting from %s", sobject, position)
+            except StreamError as error:
+                # Field names from an earlier run's describe, and the org no longer shows
+                # one of them (deleted, or its field-level security revoked): describe again.
+                if error.code != "INVALID_FIELD" or not is_cached:
+                    raise
+                log.warning("salesforce: %s changed since it was described; describing", sobject)
+                self.schema.forget(sobject)
+                fields, where = self._selection(sobject)
+
+    def _selection(self, sobject: str) -> tuple[list[str], str | None]:
+        """The fields a pull of ``sobject`` reads, and its fixed WHERE condition."""
+        fields = selectable(sobject, self.schema.names(sobject), self._extra(sobject))
+        where = None
+        if sobject == "EmailMessage":
+            where = "Incoming = true"
+            if SENDERS_RELATIONSHIP in self.schema.children(sobject):
+                fields.append(SENDERS_SUBQUERY)
+        return fields, where
 
     def _pages(
         self, soql: str, *, include_deleted: bool = False, sobject: str | None = None

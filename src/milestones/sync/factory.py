@@ -23,5 +23,9 @@ def build_connector(config: Config, **options: Any) -> Connector:
     from milestones.connectors.salesforce import SalesforceConnector
 
     assert config.salesforce is not None
+    # Describe results are kept beside the state between runs: seven describes a run would
+    # otherwise be most of an incremental run's calls.
+    state = config.state.path
+    options.setdefault("describe_cache", state.with_name(state.name + ".describe.json"))
     connector = SalesforceConnector(config.salesforce, spec, **options)
     return connector
