@@ -26,7 +26,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from milestones.connectors.base import Page, RecordKind, StreamError, Window
-from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp
+from milestones.connectors.hubspot_http import (
+    PROVIDER,
+    HubSpotApiError,
+    HubSpotHttp,
+    results_of,
+)
 from milestones.connectors.hubspot_paging import (
     LIST_LIMIT,
     SEARCH_LIMIT,
@@ -185,7 +190,7 @@ class HubSpotPuller:
                 except HubSpotApiError as exc:
                     raise self._http.stream_error(exc.message, path, status=exc.status) from None
                 pending = []
-                for result in response.data.get("results") or []:
+                for result in results_of(response, path):
                     source = str((result.get("from") or {}).get("id"))
                     targets = found.setdefault(source, {})
                     for target in result.get("to") or []:
