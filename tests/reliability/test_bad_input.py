@@ -512,6 +512,12 @@ HUBSPOT_CASES: dict[str, Callable[[Crm, Reference], None]] = {
     "association answer truncated": broken_answer(
         path_is("POST", "/crm/v4/associations/"), truncated, "malformed answer"
     ),
+    "association answer without results": broken_answer(
+        path_is("POST", "/crm/v4/associations/"),
+        answer_with(200, '{"status": "COMPLETE"}', "application/json"),
+        "no results list",
+        serve=False,
+    ),
     "pipelines answer unexpected": broken_answer(
         path_is("GET", "/crm/v3/pipelines/"),
         answer_with(200, "[]", "application/json"),
@@ -535,6 +541,9 @@ SALESFORCE_CASES: dict[str, Callable[[Crm, Reference], None]] = {
         answer_with(200, '{"size": 0}', "application/json"),
         "no records list",
         serve=False,
+    ),
+    "collections answer an object": broken_answer(
+        SF_WRITE, answer_with(200, '{"ok": true}', "application/json"), "failed", serve=False
     ),
     "collections answer short": sf_collection_short_answer,
     "NPS as text": sf_nps_text,
