@@ -70,7 +70,7 @@ def backoff_wait(attempt: int, max_wait: float, hint: float | None = None) -> fl
     """Seconds to wait before try ``attempt + 1``: the server's hint, else jittered backoff."""
     if hint is not None and hint >= 0:
         return min(hint, max_wait)
-    base = min(max_wait, 0.5 * 2 ** (attempt - 1))
+    base = min(max_wait, 0.5 * 2.0 ** (attempt - 1))
     return base / 2 + random.uniform(0, base / 2)
 
 
