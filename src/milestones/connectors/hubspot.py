@@ -31,7 +31,7 @@ from milestones.connectors.base import (
     WriteResult,
 )
 from milestones.connectors.hubspot_fields import ensure_fields
-from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp
+from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp, results_of
 from milestones.connectors.hubspot_pull import HubSpotPuller
 from milestones.connectors.hubspot_records import PropertyPlan, to_stages
 from milestones.connectors.hubspot_write import BATCH_LIMIT, HubSpotWriter
@@ -75,7 +75,7 @@ class HubSpotConnector:
                 response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
             except HubSpotApiError as exc:
                 raise self.http.stream_error(exc.message, path, status=exc.status) from None
-            self._stages = to_stages(response.data.get("results") or [])
+            self._stages = to_stages(results_of(response, path))
             self._plan = None
         return list(self._stages)
 
