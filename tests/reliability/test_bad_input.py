@@ -518,6 +518,12 @@ HUBSPOT_CASES: dict[str, Callable[[Crm, Reference], None]] = {
         "no results list",
         serve=False,
     ),
+    "pipelines answer without results": broken_answer(
+        path_is("GET", "/crm/v3/pipelines/"),
+        answer_with(200, '{"status": "ok"}', "application/json"),
+        "no results list",
+        serve=False,
+    ),
     "pipelines answer unexpected": broken_answer(
         path_is("GET", "/crm/v3/pipelines/"),
         answer_with(200, "[]", "application/json"),
