@@ -137,7 +137,10 @@ class Schema:
         data["objects"] = saved
         try:
             partial = self._cache.with_name(self._cache.name + ".tmp")
-            partial.write_text(json.dumps(data), encoding="utf-8")
+            # Owner-only like the state file beside it (it names the org's fields).
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(data))
             os.replace(partial, self._cache)
         except OSError as error:  # a cache: the next run describes again
             log.warning("salesforce: cannot save describe results to %s: %s", self._cache, error)
