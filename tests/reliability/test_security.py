@@ -177,6 +177,17 @@ def test_state_wal_lock_and_tls_files_are_owner_only(tmp_path: Path) -> None:
                     assert private(tmp_path / "crm" / name), name
         finally:
             crm.stop()
+        crm = start_crm("salesforce", tmp_path / "sf", CONTACTS)
+        try:
+            crm.ensure_fields()
+            assert crm.sync("full").outcome == "ok"
+            left = sorted(p.name for p in tmp_path.joinpath("sf").iterdir())
+            assert len([n for n in left if n.startswith("state.db")]) >= 2, left
+            for name in left:
+                if name.startswith("state.db"):  # the describe cache beside it too
+                    assert private(tmp_path / "sf" / name), name
+        finally:
+            crm.stop()
         files = create_tls_files(tmp_path / "tls")
         try:
             for path in (files.ca_bundle, files.cert_chain, files.private_key):
