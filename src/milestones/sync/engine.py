@@ -247,6 +247,9 @@ class Engine:
 
     def _refresh_stages(self) -> None:
         stages = self.connector.stages()
+        known = {s.id for s in stages}
+        for stage_id in sorted(set(self.rules.stages) - known):  # a typo maps nothing
+            log.warning("[mapping.stages] names %r, which the CRM does not have", stage_id)
         rows = sorted((s.id, codec.encode_stage(s)) for s in stages)
         digest = hashlib.sha256()
         digest.update(self.rules.model_dump_json().encode())
