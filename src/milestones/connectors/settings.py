@@ -9,13 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from milestones.connectors.base import FieldKey, ObjectKind
 
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _required_secret(value: SecretStr) -> SecretStr:
+    """A credential the CRM needs: empty means ``${VAR}`` read an empty variable."""
+    if not value.get_secret_value().strip():
+        raise ValueError("is empty (is its environment variable set to an empty string?)")
+    return value
 
 
 class Pacing(_Settings):
@@ -33,6 +40,7 @@ class HubSpotSettings(_Settings):
     """``[hubspot]``: a private app's access token and where the API lives."""
 
     access_token: SecretStr = Field(description="Private app access token (from the env).")
+    _token_given = field_validator("access_token")(_required_secret)
     base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("https://api.hubapi.com"),
         description="API root; a sandbox or proxy may replace it.",
@@ -89,6 +97,7 @@ class SalesforcePassword(_SalesforceAuthBase):
     auth: Literal["password"] = Field(description="Which login flow; the other keys depend on it.")
     username: str = Field(description="The integration user's login.")
     password: SecretStr = Field(description="The user's password (from the env).")
+    _password_given = field_validator("password")(_required_secret)
     security_token: SecretStr = Field(
         default=SecretStr(""),
         description="The user's security token; empty when the org trusts the IP range.",
@@ -106,6 +115,7 @@ class SalesforceJwt(_SalesforceAuthBase):
     auth: Literal["jwt"] = Field(description="Which login flow; the other keys depend on it.")
     username: str = Field(description="The integration user the token is issued for.")
     consumer_key: SecretStr = Field(description="The connected app's consumer key (from the env).")
+    _key_given = field_validator("consumer_key")(_required_secret)
     private_key_file: Path = Field(
         description="PEM private key whose certificate is uploaded to the connected app."
     )
@@ -122,6 +132,7 @@ class SalesforceClientCredentials(_SalesforceAuthBase):
         description="Which login flow; the other keys depend on it."
     )
     consumer_key: SecretStr = Field(description="The connected app's consumer key (from the env).")
+    _keys_given = field_validator("consumer_key", "consumer_secret")(_required_secret)
     consumer_secret: SecretStr = Field(
         description="The connected app's consumer secret (from the env)."
     )
@@ -132,6 +143,7 @@ class SalesforceSession(_SalesforceAuthBase):
 
     auth: Literal["session"] = Field(description="Which login flow; the other keys depend on it.")
     session_id: SecretStr = Field(description="An existing session id (from the env).")
+    _session_given = field_validator("session_id")(_required_secret)
 
 
 SalesforceSettings = Annotated[
