@@ -595,10 +595,11 @@ def test_a_mapped_stage_the_crm_lacks_is_named_and_the_rest_still_syncs(
 @pytest.mark.parametrize("provider", ["hubspot"])
 def test_an_empty_token_asks_for_a_config_fix(provider: str, twin: tuple[Crm, Reference]) -> None:
     crm, _ = twin
+    before = crm.server.stats()["total"]
     outcome = crm.cli("sync", env={"HUBSPOT_ACCESS_TOKEN": ""})
     assert_clean(outcome)
-    assert outcome.code == 2 and "refused the access token" in outcome.text
-    assert crm.server.stats()["endpoints"].get("POST /crm/v3/objects/{type}/batch/update") is None
+    assert outcome.code == 2 and "hubspot.access_token: is empty" in outcome.text
+    assert crm.server.stats()["total"] == before  # refused before any request
 
 
 CONFIG_FILES: dict[str, tuple[bytes | None, str]] = {
