@@ -20,9 +20,10 @@ if str(ROOT) not in sys.path:  # the benchmarks live beside src/, not inside the
 from benchmarks.sync import parse_args, run_benchmark  # noqa: E402
 
 CONTACTS = 1_000
-# Salesforce reads each object's describe and /limits once per run: calls that are no page
-# and no batch, the same at any size of org or change (see benchmarks/README.md).
-SALESFORCE_METADATA_CALLS = 8
+# Salesforce calls that read no page and write no batch, the same at any size of org or
+# change: /limits once a run, and the first run's seven describes (later runs read them from
+# the describe cache beside the state).
+SALESFORCE_METADATA_CALLS = {"full": 8, "incremental": 1, "rerun": 1, "idle": 1}
 
 
 def bench(provider: str, tmp_path: Path) -> dict[str, Any]:
@@ -72,7 +73,8 @@ def test_salesforce_runs_sit_on_the_call_floor(tmp_path: Path) -> None:
     for name in ("full", "incremental", "rerun", "idle"):
         run = runs[name]
         assert page_and_batch_calls(run) == run["floor"], (name, run["endpoints"])
-        assert run["calls"] - run["floor"] <= SALESFORCE_METADATA_CALLS, (name, run["endpoints"])
+        excess = run["calls"] - run["floor"]
+        assert excess <= SALESFORCE_METADATA_CALLS[name], (name, run["endpoints"])
     assert runs["full"]["write_calls"] == runs["full"]["write_floor"] > 0
     for run in result["runs"]:
         if run["run"] in ("rerun", "idle"):
