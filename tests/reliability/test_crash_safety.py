@@ -12,19 +12,24 @@ pairs: the restarted worker is killed again before a last restart. Then:
   (every kind on HubSpot; people and deals on Salesforce);
 - after the restart, every person's and deal's fields in the CRM equal the reference's;
 - the ledger holds exactly the reference's transitions: none missing, none twice.
+
+A second test kills the worker from outside, at seeded request counts, while the sandbox is
+still handling that request: a write then lands in the CRM without the worker seeing it
+confirmed, and the restart must be harmless.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import signal
 import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import Crm, differing, start_crm
+from reliability_support import Crm, Tamper, differing, start_crm
 
 from milestones.sync.engine import CRASH_ENV, RunOptions
 from milestones.sync.state import State
@@ -171,3 +176,59 @@ def test_killed_workers_restart_to_the_uninterrupted_result(
     capfd.readouterr()
     print(f"{provider}: {kills} kills survived over {len(plan)} crash plans; {covered} checked")
     assert kills >= (20 if provider == "hubspot" else 10)
+
+
+class KillAt:
+    """A sandbox hook that SIGKILLs the worker when its ``at``-th request arrives."""
+
+    def __init__(self, crm: Crm, at: int) -> None:
+        self.crm, self.at = crm, at
+        self.start = crm.server.stats()["total"]
+        self.pid: int | None = None
+
+    def __call__(self, req: Any) -> None:
+        done = self.crm.server.stats()["total"] - self.start
+        if done == self.at - 1 and self.pid is not None:
+            os.kill(self.pid, signal.SIGKILL)  # the CRM still handles this request
+
+
+@pytest.mark.parametrize("provider", ["hubspot"])
+def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
+    provider: str, tmp_path: Path
+) -> None:
+    """Killed from outside while the CRM handles its N-th request (a write lands unseen)."""
+    reference = start_crm(provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+    try:
+        reference.ensure_fields()
+        before = reference.server.stats()["total"]
+        _, expected_ledger = reference_run(reference)
+        calls = reference.server.stats()["total"] - before
+        expected = reference.crm_values()
+    finally:
+        reference.stop()
+    rng = random.Random(f"mid-request:{provider}")
+    for n, at in enumerate([*sorted(rng.sample(range(2, calls), 6)), calls - 1]):
+        crm = start_crm(provider, tmp_path / f"request{n}", CONTACTS, extra_config=CONFIG)
+        try:
+            crm.ensure_fields()
+            killer = KillAt(crm, at)
+            Tamper(crm.server, lambda req: True, before=killer)
+            go_read, go_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.read(go_read, 1)  # wait until the hook knows whom to kill
+                    crm.sync("full", BATCH)
+                finally:
+                    os._exit(0)
+            killer.pid = pid
+            os.write(go_write, b"!")
+            os.close(go_read)
+            os.close(go_write)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == -9, at
+            assert crm.sync("incremental", BATCH).outcome == "ok", at
+            assert not differing(expected, crm.crm_values()), at
+            assert ledger(crm.state) == expected_ledger, at
+        finally:
+            crm.stop()
