@@ -34,6 +34,7 @@ from reliability_support import (
     Tamper,
     edit_json,
     path_is,
+    run_cli,
     start_crm,
 )
 
@@ -393,3 +394,15 @@ def test_salesforce_never_follows_a_next_records_url_to_another_host(tmp_path: P
         assert set(seen) == {"127.0.0.1"}, set(seen)
     finally:
         crm.stop()
+
+
+def test_init_writes_no_secret_into_the_config(tmp_path: Path) -> None:
+    """``init`` reads which CRM from the environment but writes ``${VAR}``, never the value."""
+    config = tmp_path / "milestones.toml"
+    outcome = run_cli(
+        ["--config", str(config), "init", "--no-input"], {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN}
+    )
+    assert outcome.code == 0, outcome.text
+    text = config.read_text()
+    assert "${HUBSPOT_ACCESS_TOKEN}" in text and HUBSPOT_TOKEN not in text
+    assert HUBSPOT_TOKEN not in outcome.text
