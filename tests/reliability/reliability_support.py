@@ -15,8 +15,9 @@ import contextlib
 import io
 import json
 import os
+import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -310,3 +311,25 @@ def answer_with(status: int, body: bytes | str, content_type: str = "text/html")
 def path_is(method: str, fragment: str) -> Callable[[Request], bool]:
     """Requests with this method whose path contains ``fragment``."""
     return lambda req: req.method == method and fragment in req.path
+
+
+@contextlib.contextmanager
+def connections() -> Iterator[list[str]]:
+    """Every host the process resolves or connects to while the block runs."""
+    seen: list[str] = []
+    resolve, connect = socket.getaddrinfo, socket.socket.connect
+
+    def recording_resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(host))
+        return resolve(host, *args, **kwargs)
+
+    def recording_connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple):
+            seen.append(str(address[0]))
+        return connect(self, address)
+
+    with (
+        mock.patch.object(socket, "getaddrinfo", recording_resolve),
+        mock.patch.object(socket.socket, "connect", recording_connect),
+    ):
+        yield seen

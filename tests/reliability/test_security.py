@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -32,6 +30,7 @@ from reliability_support import (
     Crm,
     Outcome,
     Tamper,
+    connections,
     edit_json,
     path_is,
     run_cli,
@@ -276,28 +275,6 @@ def test_hubspot_search_bodies_carry_only_plain_names(tmp_path: Path) -> None:
 
 
 # --- hosts ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def connections() -> Iterator[list[str]]:
-    """Every host the process resolves or connects to while the block runs."""
-    seen: list[str] = []
-    resolve, connect = socket.getaddrinfo, socket.socket.connect
-
-    def recording_resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(str(host))
-        return resolve(host, *args, **kwargs)
-
-    def recording_connect(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple):
-            seen.append(str(address[0]))
-        return connect(self, address)
-
-    with (
-        mock.patch.object(socket, "getaddrinfo", recording_resolve),
-        mock.patch.object(socket.socket, "connect", recording_connect),
-    ):
-        yield seen
 
 
 def point_elsewhere(req: Request, answer: Response | None) -> Response | None:
