@@ -8,14 +8,16 @@ canonical records hold them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from milestones.connectors.base import Link
+from milestones.connectors.base import Link, StreamError
 from milestones.connectors.salesforce_soql import parse_datetime
 from milestones.mapping.records import Activity, Contact, Deal, Direction, Stage
 
+log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
 OPPORTUNITY_PREFIX = "006"  # key prefix of Opportunity ids (reference section 1.1)
 _EMAIL_SUBTYPES = frozenset({"Email", "ListEmail"})
@@ -32,16 +34,43 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _when(value: Any) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) and value else None
+def _when(row: Row, field: str) -> datetime | None:
+    value = row.get(field)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_datetime(value)
+    except StreamError:
+        _warn_unreadable(row, field, "datetime")
+        return None
 
 
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None
+def _day(row: Row, field: str) -> date | None:
+    value = row.get(field)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _warn_unreadable(row, field, "date")
+        return None
 
 
-def _day_start(value: Any) -> datetime | None:
-    day = _day(value)
+def _warn_unreadable(row: Row, field: str, what: str) -> None:
+    """One unreadable value is ignored with a warning; it never stops the run."""
+    kind = (row.get("attributes") or {}).get("type", "record")
+    log.warning(
+        "salesforce: %s %s: %s %r is not a %s; ignored",
+        kind,
+        row.get("Id"),
+        field,
+        str(row.get(field))[:40],
+        what,
+    )
+
+
+def _day_start(row: Row, field: str) -> datetime | None:
+    day = _day(row, field)
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
@@ -61,8 +90,8 @@ def person(row: Row, sobject: str, property_names: Iterable[str], referrer: str 
         last_name=row.get("LastName"),
         owner_id=row.get("OwnerId"),
         company_id=row.get("ConvertedAccountId") if is_lead else row.get("AccountId"),
-        created_at=_when(row.get("CreatedDate")),
-        modified_at=_when(row.get("SystemModstamp")),
+        created_at=_when(row, "CreatedDate"),
+        modified_at=_when(row, "SystemModstamp"),
         lead_status=row.get("Status") if is_lead else None,
         is_opted_out=bool(row.get("HasOptedOutOfEmail")),
         referred_by=properties.get(referrer) if referrer else None,
@@ -76,18 +105,18 @@ def deal(row: Row, property_names: Iterable[str], referrer: str | None) -> Deal:
     """An Opportunity; its people come separately from OpportunityContactRole."""
     properties = _properties(row, property_names)
     amount = row.get("Amount")
-    stage_changed = _when(row.get("LastStageChangeDate")) or _when(row.get("CreatedDate"))
+    stage_changed = _when(row, "LastStageChangeDate") or _when(row, "CreatedDate")
     return Deal(
         id=row["Id"],
         name=row.get("Name"),
         stage_id=row.get("StageName"),
         is_closed=row.get("IsClosed"),
         is_won=row.get("IsWon"),
-        close_date=_day(row.get("CloseDate")),
+        close_date=_day(row, "CloseDate"),
         amount=float(amount) if isinstance(amount, int | float) else None,
         owner_id=row.get("OwnerId"),
-        created_at=_when(row.get("CreatedDate")),
-        modified_at=_when(row.get("SystemModstamp")),
+        created_at=_when(row, "CreatedDate"),
+        modified_at=_when(row, "SystemModstamp"),
         stage_changed_at=stage_changed,
         referred_by=properties.get(referrer) if referrer else None,
         is_deleted=bool(row.get("IsDeleted")),
@@ -101,7 +130,7 @@ def link(row: Row) -> Link:
         id=row["Id"],
         deal_id=row.get("OpportunityId") or "",
         contact_id=row.get("ContactId") or "",
-        modified_at=_when(row.get("SystemModstamp")),
+        modified_at=_when(row, "SystemModstamp"),
         is_deleted=bool(row.get("IsDeleted")),
     )
 
@@ -135,9 +164,9 @@ def task(row: Row) -> Activity:
     else:
         kind = "task"
     occurred = (
-        _when(row.get("CompletedDateTime"))
-        or _day_start(row.get("ActivityDate"))
-        or _when(row.get("CreatedDate"))
+        _when(row, "CompletedDateTime")
+        or _day_start(row, "ActivityDate")
+        or _when(row, "CreatedDate")
     )
     return Activity(
         id=row["Id"],
@@ -147,7 +176,7 @@ def task(row: Row) -> Activity:
         disposition=row.get("CallDisposition") if kind == "call" else None,
         occurred_at=occurred,
         owner_id=row.get("OwnerId"),
-        modified_at=_when(row.get("SystemModstamp")),
+        modified_at=_when(row, "SystemModstamp"),
         contact_ids=contacts,
         deal_ids=deals,
         is_deleted=bool(row.get("IsDeleted")),
@@ -160,10 +189,10 @@ def event(row: Row) -> Activity:
     return Activity(
         id=row["Id"],
         kind="meeting",
-        occurred_at=_when(row.get("StartDateTime")),
-        ends_at=_when(row.get("EndDateTime")),
+        occurred_at=_when(row, "StartDateTime"),
+        ends_at=_when(row, "EndDateTime"),
         owner_id=row.get("OwnerId"),
-        modified_at=_when(row.get("SystemModstamp")),
+        modified_at=_when(row, "SystemModstamp"),
         contact_ids=contacts,
         deal_ids=deals,
         is_deleted=bool(row.get("IsDeleted")),
@@ -177,8 +206,8 @@ def email_message(row: Row, people: tuple[str, ...]) -> Activity:
         kind="email",
         direction="inbound" if row.get("Incoming") else "outbound",
         status="received" if row.get("Incoming") else "sent",
-        occurred_at=_when(row.get("MessageDate")) or _when(row.get("CreatedDate")),
-        modified_at=_when(row.get("SystemModstamp")),
+        occurred_at=_when(row, "MessageDate") or _when(row, "CreatedDate"),
+        modified_at=_when(row, "SystemModstamp"),
         contact_ids=people,
         is_deleted=bool(row.get("IsDeleted")),
     )
