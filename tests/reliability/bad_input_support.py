@@ -124,6 +124,16 @@ def persons_of_emails(crm: Crm) -> set[tuple[str, int]]:
         return {("person", pid) for email in crm.world.iter("email") for pid in email.contact_ids}
 
 
+def persons_of_activities(crm: Crm) -> set[tuple[str, int]]:
+    with crm.world.lock:
+        return {
+            ("person", pid)
+            for kind in ("call", "meeting", "note", "task")
+            for activity in crm.world.iter(kind)
+            for pid in activity.contact_ids
+        }
+
+
 def persons_of_deals(crm: Crm) -> set[tuple[str, int]]:
     with crm.world.lock:
         return {("person", pid) for deal in crm.world.iter("deal") for pid in deal.contact_ids}

@@ -32,6 +32,7 @@ from bad_input_support import (
     assert_intact,
     assert_valid_milestones,
     hubspot_ref,
+    persons_of_activities,
     persons_of_deals,
     persons_of_emails,
     salesforce_ref,
@@ -247,6 +248,48 @@ def sf_nps_text(crm: Crm, ref: Reference) -> None:
     assert_valid_milestones(crm, scored)
 
 
+def sf_bad_date(field: str, value: str, sobject: str, touches: str) -> Case:
+    """One date field is unreadable on every row of ``sobject``: warned about, ignored."""
+
+    def case(crm: Crm, ref: Reference) -> None:
+        def spoil(payload: Any) -> None:
+            for row in payload.get("records") or []:
+                if field in row and row.get("attributes", {}).get("type") == sobject:
+                    row[field] = value
+
+        Tamper(crm.server, SF_QUERY, edit_json(spoil))
+        outcome = crm.cli("sync")
+        assert_clean(outcome)
+        assert outcome.code == 0, outcome.text
+        assert f"{field} {value!r} is not a" in outcome.text, outcome.text[-1500:]
+        if touches == "deals":
+            touched = persons_of_deals(crm)
+        else:
+            touched = persons_of_emails(crm) | persons_of_activities(crm)
+        assert_intact(crm, ref, touched)
+        assert_valid_milestones(crm, {rid for _, rid in touched})
+
+    return case
+
+
+def sf_unreadable_stamp(crm: Crm, ref: Reference) -> None:
+    """A SystemModstamp the cursor cannot use stops those streams, loudly; nothing else."""
+
+    def spoil(payload: Any) -> None:
+        for row in payload.get("records") or []:
+            if row.get("attributes", {}).get("type") == "Opportunity":
+                row["SystemModstamp"] = "yesterday"
+
+    tamper = Tamper(crm.server, SF_QUERY, edit_json(spoil))
+    outcome = crm.cli("sync")
+    assert_clean(outcome)
+    assert outcome.code == 1 and "unreadable datetime 'yesterday'" in outcome.text
+    tamper.remove()
+    crm.settle()
+    assert crm.cli("sync").code == 0
+    assert_intact(crm, ref)
+
+
 HUBSPOT_RECORDS: dict[str, Case] = {
     "nps 'ten'": nps_answer("ten"),
     "nps empty string": nps_answer(""),
@@ -273,7 +316,15 @@ HUBSPOT_RECORDS: dict[str, Case] = {
     "unknown lead status": unknown_lead_status,
     "association to a missing contact": association_to_nobody,
 }
-SALESFORCE_RECORDS: dict[str, Case] = {"NPS as text": sf_nps_text}
+SALESFORCE_RECORDS: dict[str, Case] = {
+    "NPS as text": sf_nps_text,
+    "CloseDate malformed": sf_bad_date("CloseDate", "31/02/2024", "Opportunity", "deals"),
+    "ActivityDate malformed": sf_bad_date("ActivityDate", "garbage", "Task", "activities"),
+    "MessageDate malformed": sf_bad_date(
+        "MessageDate", "2024-99-99T00:00:00.000+0000", "EmailMessage", "activities"
+    ),
+    "SystemModstamp unreadable": sf_unreadable_stamp,
+}
 
 
 @pytest.mark.parametrize("provider", ["hubspot"])
