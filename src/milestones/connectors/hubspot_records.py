@@ -9,6 +9,7 @@ under their configured names, so the plan can compare against what the CRM holds
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,6 +19,8 @@ from urllib.parse import quote
 from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
 from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Stage
+
+log = logging.getLogger(__name__)
 
 # Object type -> the property its incremental search filters and sorts on. Contacts must use
 # lastmodifieddate: filtering them on hs_lastmodifieddate silently misses records (§1.5, §9.2).
@@ -148,22 +151,28 @@ def parse_time(value: str | None) -> datetime | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
+        if text.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # garbage, or a year out of range
+        log.warning("hubspot: %r is not a date or time; ignored", text[:40])
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_date(value: str | None) -> date | None:
     """A date property (``YYYY-MM-DD``, an ISO datetime or epoch ms) as a date."""
+    if value and len(str(value).strip()) == 10:  # YYYY-MM-DD, the usual form
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            pass
     moment = parse_time(value)
     if moment is not None:
         return moment.date()
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
+    try:  # "2024-05-01 and some text": the date it starts with
+        return date.fromisoformat(str(value).strip()[:10]) if value else None
     except ValueError:
         return None
 
