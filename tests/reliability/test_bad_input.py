@@ -96,6 +96,7 @@ def email_time(value: Any) -> Callable[[Crm, Reference], None]:
         outcome = crm.cli("sync")
         assert_clean(outcome)
         assert outcome.code == 0, outcome.text
+        assert not value or f"{value!r} is not a date or time" in outcome.text
         touched = persons_of_emails(crm)
         assert_intact(crm, ref, touched)
         assert_valid_milestones(crm, {rid for _, rid in touched})
@@ -123,6 +124,22 @@ def deal_close_date_null(crm: Crm, ref: Reference) -> None:
     touched = persons_of_deals(crm)
     assert_intact(crm, ref, touched)
     assert_valid_milestones(crm, {rid for _, rid in touched})
+
+
+def deal_close_date(value: str) -> Case:
+    """Every deal's close date is unreadable: named in a warning, ignored, nothing stops."""
+
+    def case(crm: Crm, ref: Reference) -> None:
+        Tamper(crm.server, DEALS_LIST, edit_json(set_property("closedate", value)))
+        outcome = crm.cli("sync")
+        assert_clean(outcome)
+        assert outcome.code == 0, outcome.text
+        assert f"{value!r} is not a date or time; ignored" in outcome.text
+        touched = persons_of_deals(crm)
+        assert_intact(crm, ref, touched)
+        assert_valid_milestones(crm, {rid for _, rid in touched})
+
+    return case
 
 
 def empty_id(crm: Crm, ref: Reference) -> None:
@@ -303,6 +320,8 @@ HUBSPOT_RECORDS: dict[str, Case] = {
     "contact createdate garbage": contact_time("createdate", "yesterday"),
     "contact modified date garbage": contact_time("lastmodifieddate", "not a date"),
     "deal close date null": deal_close_date_null,
+    "deal close date past year 9999": deal_close_date("99999999999999999999"),
+    "deal close date malformed": deal_close_date("31/02/2024"),
     "empty record id": empty_id,
     "duplicate record ids": duplicate_ids,
     "properties null": null_properties,
