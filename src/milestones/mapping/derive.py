@@ -341,11 +341,11 @@ def _parse_date(raw: str | None, today: date) -> date | None:
     if raw is None or not raw.strip():
         return None
     text = raw.strip()
-    if text.isdigit():  # HubSpot may hold dates as epoch milliseconds
-        return _clamp(datetime.fromtimestamp(int(text) / 1000, tz=UTC).date(), today)
     try:
+        if text.isdigit():  # HubSpot may hold dates as epoch milliseconds
+            return _clamp(datetime.fromtimestamp(int(text) / 1000, tz=UTC).date(), today)
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # garbage, or a year out of range
         return None
 
 
