@@ -88,6 +88,27 @@ def nps_promoter_control(crm: Crm, ref: Reference) -> None:
     assert_intact(crm, ref, {("person", client)})
 
 
+def nps_date_out_of_range(crm: Crm, ref: Reference) -> None:
+    """A promoter's survey date past year 9999 (epoch ms): the score counts, undated."""
+    crm.config.write_text(
+        crm.config.read_text()
+        + '[mapping.advocate]\nnps_date_property = "hs_feedback_last_survey_date"\n'
+    )
+    client = ref.people("client")[0]
+    crm.server.mutate("update", kind="person", id=client, values={"nps": 10})
+    Tamper(
+        crm.server,
+        CONTACTS_LIST,
+        edit_json(
+            set_property("hs_feedback_last_survey_date", "99999999999999999999", {str(client)})
+        ),
+    )
+    outcome = crm.cli("sync")
+    assert_clean(outcome)
+    assert outcome.code == 0, outcome.text
+    assert crm.crm_values()[("person", client)]["sales_milestone"] == "advocate"
+
+
 def email_time(value: Any) -> Callable[[Crm, Reference], None]:
     """Every email's timestamp arrives as ``value``: milestones stand, only dates may move."""
 
@@ -314,6 +335,7 @@ HUBSPOT_RECORDS: dict[str, Case] = {
     "nps '9.5'": nps_answer("9.5"),
     "nps 999": nps_answer("999"),
     "nps as a sentence": nps_answer("nine and a half"),
+    "nps survey date past year 9999": nps_date_out_of_range,
     "email timestamp malformed": email_time("2024-13-45T99:00:00Z"),
     "email timestamp null": email_time(None),
     "email timestamp empty": email_time(""),
