@@ -155,7 +155,6 @@ def broken_answer(
         assert_clean(outcome)
         assert outcome.code == code, outcome.text
         assert message in outcome.text, outcome.text[-1500:]
-        assert crm.names.get("milestone", "") and crm.env
         tamper.remove()
         crm.settle()
         again = crm.cli("sync")
