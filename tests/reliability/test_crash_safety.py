@@ -24,12 +24,11 @@ import os
 import random
 import signal
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import Crm, Tamper, differing, start_crm
+from reliability_support import Crm, Tamper, check_cursors_cover_the_mirror, differing, start_crm
 
 from milestones.sync.engine import CRASH_ENV, RunOptions
 from milestones.sync.state import State
@@ -39,9 +38,6 @@ BATCH = 25  # write batches small enough for several write points per run
 CONFIG = "derive_chunk = 20\n"  # several derive chunks per run
 POINTS_PER_PHASE = {"hubspot": 8, "salesforce": 4}
 DOUBLE_KILLS = {"hubspot": 3, "salesforce": 1}
-WORLD_KINDS = {"contacts": ("person",), "deals": ("deal",), "activities": ("email", "call")}
-WORLD_KINDS["activities"] += ("meeting", "note")
-SALESFORCE_KINDS = {"contacts": ("person",), "deals": ("deal",)}
 
 
 class PointCounter:
@@ -89,38 +85,6 @@ def run_killed(crm: Crm, point: str) -> int:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
-
-
-def crm_id(crm: Crm, kind: str, record: Any) -> str:
-    """The id the CRM shows for a world record (HubSpot: the world id; Salesforce: its Id)."""
-    if crm.provider == "hubspot":
-        return str(record.id)
-    rendered = crm.server.render(kind, record)
-    row = rendered.get("Contact") or rendered.get("Opportunity") or rendered.get("Lead")
-    return str(row["Id"])
-
-
-def check_cursors_cover_the_mirror(crm: Crm) -> int:
-    """No completed cursor passes a record the mirror lacks; returns the records checked."""
-    checked = 0
-    kinds = WORLD_KINDS if crm.provider == "hubspot" else SALESFORCE_KINDS
-    with sqlite3.connect(crm.state) as db:
-        cursors = db.execute(
-            "SELECT kind, committed FROM cursors WHERE committed IS NOT NULL AND lane = 'sync'"
-        ).fetchall()
-        for kind, committed in cursors:
-            if kind not in kinds:
-                continue
-            stored = {row[0] for row in db.execute(f"SELECT id FROM {kind}")}
-            until_ms = int(datetime.fromisoformat(committed).timestamp() * 1000)
-            with crm.world.lock:
-                for world_kind in kinds[kind]:
-                    for record in crm.world.iter(world_kind):
-                        if record.touched < until_ms:  # also < until at Salesforce's seconds
-                            rid = crm_id(crm, world_kind, record)
-                            assert rid in stored, (kind, record.id, rid, committed)
-                            checked += 1
-    return checked
 
 
 def crash_plan(provider: str, seen: dict[str, int]) -> list[list[str]]:
