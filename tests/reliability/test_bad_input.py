@@ -6,7 +6,8 @@ what the CRM serves, and runs the real ``milestones`` command in-process. It che
 the user sees (exit code, a message naming the problem, no traceback) and what the CRM
 holds: every record the bad input does not concern gets exactly the reference run's values.
 Record cases are mostly HubSpot, whose wire values are strings, so anything can arrive.
-The bad API answers are in ``test_bad_answers.py``; shared pieces in ``bad_input_support``.
+Bad API answers are in ``test_bad_answers.py``, unusable config in ``test_bad_config.py``,
+shared pieces in ``bad_input_support``.
 
 Together with the 20 malformed files of ``tests/sync/test_config.py``, ``BAD_INPUTS`` below
 counts the project's bad-input cases.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +39,9 @@ from bad_input_support import (
     set_property,
     twin,
 )
-from reliability_support import Crm, Tamper, differing, edit_json, path_is, run_cli
+from reliability_support import Crm, Tamper, differing, edit_json, path_is
 from test_bad_answers import BAD_ANSWERS
+from test_bad_config import BAD_CONFIGS
 
 __all__ = ["hubspot_ref", "salesforce_ref", "twin"]  # fixtures used by the tests below
 
@@ -385,68 +386,7 @@ def test_salesforce_bad_record(provider: str, name: str, twin: tuple[Crm, Refere
     SALESFORCE_RECORDS[name](*twin)
 
 
-# --- config the existing tests/sync/test_config.py does not cover --------------------------
-
-
-@pytest.mark.parametrize("provider", ["hubspot"])
-def test_a_mapped_stage_the_crm_lacks_is_named_and_the_rest_still_syncs(
-    provider: str, twin: tuple[Crm, Reference]
-) -> None:
-    crm, ref = twin
-    config = crm.config.read_text() + '[mapping.stages]\nclosedwonn = "client"\n'
-    crm.config.write_text(config)
-    checked = crm.cli("check")
-    assert checked.code == 1 and "'closedwonn', which the CRM does not have" in checked.text
-    synced = crm.cli("sync")
-    assert synced.code == 0 and "'closedwonn', which the CRM does not have" in synced.text
-    assert_intact(crm, ref)
-
-
-@pytest.mark.parametrize("provider", ["hubspot"])
-def test_an_empty_token_asks_for_a_config_fix(provider: str, twin: tuple[Crm, Reference]) -> None:
-    crm, _ = twin
-    before = crm.server.stats()["total"]
-    outcome = crm.cli("sync", env={"HUBSPOT_ACCESS_TOKEN": ""})
-    assert_clean(outcome)
-    assert outcome.code == 2 and "hubspot.access_token: is empty" in outcome.text
-    assert crm.server.stats()["total"] == before  # refused before any request
-
-
-CONFIG_FILES: dict[str, tuple[bytes | None, str]] = {
-    "not UTF-8": (b'provider = "hubspot"\n# caf\xe9\n', "cannot read the file"),
-    "a directory": (None, "directory"),
-    "provider of the wrong type": (b"provider = 5\n", "provider:"),
-    "a stage mapped to a list": (
-        b'provider = "hubspot"\n[hubspot]\naccess_token = "x"\n'
-        b'[mapping.stages]\nclosedwon = ["client"]\n',
-        "mapping.stages.closedwon",
-    ),
-    "derive chunk of zero": (
-        b'provider = "hubspot"\n[hubspot]\naccess_token = "x"\n[sync]\nderive_chunk = 0\n',
-        "sync.derive_chunk",
-    ),
-    "base_url with another scheme": (
-        b'provider = "hubspot"\n[hubspot]\naccess_token = "x"\nbase_url = "ftp://127.0.0.1/"\n',
-        "hubspot.base_url",
-    ),
-}
-
-
-@pytest.mark.parametrize("name", list(CONFIG_FILES))
-def test_config_files_that_cannot_be_used(name: str, tmp_path: Path) -> None:
-    content, message = CONFIG_FILES[name]
-    path = tmp_path / "milestones.toml"
-    if content is None:
-        path.mkdir()
-    else:
-        path.write_bytes(content)
-    outcome = run_cli(["--config", str(path), "sync"], {})
-    assert_clean(outcome)
-    assert outcome.code == 2, outcome.text
-    assert message in outcome.text, outcome.text
-
-
-BAD_INPUTS = len(HUBSPOT_RECORDS) + len(SALESFORCE_RECORDS) + len(CONFIG_FILES) + 2 + BAD_ANSWERS
+BAD_INPUTS = len(HUBSPOT_RECORDS) + len(SALESFORCE_RECORDS) + BAD_CONFIGS + BAD_ANSWERS
 
 
 def test_the_suite_tries_at_least_thirty_bad_inputs() -> None:
