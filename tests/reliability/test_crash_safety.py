@@ -15,7 +15,8 @@ pairs: the restarted worker is killed again before a last restart. Then:
 
 A second test kills the worker from outside, at seeded request counts, while the sandbox is
 still handling that request: a write then lands in the CRM without the worker seeing it
-confirmed, and the restart must be harmless.
+confirmed, and the restart must be harmless. A third kills ``backfill`` runs, which resume
+their own window.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import random
 import signal
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,5 +196,46 @@ def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
             assert crm.sync("incremental", BATCH).outcome == "ok", at
             assert not differing(expected, crm.crm_values()), at
             assert ledger(crm.state) == expected_ledger, at
+        finally:
+            crm.stop()
+
+
+def backfill(crm: Crm) -> str:
+    """``milestones backfill --since 2000-01-01`` through the engine; its outcome."""
+    with State(crm.state) as state:
+        engine = crm.engine(state, BATCH)
+        try:
+            options = RunOptions(mode="backfill", since=datetime(2000, 1, 1, tzinfo=UTC))
+            return engine.run(options, command="backfill").outcome
+        finally:
+            engine.connector.close()
+
+
+def test_a_killed_backfill_resumes_to_the_full_result(tmp_path: Path) -> None:
+    reference = start_crm("hubspot", tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+    try:
+        reference.ensure_fields()
+        _, expected_ledger = reference_run(reference)
+        expected = reference.crm_values()
+    finally:
+        reference.stop()
+    for point in ("page:2", "chunk:3", "write:2", "write:5"):
+        crm = start_crm(
+            "hubspot", tmp_path / point.replace(":", "-"), CONTACTS, extra_config=CONFIG
+        )
+        try:
+            crm.ensure_fields()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.environ[CRASH_ENV] = point
+                    backfill(crm)
+                finally:
+                    os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == -9, point
+            assert backfill(crm) == "ok", point
+            assert not differing(expected, crm.crm_values()), point
+            assert ledger(crm.state) == expected_ledger, point
         finally:
             crm.stop()
