@@ -304,13 +304,20 @@ def advance(
     are read when its page is); it is still yielded, but must not move the position, or a
     restart would skip the rows after it."""
     best = position
+    # Each stamp is parsed once; the best key so far is kept parsed beside it.
+    best_key: tuple[datetime, str | None] | None = None
+    if best is not None and best.stamp is not None:
+        best_key = (parse_datetime(best.stamp), best.record_id)
     for row in rows:
         stamp = row.get("SystemModstamp")
-        if not stamp or parse_datetime(stamp) >= until:
+        if not stamp:
             continue
-        key = (parse_datetime(stamp), row["Id"])
-        if best is None or best.stamp is None or key > (parse_datetime(best.stamp), best.record_id):
-            best = Position(sobject, stamp, row["Id"])
+        moment = parse_datetime(stamp)
+        if moment >= until:
+            continue
+        key = (moment, row["Id"])
+        if best_key is None or key > best_key:
+            best, best_key = Position(sobject, stamp, row["Id"]), key
     return best
 
 
