@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox, start_sandbox
+from e2e_support import Sandbox, start_sandbox
 
 from milestones.sync.cli import main
 

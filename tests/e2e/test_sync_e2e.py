@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox, start_sandbox
+from e2e_support import Sandbox, start_sandbox
 
 ORDER = ["target", "prospect", "opportunity", "client", "advocate"]
 
