@@ -63,17 +63,17 @@ def derive_people(engine: Engine, now: datetime, report: RunReport, sink: Sink |
                 settled.append((contact.kind, contact.id))
             else:
                 changes.append(change)
-        report.bump("changed", len(changes))
-        if sink is not None:
-            for change in changes:
-                sink(change)
-            continue
-        with engine.state.transaction():
-            db.executemany("UPDATE contacts SET derived = ? WHERE id = ?", derived_rows)
-            _save(db, ledger, changes, settled, report.run_id)
-            db.execute(f"DELETE FROM dirty WHERE contact_id IN {_IDS}", (codec.dumps(ids),))
-        engine.crash.point("chunk")
-        engine.check_stop()
+        _finish_chunk(
+            engine,
+            report,
+            sink,
+            ("contacts", "dirty", "contact_id"),
+            ids,
+            derived_rows,
+            ledger,
+            changes,
+            settled,
+        )
 
 
 def derive_deals(engine: Engine, report: RunReport, sink: Sink | None) -> None:
@@ -111,17 +111,48 @@ def derive_deals(engine: Engine, report: RunReport, sink: Sink | None) -> None:
                 settled.append(("deal", deal.id))
             else:
                 changes.append(change)
-        report.bump("changed", len(changes))
-        if sink is not None:
-            for change in changes:
-                sink(change)
-            continue
-        with engine.state.transaction():
-            db.executemany("UPDATE deals SET derived = ? WHERE id = ?", derived_rows)
-            _save(db, ledger, changes, settled, report.run_id)
-            db.execute(f"DELETE FROM dirty_deals WHERE deal_id IN {_IDS}", (codec.dumps(ids),))
-        engine.crash.point("chunk")
-        engine.check_stop()
+        _finish_chunk(
+            engine,
+            report,
+            sink,
+            ("deals", "dirty_deals", "deal_id"),
+            ids,
+            derived_rows,
+            ledger,
+            changes,
+            settled,
+        )
+
+
+def _finish_chunk(
+    engine: Engine,
+    report: RunReport,
+    sink: Sink | None,
+    tables: tuple[str, str, str],
+    ids: list[str],
+    derived_rows: list[Any],
+    ledger: list[tuple[Any, ...]],
+    changes: list[Change],
+    settled: list[tuple[str, str]],
+) -> None:
+    """Plan only (``sink``), or commit a chunk's results, ledger, writes and dirty marks at once.
+
+    ``tables`` names the mirror table, its dirty table and that table's id column; they are
+    fixed strings from this module, never user input.
+    """
+    report.bump("changed", len(changes))
+    if sink is not None:
+        for change in changes:
+            sink(change)
+        return
+    table, dirty, column = tables
+    db = engine.state.db
+    with engine.state.transaction():
+        db.executemany(f"UPDATE {table} SET derived = ? WHERE id = ?", derived_rows)
+        _save(db, ledger, changes, settled, report.run_id)
+        db.execute(f"DELETE FROM {dirty} WHERE {column} IN {_IDS}", (codec.dumps(ids),))
+    engine.crash.point("chunk")
+    engine.check_stop()
 
 
 def _ledger_row(
