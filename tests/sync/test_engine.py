@@ -302,22 +302,29 @@ def test_a_spent_quota_stops_the_run_and_the_next_one_goes_on(state: State) -> N
 
 
 class BrokenDealsCRM(FakeCRM):
-    """The deals stream fails for good (after the connector's own retries)."""
+    """The deals stream fails (after the connector's own retries) until ``is_fixed``."""
+
+    is_fixed = False
 
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
-        if kind == "deals":
+        if kind == "deals" and not self.is_fixed:
             raise StreamError("deals answered garbage", connector="fake")
         yield from super().pull(kind, window, resume)
 
 
-def test_a_broken_stream_stops_alone(state: State) -> None:
+def test_a_broken_stream_holds_writes_until_every_kind_reads(state: State) -> None:
     crm = BrokenDealsCRM()
     make_world(crm)
     report = run(state, crm)
     assert report.outcome == "failures" and report.exit_code == 1
     assert "deals: fake: deals answered garbage" in report.detail
-    assert crm.field("c1", "milestone") == "prospect"  # the other streams went on
+    assert "derive and write held" in report.detail
+    assert state.cursor("hubspot", "contacts", "sync").committed is not None  # others read
     assert state.cursor("hubspot", "deals", "sync").committed is None
+    assert crm.written_ids == []  # no milestone from a mirror without its deals
+    crm.is_fixed = True
+    assert run(state, crm).exit_code == 0
+    assert crm.field("c1", "milestone") == "prospect"
 
 
 def test_leads_are_not_written_when_the_config_says_so(state: State, crm: FakeCRM) -> None:

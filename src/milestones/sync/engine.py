@@ -233,6 +233,12 @@ class Engine:
         if broken:
             report.detail = "pull stopped for " + "; ".join(broken)
             report.stream_errors = len(broken)
+            # People derived from a partial mirror (deals unread, say) would get a milestone
+            # too low and have it written. Keep what was read and the dirty set; the next run
+            # whose pulls all finish derives from complete data.
+            log.error("derive and write held until every record kind reads cleanly")
+            report.detail += "; derive and write held until every record kind reads cleanly"
+            return
         self._mark_meetings_ended(started, options.dry_run)
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         derive_people(self, started, report, sink)
