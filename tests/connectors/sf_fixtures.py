@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import responses
 
+from milestones.connectors.salesforce_soql import BASE_FIELDS
 from milestones.connectors.settings import (
     SALESFORCE_FIELD_NAMES,
     SalesforcePassword,
@@ -25,87 +26,14 @@ HOST = "https://acme.my.salesforce.com"
 API = f"{HOST}/services/data/v62.0"
 LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=1000/15000"}
 
+# The fake org has every standard field the connector reads, so a field added to the
+# connector is served here too; but, like many orgs, no LastStageChangeDate (pulls must fall
+# back on CreatedDate), and the two custom fields the rules read on Contact.
 STANDARD: dict[str, list[str]] = {
-    "Contact": [
-        "Id",
-        "FirstName",
-        "LastName",
-        "Email",
-        "OwnerId",
-        "AccountId",
-        "CreatedDate",
-        "HasOptedOutOfEmail",
-        "IsDeleted",
-        "SystemModstamp",
-        "Referred_By__c",
-        "NPS_Score__c",
-    ],
-    "Lead": [
-        "Id",
-        "FirstName",
-        "LastName",
-        "Email",
-        "OwnerId",
-        "CreatedDate",
-        "Status",
-        "HasOptedOutOfEmail",
-        "IsConverted",
-        "ConvertedContactId",
-        "ConvertedAccountId",
-        "IsDeleted",
-        "SystemModstamp",
-    ],
-    "Opportunity": [
-        "Id",
-        "Name",
-        "StageName",
-        "IsClosed",
-        "IsWon",
-        "CloseDate",
-        "Amount",
-        "OwnerId",
-        "AccountId",
-        "CreatedDate",
-        "IsDeleted",
-        "SystemModstamp",
-    ],
-    "OpportunityContactRole": ["Id", "OpportunityId", "ContactId", "IsDeleted", "SystemModstamp"],
-    "Task": [
-        "Id",
-        "WhoId",
-        "WhatId",
-        "Status",
-        "TaskSubtype",
-        "CallType",
-        "CallDisposition",
-        "ActivityDate",
-        "CompletedDateTime",
-        "CreatedDate",
-        "OwnerId",
-        "IsDeleted",
-        "SystemModstamp",
-    ],
-    "Event": [
-        "Id",
-        "WhoId",
-        "WhatId",
-        "StartDateTime",
-        "EndDateTime",
-        "CreatedDate",
-        "OwnerId",
-        "IsDeleted",
-        "SystemModstamp",
-    ],
-    "EmailMessage": [
-        "Id",
-        "Incoming",
-        "MessageDate",
-        "ActivityId",
-        "CreatedDate",
-        "IsDeleted",
-        "SystemModstamp",
-    ],
+    sobject: [f for f in fields if f != "LastStageChangeDate"]
+    for sobject, fields in BASE_FIELDS.items()
 }
+STANDARD["Contact"] += ["Referred_By__c", "NPS_Score__c"]
 
 
 def spec(**overrides: Any) -> WriteSpec:
