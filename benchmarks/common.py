@@ -14,6 +14,7 @@ update 100 inputs; Salesforce queries page 2,000 rows and sObject Collections ta
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -236,3 +237,13 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "os": platform.platform(),
     }
+
+
+def save_and_print(result: dict[str, Any], text: str, out: Path | None, stem: str) -> None:
+    """Write ``<out>/<stem>.json`` and ``.md`` (unless ``out`` is None), then print the table."""
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        base = out / stem
+        base.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        base.with_suffix(".md").write_text(text)
+    print(text)

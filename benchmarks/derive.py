@@ -14,7 +14,6 @@ Results go to ``benchmarks/results/derive-<contacts>.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sqlite3
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, run_child, worker_argv
+from benchmarks.common import machine, run_child, save_and_print, worker_argv
 from milestones.mapping.derive import derive
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World
@@ -127,13 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     result = run(args)
-    text = markdown(result)
-    if not args.no_save:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"derive-{args.contacts}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        stem.with_suffix(".md").write_text(text)
-    print(text)
+    out = None if args.no_save else args.out
+    save_and_print(result, markdown(result), out, f"derive-{args.contacts}")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from benchmarks.common import (
     machine,
     run_child,
     salesforce_floor,
+    save_and_print,
     startup_argv,
     worker_argv,
     written_values,
@@ -314,13 +315,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = run_benchmark(args)
-    text = markdown(result)
-    if not args.no_save:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"sync-{args.provider}-{args.contacts}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        stem.with_suffix(".md").write_text(text)
-    print(text)
+    out = None if args.no_save else args.out
+    save_and_print(result, markdown(result), out, f"sync-{args.provider}-{args.contacts}")
 
 
 if __name__ == "__main__":
