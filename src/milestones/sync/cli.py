@@ -9,7 +9,6 @@ quota), 2 configuration or usage error. Tracebacks only with ``--verbose``.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -47,6 +46,10 @@ class AppContext:
         if self._config is None:
             self._config = load_config(resolve_path(self.config_path))
         return self._config
+
+    def use(self, config: Config) -> None:
+        """Make ``config`` the one later commands in this process read (the demo's own)."""
+        self._config = config
 
     def emit(self, data: Any, as_json: bool, text: str | None = None) -> None:
         """Print ``data`` as JSON, or ``text`` for people (nothing when quiet)."""
@@ -179,7 +182,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {redact(str(exc)) or type(exc).__name__}", err=True)
         if not verbose:
             click.echo("(run with --verbose for details)", err=True)
-        logging.getLogger("milestones").debug("fatal", exc_info=False)
         sys.exit(EXIT_FAILURES)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 

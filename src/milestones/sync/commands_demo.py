@@ -185,7 +185,7 @@ def demo(
                 examples = _examples(state)
             html = Path(html_path).resolve()
             write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
-            app._config = config  # explain reads this config's state
+            app.use(config)  # explain reads this config's state
             if as_json:
                 data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
                 app.emit(data, True)
