@@ -208,7 +208,7 @@ def worker_argv(config: Path, *args: str, profile: Path | None = None) -> list[s
 
 
 STARTUP = (
-    "import milestones.sync.cli, milestones.sync.commands, milestones.sync.factory, "
+    "import milestones.cli.main, milestones.cli.run, milestones.sync.factory, "
     "milestones.connectors.hubspot, milestones.connectors.salesforce"
 )
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import machine, run_child, save_and_print, worker_argv
+from milestones.config.settings import load_config
 from milestones.mapping.derive import derive
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World
-from milestones.sync.bundles import Person, load_people, load_stages
-from milestones.sync.config import load_config
+from milestones.store.people import People
+from milestones.store.rows import Person
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -57,7 +58,7 @@ def load_everyone(db: sqlite3.Connection, chunk: int = 1_000) -> list[Person]:
     ids = [r[0] for r in db.execute("SELECT id FROM contacts ORDER BY id")]
     people: list[Person] = []
     for start in range(0, len(ids), chunk):
-        people.extend(load_people(db, ids[start : start + chunk]).people)
+        people.extend(People(db).load(ids[start : start + chunk]).people)
     return people
 
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         config_path = synced_state(args.contacts, args.seed, folder)
         config = load_config(config_path, environ={"BENCH_TOKEN": "unused"})
         with sqlite3.connect(config.state.path) as db:
-            stages = load_stages(db)
+            stages = People(db).stages()
             people = load_everyone(db)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -29,13 +29,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from milestones.config.settings import load_config
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sync.config import load_config
-from milestones.sync.engine import Engine, RunOptions, RunReport
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector
-from milestones.sync.state import State
+from milestones.sync.run import RunOptions, RunReport
 
 STORM = "429=0.04,503=0.03,reset=0.03,record=0.02"
 TOKEN = "soak-token-0000"
@@ -95,7 +96,7 @@ class Twin:
 
     def sync(self, mode: str) -> RunReport:
         connector, config = self._connector("sync")
-        with State(self.state) as state:
+        with Store(self.state) as state:
             engine = Engine(
                 state,
                 connector,

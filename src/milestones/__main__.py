@@ -1,5 +1,5 @@
 """``python -m milestones`` runs the CLI."""
 
-from milestones.sync.cli import main
+from milestones.cli.main import main
 
 main()

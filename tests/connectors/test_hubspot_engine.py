@@ -17,8 +17,9 @@ from milestones.connectors.settings import HubSpotSettings
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
-from milestones.sync.engine import Engine, RunOptions, RunReport
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import RunOptions, RunReport
 
 HOUR_MS = 3_600_000
 RULES = MappingRules(
@@ -50,7 +51,7 @@ def portal() -> Iterator[HubSpotServer]:
         yield server
 
 
-def run(server: HubSpotServer, state: State, clocks: Clocks, mode: str) -> tuple[RunReport, Usage]:
+def run(server: HubSpotServer, state: Store, clocks: Clocks, mode: str) -> tuple[RunReport, Usage]:
     settings = HubSpotSettings(access_token=server.token, base_url=server.url)
     time = VirtualTime()
     connector = HubSpotConnector(settings, HUBSPOT_SPEC, sleep=time.sleep, clock=time.clock)
@@ -66,7 +67,7 @@ def test_second_sync_reads_its_own_writes_and_writes_nothing(
     clocks = Clocks(portal.world)
     settings = HubSpotSettings(access_token=portal.token, base_url=portal.url)
     HubSpotConnector(settings, HUBSPOT_SPEC).ensure_fields(dry_run=False)
-    with State(tmp_path / "state.db") as state:
+    with Store(tmp_path / "state.db") as state:
         first, usage = run(portal, state, clocks, "full")
         assert first.outcome == "ok", first.detail
         people = portal.world.count("person")

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, full_window
 
-from milestones.connectors.base import Change, ConfigurationError, QuotaExhausted, Window
+from milestones.connectors.base import ConfigurationError, QuotaExhausted, Window
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
+from milestones.mapping.fields import Change
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.tls import create_tls_files
 from milestones.sandbox.world import World

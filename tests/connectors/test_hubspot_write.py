@@ -7,7 +7,7 @@ import math
 import pytest
 from hubspot_support import MakeConnector
 
-from milestones.connectors.base import Change
+from milestones.mapping.fields import Change
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
 

@@ -17,8 +17,9 @@ from milestones.connectors.settings import SalesforceSession
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World
-from milestones.sync.engine import Engine, RunOptions
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import RunOptions
 
 HOUR_MS = 3_600_000
 RULES = MappingRules(
@@ -63,7 +64,7 @@ def provision(server: SalesforceServer) -> None:
     SalesforceConnector(settings, SPEC).ensure_fields(dry_run=False)
 
 
-def run(server: SalesforceServer, state: State, clocks: Clocks, mode: str = "incremental"):
+def run(server: SalesforceServer, state: Store, clocks: Clocks, mode: str = "incremental"):
     settings = SalesforceSession(
         auth="session",
         instance_url=server.url,
@@ -79,7 +80,7 @@ def run(server: SalesforceServer, state: State, clocks: Clocks, mode: str = "inc
 def test_second_sync_reads_its_own_writes_and_writes_nothing(org, tmp_path: Path):
     clocks = Clocks(org.world)
     provision(org)
-    with State(tmp_path / "state.db") as state:
+    with Store(tmp_path / "state.db") as state:
         first, usage = run(org, state, clocks, "full")
         assert first.outcome == "ok", first.detail
         people = sum(1 for _ in org.objects["Contact"].rows(False))
@@ -100,7 +101,7 @@ def test_a_run_stopped_by_the_budget_resumes_next_time(org, tmp_path: Path):
     clocks = Clocks(org.world)
     provision(org)
     org.daily_api_max = org.api_used + 12  # a run may spend 5 of the 11 left
-    with State(tmp_path / "state.db") as state:
+    with Store(tmp_path / "state.db") as state:
         stopped, usage = run(org, state, clocks, "full")
         assert stopped.outcome == "quota" and "budget" in stopped.detail
         assert usage.total == 5

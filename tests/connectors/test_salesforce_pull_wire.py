@@ -19,9 +19,9 @@ from sf_fixtures import (
     stamp,
 )
 
-from milestones.connectors.base import Connector, Link, StreamError, Window
+from milestones.connectors.base import Connector, StreamError, Window
 from milestones.connectors.salesforce import SalesforceConnector
-from milestones.mapping.records import Activity, Contact, Deal
+from milestones.mapping.records import Activity, Contact, Deal, Link
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
 SINCE = datetime(2024, 5, 1, 9, 59, 50, tzinfo=UTC)

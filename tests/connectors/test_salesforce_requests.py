@@ -21,15 +21,10 @@ from sf_fixtures import (
     spec,
 )
 
-from milestones.connectors.base import (
-    Change,
-    ConfigurationError,
-    QuotaExhausted,
-    StreamError,
-    Window,
-)
+from milestones.connectors.base import ConfigurationError, QuotaExhausted, StreamError, Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.salesforce_soql import MAX_URL_BYTES, id_chunks
+from milestones.mapping.fields import Change
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
 EMPTY = {"totalSize": 0, "done": True, "records": []}

@@ -13,11 +13,12 @@ import pytest
 import requests
 from sf_fixtures import spec
 
-from milestones.connectors.base import Change, Link, Page, QuotaExhausted, StreamError, Window
+from milestones.connectors.base import Page, QuotaExhausted, StreamError, Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.salesforce_soql import Position, parse_datetime, window_query
 from milestones.connectors.settings import SalesforcePassword, SalesforceSession
-from milestones.mapping.records import Activity, Contact
+from milestones.mapping.fields import Change
+from milestones.mapping.records import Activity, Contact, Link
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.soql import parse as soql_parse
 from milestones.sandbox.world import World

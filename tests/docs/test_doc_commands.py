@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from milestones.sync.cli import cli
+from milestones.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))

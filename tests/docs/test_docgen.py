@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from milestones.sync.config import Config
-from milestones.sync.docgen import generate, tables
+from milestones.config.docs import generate, tables
+from milestones.config.settings import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "configuration.md"
-REGENERATE = "python -m milestones.sync.docgen > docs/configuration.md"
+REGENERATE = "python -m milestones.config.docs > docs/configuration.md"
 
 
 def test_committed_reference_matches_the_models() -> None:
@@ -23,7 +23,7 @@ def test_committed_reference_matches_the_models() -> None:
 
 def test_module_prints_the_reference() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "milestones.sync.docgen"],
+        [sys.executable, "-m", "milestones.config.docs"],
         capture_output=True,
         text=True,
         check=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from milestones.sync.cli import cli
+from milestones.cli.main import cli
 
 COMMANDS = sorted(cli.commands)
 # Commands whose help still lacks an example (reported to their owner); shown as xfail.

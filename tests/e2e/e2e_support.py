@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milestones.cli.main import main
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import SandboxServer
 from milestones.sandbox.world import World
-from milestones.sync.cli import main
 
 WORLD_SIZE = 120
 SEED = 11
@@ -57,7 +57,7 @@ class Sandbox:
             [
                 sys.executable,
                 "-c",
-                "from milestones.sync.cli import main; main()",
+                "from milestones.cli.main import main; main()",
                 "--config",
                 str(self.config),
                 *args,
@@ -74,7 +74,7 @@ class Sandbox:
             [
                 sys.executable,
                 "-c",
-                "from milestones.sync.cli import main; main()",
+                "from milestones.cli.main import main; main()",
                 "--config",
                 str(self.config),
                 *args,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from e2e_support import Sandbox, start_sandbox
 
-from milestones.sync.cli import main
+from milestones.cli.main import main
 
 
 def run_main(*args: str) -> int:

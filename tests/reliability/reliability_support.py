@@ -20,21 +20,22 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from milestones.cli.main import main
+from milestones.config.settings import load_config
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world import World
-from milestones.sync.cli import main
-from milestones.sync.config import load_config
-from milestones.sync.engine import Engine, RunOptions, RunReport
-from milestones.sync.factory import build_connector
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.factory import build_connector, build_engine
+from milestones.sync.run import CrashHook, RunOptions, RunReport
 
 SEED = 23
 HUBSPOT_TOKEN = "pat-na1-reliability-0f3c9a7e-hubspot-token"
@@ -75,26 +76,24 @@ class Crm:
         """Canonical key -> this CRM's field name."""
         return dict(HUBSPOT_FIELD_NAMES if self.provider == "hubspot" else SALESFORCE_FIELD_NAMES)
 
-    def engine(self, state: State, batch_size: int | None = None) -> Engine:
-        """The engine ``milestones sync`` would build from the config, with virtual waits."""
+    def engine(
+        self, state: Store, batch_size: int | None = None, crash: CrashHook | None = None
+    ) -> Engine:
+        """The engine ``milestones sync`` would build from the config, with virtual waits.
+
+        Like the command, it honours ``MILESTONES_CRASH_AT`` unless ``crash`` is given.
+        """
         config = load_config(self.config, environ=self.env)
         connector = build_connector(config, sleep=self.time.sleep, clock=self.time.clock)
         if batch_size is not None:
             connector.write_batch_size = batch_size
-        return Engine(
-            state,
-            connector,
-            config.mapping,
-            config.write_spec.names,
-            lookback=timedelta(seconds=config.sync.lookback_seconds),
-            lag=timedelta(seconds=config.sync.lag_seconds),
-            chunk_size=config.sync.derive_chunk,
-            objects=(*config.write_spec.person_objects, "deal"),
+        return build_engine(
+            config, state, connector, crash=crash or CrashHook.from_environ(os.environ)
         )
 
     def sync(self, mode: str = "incremental", batch_size: int | None = None) -> RunReport:
         """One engine run against this CRM (the connector is closed after it)."""
-        with State(self.state) as state:
+        with Store(self.state) as state:
             engine = self.engine(state, batch_size)
             try:
                 return engine.run(RunOptions(mode=mode))  # type: ignore[arg-type]
@@ -157,8 +156,8 @@ def run_cli(argv: list[str], env: Mapping[str, str], crm: Crm | None = None) -> 
 
     out, err = io.StringIO(), io.StringIO()
     patches = [
-        mock.patch(f"milestones.sync.{module}.build_connector", build)
-        for module in ("checks", "commands", "commands_crm", "commands_demo")
+        mock.patch(f"milestones.{module}.build_connector", build)
+        for module in ("sync.checks", "cli.run", "cli.crm", "cli.demo")
     ]
     code = 0
     with contextlib.ExitStack() as stack:

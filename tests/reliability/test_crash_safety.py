@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 from reliability_support import Crm, Tamper, check_cursors_cover_the_mirror, differing, start_crm
 
-from milestones.sync.engine import CRASH_ENV, RunOptions
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.run import CRASH_ENV, RunOptions
 
 CONTACTS = 150
 BATCH = 25  # write batches small enough for several write points per run
@@ -55,9 +55,8 @@ class PointCounter:
 def reference_run(crm: Crm) -> tuple[dict[str, int], set[tuple[Any, ...]]]:
     """An uninterrupted full sync: its crash points per phase and its ledger."""
     counter = PointCounter()
-    with State(crm.state) as state:
-        engine = crm.engine(state, BATCH)
-        engine.crash = counter  # type: ignore[assignment]
+    with Store(crm.state) as state:
+        engine = crm.engine(state, BATCH, crash=counter)  # type: ignore[arg-type]
         report = engine.run(RunOptions(mode="full"))
         engine.connector.close()
     assert report.outcome == "ok", report.detail
@@ -202,7 +201,7 @@ def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
 
 def backfill(crm: Crm) -> str:
     """``milestones backfill --since 2000-01-01`` through the engine; its outcome."""
-    with State(crm.state) as state:
+    with Store(crm.state) as state:
         engine = crm.engine(state, BATCH)
         try:
             options = RunOptions(mode="backfill", since=datetime(2000, 1, 1, tzinfo=UTC))

@@ -30,7 +30,7 @@ from reliability_support import (
     start_crm,
 )
 
-from milestones.sync.cli import cli
+from milestones.cli.main import cli
 
 CONTACTS = 400
 MAX_RUNS = 3

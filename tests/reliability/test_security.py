@@ -42,7 +42,7 @@ from milestones.sandbox.salesforce_auth import Credentials
 from milestones.sandbox.server import Request, Response
 from milestones.sandbox.tls import create_tls_files
 from milestones.sandbox.world import World
-from milestones.sync.engine import CRASH_ENV
+from milestones.sync.run import CRASH_ENV
 
 CONTACTS = 50
 SF_PASSWORD = "Pw-reliability-7f2a91c4e0"
@@ -122,7 +122,7 @@ def crashed_with_a_traceback(crm: Crm) -> Outcome:
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError(f"boom: Authorization: Bearer {secrets} password={secrets}")
 
-    with mock.patch("milestones.sync.engine.derive_people", explode):
+    with mock.patch("milestones.sync.derivation.Deriver.derive_people", explode):
         outcome = crm.cli("--verbose", "sync")
     assert outcome.code == 1 and "Traceback" in outcome.text and "boom" in outcome.text
     return outcome
@@ -326,7 +326,7 @@ def test_verbose_logs_mask_authorization_headers(tmp_path: Path) -> None:
     """Whatever logs a request with -v (ours, urllib3, the SDKs), the header is masked."""
     import logging
 
-    from milestones.sync.logs import configure_logging
+    from milestones.logs import configure_logging
 
     crm = start_crm("hubspot", tmp_path, CONTACTS)
     try:

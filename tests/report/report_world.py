@@ -14,20 +14,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from milestones.connectors.base import (
-    Change,
-    FieldStatus,
-    Page,
-    RecordKind,
-    Usage,
-    Window,
-    WriteResult,
-)
+from milestones.connectors.base import FieldStatus, Page, RecordKind, Usage, Window, WriteResult
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES
+from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Deal, Stage
 from milestones.mapping.rules import MappingRules
-from milestones.sync.engine import Engine, RunOptions
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import RunOptions
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 RULES = MappingRules(stages={"contractsent": "opportunity", "closedwon": "client"})
@@ -165,7 +159,7 @@ def sync_world(
     provider: str = "hubspot",
 ) -> Path:
     """Sync ``records`` (default: ``world()``) into a new state file at ``path``."""
-    with State(path) as state:
+    with Store(path) as state:
         crm = StaticCRM(records or world(), provider)
         engine = Engine(state, crm, rules, HUBSPOT_FIELD_NAMES, clock=lambda: NOW)
         engine.run(RunOptions(writeback=False))

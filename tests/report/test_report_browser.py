@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 from report_world import sync_world
 
-from milestones.sync.cli import cli
-from milestones.sync.report_text import money
+from milestones.cli.main import cli
+from milestones.report.text import money
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from report_world import at, sync_world
 
+from milestones.cli.init import detect_provider, detect_sf_auth
+from milestones.cli.main import cli
+from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, load_config
 from milestones.mapping.records import Contact, Deal
 from milestones.mapping.rules import MappingRules
-from milestones.sync.cli import cli
-from milestones.sync.config import PROVIDER_MAPPING_DEFAULTS, load_config
-from milestones.sync.init_config import detect_provider, detect_sf_auth
 
 AS_OF = ["--as-of", "2026-06-15"]
 
@@ -228,7 +228,7 @@ def test_init_without_a_provider_and_no_terminal_asks_for_one(tmp_path: Path) ->
 def test_init_asks_only_what_the_environment_does_not_tell(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("milestones.sync.init_config.is_terminal", lambda: True)
+    monkeypatch.setattr("milestones.cli.init.is_terminal", lambda: True)
     path = tmp_path / "milestones.toml"
     inherited = {k: None for k in os.environ if k.startswith(("SF_", "HUBSPOT_"))}
     runner = CliRunner(env={**inherited, "SF_SESSION_ID": "00Dxx!secret-session"})

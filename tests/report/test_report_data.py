@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from report_world import NOW, RULES, sync_world
 
-from milestones.sync.report import report_from_state
-from milestones.sync.report_model import Report, View
-from milestones.sync.report_tally import DayHistogram
+from milestones.report.build import report_from_state
+from milestones.report.model import Report, View
+from milestones.report.tally import DayHistogram
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from report_world import NOW, RULES, at, sync_world
 
 from milestones.mapping.records import Activity, Contact, Deal
-from milestones.sync.report import report_from_state
-from milestones.sync.report_model import Report
+from milestones.report.build import report_from_state
+from milestones.report.model import Report
 
 STAGES = ["appointmentscheduled", "contractsent", "closedwon"]
 

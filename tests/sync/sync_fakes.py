@@ -12,18 +12,11 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from milestones.connectors.base import (
-    Change,
-    FieldStatus,
-    Link,
-    Page,
-    RecordKind,
-    Usage,
-    Window,
-    WriteResult,
-)
+from milestones.connectors.base import FieldStatus, Page, RecordKind, Usage, Window, WriteResult
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES
-from milestones.mapping.records import Activity, Contact, Deal, Stage
+from milestones.mapping.fields import Change
+from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
+from milestones.store.sqlite import Store
 
 STAGES = [
     Stage("appointmentscheduled", "Appointment", "default", probability=0.2, display_order=0),
@@ -152,3 +145,9 @@ def _kind_of(record: object) -> RecordKind:
     if isinstance(record, Link):
         return "deal_contacts"
     return "activities"
+
+
+def count(store: Store, table: str, where: str = "1") -> int:
+    """Rows of one of the state's tables (a test's own look into the file)."""
+    row = store.db.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()
+    return int(row[0])

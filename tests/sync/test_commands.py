@@ -13,11 +13,12 @@ import pytest
 from sync_fakes import FakeCRM
 from test_engine import RULES, make_world
 
-from milestones.sync import commands
-from milestones.sync.cli import main
-from milestones.sync.engine import Engine, RunOptions
+from milestones.cli import run as commands
+from milestones.cli.main import main
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
 from milestones.sync.lock import run_lock
-from milestones.sync.state import State
+from milestones.sync.run import RunOptions
 
 
 @pytest.fixture
@@ -102,12 +103,18 @@ def test_backfill_validates_its_dates(crm: FakeCRM) -> None:
 def test_sigterm_finishes_the_page_and_checkpoints(tmp_path: Path) -> None:
     crm = FakeCRM()
     make_world(crm)
-    with State(tmp_path / "s.db") as state:
-        engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
-        engine.progress = lambda kind, report, calls: os.kill(os.getpid(), signal.SIGTERM)
+    with Store(tmp_path / "s.db") as state:
+        engine = Engine(
+            state,
+            crm,
+            RULES,
+            crm.names,
+            lag=timedelta(0),
+            progress=lambda kind, report, calls: os.kill(os.getpid(), signal.SIGTERM),
+        )
         report = engine.run(RunOptions())
         assert report.outcome == "interrupted"
-        assert state.cursor("hubspot", "contacts", "sync").resume is not None
+        assert state.cursors.get("hubspot", "contacts", "sync").resume is not None
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from milestones.sync.config import ConfigError, load_config
+from milestones.config.settings import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_HUBSPOT = """

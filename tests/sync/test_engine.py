@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sync_fakes import T0, FakeCRM
+from sync_fakes import T0, FakeCRM, count
 
 from milestones.connectors.base import (
-    Change,
-    Link,
     Page,
     QuotaExhausted,
     RecordKind,
@@ -19,10 +17,12 @@ from milestones.connectors.base import (
     Window,
     WriteResult,
 )
-from milestones.mapping.records import Activity, Contact, Deal
+from milestones.mapping.fields import Change
+from milestones.mapping.records import Activity, Contact, Deal, Link
 from milestones.mapping.rules import MappingRules
-from milestones.sync.engine import Engine, RunOptions, RunReport
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import RunOptions, RunReport
 
 RULES = MappingRules(stages={"contractsent": "opportunity", "closedwon": "client"})
 
@@ -65,13 +65,13 @@ def crm() -> FakeCRM:
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Iterator[State]:
-    with State(tmp_path / "state.db") as s:
+def state(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "state.db") as s:
         yield s
 
 
 def run(
-    state: State,
+    state: Store,
     crm: FakeCRM,
     clock: datetime | None = None,
     lookback: timedelta = timedelta(minutes=5),
@@ -90,7 +90,7 @@ def run(
     return engine.run(RunOptions(**options))  # type: ignore[arg-type]
 
 
-def test_first_sync_writes_every_person_and_deal(state: State, crm: FakeCRM) -> None:
+def test_first_sync_writes_every_person_and_deal(state: Store, crm: FakeCRM) -> None:
     report = run(state, crm)
     assert report.exit_code == 0, report
     assert crm.field("c1", "milestone") == "prospect"
@@ -113,7 +113,7 @@ def test_first_sync_writes_every_person_and_deal(state: State, crm: FakeCRM) -> 
     assert {c.record_id for c in acme} == {"c2", "c3"}
 
 
-def test_second_sync_writes_nothing(state: State, crm: FakeCRM) -> None:
+def test_second_sync_writes_nothing(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     crm.write_calls.clear()
     report = run(state, crm)
@@ -122,7 +122,7 @@ def test_second_sync_writes_nothing(state: State, crm: FakeCRM) -> None:
     assert report.figures["records_read"] > 0  # our own writes came back and planned nothing
 
 
-def test_changes_in_the_crm_write_only_the_affected_people(state: State, crm: FakeCRM) -> None:
+def test_changes_in_the_crm_write_only_the_affected_people(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     run(state, crm)
     crm.write_calls.clear()
@@ -134,26 +134,26 @@ def test_changes_in_the_crm_write_only_the_affected_people(state: State, crm: Fa
     assert sorted(crm.written_ids) == ["c2", "c4", "c7", "d2"]
     assert crm.field("c2", "milestone") == "advocate"
     assert crm.field("c4", "milestone") == "prospect"
-    rows = state.ledger_of("c2")
-    assert [r["to_milestone"] for r in rows] == ["prospect", "opportunity", "client", "advocate"]
+    rows = state.ledger.of("c2")
+    assert [r.to_milestone for r in rows] == ["prospect", "opportunity", "client", "advocate"]
 
 
-def test_dry_run_plans_without_writing_or_forgetting(state: State, crm: FakeCRM) -> None:
+def test_dry_run_plans_without_writing_or_forgetting(state: Store, crm: FakeCRM) -> None:
     report = run(state, crm, dry_run=True)
     assert crm.write_calls == []
     assert report.outcome == "dry-run" and report.exit_code == 0
     assert {c.record_id for c in report.plan} >= {"c1", "c2", "d3"}
-    assert state.count("writes") == 0
+    assert count(state, "writes") == 0
     real = run(state, crm)
     assert real.figures["written"] == len(report.plan)
 
 
-def test_failed_writes_are_kept_and_retried(state: State, crm: FakeCRM) -> None:
+def test_failed_writes_are_kept_and_retried(state: Store, crm: FakeCRM) -> None:
     crm.fail_ids = {"c1": True, "c2": False}
     first = run(state, crm)
     assert first.exit_code == 1 and first.figures["failed"] == 2
-    failed = {r["record_id"]: r for r in state.write_rows("failed")}
-    assert failed["c1"]["message"] == "refused" and failed["c2"]["is_retryable"] == 0
+    failed = {r.record_id: r for r in state.outbox.rows("failed")}
+    assert failed["c1"].message == "refused" and failed["c2"].is_retryable == 0
     crm.fail_ids = {}
     crm.write_calls.clear()
     second = run(state, crm, lookback=timedelta(0))  # c2 is not pulled again
@@ -162,10 +162,10 @@ def test_failed_writes_are_kept_and_retried(state: State, crm: FakeCRM) -> None:
     crm.update("contacts", "c2", first_name="Bob")  # a change plans c2 again
     run(state, crm)
     assert crm.field("c2", "milestone") == "opportunity"
-    assert state.count("writes") == 0
+    assert count(state, "writes") == 0
 
 
-def test_full_sync_reconciles_deletions(state: State, crm: FakeCRM) -> None:
+def test_full_sync_reconciles_deletions(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     crm.remove("contacts", "c4")  # the referral behind c3's advocacy
     run(state, crm)
@@ -173,10 +173,10 @@ def test_full_sync_reconciles_deletions(state: State, crm: FakeCRM) -> None:
     run(state, crm, mode="full")
     assert crm.field("c3", "is_advocate") == "false"
     assert crm.field("c3", "milestone") == "advocate"  # the milestone itself is kept
-    assert state.count("contacts", "is_deleted = 1") == 1
+    assert count(state, "contacts", "is_deleted = 1") == 1
 
 
-def test_meeting_that_ends_later_counts_without_a_change(state: State, crm: FakeCRM) -> None:
+def test_meeting_that_ends_later_counts_without_a_change(state: Store, crm: FakeCRM) -> None:
     now = datetime.now(UTC)
     crm.put(
         Activity(
@@ -209,15 +209,15 @@ class CrashingCRM(FakeCRM):
 def test_a_crashed_pull_resumes_and_ends_the_same(tmp_path: Path, crash_after: int) -> None:
     reference = FakeCRM()
     make_world(reference)
-    with State(tmp_path / "ref.db") as ref_state:
+    with Store(tmp_path / "ref.db") as ref_state:
         run(ref_state, reference)
     crm = CrashingCRM()
     make_world(crm)
     crm.crash_after = crash_after
-    with State(tmp_path / "crash.db") as state:
+    with Store(tmp_path / "crash.db") as state:
         with pytest.raises(RuntimeError):
             run(state, crm)
-        assert state.recent_runs(1)[0]["outcome"] == "error"
+        assert state.runs.recent(1)[0].outcome == "error"
         crm.crash_after = None
         crm.pull_calls = 0
         assert run(state, crm).exit_code == 0
@@ -231,29 +231,35 @@ def test_a_crashed_pull_resumes_and_ends_the_same(tmp_path: Path, crash_after: i
             assert crm.records[kind][rid].properties == record.properties  # type: ignore[attr-defined]
 
 
-def test_a_stop_request_checkpoints_after_the_current_page(state: State, crm: FakeCRM) -> None:
-    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
-    engine.progress = lambda kind, report, calls: engine.request_stop()
+def test_a_stop_request_checkpoints_after_the_current_page(state: Store, crm: FakeCRM) -> None:
+    engine = Engine(
+        state,
+        crm,
+        RULES,
+        crm.names,
+        lag=timedelta(0),
+        progress=lambda kind, report, calls: engine.request_stop(),
+    )
     report = engine.run(RunOptions())
     assert report.outcome == "interrupted" and report.exit_code == 1
     assert report.figures["records_read"] == crm.page_size
-    cursor = state.cursor("hubspot", "contacts", "sync")
+    cursor = state.cursors.get("hubspot", "contacts", "sync")
     assert cursor.is_running and cursor.resume == str(crm.page_size)
     assert run(state, crm).exit_code == 0
     assert crm.field("c1", "milestone") == "prospect"
 
 
-def test_backfill_leaves_the_incremental_cursors_alone(state: State, crm: FakeCRM) -> None:
+def test_backfill_leaves_the_incremental_cursors_alone(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
-    before = state.cursor("hubspot", "contacts", "sync")
+    before = state.cursors.get("hubspot", "contacts", "sync")
     crm.write_calls.clear()
     report = run(state, crm, mode="backfill", since=T0, until=None)
     assert report.exit_code == 0 and crm.write_calls == []
-    assert state.cursor("hubspot", "contacts", "sync") == before
-    assert state.cursor("hubspot", "contacts", "backfill").is_running is False
+    assert state.cursors.get("hubspot", "contacts", "sync") == before
+    assert state.cursors.get("hubspot", "contacts", "backfill").is_running is False
 
 
-def test_changed_rules_derive_everyone_again(state: State, crm: FakeCRM) -> None:
+def test_changed_rules_derive_everyone_again(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     engine = Engine(
         state, crm, MappingRules(stages={"contractsent": "prospect"}), crm.names, lag=timedelta(0)
@@ -261,10 +267,10 @@ def test_changed_rules_derive_everyone_again(state: State, crm: FakeCRM) -> None
     crm.write_calls.clear()
     engine.run(RunOptions())
     assert crm.field("d2", "deal_milestone", "deals") == "opportunity"  # a high-water mark
-    assert state.count("dirty") == 0
+    assert count(state, "dirty") == 0
 
 
-def test_advocacy_lapses_with_time_alone(state: State, crm: FakeCRM) -> None:
+def test_advocacy_lapses_with_time_alone(state: Store, crm: FakeCRM) -> None:
     now = datetime.now(UTC)
     run(state, crm, clock=now)
     assert crm.field("c3", "is_advocate") == "true"
@@ -287,18 +293,18 @@ class QuotaCRM(FakeCRM):
         return super().write(changes)
 
 
-def test_a_spent_quota_stops_the_run_and_the_next_one_goes_on(state: State) -> None:
+def test_a_spent_quota_stops_the_run_and_the_next_one_goes_on(state: Store) -> None:
     crm = QuotaCRM()
     make_world(crm)
     first = run(state, crm)
     assert first.outcome == "quota" and first.exit_code == 1
     assert first.figures["written"] == crm.write_batch_size
-    assert state.count("writes", "status = 'pending'") == 9 - crm.write_batch_size
+    assert count(state, "writes", "status = 'pending'") == 9 - crm.write_batch_size
     crm.quota_left = 10
     second = run(state, crm)
     assert second.exit_code == 0
     assert crm.field("d3", "deal_milestone", "deals") == "client"
-    assert state.count("writes") == 0
+    assert count(state, "writes") == 0
 
 
 class BrokenDealsCRM(FakeCRM):
@@ -312,22 +318,22 @@ class BrokenDealsCRM(FakeCRM):
         yield from super().pull(kind, window, resume)
 
 
-def test_a_broken_stream_holds_writes_until_every_kind_reads(state: State) -> None:
+def test_a_broken_stream_holds_writes_until_every_kind_reads(state: Store) -> None:
     crm = BrokenDealsCRM()
     make_world(crm)
     report = run(state, crm)
     assert report.outcome == "failures" and report.exit_code == 1
     assert "deals: fake: deals answered garbage" in report.detail
     assert "derive and write held" in report.detail
-    assert state.cursor("hubspot", "contacts", "sync").committed is not None  # others read
-    assert state.cursor("hubspot", "deals", "sync").committed is None
+    assert state.cursors.get("hubspot", "contacts", "sync").committed is not None  # others read
+    assert state.cursors.get("hubspot", "deals", "sync").committed is None
     assert crm.written_ids == []  # no milestone from a mirror without its deals
     crm.is_fixed = True
     assert run(state, crm).exit_code == 0
     assert crm.field("c1", "milestone") == "prospect"
 
 
-def test_leads_are_not_written_when_the_config_says_so(state: State, crm: FakeCRM) -> None:
+def test_leads_are_not_written_when_the_config_says_so(state: Store, crm: FakeCRM) -> None:
     engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0), objects=("contact", "deal"))
     engine.run(RunOptions())
     assert "l2" not in crm.written_ids and "c1" in crm.written_ids
@@ -356,22 +362,28 @@ class RollupCRM(FakeCRM):
             yield page
 
 
-def test_activities_inside_contact_pages_count(state: State) -> None:
+def test_activities_inside_contact_pages_count(state: Store) -> None:
     crm = RollupCRM()
     make_world(crm)
     run(state, crm)
     assert crm.field("c4", "milestone") == "prospect"
 
 
-def test_an_interrupted_backfill_resumes_its_own_window(state: State, crm: FakeCRM) -> None:
+def test_an_interrupted_backfill_resumes_its_own_window(state: Store, crm: FakeCRM) -> None:
     since = datetime.now(UTC) - timedelta(days=1)
-    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
-    engine.progress = lambda kind, report, calls: engine.request_stop()
+    engine = Engine(
+        state,
+        crm,
+        RULES,
+        crm.names,
+        lag=timedelta(0),
+        progress=lambda kind, report, calls: engine.request_stop(),
+    )
     first = engine.run(RunOptions(mode="backfill", since=since))
     assert first.outcome == "interrupted"
-    cursor = state.cursor("hubspot", "contacts", "backfill")
+    cursor = state.cursors.get("hubspot", "contacts", "backfill")
     assert cursor.is_running and cursor.window_since == since and cursor.pages == 1
-    assert state.cursor("hubspot", "contacts", "sync").committed is None
+    assert state.cursors.get("hubspot", "contacts", "sync").committed is None
     crm.pull_calls = 0
     second = run(state, crm, mode="backfill", since=since)
     assert second.exit_code == 0

@@ -12,8 +12,9 @@ from sync_fakes import STAGES, T0, FakeCRM
 
 from milestones.mapping.records import Activity, Contact, Deal, Milestone
 from milestones.mapping.rules import MappingRules
-from milestones.sync.engine import Engine, RunOptions
-from milestones.sync.state import State
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import RunOptions
 
 RULES = MappingRules(stages={"contractsent": "opportunity"})
 PEOPLE = [f"p{i}" for i in range(6)]
@@ -91,7 +92,7 @@ def test_reruns_write_nothing_and_milestones_never_go_back(
 ) -> None:
     crm = FakeCRM(page_size=4)
     build(crm, deals, activities)
-    with tempfile.TemporaryDirectory() as folder, State(Path(folder) / "s.db") as state:
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.db") as state:
 
         def sync(mode: str = "incremental") -> None:
             engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0), chunk_size=2)

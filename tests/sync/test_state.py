@@ -6,47 +6,50 @@ import stat
 from pathlib import Path
 
 import pytest
+from sync_fakes import count
 
+from milestones.store.rows import Cursor
+from milestones.store.schema import MIGRATIONS
+from milestones.store.sqlite import Store
 from milestones.sync.plan import diff_fields, normalise
-from milestones.sync.state import MIGRATIONS, Cursor, State
 
 
 def test_a_new_state_file_is_private_wal_and_current(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "state.db"
-    with State(path) as state:
+    with Store(path) as state:
         assert state.version == len(MIGRATIONS)
         assert state.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    with State(path) as again:  # migrations are not applied twice
+    with Store(path) as again:  # migrations are not applied twice
         assert again.version == len(MIGRATIONS)
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    with State(path) as state:
+    with Store(path) as state:
         state.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(RuntimeError, match="upgrade milestones"):
-        State(path)
+        Store(path)
 
 
 def test_cursors_round_trip(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     moment = datetime(2025, 5, 1, 12, 30, tzinfo=UTC)
-    with State(tmp_path / "s.db") as state:
+    with Store(tmp_path / "s.db") as state:
         cursor = Cursor("hubspot", "deals", "sync", committed=moment, resume="abc", pages=3)
         with state.transaction():
-            state.save_cursor(cursor)
-        assert state.cursor("hubspot", "deals", "sync") == cursor
-        assert state.cursor("hubspot", "contacts", "sync").committed is None
+            state.cursors.save(cursor)
+        assert state.cursors.get("hubspot", "deals", "sync") == cursor
+        assert state.cursors.get("hubspot", "contacts", "sync").committed is None
 
 
 def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    with State(tmp_path / "s.db") as state:
+    with Store(tmp_path / "s.db") as state:
         with pytest.raises(ZeroDivisionError), state.transaction() as db:
             db.execute("INSERT INTO dirty VALUES ('c1')")
             _ = 1 / 0
-        assert state.count("dirty") == 0
+        assert count(state, "dirty") == 0
 
 
 @pytest.mark.parametrize(

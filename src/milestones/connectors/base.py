@@ -13,46 +13,15 @@ current stream; ``QuotaExhausted`` stops the run cleanly so it can checkpoint an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
-from milestones.mapping.records import Activity, Contact, Deal, Stage
+from milestones.mapping.fields import Change, FieldKey, ObjectKind
+from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 
 RecordKind = Literal["contacts", "deals", "deal_contacts", "activities"]
-ObjectKind = Literal["contact", "lead", "deal"]
-FieldKey = Literal[
-    "milestone",
-    "milestone_date",
-    "next_milestone",
-    "disqualified",
-    "disqualified_reason",
-    "is_advocate",
-    "advocate_since",
-    "deal_milestone",
-]
-PERSON_FIELDS: tuple[FieldKey, ...] = (
-    "milestone",
-    "milestone_date",
-    "next_milestone",
-    "disqualified",
-    "disqualified_reason",
-    "is_advocate",
-    "advocate_since",
-)
-DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A deal <-> person association pulled on its own (Salesforce OpportunityContactRole)."""
-
-    id: str
-    deal_id: str
-    contact_id: str
-    modified_at: datetime | None = None
-    is_deleted: bool = False
 
 
 Record = Contact | Deal | Activity | Link
@@ -89,19 +58,6 @@ class Page:
     records: Sequence[Record]
     resume: str | None = None
     deleted_ids: Sequence[str] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """Field values to write on one record, under canonical keys (``FieldKey``).
-
-    None clears a field. The connector maps keys to the configured CRM field names.
-    """
-
-    object_kind: ObjectKind
-    record_id: str
-    fields: Mapping[FieldKey, str | None]
-    group: str | None = None  # e.g. the account id: Salesforce locks rows by parent
 
 
 @dataclass(frozen=True, slots=True)

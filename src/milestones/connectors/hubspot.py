@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from milestones.connectors.base import (
-    Change,
     FieldStatus,
     Page,
     RecordKind,
@@ -37,6 +36,7 @@ from milestones.connectors.hubspot_records import PropertyPlan, to_stages
 from milestones.connectors.hubspot_write import BATCH_LIMIT, HubSpotWriter
 from milestones.connectors.retry import Clock, Sleep
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
 
 

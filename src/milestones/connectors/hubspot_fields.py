@@ -12,9 +12,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS, FieldKey, FieldStatus, ObjectKind
+from milestones.connectors.base import FieldStatus
 from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
 from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey, ObjectKind
 from milestones.mapping.records import Milestone
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from milestones.connectors.base import Change, ConfigurationError, RetryableError, WriteResult
+from milestones.connectors.base import ConfigurationError, RetryableError, WriteResult
 from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
 from milestones.connectors.hubspot_paging import read_batch
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.mapping.fields import Change
 
 log = logging.getLogger(__name__)
 

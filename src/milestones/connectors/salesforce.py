@@ -22,7 +22,6 @@ import requests
 
 from milestones.connectors import salesforce_records as convert
 from milestones.connectors.base import (
-    Change,
     FieldStatus,
     Page,
     Record,
@@ -47,6 +46,7 @@ from milestones.connectors.salesforce_soql import (
 )
 from milestones.connectors.salesforce_write import BATCH_SIZE, CollectionWriter
 from milestones.connectors.settings import WriteSpec
+from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from milestones.connectors.base import Link, StreamError
+from milestones.connectors.base import StreamError
 from milestones.connectors.salesforce_soql import parse_datetime
-from milestones.mapping.records import Activity, Contact, Deal, Direction, Stage
+from milestones.mapping.records import Activity, Contact, Deal, Direction, Link, Stage
 
 log = logging.getLogger(__name__)
 Row = Mapping[str, Any]

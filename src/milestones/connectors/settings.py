@@ -1,6 +1,6 @@
 """Provider settings: the ``[hubspot]``, ``[salesforce]`` and ``[fields]`` tables of the config.
 
-They live beside the connectors that read them; ``milestones.sync.config`` composes them into
+They live beside the connectors that read them; ``milestones.config.settings`` composes them into
 the whole file's model. Secrets are ``SecretStr`` so they never print.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from milestones.connectors.base import FieldKey, ObjectKind
+from milestones.mapping.fields import FieldKey, ObjectKind
 
 
 class _Settings(BaseModel):

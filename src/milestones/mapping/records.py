@@ -153,6 +153,17 @@ class Referral:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """A deal <-> person association pulled on its own (Salesforce OpportunityContactRole)."""
+
+    id: str
+    deal_id: str
+    contact_id: str
+    modified_at: datetime | None = None
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     """Everything derive() needs about one person, as the mirror holds it."""
 

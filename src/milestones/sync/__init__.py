@@ -1,1 +1,1 @@
-
+"""The engine as small steps: pull -> mirror -> derive -> plan -> write, resumable at each."""

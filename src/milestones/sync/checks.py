@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from milestones.config.settings import Config
 from milestones.connectors.base import ConnectorError
 from milestones.mapping.derive import stage_milestone
-from milestones.sync.config import Config
 from milestones.sync.factory import build_connector
 
 

@@ -1,11 +1,15 @@
-"""Build the configured connector: the one place that knows which class serves which CRM."""
+"""Build the configured connector and the engine a sync runs: which class serves which CRM."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from milestones.config.settings import Config
 from milestones.connectors.base import Connector
-from milestones.sync.config import Config
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.run import CrashHook, Progress
 
 
 def build_connector(config: Config, **options: Any) -> Connector:
@@ -29,3 +33,26 @@ def build_connector(config: Config, **options: Any) -> Connector:
     options.setdefault("describe_cache", state.with_name(state.name + ".describe.json"))
     connector = SalesforceConnector(config.salesforce, spec, **options)
     return connector
+
+
+def build_engine(
+    config: Config,
+    store: Store,
+    connector: Connector,
+    *,
+    progress: Progress | None = None,
+    crash: CrashHook | None = None,
+) -> Engine:
+    """The engine ``milestones sync`` runs: the config's rules, names, pacing and objects."""
+    return Engine(
+        store,
+        connector,
+        config.mapping,
+        config.write_spec.names,
+        lookback=timedelta(seconds=config.sync.lookback_seconds),
+        lag=timedelta(seconds=config.sync.lag_seconds),
+        chunk_size=config.sync.derive_chunk,
+        objects=(*config.write_spec.person_objects, "deal"),
+        progress=progress,
+        crash=crash,
+    )

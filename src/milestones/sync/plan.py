@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from milestones.connectors.base import PERSON_FIELDS, Change, FieldKey, ObjectKind
 from milestones.connectors.settings import FIELD_TYPES
 from milestones.mapping.derive import Derived
+from milestones.mapping.fields import PERSON_FIELDS, Change, FieldKey, ObjectKind
 from milestones.mapping.records import Contact, Milestone
 
 

@@ -2,7 +2,7 @@
 
 The mirror keeps one JSON text per record; positional arrays (not dicts) keep the file small
 and encoding cheap. Each encoder has its decoder beside it, and a change of layout is a
-schema migration in ``state``.
+schema migration (``schema``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``build_report`` reads the mirror and the derived results in four streamed passes (people,
 referrers, clients and advocates, targets) and feeds each finding to two tallies: everyone's
-and the person's owner's. The result is a ``report_model.Report`` that ``--json`` dumps and
+and the person's owner's. The result is a ``model.Report`` that ``--json`` dumps and
 the terminal and HTML views draw.
 
 Where a fact needs the rules (is this activity two-way? when does this advocate's evidence
@@ -12,7 +12,6 @@ with what sync writes to the CRM.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,8 +19,7 @@ from pathlib import Path
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
-from milestones.sync.bundles import Person, load_stages
-from milestones.sync.report_model import (
+from milestones.report.model import (
     UNASSIGNED,
     IdleTarget,
     LapsingAdvocate,
@@ -31,17 +29,10 @@ from milestones.sync.report_model import (
     Settings,
     SilentClient,
 )
-from milestones.sync.report_queries import (
-    ReferrerRow,
-    TargetTouches,
-    count_not_derived,
-    iter_people,
-    iter_people_at_least,
-    iter_referrers,
-    iter_targets,
-    to_date,
-)
-from milestones.sync.report_tally import PersonFacts, Tally
+from milestones.report.tally import PersonFacts, Tally
+from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
+from milestones.store.rows import Person
+from milestones.store.sqlite import Store
 
 DEFAULT_SILENT_DAYS = 90
 DEFAULT_LAPSE_WINDOW_DAYS = 30
@@ -70,7 +61,7 @@ class _Tallies:
 
 
 def build_report(
-    db: sqlite3.Connection,
+    store: Store,
     rules: MappingRules,
     now: datetime,
     *,
@@ -80,25 +71,26 @@ def build_report(
     top: int = DEFAULT_TOP,
     owner_names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The whole report for the state behind ``db``, as of ``now``.
+    """The whole report for the state in ``store``, as of ``now``.
 
     ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``).
     """
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
     tallies = _Tallies(since, settings)
-    stages = load_stages(db)
-    for contact, derived in iter_people(db):
-        if derived is not None:
-            facts = _person_facts(contact, derived, rules)
+    queries = store.reporting
+    stages = store.people.stages()
+    for person in queries.iter_people():
+        if person.derived is not None:
+            facts = _person_facts(person.contact, person.derived, rules)
             for tally in tallies.both(facts.owner):
                 tally.add_person(facts)
-    for row in iter_referrers(db):
+    for row in queries.iter_referrers():
         referrer = _referrer(row, stages, rules, since)
         for tally in tallies.both(referrer.owner):
             tally.add_referrer(referrer)
-    _add_clients(db, tallies, stages, rules, now, settings)
+    _add_clients(queries, tallies, stages, rules, now, settings)
     today = now.date()
-    for target in iter_targets(db):
+    for target in queries.iter_targets():
         idle = None if target.is_disqualified else _idle_target(target, today)
         for tally in tallies.both(owner_of(target.contact)):
             tally.add_target(idle)
@@ -108,7 +100,7 @@ def build_report(
         today=today.isoformat(),
         since=since.isoformat() if since else None,
         settings=settings,
-        not_derived=count_not_derived(db),
+        not_derived=queries.count_not_derived(),
         overall=tallies.overall.view(),
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
         owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
@@ -127,12 +119,9 @@ def report_from_state(
     owner_names: Mapping[str, str] | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
-    if not state_path.exists():
-        raise FileNotFoundError(f"no state file at {state_path}: run `milestones sync` first")
-    db = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
+    with Store(state_path, read_only=True) as store:
         return build_report(
-            db,
+            store,
             rules,
             now,
             since=since,
@@ -141,24 +130,14 @@ def report_from_state(
             top=top,
             owner_names=owner_names,
         )
-    finally:
-        db.close()
 
 
 def provider_of(state_path: Path) -> str | None:
     """The CRM a state file was last synced from, from its run log (None if unknown)."""
     if not state_path.exists():
         return None
-    db = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        row = db.execute(
-            "SELECT provider FROM runs WHERE provider IS NOT NULL ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        db.close()
-    return str(row[0]) if row else None
+    with Store(state_path, read_only=True) as store:
+        return store.runs.last_provider()
 
 
 def write_html_report(
@@ -177,7 +156,7 @@ def write_html_report(
     For the demo and schedulers: returns the report so the caller can say what it holds.
     ``rules`` should be the config's ``mapping`` (the defaults otherwise).
     """
-    from milestones.sync.report_html import render_html
+    from milestones.report.html import render_html
 
     report = report_from_state(
         state_path,
@@ -190,6 +169,11 @@ def write_html_report(
     )
     out_path.write_text(render_html(report), encoding="utf-8")
     return report
+
+
+def to_date(moment: datetime | None) -> date | None:
+    """The calendar day of a moment, or None."""
+    return moment.date() if moment is not None else None
 
 
 def owner_of(contact: Contact) -> str:
@@ -271,7 +255,7 @@ def _count_deal(
 
 
 def _add_clients(
-    db: sqlite3.Connection,
+    queries: Reporting,
     tallies: _Tallies,
     stages: Mapping[str, Stage],
     rules: MappingRules,
@@ -279,7 +263,7 @@ def _add_clients(
     settings: Settings,
 ) -> None:
     """Clients nobody talked to lately, and advocates whose evidence lapses soon."""
-    for people in iter_people_at_least(db, Milestone.CLIENT):
+    for people in queries.iter_people_at_least(Milestone.CLIENT):
         for person in people:
             contact = person.bundle.contact
             owner = owner_of(contact)

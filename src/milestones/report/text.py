@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
-from milestones.sync.report_model import Report, View
+from milestones.report.model import Report, View
 
 Label = Callable[[str], str]  # owner id -> what to print for it
 BAR_WIDTH = 28

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-from milestones.sync.cli import AppContext, pass_app
-from milestones.sync.config import parse_config, resolve_path
+from milestones.cli.app import AppContext, pass_app
+from milestones.config.settings import parse_config, resolve_path
 
 HUBSPOT_STAGES = {
     "appointmentscheduled": "prospect",

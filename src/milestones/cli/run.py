@@ -7,6 +7,7 @@ promises: 0 all done, 1 record-level failures or a stop (quota, signal), 2 confi
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
@@ -16,34 +17,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from milestones.connectors.base import Change, ConfigurationError, ConnectorError
-from milestones.sync.engine import Engine, Progress, RunOptions, RunReport
-from milestones.sync.factory import build_connector
+from milestones.cli.app import AppContext, Busy, ConfigProblem
+from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.logs import redact
+from milestones.mapping.fields import Change
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
+from milestones.sync.factory import build_connector, build_engine
 from milestones.sync.lock import AlreadyRunning, run_lock
-from milestones.sync.logs import redact
-from milestones.sync.state import State
-
-if TYPE_CHECKING:  # the cli module imports these commands
-    from milestones.sync.cli import AppContext
+from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
 
 PLAN_LINES = 200
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-
-
-class ConfigProblem(click.ClickException):
-    """The CRM refused our credentials or names: the config must change (exit 2)."""
-
-    exit_code = 2
-
-
-class Busy(click.ClickException):
-    """Another run holds the state (exit 1: nothing was done)."""
-
-    exit_code = 1
 
 
 def parse_interval(text: str) -> timedelta:
@@ -60,22 +49,18 @@ def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[E
     """Lock the state, open it, build the connector and the engine; close all after."""
     config = app.config()
     try:
-        with run_lock(config.state.path), State(config.state.path) as state:
+        with run_lock(config.state.path), Store(config.state.path) as state:
             try:
                 connector = build_connector(config)
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
             try:
-                yield Engine(
+                yield build_engine(
+                    config,
                     state,
                     connector,
-                    config.mapping,
-                    config.write_spec.names,
-                    lookback=timedelta(seconds=config.sync.lookback_seconds),
-                    lag=timedelta(seconds=config.sync.lag_seconds),
-                    chunk_size=config.sync.derive_chunk,
-                    objects=(*config.write_spec.person_objects, "deal"),
                     progress=progress,
+                    crash=CrashHook.from_environ(os.environ),
                 )
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
@@ -296,10 +281,3 @@ def backfill(app: AppContext, since: str, until: str | None, dry_run: bool, as_j
 
 
 COMMANDS: tuple[click.Command, ...] = (sync, backfill)
-
-
-def all_commands() -> tuple[click.Command, ...]:
-    """Every command this package adds to the ``milestones`` group."""
-    from milestones.sync import commands_crm, commands_demo, commands_state
-
-    return (*COMMANDS, *commands_crm.COMMANDS, *commands_state.COMMANDS, *commands_demo.COMMANDS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from milestones.sync.report_model import AgeBucket, View
+from milestones.report.model import AgeBucket, View
 
 WIDTH = 640
 PALETTE = {

@@ -17,7 +17,7 @@ from math import ceil
 from typing import Generic, TypeVar
 
 from milestones.mapping.records import Milestone
-from milestones.sync.report_model import (
+from milestones.report.model import (
     Advocacy,
     AgeBucket,
     AtRisk,

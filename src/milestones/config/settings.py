@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from milestones.connectors.base import FieldKey
+from milestones.config.report import ReportSettings
 from milestones.connectors.settings import (
     HUBSPOT_FIELD_NAMES,
     SALESFORCE_FIELD_NAMES,
@@ -34,9 +34,9 @@ from milestones.connectors.settings import (
     SalesforceSettings,
     WriteSpec,
 )
+from milestones.logs import register_secret
+from milestones.mapping.fields import FieldKey
 from milestones.mapping.rules import MappingRules, check_field_name
-from milestones.sync.logs import register_secret
-from milestones.sync.report_settings import ReportSettings
 
 CONFIG_ENV = "MILESTONES_CONFIG"
 DEFAULT_CONFIG = Path("milestones.toml")

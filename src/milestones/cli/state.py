@@ -6,28 +6,24 @@ call the CRM, so they cost no API quota.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from milestones.cli.app import AppContext
 from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone
-from milestones.sync import codec
-from milestones.sync.bundles import load_people, load_stages
-from milestones.sync.state import State
-
-if TYPE_CHECKING:  # the cli module imports these commands
-    from milestones.sync.cli import AppContext
-
+from milestones.store import codec
+from milestones.store.sqlite import Store
 
 FAILURES_SHOWN = 20
 
 
-def _open_state(app: AppContext) -> State:
+def _open_state(app: AppContext) -> Store:
     path = app.config().state.path
     if not path.exists():
         raise click.ClickException(f"no state at {path} yet: run `milestones sync` first")
-    return State(path)
+    return Store(path)
 
 
 @click.command()
@@ -44,9 +40,10 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
       milestones status --runs 20
     """
     with _open_state(app) as state:
+        counts = state.counts()
         data: dict[str, Any] = {
             "state": str(state.path),
-            "runs": state.recent_runs(runs),
+            "runs": [run.as_dict() for run in state.runs.recent(runs)],
             "cursors": [
                 {
                     "provider": c.provider,
@@ -56,14 +53,17 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
                     "unfinished_window": [c.window_since, c.window_until] if c.is_running else None,
                     "pages": c.pages,
                 }
-                for c in state.cursors()
+                for c in state.cursors.all()
             ],
-            "people": state.count("contacts", "is_deleted = 0"),
-            "dirty": state.count("dirty"),
-            "writes_pending": state.count("writes", "status = 'pending'"),
-            "writes_failed": state.count("writes", "status = 'failed'"),
+            "people": counts.people,
+            "dirty": counts.dirty,
+            "writes_pending": counts.writes_pending,
+            "writes_failed": counts.writes_failed,
             # --json lists every failed write; the text shows the latest few (below).
-            "failures": state.write_rows("failed", limit=-1 if as_json else FAILURES_SHOWN),
+            "failures": [
+                row.as_dict()
+                for row in state.outbox.rows("failed", limit=-1 if as_json else FAILURES_SHOWN)
+            ],
         }
     app.emit(data, as_json, _status_text(data))
 
@@ -110,15 +110,12 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
     """
     config = app.config()
     with _open_state(app) as state:
-        chunk = load_people(state.db, [record_id])
-        converted = state.db.execute(
-            "SELECT converted_to FROM contacts WHERE id = ? AND converted_to IS NOT NULL",
-            (record_id,),
-        ).fetchone()
+        chunk = state.people.load([record_id])
+        converted = state.people.converted_to(record_id)
         if converted:
             raise click.ClickException(
                 f"{record_id} is a converted lead; it counts for the contact it became: "
-                f"milestones explain {converted[0]}"
+                f"milestones explain {converted}"
             )
         if chunk.people:
             data = _explain_person(state, chunk.people[0].bundle, record_id)
@@ -127,11 +124,10 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
     app.emit(data, as_json, _explain_text(data))
 
 
-def _explain_person(state: State, bundle: Bundle, record_id: str) -> dict[str, Any]:
-    row = state.db.execute(
-        "SELECT derived, crm FROM contacts WHERE id = ?", (record_id,)
-    ).fetchone()
-    derived = codec.decode_derived(record_id, row[0])
+def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, Any]:
+    stored = state.people.stored_person(record_id)
+    assert stored is not None  # the bundle was just read from the same row
+    derived = stored.derived
     by_id: dict[str, Activity | Deal] = {a.id: a for a in bundle.activities}
     by_id.update({d.id: d for d in bundle.deals})
     reached = []
@@ -148,10 +144,7 @@ def _explain_person(state: State, bundle: Bundle, record_id: str) -> dict[str, A
             )
     milestone = derived.milestone if derived else Milestone.TARGET
     next_milestone = milestone.next()
-    pending = state.db.execute(
-        "SELECT status, fields, code, message, attempts FROM writes WHERE record_id = ?",
-        (record_id,),
-    ).fetchone()
+    pending = state.outbox.of(record_id)
     return {
         "id": record_id,
         "kind": bundle.contact.kind,
@@ -167,17 +160,17 @@ def _explain_person(state: State, bundle: Bundle, record_id: str) -> dict[str, A
             "activities": len(bundle.activities),
             "referrals": [f"{r.record_kind} {r.record_id}" for r in bundle.referrals],
         },
-        "fields_in_crm": codec.decode_values(row[1]),
+        "fields_in_crm": stored.crm,
         "pending_write": None
         if pending is None
         else {
-            "status": pending[0],
-            "fields": codec.decode_values(pending[1]),
-            "code": pending[2],
-            "message": pending[3],
-            "attempts": pending[4],
+            "status": pending.status,
+            "fields": codec.decode_values(pending.fields),
+            "code": pending.code,
+            "message": pending.message,
+            "attempts": pending.attempts,
         },
-        "history": state.ledger_of(record_id),
+        "history": [entry.as_history() for entry in state.ledger.of(record_id)],
     }
 
 
@@ -194,22 +187,14 @@ def _describe_record(evidence: Evidence, by_id: dict[str, Activity | Deal]) -> s
     return evidence.rule.replace("_", " ")
 
 
-def _explain_deal(state: State, record_id: str, rules: Any) -> dict[str, Any]:
-    row = state.db.execute(
-        "SELECT data, derived, crm, is_deleted FROM deals WHERE id = ?", (record_id,)
-    ).fetchone()
-    if row is None:
+def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
+    stored = state.people.stored_deal(record_id)
+    if stored is None:
         raise click.BadParameter(f"no person or deal {record_id!r} in the state", param_hint="ID")
-    deal = codec.decode_deal(record_id, row[0])
-    stages = load_stages(state.db)
-    stage = stages.get(deal.stage_id or "")
+    deal = stored.deal
+    stage = state.people.stages().get(deal.stage_id or "")
     proved, mapped = stage_milestone(stage, rules) if stage else (None, False)
-    people = [
-        r[0]
-        for r in state.db.execute(
-            "SELECT contact_id FROM deal_contacts WHERE deal_id = ?", (record_id,)
-        )
-    ]
+    people = state.people.deal_people(record_id)
     return {
         "id": record_id,
         "kind": "deal",
@@ -217,11 +202,11 @@ def _explain_deal(state: State, record_id: str, rules: Any) -> dict[str, Any]:
         "stage": deal.stage_id,
         "stage_proves": proved.label if proved else None,
         "stage_source": "mapped" if mapped else "fallback",
-        "deal_milestone": Milestone(row[1]).label if row[1] is not None else None,
-        "deleted": bool(row[3]),
+        "deal_milestone": Milestone(stored.level).label if stored.level is not None else None,
+        "deleted": stored.is_deleted,
         "people": people,
-        "fields_in_crm": codec.decode_values(row[2]),
-        "history": state.ledger_of(record_id),
+        "fields_in_crm": stored.crm,
+        "history": [entry.as_history() for entry in state.ledger.of(record_id)],
     }
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import click
 
+from milestones.cli.app import AppContext, pass_app
+from milestones.config.report import ReportSettings
+from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
-from milestones.sync.cli import AppContext, pass_app
-from milestones.sync.config import PROVIDER_MAPPING_DEFAULTS, resolve_path
-from milestones.sync.report import provider_of, report_from_state
-from milestones.sync.report_html import render_html
-from milestones.sync.report_settings import ReportSettings
-from milestones.sync.report_text import render_text
+from milestones.report.build import provider_of, report_from_state
+from milestones.report.html import render_html
+from milestones.report.text import render_text
 
 
 def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

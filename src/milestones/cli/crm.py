@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from milestones.cli.app import AppContext, ConfigProblem, RunFailed, pass_app
+from milestones.config.settings import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
-from milestones.sync.commands import ConfigProblem
 from milestones.sync.factory import build_connector
-
-if TYPE_CHECKING:  # the cli module imports these commands
-    from milestones.sync.cli import AppContext
 
 
 @contextmanager
@@ -120,4 +118,44 @@ def stages(app: AppContext, as_json: bool) -> int:
     return 1 if unknown else 0
 
 
-COMMANDS = (fields, stages)
+@click.command()
+@click.option("--offline", is_flag=True, help="Validate the file only; do not connect.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def check(app: AppContext, offline: bool, as_json: bool) -> None:
+    """Check the config (and, unless --offline, the connection and the fields).
+
+    \b
+    Example:
+      milestones --config milestones.toml check --offline
+    """
+    config = app.config()
+    mapped = len(config.mapping.stages)
+    result: dict[str, Any] = {
+        "config": str(resolve_path(app.config_path)),
+        "provider": config.provider,
+        "state": str(config.state.path),
+        "stages_mapped": mapped,
+        "writeback": config.writeback.enabled,
+        "ok": True,
+    }
+    lines = [
+        f"config ok: {result['config']}",
+        f"  provider   {config.provider}",
+        f"  state      {config.state.path}",
+        f"  stages     {mapped} mapped in [mapping.stages]; others fall back on stage metadata",
+        f"  writeback  {'on' if config.writeback.enabled else 'off'}",
+    ]
+    if not offline:
+        from milestones.sync.checks import check_connection
+
+        ok, details, detail_lines = check_connection(config)
+        result.update(details)
+        result["ok"] = ok
+        lines.extend(detail_lines)
+    app.emit(result, as_json, "\n".join(lines))
+    if not result["ok"]:
+        raise RunFailed("check found problems (see above)")
+
+
+COMMANDS = (check, fields, stages)

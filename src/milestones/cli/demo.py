@@ -16,19 +16,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from milestones.cli.app import AppContext
+from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
-from milestones.sync.config import load_config
-from milestones.sync.engine import Engine, RunOptions
+from milestones.report.build import write_html_report
+from milestones.store.sqlite import Store
+from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector
-from milestones.sync.report import write_html_report
-from milestones.sync.state import State
-
-if TYPE_CHECKING:  # the cli module imports these commands
-    from milestones.sync.cli import AppContext
+from milestones.sync.run import RunOptions
 
 REAL_CRM_STEPS = """\
 To run it against your own CRM:
@@ -76,20 +75,11 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
         server.stop()
 
 
-def funnel(state: State) -> dict[str, int]:
+def funnel(state: Store) -> dict[str, int]:
     """People per milestone, plus the disqualified and current advocates."""
-    counts = dict.fromkeys((m.label for m in Milestone), 0)
-    rows = state.db.execute(
-        "SELECT json_extract(derived, '$[0]'), count(*), sum(json_extract(derived, '$[2]')), "
-        "sum(json_extract(derived, '$[3]')) FROM contacts "
-        "WHERE derived IS NOT NULL AND is_deleted = 0 AND converted_to IS NULL GROUP BY 1"
-    ).fetchall()
-    disqualified = advocates = 0
-    for level, n, dq, adv in rows:
-        counts[Milestone(level).label] = n
-        disqualified += dq or 0
-        advocates += adv or 0
-    return {**counts, "disqualified": disqualified, "currently_advocates": advocates}
+    counts = state.reporting.funnel()
+    at = {m.label: counts.at.get(m, 0) for m in Milestone}
+    return {**at, "disqualified": counts.disqualified, "currently_advocates": counts.advocates}
 
 
 def _funnel_text(counts: dict[str, int]) -> str:
@@ -107,18 +97,10 @@ def _funnel_text(counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def _examples(state: State) -> list[str]:
+def _examples(state: Store) -> list[str]:
     """One person at each of the top milestones, for ``explain``."""
-    ids = []
-    for level in (Milestone.ADVOCATE, Milestone.CLIENT, Milestone.PROSPECT):
-        row = state.db.execute(
-            "SELECT id FROM contacts WHERE json_extract(derived, '$[0]') = ? "
-            "AND is_deleted = 0 ORDER BY json_extract(derived, '$[3]') DESC, id LIMIT 1",
-            (int(level),),
-        ).fetchone()
-        if row:
-            ids.append(str(row[0]))
-    return ids
+    levels = (Milestone.ADVOCATE, Milestone.CLIENT, Milestone.PROSPECT)
+    return [rid for rid in map(state.reporting.example_at, levels) if rid is not None]
 
 
 @click.command()
@@ -158,7 +140,7 @@ def demo(
       milestones demo
       milestones demo --provider salesforce --contacts 1000
     """
-    from milestones.sync.commands_state import explain
+    from milestones.cli.state import explain
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,7 +150,7 @@ def demo(
             say(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
             config = load_config(config_path)
             connector = build_connector(config)
-            with State(config.state.path) as state:
+            with Store(config.state.path) as state:
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 say(f"fields: {len(created)} created or granted")
                 engine = Engine(

@@ -1,6 +1,6 @@
 """The report as one self-contained HTML file a manager can open or attach to an email.
 
-Everything is inline: the style sheet, the SVG charts (``report_svg``), the tables. No
+Everything is inline: the style sheet, the SVG charts (``svg``), the tables. No
 script, font, image or style is fetched from anywhere, so the file renders offline and in
 mail clients that block remote content. Each rep gets the same sections, folded under
 their name.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from milestones.sync.report_model import Report, View
-from milestones.sync.report_svg import ages_svg, funnel_svg, times_svg
-from milestones.sync.report_text import days, money, percent
+from milestones.report.model import Report, View
+from milestones.report.svg import ages_svg, funnel_svg, times_svg
+from milestones.report.text import days, money, percent
 
 _STYLE = """
 :root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --soft: #f6f8fa; }

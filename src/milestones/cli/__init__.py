@@ -1,0 +1,1 @@
+"""The `milestones` command line: click commands only, one module per command group."""

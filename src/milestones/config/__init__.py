@@ -1,0 +1,1 @@
+"""Configuration: the TOML file's settings models, their loading, and their generated docs."""

@@ -1,0 +1,46 @@
+"""The fields the worker writes back, under canonical keys, and a change of them on one record.
+
+Connectors map these keys to the configured CRM field names; the store keeps the CRM's
+current values and the planned changes under the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+ObjectKind = Literal["contact", "lead", "deal"]
+FieldKey = Literal[
+    "milestone",
+    "milestone_date",
+    "next_milestone",
+    "disqualified",
+    "disqualified_reason",
+    "is_advocate",
+    "advocate_since",
+    "deal_milestone",
+]
+PERSON_FIELDS: tuple[FieldKey, ...] = (
+    "milestone",
+    "milestone_date",
+    "next_milestone",
+    "disqualified",
+    "disqualified_reason",
+    "is_advocate",
+    "advocate_since",
+)
+DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Field values to write on one record, under canonical keys (``FieldKey``).
+
+    None clears a field. The connector maps keys to the configured CRM field names.
+    """
+
+    object_kind: ObjectKind
+    record_id: str
+    fields: Mapping[FieldKey, str | None]
+    group: str | None = None  # e.g. the account id: Salesforce locks rows by parent

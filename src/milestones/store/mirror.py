@@ -1,0 +1,309 @@
+"""The mirror: pulled pages upserted into SQLite, and the dirty sets they feed.
+
+``apply_page`` upserts one page and marks every contact it can affect (the contact itself, a
+deal's or an activity's contacts before and after the change, the referrer named by a
+referring record before and after) in set-based statements, one per concern, never one
+SELECT per record. ``reconcile_full`` marks records a full pull did not see as deleted.
+The caller wraps each call in the transaction that also advances the cursor.
+
+Ids are passed to SQLite as one JSON array (``json_each``), so a page costs a fixed number
+of statements whatever its size.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from milestones.mapping.fields import PERSON_FIELDS, FieldKey
+from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
+from milestones.store import codec
+
+log = logging.getLogger("milestones.sync")
+_IDS = "(SELECT value FROM json_each(?))"
+Record = Contact | Deal | Activity | Link
+_TABLES = {"contacts": "contacts", "deals": "deals", "activities": "activities"}
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    """A moment as UTC ISO text, so that stored moments compare as strings."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def ref_key(referred_by: str | None) -> str | None:
+    """How a referrer reference is indexed: emails lower-cased, record ids as they are."""
+    if referred_by is None or not referred_by.strip():
+        return None
+    text = referred_by.strip()
+    return text.lower() if "@" in text else text
+
+
+class Mirror:
+    """The mirror's writes: pulled pages, deletions, and the dirty marks they cause."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def mark_referrers(self, keys: Iterable[str | None]) -> None:
+        """Mark dirty the contacts that the given referrer references name."""
+        wanted = sorted({k for k in keys if k})
+        if wanted:
+            arg = codec.dumps(wanted)
+            self.db.execute(
+                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS} "
+                f"OR email_lc IN {_IDS}",
+                (arg, arg),
+            )
+
+    def _old_ref_keys(self, table: str, ids_arg: str) -> list[str | None]:
+        rows = self.db.execute(
+            f"SELECT ref_key FROM {table} WHERE id IN {_IDS} AND ref_key IS NOT NULL", (ids_arg,)
+        )
+        return [r[0] for r in rows]
+
+    def apply_page(
+        self,
+        kind: str,
+        records: Sequence[Record],
+        deleted_ids: Sequence[str],
+        pull_id: int,
+        names: Mapping[FieldKey, str],
+    ) -> None:
+        """Upsert one pulled page's records and deletions, marking what they affect dirty.
+
+        Records are dispatched by type, not by the page's kind: a HubSpot contacts page in
+        rollups mode also carries the activities it synthesized from contact properties.
+        """
+        pulled = len(records)
+        records = [r for r in records if r.id and str(r.id).strip()]
+        if len(records) < pulled:
+            # A record without an id cannot be stored, planned or written back: say so.
+            log.warning(
+                "%s: %d record(s) without an id in a page from the CRM were skipped",
+                kind,
+                pulled - len(records),
+            )
+        self._apply_contacts([r for r in records if isinstance(r, Contact)], pull_id, names)
+        self._apply_deals([r for r in records if isinstance(r, Deal)], pull_id, names)
+        self._apply_activities([r for r in records if isinstance(r, Activity)], pull_id)
+        self._apply_links([r for r in records if isinstance(r, Link)], pull_id)
+        if deleted_ids:
+            self.mark_deleted(kind, deleted_ids)
+
+    def _apply_contacts(
+        self, contacts: list[Contact], pull_id: int, names: Mapping[FieldKey, str]
+    ) -> None:
+        if not contacts:
+            return
+        ids_arg = codec.dumps([c.id for c in contacts])
+        old_refs = self._old_ref_keys("contacts", ids_arg)
+        rows = []
+        for c in contacts:
+            rows.append(
+                (
+                    c.id,
+                    c.kind,
+                    c.email.strip().lower() if c.email else None,
+                    ref_key(c.referred_by),
+                    c.converted_to,
+                    c.company_id,
+                    int(c.is_deleted),
+                    pull_id,
+                    codec.encode_contact(c),
+                    _crm_values(c.properties, names, PERSON_FIELDS),
+                )
+            )
+        self.db.executemany(
+            "INSERT INTO contacts (id, kind, email_lc, ref_key, converted_to, company_id, "
+            "is_deleted, seen, data, crm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, email_lc = excluded.email_lc, "
+            "ref_key = excluded.ref_key, converted_to = excluded.converted_to, "
+            "company_id = excluded.company_id, is_deleted = excluded.is_deleted, "
+            "seen = excluded.seen, data = excluded.data, crm = excluded.crm",
+            rows,
+        )
+        self.db.execute("INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,))
+        converted = [c.converted_to for c in contacts if c.converted_to]
+        if converted:
+            self.db.execute(
+                "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
+                (codec.dumps(converted),),
+            )
+        self.mark_referrers([*old_refs, *(r[3] for r in rows)])
+
+    def _mark_deal_contacts(self, ids_arg: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
+            f"WHERE deal_id IN {_IDS}",
+            (ids_arg,),
+        )
+
+    def _apply_deals(self, deals: list[Deal], pull_id: int, names: Mapping[FieldKey, str]) -> None:
+        if not deals:
+            return
+        ids_arg = codec.dumps([d.id for d in deals])
+        old_refs = self._old_ref_keys("deals", ids_arg)
+        self._mark_deal_contacts(ids_arg)  # the people the deal touched before this change
+        rows = [
+            (
+                d.id,
+                ref_key(d.referred_by),
+                int(d.is_deleted),
+                pull_id,
+                codec.encode_deal(d),
+                _crm_values(d.properties, names, ("deal_milestone",)),
+            )
+            for d in deals
+        ]
+        self.db.executemany(
+            "INSERT INTO deals (id, ref_key, is_deleted, seen, data, crm) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET ref_key = excluded.ref_key, "
+            "is_deleted = excluded.is_deleted, seen = excluded.seen, data = excluded.data, "
+            "crm = excluded.crm",
+            rows,
+        )
+        # Deal.contact_ids (HubSpot associations) replaces the deal's own links; links pulled
+        # as records of their own (Salesforce OpportunityContactRole) carry a link id and stay.
+        self.db.execute(
+            f"DELETE FROM deal_contacts WHERE link_id = '' AND deal_id IN {_IDS}", (ids_arg,)
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO deal_contacts (deal_id, contact_id, link_id, seen) "
+            "VALUES (?, ?, '', ?)",
+            [(d.id, cid, pull_id) for d in deals for cid in d.contact_ids],
+        )
+        self._mark_deal_contacts(ids_arg)
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (ids_arg,)
+        )
+        self.mark_referrers([*old_refs, *(r[1] for r in rows)])
+
+    def _apply_activities(self, activities: list[Activity], pull_id: int) -> None:
+        if not activities:
+            return
+        ids_arg = codec.dumps([a.id for a in activities])
+        self.mark_activity_contacts(ids_arg)
+        rows = [(*codec.activity_row(a), int(a.is_deleted), pull_id) for a in activities]
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO activities ({codec.ACTIVITY_COLUMNS}, is_deleted, seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self.db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)",
+            [(a.id, cid) for a in activities for cid in a.contact_ids],
+        )
+        self.mark_activity_contacts(ids_arg)
+
+    def mark_activity_contacts(self, ids_arg: str) -> None:
+        """Mark dirty the contacts of the activities in ``ids_arg`` (a JSON array)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT contact_id FROM activity_contacts "
+            f"WHERE activity_id IN {_IDS}",
+            (ids_arg,),
+        )
+
+    def _apply_links(self, links: list[Link], pull_id: int) -> None:
+        if not links:
+            return
+        ids_arg = codec.dumps([link.id for link in links])
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
+            f"WHERE link_id IN {_IDS}",
+            (ids_arg,),
+        )
+        self.db.execute(f"DELETE FROM deal_contacts WHERE link_id IN {_IDS}", (ids_arg,))
+        live = [link for link in links if not link.is_deleted]
+        self.db.executemany(
+            "INSERT OR REPLACE INTO deal_contacts (deal_id, contact_id, link_id, seen) "
+            "VALUES (?, ?, ?, ?)",
+            [(link.deal_id, link.contact_id, link.id, pull_id) for link in live],
+        )
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
+            (codec.dumps([link.contact_id for link in links if link.contact_id]),),
+        )
+
+    def mark_deleted(self, kind: str, ids: Sequence[str]) -> None:
+        """Mark records deleted (they stop counting as evidence) and their people dirty."""
+        ids_arg = codec.dumps(list(ids))
+        if kind == "deal_contacts":
+            self._apply_links([Link(i, "", "", is_deleted=True) for i in ids], 0)
+            return
+        table = _TABLES[kind]
+        if kind == "contacts":
+            self.mark_referrers(self._old_ref_keys("contacts", ids_arg))
+            self.db.execute(
+                "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,)
+            )
+        elif kind == "deals":
+            self.mark_referrers(self._old_ref_keys("deals", ids_arg))
+            self._mark_deal_contacts(ids_arg)
+        else:
+            self.mark_activity_contacts(ids_arg)
+        self.db.execute(f"UPDATE {table} SET is_deleted = 1 WHERE id IN {_IDS}", (ids_arg,))
+
+    def reconcile_full(self, kind: str, pull_id: int) -> int:
+        """After a complete full pull: what it did not see is gone. Returns how many."""
+        if kind == "deal_contacts":
+            self.db.execute(
+                "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
+                "WHERE link_id != '' AND seen < ?",
+                (pull_id,),
+            )
+            cur = self.db.execute(
+                "DELETE FROM deal_contacts WHERE link_id != '' AND seen < ?", (pull_id,)
+            )
+            return cur.rowcount
+        table = _TABLES[kind]
+        gone = [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT id FROM {table} WHERE seen < ? AND is_deleted = 0", (pull_id,)
+            )
+        ]
+        if gone:
+            self.mark_deleted(kind, gone)
+        return len(gone)
+
+    def mark_meetings_ended(self, after: datetime | None, until: datetime) -> None:
+        """Mark dirty the people of meetings that ended in (after, until]: they count now."""
+        if after is None:
+            return
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT ac.contact_id FROM activities a "
+            "JOIN activity_contacts ac ON ac.activity_id = a.id "
+            "WHERE a.kind = 'meeting' AND a.ends_at > ? AND a.ends_at <= ? AND a.is_deleted = 0",
+            (utc_iso(after), utc_iso(until)),
+        )
+
+    def replace_stages(self, stages: Sequence[Stage]) -> None:
+        """The stage catalogue as just pulled replaces the stored one."""
+        self.db.execute("DELETE FROM stages")
+        self.db.executemany(
+            "INSERT INTO stages VALUES (?, ?)", [(s.id, codec.encode_stage(s)) for s in stages]
+        )
+
+    def mark_advocates_dirty(self) -> None:
+        """Mark dirty everyone currently an advocate (their advocacy may have lapsed)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT id FROM contacts "
+            "WHERE is_deleted = 0 AND json_extract(derived, '$[3]') = 1"
+        )
+
+    def mark_everything_dirty(self) -> None:
+        """Every person and deal is derived again (the rules or the stage catalogue changed)."""
+        self.db.execute("INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE is_deleted = 0")
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty_deals SELECT id FROM deals WHERE is_deleted = 0"
+        )
+
+
+def _crm_values(
+    props: Mapping[str, str | None], names: Mapping[FieldKey, str], keys: Sequence[FieldKey]
+) -> str:
+    return codec.encode_values({k: props.get(names[k]) for k in keys if k in names})

@@ -1,0 +1,138 @@
+"""The outbox: planned writes, kept before they are sent, until the CRM confirms them.
+
+A write is stored when a derive chunk plans it (``plan``), in the chunk's transaction, so a
+crash between planning and sending loses nothing. ``batch`` reads them back in (group, id)
+order; ``record`` removes what the CRM took, copies the values into the mirror's view of
+the CRM, and keeps each failure with its code and reason for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Literal
+
+from milestones.mapping.fields import Change, ObjectKind
+from milestones.store import codec
+from milestones.store.rows import FailedWrite, WriteRow
+
+Pass = Literal["first", "retry"]
+_MIRROR_TABLE = {"contact": "contacts", "lead": "contacts", "deal": "deals"}
+# Which writes each pass sends: first every pending or retryable one; then, once more, those
+# that failed in this run with a passing error (a locked row, a 207 conflict), which mostly
+# succeed a moment later instead of waiting for the next run.
+_PASSES = {
+    "first": ("(status = 'pending' OR is_retryable = 1)", False),
+    "retry": ("status = 'failed' AND is_retryable = 1 AND run_id = ?", True),
+}
+_ROW = (
+    "object_kind, record_id, grp, fields, status, attempts, is_retryable, code, message, "
+    "run_id, updated_at"
+)
+
+
+class Outbox:
+    """Writes waiting for the CRM, and the ones it refused, with their reasons."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def plan(self, changes: Sequence[Change], run_id: int, stamp: str) -> None:
+        """Keep planned writes (a record planned again replaces its earlier plan)."""
+        if not changes:
+            return
+        self.db.executemany(
+            "INSERT INTO writes (object_kind, record_id, grp, fields, run_id, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(object_kind, record_id) DO UPDATE SET "
+            "grp = excluded.grp, fields = excluded.fields, status = 'pending', "
+            "is_retryable = 1, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            [
+                (
+                    c.object_kind,
+                    c.record_id,
+                    c.group or "",
+                    codec.encode_values(c.fields),
+                    run_id,
+                    stamp,
+                )
+                for c in changes
+            ],
+        )
+
+    def settle(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Drop the writes of (object kind, record id) pairs that no longer need one."""
+        if keys:
+            self.db.executemany("DELETE FROM writes WHERE object_kind = ? AND record_id = ?", keys)
+
+    def batch(
+        self, kind: ObjectKind, after: tuple[str, str], size: int, which: Pass, run_id: int
+    ) -> list[Change]:
+        """The next ``size`` writes of ``kind`` after (group, id) ``after`` that a pass sends."""
+        where, takes_run = _PASSES[which]
+        rows = self.db.execute(
+            "SELECT record_id, grp, fields FROM writes WHERE object_kind = ? "
+            f"AND (grp, record_id) > (?, ?) AND {where} "
+            "ORDER BY grp, record_id LIMIT ?",
+            (kind, after[0], after[1], *((run_id,) if takes_run else ()), size),
+        ).fetchall()
+        return [
+            Change(kind, rid, json.loads(fields), group=grp or None) for rid, grp, fields in rows
+        ]
+
+    def record(
+        self,
+        kind: ObjectKind,
+        written: Sequence[Change],
+        failed: Sequence[FailedWrite],
+        run_id: int,
+        stamp: str,
+    ) -> None:
+        """The CRM's answer to one batch: written values join the mirror, failures are kept."""
+        self.db.executemany(
+            "DELETE FROM writes WHERE object_kind = ? AND record_id = ?",
+            [(kind, c.record_id) for c in written],
+        )
+        self.db.executemany(
+            f"UPDATE {_MIRROR_TABLE[kind]} SET crm = json_patch(coalesce(crm, '{{}}'), ?) "
+            "WHERE id = ?",
+            [(codec.encode_values(c.fields), c.record_id) for c in written],
+        )
+        self.db.executemany(
+            "UPDATE writes SET status = 'failed', attempts = attempts + 1, code = ?, "
+            "message = ?, is_retryable = ?, run_id = ?, updated_at = ? "
+            "WHERE object_kind = ? AND record_id = ?",
+            [
+                (f.code, f.message, int(f.is_retryable), run_id, stamp, kind, f.record_id)
+                for f in failed
+            ],
+        )
+
+    def failed_in_run(self, run_id: int) -> int:
+        """Writes that a run left failed."""
+        row = self.db.execute(
+            "SELECT count(*) FROM writes WHERE status = 'failed' AND run_id = ?", (run_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def retryable(self) -> int:
+        """Writes the next run sends (pending, or failed with a passing error)."""
+        row = self.db.execute("SELECT count(*) FROM writes WHERE is_retryable = 1").fetchone()
+        return int(row[0])
+
+    def rows(self, status: str | None = None, limit: int = 50) -> list[WriteRow]:
+        """Pending or failed writes (all when ``status`` is None), newest first."""
+        sql = f"SELECT {_ROW} FROM writes"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            args = (status,)
+        rows = self.db.execute(sql + " ORDER BY updated_at DESC LIMIT ?", (*args, limit))
+        return [WriteRow(*row) for row in rows.fetchall()]
+
+    def of(self, record_id: str) -> WriteRow | None:
+        """The write waiting for one record, if any."""
+        row = self.db.execute(
+            f"SELECT {_ROW} FROM writes WHERE record_id = ?", (record_id,)
+        ).fetchone()
+        return None if row is None else WriteRow(*row)

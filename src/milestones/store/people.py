@@ -1,0 +1,251 @@
+"""Reading the mirror back: the bundles derive() needs, a chunk of people at a time.
+
+A chunk costs a fixed handful of queries whatever its size (people, their converted leads,
+deal links, deals, activity links, activities, referring contacts and deals), so deriving
+an org streams through it with flat memory.
+
+Converted leads are never derived themselves: a dirty lead stands for the contact it became,
+and its activities and deals count for that contact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+
+from milestones.mapping.derive import Derived
+from milestones.mapping.records import Activity, Bundle, Deal, Referral, Stage
+from milestones.store import codec
+from milestones.store.rows import PeopleChunk, Person, StoredDeal, StoredPerson
+
+_IDS = "(SELECT value FROM json_each(?))"
+
+
+class People:
+    """Dirty people and deals read back as bundles, and their derived results stored."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def dirty_people(self, size: int) -> Iterator[list[str]]:
+        """Dirty person ids in key order, ``size`` at a time; safe while the caller settles them."""
+        return self._dirty_chunks("dirty", "contact_id", size)
+
+    def dirty_deals(self, size: int) -> Iterator[list[str]]:
+        """Dirty deal ids in key order, ``size`` at a time; safe while the caller settles them."""
+        return self._dirty_chunks("dirty_deals", "deal_id", size)
+
+    def _dirty_chunks(self, table: str, column: str, size: int) -> Iterator[list[str]]:
+        after = ""
+        while True:
+            rows = self.db.execute(
+                f"SELECT {column} FROM {table} WHERE {column} > ? ORDER BY {column} LIMIT ?",
+                (after, size),
+            ).fetchall()
+            if not rows:
+                return
+            ids = [r[0] for r in rows]
+            yield ids
+            after = ids[-1]
+
+    def _contact_rows(self, ids: Iterable[str]) -> list[tuple[str, ...]]:
+        return self.db.execute(
+            "SELECT id, data, is_deleted, derived, crm, converted_to, email_lc FROM contacts "
+            f"WHERE id IN {_IDS}",
+            (codec.dumps(list(ids)),),
+        ).fetchall()
+
+    def redirect_converted_leads(self) -> None:
+        """In the dirty set, replace converted leads by the contacts they became."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT c.converted_to FROM dirty d "
+            "JOIN contacts c ON c.id = d.contact_id WHERE c.converted_to IS NOT NULL"
+        )
+        self.db.execute(
+            "DELETE FROM dirty WHERE contact_id IN "
+            "(SELECT id FROM contacts WHERE converted_to IS NOT NULL)"
+        )
+
+    def load(self, ids: Sequence[str]) -> PeopleChunk:
+        """The bundles of the given dirty people; deleted and converted ones are ``skipped``.
+
+        Call ``redirect_converted_leads`` first, so a converted lead's contact is in the set.
+        """
+        chunk = PeopleChunk()
+        people = {}
+        for rid, data, is_deleted, derived, crm, converted_to, email_lc in self._contact_rows(ids):
+            if is_deleted or converted_to:
+                chunk.skipped.append(rid)
+                continue
+            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_lc)
+        if not people:
+            return chunk
+        person_ids = list(people)
+        sources = self._sources(person_ids)
+        deals = self._deals_of(sources)
+        activities = self._activities_of(sources)
+        referrals = self._referrals_of({pid: p[3] for pid, p in people.items()})
+        for pid, (contact, derived, crm, _email) in people.items():
+            bundle = Bundle(
+                contact=contact,
+                deals=tuple(deals.get(pid, ())),
+                activities=tuple(activities.get(pid, ())),
+                referrals=tuple(referrals.get(pid, ())),
+            )
+            chunk.people.append(
+                Person(bundle, codec.decode_derived(pid, derived), codec.decode_values(crm))
+            )
+        return chunk
+
+    def _sources(self, person_ids: list[str]) -> dict[str, str]:
+        """Record id whose links count -> the person they count for (the person and its leads)."""
+        sources = {pid: pid for pid in person_ids}
+        for lead_id, contact_id in self.db.execute(
+            f"SELECT id, converted_to FROM contacts WHERE converted_to IN {_IDS}",
+            (codec.dumps(person_ids),),
+        ):
+            sources[lead_id] = contact_id
+        return sources
+
+    def _deals_of(self, sources: dict[str, str]) -> dict[str, list[Deal]]:
+        links = self.db.execute(
+            f"SELECT contact_id, deal_id FROM deal_contacts WHERE contact_id IN {_IDS}",
+            (codec.dumps(list(sources)),),
+        ).fetchall()
+        if not links:
+            return {}
+        deal_ids = sorted({d for _, d in links})
+        found = {
+            rid: codec.decode_deal(rid, data)
+            for rid, data in self.db.execute(
+                f"SELECT id, data FROM deals WHERE id IN {_IDS} AND is_deleted = 0",
+                (codec.dumps(deal_ids),),
+            )
+        }
+        result: dict[str, dict[str, Deal]] = defaultdict(dict)
+        for source, deal_id in links:
+            deal = found.get(deal_id)
+            if deal is not None:
+                result[sources[source]][deal_id] = deal
+        return {pid: list(by_id.values()) for pid, by_id in result.items()}
+
+    def _activities_of(self, sources: dict[str, str]) -> dict[str, list[Activity]]:
+        links = self.db.execute(
+            f"SELECT contact_id, activity_id FROM activity_contacts WHERE contact_id IN {_IDS}",
+            (codec.dumps(list(sources)),),
+        ).fetchall()
+        if not links:
+            return {}
+        # Notes and tasks never show two-way contact (derive.is_two_way): not worth decoding.
+        found = {
+            row[0]: codec.activity_from_row(row)
+            for row in self.db.execute(
+                f"SELECT {codec.ACTIVITY_COLUMNS} FROM activities WHERE id IN {_IDS} "
+                "AND is_deleted = 0 AND kind IN ('email', 'call', 'meeting')",
+                (codec.dumps(sorted({a for _, a in links})),),
+            )
+        }
+        result: dict[str, dict[str, Activity]] = defaultdict(dict)
+        for source, activity_id in links:
+            activity = found.get(activity_id)
+            if activity is not None:
+                result[sources[source]][activity_id] = activity
+        return {pid: list(by_id.values()) for pid, by_id in result.items()}
+
+    def _referrals_of(self, emails: dict[str, str | None]) -> dict[str, list[Referral]]:
+        """Referrals naming each person by record id or (case-insensitive) email."""
+        owner_of: dict[str, str] = {pid: pid for pid in emails}
+        for pid, email in emails.items():
+            if email:
+                owner_of.setdefault(email, pid)
+        keys = codec.dumps(list(owner_of))
+        result: dict[str, list[Referral]] = defaultdict(list)
+        queries = (
+            ("contact", "contacts", 6),  # index of created_at in each record's JSON array
+            ("deal", "deals", 8),
+        )
+        for kind, table, created_index in queries:
+            for rid, key, data in self.db.execute(
+                f"SELECT id, ref_key, data FROM {table} WHERE ref_key IN {_IDS} AND is_deleted = 0",
+                (keys,),
+            ):
+                pid = owner_of[key]
+                if kind == "contact" and rid == pid:
+                    continue  # naming oneself is no referral
+                created = json.loads(data)[created_index]
+                at = datetime.fromisoformat(created) if created else None
+                result[pid].append(Referral(kind, rid, at))  # type: ignore[arg-type]
+        return result
+
+    def stages(self) -> dict[str, Stage]:
+        """The stage catalogue as last pulled."""
+        return {
+            rid: codec.decode_stage(rid, data)
+            for rid, data in self.db.execute("SELECT id, data FROM stages")
+        }
+
+    def deals(self, ids: Sequence[str]) -> list[StoredDeal]:
+        """Live deals with their prior deal milestone and the CRM's value of ``deal_milestone``."""
+        return [
+            StoredDeal(codec.decode_deal(rid, data), derived, codec.decode_values(crm))
+            for rid, data, derived, crm in self.db.execute(
+                f"SELECT id, data, derived, crm FROM deals WHERE id IN {_IDS} AND is_deleted = 0",
+                (codec.dumps(list(ids)),),
+            )
+        ]
+
+    def save_people(self, results: Sequence[Derived], settled_ids: Sequence[str]) -> None:
+        """Store each person's result (the next run's ``prior``); the chunk is no longer dirty."""
+        self.db.executemany(
+            "UPDATE contacts SET derived = ? WHERE id = ?",
+            [(codec.encode_derived(r), r.contact_id) for r in results],
+        )
+        self.db.execute(
+            f"DELETE FROM dirty WHERE contact_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
+        )
+
+    def save_deals(self, levels: Mapping[str, int | None], settled_ids: Sequence[str]) -> None:
+        """Store each deal's milestone level; the chunk of deals is no longer dirty."""
+        self.db.executemany(
+            "UPDATE deals SET derived = ? WHERE id = ?", [(v, k) for k, v in levels.items()]
+        )
+        self.db.execute(
+            f"DELETE FROM dirty_deals WHERE deal_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
+        )
+
+    # -- single records, for explain ------------------------------------------------------
+
+    def converted_to(self, record_id: str) -> str | None:
+        """The contact a converted lead became, or None."""
+        row = self.db.execute(
+            "SELECT converted_to FROM contacts WHERE id = ? AND converted_to IS NOT NULL",
+            (record_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def stored_person(self, record_id: str) -> StoredPerson | None:
+        """A person's last result and the CRM's values of our fields."""
+        row = self.db.execute(
+            "SELECT derived, crm FROM contacts WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredPerson(codec.decode_derived(record_id, row[0]), codec.decode_values(row[1]))
+
+    def stored_deal(self, record_id: str) -> StoredDeal | None:
+        """A deal as mirrored (deleted ones included), or None."""
+        row = self.db.execute(
+            "SELECT data, derived, crm, is_deleted FROM deals WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        deal = codec.decode_deal(record_id, row[0])
+        return StoredDeal(deal, row[1], codec.decode_values(row[2]), bool(row[3]))
+
+    def deal_people(self, deal_id: str) -> list[str]:
+        """The ids of the people linked to a deal."""
+        rows = self.db.execute("SELECT contact_id FROM deal_contacts WHERE deal_id = ?", (deal_id,))
+        return [str(r[0]) for r in rows]

@@ -1,0 +1,150 @@
+"""Engine steps 1-2: the stage catalogue, then each record kind pulled into the mirror.
+
+Each pulled page is upserted into the mirror and the cursor (its window and the connector's
+resume token) saved in one transaction, so a crash re-reads at most one page and resumes the
+same window. Cursors compare with ``>=`` from the stored cursor minus a lookback and stop a
+small lag before the run began (DESIGN.md, data flow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from milestones.connectors.base import Connector, RecordKind, Window
+from milestones.mapping.fields import FieldKey
+from milestones.mapping.rules import MappingRules
+from milestones.store import codec
+from milestones.store.rows import Cursor
+from milestones.store.sqlite import Store
+from milestones.sync.run import Checkpoints, RunOptions, RunReport
+
+log = logging.getLogger("milestones.sync")
+
+
+@dataclass(slots=True)
+class Puller:
+    """Reads the CRM into the mirror, one record kind and one page at a time."""
+
+    store: Store
+    connector: Connector
+    names: Mapping[FieldKey, str]
+    lookback: timedelta
+    lag: timedelta
+    checkpoints: Checkpoints
+
+    def refresh_stages(self, rules: MappingRules) -> None:
+        """Store the stage catalogue; changed rules or stages re-derive everyone."""
+        stages = self.connector.stages()
+        known = {s.id for s in stages}
+        for stage_id in sorted(set(rules.stages) - known):  # a typo maps nothing
+            log.warning("[mapping.stages] names %r, which the CRM does not have", stage_id)
+        rows = sorted((s.id, codec.encode_stage(s)) for s in stages)
+        digest = hashlib.sha256()
+        digest.update(rules.model_dump_json().encode())
+        digest.update(codec.dumps(rows).encode())
+        digest.update(codec.dumps(sorted(self.names.items())).encode())
+        fingerprint = digest.hexdigest()
+        with self.store.transaction():
+            self.store.mirror.replace_stages(sorted(stages, key=lambda s: s.id))
+            previous = self.store.get_meta("fingerprint")
+            if previous is not None and previous != fingerprint:
+                log.info("rules or stage catalogue changed: everyone is derived again")
+                self.store.mirror.mark_everything_dirty()
+            self.store.set_meta("fingerprint", fingerprint)
+
+    def pull_kind(
+        self, kind: RecordKind, lane: str, options: RunOptions, started: datetime, report: RunReport
+    ) -> None:
+        """Pull one record kind to its end, resuming an unfinished pull of it where it fits."""
+        provider = self.connector.provider
+        cursor = self.store.cursors.get(provider, kind, lane)
+        if self._resumes(cursor, lane, options):
+            assert cursor.window_until is not None
+            window = Window(cursor.window_since, cursor.window_until)
+            log.info("%s: resuming the unfinished pull after %d pages", kind, cursor.pages)
+        else:
+            window = self._window(cursor, lane, options, started)
+            if window.since is not None and window.since >= window.until:
+                return
+            cursor.window_since, cursor.window_until = window.since, window.until
+            cursor.resume, cursor.pull_id, cursor.is_running, cursor.pages = (
+                None,
+                report.run_id,
+                True,
+                0,
+            )
+            with self.store.transaction():
+                self.store.cursors.save(cursor)
+        pull_id = cursor.pull_id or report.run_id
+        is_done = False
+        for page in self.connector.pull(kind, window, cursor.resume):
+            self.checkpoints.crash.point("page")
+            with self.store.transaction():
+                self.store.mirror.apply_page(
+                    page.kind, page.records, page.deleted_ids, pull_id, self.names
+                )
+                cursor.resume = page.resume
+                cursor.pages += 1
+                is_done = page.resume is None
+                if is_done:
+                    self._complete(cursor, lane, window, kind, pull_id)
+                self.store.cursors.save(cursor)
+            report.bump("records_read", len(page.records))
+            self.checkpoints.report(kind, report, self.connector.usage().total)
+            if not is_done:
+                self.checkpoints.check_stop()
+        if not is_done:
+            with self.store.transaction():
+                self._complete(cursor, lane, window, kind, pull_id)
+                self.store.cursors.save(cursor)
+
+    def _window(self, cursor: Cursor, lane: str, options: RunOptions, started: datetime) -> Window:
+        until = started - self.lag
+        if lane == "backfill":
+            return Window(options.since, min(options.until or until, until))
+        if options.mode == "full" or cursor.committed is None:
+            return Window(None, until)
+        return Window(cursor.committed - self.lookback, until)
+
+    def _resumes(self, cursor: Cursor, lane: str, options: RunOptions) -> bool:
+        """Whether an unfinished pull of this kind should be resumed rather than restarted."""
+        if not cursor.is_running or cursor.window_until is None:
+            return False
+        if lane == "backfill":
+            same_until = options.until is None or options.until == cursor.window_until
+            return cursor.window_since == options.since and same_until
+        # An unfinished full pull is resumed by any run; --full restarts an incremental one.
+        return cursor.window_since is None or options.mode != "full"
+
+    def _complete(self, cursor: Cursor, lane: str, window: Window, kind: str, pull_id: int) -> None:
+        """The pull reached its end: reconcile deletions (full pulls), advance the cursor."""
+        if window.is_full:
+            gone = self.store.mirror.reconcile_full(kind, pull_id)
+            if gone:
+                log.info("%s: %d records gone since the last full pull", kind, gone)
+        if lane == "sync":
+            cursor.committed = window.until
+        cursor.is_running = False
+        cursor.window_since = cursor.window_until = None
+        cursor.resume = None
+
+    def mark_time_dirty(self, started: datetime) -> None:
+        """Re-derive the people whose result can change with time alone.
+
+        A meeting with no outcome counts once it has ended, so the people of meetings that
+        ended since the last run are dirty; advocacy lapses when its evidence grows old, so
+        once a day every current advocate is derived again.
+        """
+        last = self.store.get_meta("meetings_checked_until")
+        after = datetime.fromisoformat(last) if last else None
+        today = started.date().isoformat()
+        with self.store.transaction():
+            self.store.mirror.mark_meetings_ended(after, started)
+            self.store.set_meta("meetings_checked_until", started.isoformat())
+            if self.store.get_meta("advocates_checked_on") != today:
+                self.store.mirror.mark_advocates_dirty()
+                self.store.set_meta("advocates_checked_on", today)
