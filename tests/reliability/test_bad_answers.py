@@ -196,6 +196,3 @@ def test_hubspot_bad_answer(provider: str, name: str, twin: tuple[Crm, Reference
 @pytest.mark.parametrize("name", list(SALESFORCE_ANSWERS))
 def test_salesforce_bad_answer(provider: str, name: str, twin: tuple[Crm, Reference]) -> None:
     SALESFORCE_ANSWERS[name](*twin)
-
-
-BAD_ANSWERS = len(HUBSPOT_ANSWERS) + len(SALESFORCE_ANSWERS)

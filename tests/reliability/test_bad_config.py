@@ -70,6 +70,3 @@ def test_config_files_that_cannot_be_used(name: str, tmp_path: Path) -> None:
     assert_clean(outcome)
     assert outcome.code == 2, outcome.text
     assert message in outcome.text, outcome.text
-
-
-BAD_CONFIGS = len(CONFIG_FILES) + 2  # and the two tests above
