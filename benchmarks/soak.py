@@ -29,7 +29,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sync.config import load_config

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime
 
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
 

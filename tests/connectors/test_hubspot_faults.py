@@ -9,8 +9,8 @@ import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, full_window
 
 from milestones.connectors.base import Change, ConfigurationError, QuotaExhausted, Window
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HubSpotSettings
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.tls import create_tls_files
 from milestones.sandbox.world import World

@@ -20,7 +20,7 @@ from sf_fixtures import (
 )
 
 from milestones.connectors.base import Connector, Link, StreamError, Window
-from milestones.connectors.salesforce import SalesforceConnector
+from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.mapping.records import Activity, Contact, Deal
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)

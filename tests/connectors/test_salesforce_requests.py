@@ -28,8 +28,8 @@ from milestones.connectors.base import (
     StreamError,
     Window,
 )
-from milestones.connectors.salesforce import SalesforceConnector
-from milestones.connectors.salesforce_soql import MAX_URL_BYTES, id_chunks
+from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.soql import MAX_URL_BYTES, id_chunks
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
 EMPTY = {"totalSize": 0, "done": True, "records": []}
@@ -328,7 +328,7 @@ def test_a_write_naming_an_invisible_field_asks_for_field_provisioning(mock):
     ],
 )
 def test_a_restricted_milestone_picklist_must_hold_every_value(values, restricted, problem):
-    from milestones.connectors.salesforce_fields import picklist_problem
+    from milestones.connectors.salesforce.fields import picklist_problem
 
     described = {
         "restrictedPicklist": restricted,

@@ -23,7 +23,7 @@ from milestones.connectors.base import (
     Window,
     WriteResult,
 )
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.mapping.records import Activity, Contact, Deal, Stage
 from milestones.mapping.rules import MappingRules
 from milestones.sync.engine import Engine, RunOptions

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from milestones.connectors.base import PERSON_FIELDS, Change, FieldKey, ObjectKind
-from milestones.connectors.settings import FIELD_TYPES
+from milestones.connectors.fields import FIELD_TYPES
 from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Milestone
 

@@ -30,9 +30,9 @@ from milestones.connectors.base import (
     StreamError,
     Usage,
 )
-from milestones.connectors.retry import Clock, Sleep, retrying
-from milestones.connectors.salesforce_auth import AnySalesforceSettings, login_for, prepare_session
-from milestones.connectors.settings import SalesforceSession
+from milestones.connectors.salesforce.auth import login_for, prepare_session
+from milestones.connectors.salesforce.settings import AnySalesforceSettings, SalesforceSession
+from milestones.connectors.transport import Clock, Sleep, retrying
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -26,20 +26,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from milestones.connectors.base import Page, RecordKind, StreamError, Window
-from milestones.connectors.hubspot_http import (
+from milestones.connectors.hubspot.http import (
     PROVIDER,
     HubSpotApiError,
     HubSpotHttp,
     results_of,
 )
-from milestones.connectors.hubspot_paging import (
+from milestones.connectors.hubspot.paging import (
     LIST_LIMIT,
     SEARCH_LIMIT,
     SearchCursor,
     list_pages,
     search_pages,
 )
-from milestones.connectors.hubspot_records import (
+from milestones.connectors.hubspot.records import (
     PropertyPlan,
     rollup_activities,
     to_activity,

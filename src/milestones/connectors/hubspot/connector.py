@@ -1,14 +1,15 @@
 """The HubSpot connector: contacts, deals, engagements and stages in; milestone fields out.
 
 It talks to HubSpot through hubspot-api-client, every call through ``HubSpotHttp``'s one
-paced, retrying path. The work is split by job:
+paced, retrying path. The work is split by job, one module each in this package:
 
-- ``hubspot_http``    the request path: SDK API objects, pacing, retries, error mapping, usage;
-- ``hubspot_paging``  list pages for full pulls, keyset search pages for increments;
-- ``hubspot_pull``    segments, associations and the resume token;
-- ``hubspot_records`` wire format <-> canonical records, and which properties to request;
-- ``hubspot_write``   batch update with 207 mapping and splitting, the lifecycle mirror;
-- ``hubspot_fields``  ``ensure_fields``.
+- ``http``     the request path: SDK API objects, pacing, retries, error mapping, usage;
+- ``paging``   list pages for full pulls, keyset search pages for increments;
+- ``pull``     segments, associations and the resume token;
+- ``records``  wire format <-> canonical records, and which properties to request;
+- ``write``    batch update with 207 mapping and splitting, the lifecycle mirror;
+- ``fields``   ``ensure_fields``;
+- ``settings`` the ``[hubspot]`` table of the config.
 
 In ``rollups`` mode (``HubSpotSettings.activities``) no engagement is read: contact-level date
 properties (the last reply date...) become synthesized inbound email activities inside the
@@ -30,13 +31,14 @@ from milestones.connectors.base import (
     Window,
     WriteResult,
 )
-from milestones.connectors.hubspot_fields import ensure_fields
-from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp, results_of
-from milestones.connectors.hubspot_pull import HubSpotPuller
-from milestones.connectors.hubspot_records import PropertyPlan, to_stages
-from milestones.connectors.hubspot_write import BATCH_LIMIT, HubSpotWriter
-from milestones.connectors.retry import Clock, Sleep
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.fields import ensure_fields
+from milestones.connectors.hubspot.http import PROVIDER, HubSpotApiError, HubSpotHttp, results_of
+from milestones.connectors.hubspot.pull import HubSpotPuller
+from milestones.connectors.hubspot.records import PropertyPlan, to_stages
+from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.hubspot.write import BATCH_LIMIT, HubSpotWriter
+from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.records import Stage
 
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS, FieldKey, FieldStatus, ObjectKind
-from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
-from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.hubspot.http import HubSpotApiError, HubSpotHttp
 from milestones.mapping.records import Milestone
 
 log = logging.getLogger(__name__)

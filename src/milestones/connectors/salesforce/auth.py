@@ -23,16 +23,14 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin, token_login
 
 from milestones.connectors.base import ConfigurationError
-from milestones.connectors.settings import (
+from milestones.connectors.salesforce.settings import (
+    AnySalesforceSettings,
     SalesforceClientCredentials,
     SalesforceJwt,
     SalesforcePassword,
     SalesforceSession,
 )
 
-AnySalesforceSettings = (
-    SalesforcePassword | SalesforceJwt | SalesforceClientCredentials | SalesforceSession
-)
 Login = Callable[[], tuple[str, str]]
 
 DEFAULT_TIMEOUT = (10.0, 120.0)  # simple-salesforce sets none (reference section 6.2)

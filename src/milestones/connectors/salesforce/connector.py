@@ -20,7 +20,6 @@ from typing import Any
 
 import requests
 
-from milestones.connectors import salesforce_records as convert
 from milestones.connectors.base import (
     Change,
     FieldStatus,
@@ -32,12 +31,13 @@ from milestones.connectors.base import (
     Window,
     WriteResult,
 )
-from milestones.connectors.retry import Clock, Sleep
-from milestones.connectors.salesforce_auth import AnySalesforceSettings
-from milestones.connectors.salesforce_client import LocatorExpired, SalesforceClient
-from milestones.connectors.salesforce_fields import FieldManager
-from milestones.connectors.salesforce_schema import Schema
-from milestones.connectors.salesforce_soql import (
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.salesforce import records as convert
+from milestones.connectors.salesforce.client import LocatorExpired, SalesforceClient
+from milestones.connectors.salesforce.fields import FieldManager
+from milestones.connectors.salesforce.schema import Schema
+from milestones.connectors.salesforce.settings import AnySalesforceSettings
+from milestones.connectors.salesforce.soql import (
     STAGE_QUERY,
     Position,
     id_chunks,
@@ -45,8 +45,8 @@ from milestones.connectors.salesforce_soql import (
     selectable,
     window_query,
 )
-from milestones.connectors.salesforce_write import BATCH_SIZE, CollectionWriter
-from milestones.connectors.settings import WriteSpec
+from milestones.connectors.salesforce.write import BATCH_SIZE, CollectionWriter
+from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.records import Stage
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,8 @@ from milestones.connectors.base import (
     StreamError,
     Usage,
 )
-from milestones.connectors.retry import Clock, Pacer, Sleep, retrying
-from milestones.connectors.settings import HubSpotSettings
+from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.transport import Clock, Pacer, Sleep, retrying
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.connectors.hubspot_http import HubSpotHttp, results_of
-from milestones.connectors.hubspot_records import (
+from milestones.connectors.hubspot.http import HubSpotHttp, results_of
+from milestones.connectors.hubspot.records import (
     MODIFIED_PROPERTY,
     parse_time,
     to_millis,

@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Stage
 
 log = logging.getLogger(__name__)

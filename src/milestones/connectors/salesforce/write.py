@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from milestones.connectors.base import Change, ConfigurationError, StreamError, WriteResult
-from milestones.connectors.retry import Sleep, backoff_wait
-from milestones.connectors.salesforce_client import CONNECTOR, SalesforceClient
-from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
+from milestones.connectors.transport import Sleep, backoff_wait
 
 log = logging.getLogger(__name__)
 SOBJECTS = {"contact": "Contact", "lead": "Lead", "deal": "Opportunity"}

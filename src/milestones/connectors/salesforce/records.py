@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from milestones.connectors.base import Link, StreamError
-from milestones.connectors.salesforce_soql import parse_datetime
+from milestones.connectors.salesforce.soql import parse_datetime
 from milestones.mapping.records import Activity, Contact, Deal, Direction, Stage
 
 log = logging.getLogger(__name__)
