@@ -98,7 +98,9 @@ class SalesforceConnector:
         )
         self.spec = spec
         self.referrer_property = referrer_property or spec.referrer
-        self.client = SalesforceClient(settings, sleep=sleep, clock=clock, session=session)
+        # ``clock`` is taken so both connectors are built alike (sync.factory); Salesforce has
+        # no rolling-window pacer to give it to.
+        self.client = SalesforceClient(settings, sleep=sleep, session=session)
         self.schema = Schema(self.client, describe_cache)
         self.writer = CollectionWriter(self.client, spec, sleep)
         self.fields = FieldManager(self.client, self.schema, spec)
