@@ -33,7 +33,7 @@ from milestones.connectors.base import (
 )
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.fields import ensure_fields
-from milestones.connectors.hubspot.http import PROVIDER, HubSpotApiError, HubSpotHttp, results_of
+from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
 from milestones.connectors.hubspot.pull import HubSpotPuller
 from milestones.connectors.hubspot.records import PropertyPlan, to_stages
 from milestones.connectors.hubspot.settings import HubSpotSettings
@@ -73,10 +73,7 @@ class HubSpotConnector:
         """Every deal pipeline's stages, keyed on stage id (one call, cached per instance)."""
         if self._stages is None:
             path = "/crm/v3/pipelines/deals"
-            try:
-                response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
-            except HubSpotApiError as exc:
-                raise self.http.stream_error(exc.message, path, status=exc.status) from None
+            response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
             self._stages = to_stages(results_of(response, path))
             self._plan = None
         return list(self._stages)
@@ -87,10 +84,7 @@ class HubSpotConnector:
             raise StreamError(f"no {kind!r} stream in this mode", connector=PROVIDER)
         if kind == "deals":
             self.stages()  # stage ids name the stage-entry properties; closed/won fallback
-        try:
-            yield from self._puller.pull(kind, window, resume)
-        except HubSpotApiError as exc:
-            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+        yield from self._puller.pull(kind, window, resume)
 
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
         """Batch-update the changes; one result per change, in order."""
@@ -98,10 +92,7 @@ class HubSpotConnector:
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check and (unless ``dry_run``) create the ``milestones`` group and our properties."""
-        try:
-            return ensure_fields(self.http, self.spec, dry_run)
-        except HubSpotApiError as exc:
-            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+        return ensure_fields(self.http, self.spec, dry_run)
 
     def usage(self) -> Usage:
         """Calls per category (read, search, associations, write, meta), 429s, daily quota."""

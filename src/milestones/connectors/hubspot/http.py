@@ -15,8 +15,8 @@ What happens, in order, for each try of each call:
    ``_classify``, the one place SDK and urllib3 exceptions become connector errors: 429, 5xx
    and dropped connections are retried by tenacity, every method included (the SDK's urllib3
    retry skips POST and PATCH, §7.3); a ``DAILY`` 429 stops the run; 401/403 ask for a
-   config fix; the rest is returned to the caller as ``HubSpotApiError`` with its status and
-   body to decide on.
+   config fix; the rest is ``HubSpotApiError``, a ``StreamError`` that carries the status and
+   body for the callers that know what such an answer means.
 
 The SDK builds a new ``ApiClient`` and connection pool on every ``client.crm.x.y_api``
 attribute access (§7.1, §7.5), so the API objects are built once here, all sharing one
@@ -57,25 +57,29 @@ TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 RETRYABLE_STATUSES = frozenset({423, 429, 477, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
-class HubSpotApiError(Exception):
-    """A non-retryable HTTP answer the caller interprets (400 on a batch, 404, 409...)."""
+class HubSpotApiError(StreamError):
+    """A non-retryable HTTP answer (400 on a batch, 404, 409...).
 
-    def __init__(self, status: int, body: Any, path: str) -> None:
-        super().__init__(f"HTTP {status} on {path}")
-        self.status = status
-        self.body = body if isinstance(body, dict) else {}
-        self.path = path
+    Unhandled, it aborts the stream; callers that know the answer read its ``status``,
+    ``body`` and ``category`` to decide on (split a batch, take a 409 as "exists").
+    """
+
+    def __init__(self, status: int, body: Any, url: str) -> None:
+        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
+        category = self.body.get("category")
+        super().__init__(
+            str(self.body.get("message") or f"HTTP {status}"),
+            connector=PROVIDER,
+            status=status,
+            code=str(category) if category is not None else None,
+            url=url,
+        )
+        self.status: int = status
 
     @property
     def category(self) -> str | None:
         """HubSpot's error category (``VALIDATION_ERROR``, ``OBJECT_NOT_FOUND``...)."""
-        value = self.body.get("category")
-        return str(value) if value is not None else None
-
-    @property
-    def message(self) -> str:
-        """HubSpot's message, or the status when the body had none."""
-        return str(self.body.get("message") or f"HTTP {self.status}")
+        return self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +235,7 @@ class HubSpotHttp:
                 code=code,
                 url=url,
             )
-        return HubSpotApiError(status, body, path)
+        return HubSpotApiError(status, body, url)
 
     def _read_headers(self, headers: Mapping[str, str], is_search: bool) -> None:
         """Track the daily quota and tighten the pacers from ``X-HubSpot-RateLimit-*`` (§6.3)."""

@@ -28,7 +28,6 @@ from typing import Any
 from milestones.connectors.base import Page, RecordKind, StreamError, Window
 from milestones.connectors.hubspot.http import (
     PROVIDER,
-    HubSpotApiError,
     HubSpotHttp,
     results_of,
 )
@@ -178,17 +177,14 @@ class HubSpotPuller:
                 {"id": i} for i in ids[start : start + ASSOCIATION_BATCH]
             ]
             while pending:
-                try:
-                    response = self._http.call(
-                        "associations",
-                        path,
-                        self._http.associations.get_page,
-                        from_type,
-                        to_type,
-                        {"inputs": pending},
-                    )
-                except HubSpotApiError as exc:
-                    raise self._http.stream_error(exc.message, path, status=exc.status) from None
+                response = self._http.call(
+                    "associations",
+                    path,
+                    self._http.associations.get_page,
+                    from_type,
+                    to_type,
+                    {"inputs": pending},
+                )
                 pending = []
                 for result in results_of(response, path):
                     source = str((result.get("from") or {}).get("id"))
