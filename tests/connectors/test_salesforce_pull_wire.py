@@ -347,3 +347,21 @@ def test_a_resume_token_naming_another_kind_is_refused(mock):
     FakeOrg(mock)
     with pytest.raises(StreamError):
         list(connector().pull("deals", Window(SINCE, UNTIL), resume='{"object": "Contact"}'))
+
+
+def test_a_next_records_url_that_comes_twice_stops_the_stream(mock):
+    org = FakeOrg(mock)
+    org.describe("Contact")
+    rows = [contact_row(n, n) for n in range(2)]
+    again = "/services/data/v62.0/queryAll/01gLOOP-1"
+    first = {**org.pages("Contact", rows[:1], 2000), "done": False, "nextRecordsUrl": again}
+    looping = {**org.pages("Contact", rows[1:], 2000), "done": False, "nextRecordsUrl": again}
+    mock.add(responses.GET, f"{API}/queryAll/01gLOOP-1", json=looping, headers=LIMIT_HEADER)
+    org.query(lambda q: (200, first))
+
+    with pytest.raises(StreamError, match=r"nextRecordsUrl \S+/01gLOOP-1 came twice") as stopped:
+        list(connector().pull("contacts", Window(None, UNTIL)))
+
+    assert stopped.value.object_name == "Contact"
+    assert len(org.queries) == 1
+    assert [c.request.url for c in mock.calls].count(f"{API}/queryAll/01gLOOP-1") == 1

@@ -36,6 +36,7 @@ from milestones.connectors.hubspot.paging import (
     SEARCH_LIMIT,
     SearchCursor,
     list_pages,
+    next_after,
     search_pages,
 )
 from milestones.connectors.hubspot.records import (
@@ -172,6 +173,7 @@ class HubSpotPuller:
         """
         found: dict[str, dict[str, None]] = {}
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+        seen: set[tuple[str, str]] = set()  # (from id, after): each may come once
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             pending: list[dict[str, str]] = [
                 {"id": i} for i in ids[start : start + ASSOCIATION_BATCH]
@@ -191,9 +193,16 @@ class HubSpotPuller:
                     targets = found.setdefault(source, {})
                     for target in result.get("to") or []:
                         targets[str(target.get("toObjectId"))] = None
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
-                    if after:
-                        pending.append({"id": source, "after": str(after)})
+                    after = next_after(result)
+                    if after is not None:
+                        if (source, after) in seen:  # repeated: it would page forever
+                            raise self._http.stream_error(
+                                f"association paging cursor after={after!r} for {from_type} "
+                                f"{source} came twice",
+                                path,
+                            )
+                        seen.add((source, after))
+                        pending.append({"id": source, "after": after})
                 _log_association_errors(response.data.get("errors") or [])
         return {k: tuple(v) for k, v in found.items()}
 

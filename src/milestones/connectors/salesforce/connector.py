@@ -185,6 +185,7 @@ class SalesforceConnector:
         )
         if sobject is not None:
             self._forecast(sobject, result)
+        followed: set[str] = set()
         while True:
             if not isinstance(result, dict) or not isinstance(result.get("records"), list):
                 # Read as "no rows, done", it would complete the pull and move the cursor
@@ -207,6 +208,13 @@ class SalesforceConnector:
                     connector="salesforce",
                     object_name=sobject,
                 )
+            if url in followed:  # a vendor that repeats itself would page forever
+                raise StreamError(
+                    f"malformed query answer: nextRecordsUrl {url} came twice",
+                    connector="salesforce",
+                    object_name=sobject,
+                )
+            followed.add(url)
             result = self.client.call(
                 "query",
                 lambda url=url: sf.query_more(url, identifier_is_url=True, headers=headers),
