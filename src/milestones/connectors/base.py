@@ -5,10 +5,10 @@ turns it into the canonical records of ``milestones.mapping.records`` and back. 
 owns order, cursors and checkpoints; a connector owns HTTP, auth, paging, pacing and retries.
 
 Errors are grouped by what the caller does next (STYLE.md): ``RetryableError`` is retried
-inside the connector's request path and only escapes once its tries are spent;
-``RecordError`` skips one record and keeps it with its reason; ``StreamError`` aborts the
-current stream; ``QuotaExhausted`` stops the run cleanly so it can checkpoint and resume;
-``ConfigurationError`` asks the user to fix the config.
+inside the connector's request path and only escapes once its tries are spent; a record
+that cannot be written is no exception but a failed ``WriteResult`` kept with its reason;
+``StreamError`` aborts the current stream; ``QuotaExhausted`` stops the run cleanly so it
+can checkpoint and resume; ``ConfigurationError`` asks the user to fix the config.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol
 
 from milestones.mapping.records import Activity, Contact, Deal, Stage
 
@@ -147,7 +147,6 @@ class Usage:
         self.calls[category] = self.calls.get(category, 0) + 1
 
 
-@runtime_checkable
 class Connector(Protocol):
     """The few methods the engine needs from a CRM."""
 
@@ -222,10 +221,6 @@ class RetryableError(ConnectorError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
-
-
-class RecordError(ConnectorError):
-    """One record cannot be read or written; skip it, keep it with its reason."""
 
 
 class StreamError(ConnectorError):
