@@ -42,6 +42,7 @@ PERSON_FIELDS: tuple[FieldKey, ...] = (
     "advocate_since",
 )
 DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
+FieldAction = Literal["none", "created", "would_create", "granted", "would_grant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ class FieldStatus:
     name: str
     exists: bool
     is_writable: bool
-    action: Literal["none", "created", "would_create", "granted", "would_grant"] = "none"
+    action: FieldAction = "none"
     problem: str | None = None
 
 
@@ -218,8 +219,20 @@ class ConnectorError(Exception):
 class RetryableError(ConnectorError):
     """A passing fault (rate limit, 5xx, reset connection); retried with backoff."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        connector: str,
+        retry_after: float | None = None,
+        object_name: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, connector=connector, object_name=object_name, status=status, code=code, url=url
+        )
         self.retry_after = retry_after
 
 

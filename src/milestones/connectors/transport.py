@@ -166,8 +166,10 @@ class Transport:
         ``classify`` is the vendor's one error table. A copy of the policy per request keeps
         a request sent from inside another (a login, a limits read) from sharing its state.
         """
-        policy = self._policy.copy()
-        return policy(self._attempt, category, request, classify, pacers, admit)
+        for attempt in self._policy.copy():
+            with attempt:
+                return self._attempt(category, request, classify, pacers, admit)
+        raise AssertionError("unreachable: the policy reraises the last error")  # pragma: no cover
 
     def _attempt(
         self,

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from milestones.connectors.base import DEAL_FIELDS, PERSON_FIELDS, FieldKey, FieldStatus, ObjectKind
+from milestones.connectors.base import (
+    DEAL_FIELDS,
+    PERSON_FIELDS,
+    FieldAction,
+    FieldKey,
+    FieldStatus,
+    ObjectKind,
+)
 from milestones.connectors.fields import FIELD_TYPES, WriteSpec
 from milestones.connectors.hubspot.http import HubSpotApiError, HubSpotHttp
 from milestones.mapping.records import Milestone
@@ -138,7 +145,7 @@ def _present(
     key: FieldKey,
     name: str,
     prop: Mapping[str, Any],
-    action: str = "none",
+    action: FieldAction = "none",
 ) -> FieldStatus:
     meta = prop.get("modificationMetadata") or {}
     writable = not bool(meta.get("readOnlyValue")) and not bool(prop.get("calculated"))
@@ -155,7 +162,7 @@ def _present(
         name,
         True,
         writable,
-        action,  # type: ignore[arg-type]
+        action,
         problem=problem,
     )
 

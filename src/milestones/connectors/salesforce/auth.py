@@ -50,6 +50,7 @@ class TrustingAdapter(HTTPAdapter):
         super().__init__()
         self.ca_bundle = ca_bundle
 
+    # requests' stub spells out send's keyword parameters; they pass through here unchanged.
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.ca_bundle is not None:
             kwargs["verify"] = str(self.ca_bundle)

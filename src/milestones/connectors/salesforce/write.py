@@ -14,7 +14,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from milestones.connectors.base import Change, ConfigurationError, StreamError, WriteResult
+from milestones.connectors.base import (
+    Change,
+    ConfigurationError,
+    FieldKey,
+    StreamError,
+    WriteResult,
+)
 from milestones.connectors.fields import FIELD_TYPES, WriteSpec
 from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
 from milestones.connectors.transport import Sleep, backoff_wait
@@ -47,11 +53,11 @@ DATA_CODES = frozenset(
 )
 
 
-def wire_value(key: str, value: str | None) -> Any:
+def wire_value(key: FieldKey, value: str | None) -> Any:
     """A canonical string value as the field's Salesforce type takes it (None clears)."""
     if value is None:
         return None
-    if FIELD_TYPES.get(key) == "boolean":  # type: ignore[call-overload]
+    if FIELD_TYPES.get(key) == "boolean":
         return value.strip().lower() in ("true", "1", "yes")
     return value
 
