@@ -28,7 +28,8 @@ from typing import Any
 
 from benchmarks.hubspot_pull import TYPES as HUBSPOT_TYPES
 from benchmarks.salesforce_pull import floor as salesforce_read_floor
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
 from milestones.sandbox.world import World
 
 HUBSPOT_LIST_PAGE, HUBSPOT_SEARCH_PAGE, HUBSPOT_ASSOC_IDS, HUBSPOT_BATCH = 100, 200, 1_000, 100
@@ -209,7 +210,7 @@ def worker_argv(config: Path, *args: str, profile: Path | None = None) -> list[s
 
 STARTUP = (
     "import milestones.cli.main, milestones.cli.run, milestones.sync.factory, "
-    "milestones.connectors.hubspot, milestones.connectors.salesforce"
+    "milestones.connectors.hubspot.connector, milestones.connectors.salesforce.connector"
 )
 
 

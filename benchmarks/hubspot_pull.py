@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from milestones.connectors.base import Window
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
 

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from milestones.connectors.base import Window
-from milestones.connectors.salesforce import OBJECTS, SalesforceConnector
-from milestones.connectors.settings import SALESFORCE_FIELD_NAMES, SalesforceSession, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.salesforce.connector import OBJECTS, SalesforceConnector
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSession
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World
 

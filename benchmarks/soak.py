@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from milestones.config.settings import load_config
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.store.sqlite import Store

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime
 
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
 
@@ -40,20 +41,20 @@ def hubspot_server(hubspot_world: World) -> Iterator[HubSpotServer]:
 def make_hubspot(
     hubspot_server: HubSpotServer, virtual_time: VirtualTime
 ) -> Iterator[MakeConnector]:
-    """``make_hubspot(server=None, real_time=False, spec=None, **settings)``."""
+    """``make_hubspot(server=None, spec=None, **settings)``, in virtual time."""
     made: list[HubSpotConnector] = []
 
     def make(
         server: HubSpotServer | None = None,
         *,
-        real_time: bool = False,
         spec: WriteSpec | None = None,
         **settings: Any,
     ) -> HubSpotConnector:
         srv = server or hubspot_server
         config = HubSpotSettings(access_token=srv.token, base_url=srv.url, **settings)
-        timing = {} if real_time else {"sleep": virtual_time.sleep, "clock": virtual_time.clock}
-        connector = HubSpotConnector(config, spec or HUBSPOT_SPEC, **timing)
+        connector = HubSpotConnector(
+            config, spec or HUBSPOT_SPEC, sleep=virtual_time.sleep, clock=virtual_time.clock
+        )
         made.append(connector)
         return connector
 

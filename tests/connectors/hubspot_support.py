@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from milestones.connectors.base import Page, Window
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 
 HUBSPOT_SPEC = WriteSpec(
     names=dict(HUBSPOT_FIELD_NAMES),

@@ -14,13 +14,13 @@ from urllib.parse import parse_qs, urlparse
 
 import responses
 
-from milestones.connectors.salesforce_soql import BASE_FIELDS
-from milestones.connectors.settings import (
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.salesforce.settings import (
     SALESFORCE_FIELD_NAMES,
     SalesforcePassword,
     SalesforceSession,
-    WriteSpec,
 )
+from milestones.connectors.salesforce.soql import BASE_FIELDS
 
 HOST = "https://acme.my.salesforce.com"
 API = f"{HOST}/services/data/v62.0"

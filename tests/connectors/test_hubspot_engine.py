@@ -12,8 +12,8 @@ import pytest
 from hubspot_support import HUBSPOT_SPEC, VirtualTime
 
 from milestones.connectors.base import Usage
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HubSpotSettings
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World

@@ -9,8 +9,8 @@ import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, full_window
 
 from milestones.connectors.base import ConfigurationError, QuotaExhausted, Window
-from milestones.connectors.hubspot import HubSpotConnector
-from milestones.connectors.settings import HubSpotSettings
+from milestones.connectors.hubspot.connector import HubSpotConnector
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.fields import Change
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.tls import create_tls_files
@@ -84,9 +84,14 @@ def test_a_daily_429_is_a_quota_stop_not_a_retry(
 
 
 def test_pacing_keeps_a_steady_run_free_of_429s(hubspot_world: World) -> None:
+    time = VirtualTime()
     with HubSpotServer(hubspot_world, rate_limits=True) as server:
+        # The server's limit windows read the same virtual clock the connector waits on, so
+        # the run crosses several ten-second windows without sleeping for them.
+        for window in (server.ten_secondly, server.secondly, server.search_window):
+            window.clock = time.clock
         settings = HubSpotSettings(access_token=server.token, base_url=server.url)
-        connector = HubSpotConnector(settings, HUBSPOT_SPEC)  # real clock and sleep
+        connector = HubSpotConnector(settings, HUBSPOT_SPEC, sleep=time.sleep, clock=time.clock)
         for _ in range(4):  # ~105 calls: past the 100-per-10-s window
             collect(connector.pull("activities", full_window()))
         since = full_window().until
@@ -97,6 +102,7 @@ def test_pacing_keeps_a_steady_run_free_of_429s(hubspot_world: World) -> None:
         assert connector.usage().total > 110
         assert connector.usage().rate_limited == 0
         assert server.stats()["statuses"].get("429") is None
+        assert time.slept >= 10.0  # the pacer did wait out a full window
 
 
 def test_a_bad_token_asks_for_a_config_fix_and_is_never_shown(

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from milestones.connectors.hubspot_http import Response
-from milestones.connectors.hubspot_paging import SEARCH_LIMIT, SearchCursor, search_pages
+from milestones.connectors.hubspot.http import Response
+from milestones.connectors.hubspot.paging import SEARCH_LIMIT, SearchCursor, search_pages
 
 
 class _Index:

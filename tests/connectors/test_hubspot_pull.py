@@ -11,8 +11,8 @@ from typing import Any
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, collect, full_window
 
 from milestones.connectors.base import Window
-from milestones.connectors.hubspot_paging import NOT_IN_MAX, SEARCH_LIMIT
-from milestones.connectors.hubspot_pull import ASSOCIATION_BATCH
+from milestones.connectors.hubspot.paging import NOT_IN_MAX, SEARCH_LIMIT
+from milestones.connectors.hubspot.pull import ASSOCIATION_BATCH
 from milestones.mapping.records import Activity, Contact, Deal
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World

@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from milestones.connectors.hubspot_fields import definition
-from milestones.connectors.hubspot_records import (
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.fields import definition
+from milestones.connectors.hubspot.records import (
     PropertyPlan,
     parse_time,
     rollup_activities,
@@ -16,7 +17,7 @@ from milestones.connectors.hubspot_records import (
     to_deal,
     to_stages,
 )
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings, WriteSpec
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
 from milestones.mapping.records import Stage
 
 SETTINGS = HubSpotSettings(access_token="pat-test")
@@ -178,7 +179,7 @@ def test_field_definitions_carry_their_options() -> None:
 
 
 def test_batch_errors_name_their_records_in_every_documented_shape() -> None:
-    from milestones.connectors.hubspot_write import _errors_by_id, _named_ids
+    from milestones.connectors.hubspot.write import _errors_by_id, _named_ids
 
     missing = {  # 207 from batch read/update (hubspot-api.md §1.3)
         "status": "error",

@@ -67,7 +67,10 @@ def test_batches_of_100_land_and_207_errors_map_to_their_records(
     results = connector.write(changes)
     assert [r.record_id for r in results] == [c.record_id for c in changes]
     failed = {r.record_id: r for r in results if not r.ok}
-    assert 0 < len(failed) < 60
+    # Seed 4 fails 17 of the 150 records on their own (the sandbox counts what it injected);
+    # the 151st change names no contact.
+    assert hubspot_server.stats()["faults"]["injected"]["record"] == 17
+    assert len(failed) == 17 + 1
     assert failed.pop("2999999").code == "OBJECT_NOT_FOUND"
     assert all(r.code == "CONFLICT" and r.is_retryable for r in failed.values())
     for rid in people[:150]:

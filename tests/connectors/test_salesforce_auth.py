@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sf_fixtures import spec
 
 from milestones.connectors.base import ConfigurationError
-from milestones.connectors.salesforce import SalesforceConnector
-from milestones.connectors.salesforce_auth import AnySalesforceSettings
-from milestones.connectors.settings import (
+from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.settings import (
+    AnySalesforceSettings,
     SalesforceClientCredentials,
     SalesforceJwt,
     SalesforcePassword,

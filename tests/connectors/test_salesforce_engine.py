@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sf_fixtures import spec
 
-from milestones.connectors.salesforce import SalesforceConnector
-from milestones.connectors.settings import SalesforceSession
+from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.settings import SalesforceSession
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World

@@ -20,7 +20,7 @@ from sf_fixtures import (
 )
 
 from milestones.connectors.base import Connector, StreamError, Window
-from milestones.connectors.salesforce import SalesforceConnector
+from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.mapping.records import Activity, Contact, Deal, Link
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
@@ -37,11 +37,17 @@ def connector(**kw) -> SalesforceConnector:
     return SalesforceConnector(session_settings(), spec(), sleep=lambda s: None, **kw)
 
 
-def test_connector_satisfies_the_protocol():
-    sf = connector()
-    assert isinstance(sf, Connector)
+def test_connector_offers_what_the_engine_reads(mock):
+    # Conformance of the signatures is checked by mypy where the engine gets its connector
+    # (milestones.sync.factory assigns it to a ``Connector``); this runs the protocol's
+    # members the other tests here leave out.
+    FakeOrg(mock)
+    sf: Connector = connector()
     assert (sf.provider, sf.write_batch_size) == ("salesforce", 200)
     assert sf.kinds == ("contacts", "deals", "deal_contacts", "activities")
+    assert sf.write([]) == []
+    assert sf.usage().total == 0
+    sf.close()
 
 
 def test_full_pull_of_people_pages_contacts_then_leads(mock):
@@ -347,3 +353,21 @@ def test_a_resume_token_naming_another_kind_is_refused(mock):
     FakeOrg(mock)
     with pytest.raises(StreamError):
         list(connector().pull("deals", Window(SINCE, UNTIL), resume='{"object": "Contact"}'))
+
+
+def test_a_next_records_url_that_comes_twice_stops_the_stream(mock):
+    org = FakeOrg(mock)
+    org.describe("Contact")
+    rows = [contact_row(n, n) for n in range(2)]
+    again = "/services/data/v62.0/queryAll/01gLOOP-1"
+    first = {**org.pages("Contact", rows[:1], 2000), "done": False, "nextRecordsUrl": again}
+    looping = {**org.pages("Contact", rows[1:], 2000), "done": False, "nextRecordsUrl": again}
+    mock.add(responses.GET, f"{API}/queryAll/01gLOOP-1", json=looping, headers=LIMIT_HEADER)
+    org.query(lambda q: (200, first))
+
+    with pytest.raises(StreamError, match=r"nextRecordsUrl \S+/01gLOOP-1 came twice") as stopped:
+        list(connector().pull("contacts", Window(None, UNTIL)))
+
+    assert stopped.value.object_name == "Contact"
+    assert len(org.queries) == 1
+    assert [c.request.url for c in mock.calls].count(f"{API}/queryAll/01gLOOP-1") == 1

@@ -22,8 +22,8 @@ from sf_fixtures import (
 )
 
 from milestones.connectors.base import ConfigurationError, QuotaExhausted, StreamError, Window
-from milestones.connectors.salesforce import SalesforceConnector
-from milestones.connectors.salesforce_soql import MAX_URL_BYTES, id_chunks
+from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.soql import MAX_URL_BYTES, id_chunks
 from milestones.mapping.fields import Change
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
@@ -323,7 +323,7 @@ def test_a_write_naming_an_invisible_field_asks_for_field_provisioning(mock):
     ],
 )
 def test_a_restricted_milestone_picklist_must_hold_every_value(values, restricted, problem):
-    from milestones.connectors.salesforce_fields import picklist_problem
+    from milestones.connectors.salesforce.fields import picklist_problem
 
     described = {
         "restrictedPicklist": restricted,

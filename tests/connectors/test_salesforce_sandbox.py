@@ -14,9 +14,9 @@ import requests
 from sf_fixtures import spec
 
 from milestones.connectors.base import Page, QuotaExhausted, StreamError, Window
-from milestones.connectors.salesforce import SalesforceConnector
-from milestones.connectors.salesforce_soql import Position, parse_datetime, window_query
-from milestones.connectors.settings import SalesforcePassword, SalesforceSession
+from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.settings import SalesforcePassword, SalesforceSession
+from milestones.connectors.salesforce.soql import Position, parse_datetime, window_query
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Link
 from milestones.sandbox.salesforce_api import SalesforceServer
@@ -368,7 +368,7 @@ def test_sender_lookups_by_id_stay_under_the_url_limit(monkeypatch):
 
 
 def test_a_field_created_without_access_is_granted_not_created_again(org):
-    from milestones.connectors.salesforce_fields import field_metadata
+    from milestones.connectors.salesforce.fields import field_metadata
 
     # a run that died between creating the field and granting it: describe hides it
     org.setup.create_custom_field(

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from milestones.cli.main import main
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import SandboxServer

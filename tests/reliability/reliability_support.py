@@ -27,7 +27,8 @@ from unittest import mock
 
 from milestones.cli.main import main
 from milestones.config.settings import load_config
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import Request, Response, SandboxServer, json_response

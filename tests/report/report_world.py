@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from milestones.connectors.base import FieldStatus, Page, RecordKind, Usage, Window, WriteResult
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Deal, Stage
 from milestones.mapping.rules import MappingRules

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from milestones.connectors.base import FieldStatus, Page, RecordKind, Usage, Window, WriteResult
-from milestones.connectors.settings import HUBSPOT_FIELD_NAMES
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 from milestones.store.sqlite import Store

@@ -27,13 +27,9 @@ from pydantic import (
 )
 
 from milestones.config.report import ReportSettings
-from milestones.connectors.settings import (
-    HUBSPOT_FIELD_NAMES,
-    SALESFORCE_FIELD_NAMES,
-    HubSpotSettings,
-    SalesforceSettings,
-    WriteSpec,
-)
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
+from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
 from milestones.logs import register_secret
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.rules import MappingRules, check_field_name

@@ -5,10 +5,10 @@ turns it into the canonical records of ``milestones.mapping.records`` and back. 
 owns order, cursors and checkpoints; a connector owns HTTP, auth, paging, pacing and retries.
 
 Errors are grouped by what the caller does next (STYLE.md): ``RetryableError`` is retried
-inside the connector's request path and only escapes once its tries are spent;
-``RecordError`` skips one record and keeps it with its reason; ``StreamError`` aborts the
-current stream; ``QuotaExhausted`` stops the run cleanly so it can checkpoint and resume;
-``ConfigurationError`` asks the user to fix the config.
+inside the connector's request path and only escapes once its tries are spent; a record
+that cannot be written is no exception but a failed ``WriteResult`` kept with its reason;
+``StreamError`` aborts the current stream; ``QuotaExhausted`` stops the run cleanly so it
+can checkpoint and resume; ``ConfigurationError`` asks the user to fix the config.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol
 
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 
 RecordKind = Literal["contacts", "deals", "deal_contacts", "activities"]
+FieldAction = Literal["none", "created", "would_create", "granted", "would_grant"]
 
 
 Record = Contact | Deal | Activity | Link
@@ -80,7 +81,7 @@ class FieldStatus:
     name: str
     exists: bool
     is_writable: bool
-    action: Literal["none", "created", "would_create", "granted", "would_grant"] = "none"
+    action: FieldAction = "none"
     problem: str | None = None
 
 
@@ -103,7 +104,6 @@ class Usage:
         self.calls[category] = self.calls.get(category, 0) + 1
 
 
-@runtime_checkable
 class Connector(Protocol):
     """The few methods the engine needs from a CRM."""
 
@@ -175,13 +175,21 @@ class ConnectorError(Exception):
 class RetryableError(ConnectorError):
     """A passing fault (rate limit, 5xx, reset connection); retried with backoff."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        connector: str,
+        retry_after: float | None = None,
+        object_name: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, connector=connector, object_name=object_name, status=status, code=code, url=url
+        )
         self.retry_after = retry_after
-
-
-class RecordError(ConnectorError):
-    """One record cannot be read or written; skip it, keep it with its reason."""
 
 
 class StreamError(ConnectorError):

@@ -19,12 +19,12 @@ def build_connector(config: Config, **options: Any) -> Connector:
     """
     spec = config.write_spec
     if config.provider == "hubspot":
-        from milestones.connectors.hubspot import HubSpotConnector
+        from milestones.connectors.hubspot.connector import HubSpotConnector
 
         assert config.hubspot is not None  # the config validator guarantees it
         connector: Connector = HubSpotConnector(config.hubspot, spec, **options)
         return connector
-    from milestones.connectors.salesforce import SalesforceConnector
+    from milestones.connectors.salesforce.connector import SalesforceConnector
 
     assert config.salesforce is not None
     # Describe results are kept beside the state between runs: seven describes a run would

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from milestones.connectors.settings import FIELD_TYPES
+from milestones.connectors.fields import FIELD_TYPES
 from milestones.mapping.derive import Derived
 from milestones.mapping.fields import PERSON_FIELDS, Change, FieldKey, ObjectKind
 from milestones.mapping.records import Contact, Milestone

@@ -17,11 +17,11 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from milestones.connectors.base import FieldStatus, StreamError
-from milestones.connectors.salesforce_client import SalesforceClient
-from milestones.connectors.salesforce_grants import grant_edit
-from milestones.connectors.salesforce_schema import Schema
-from milestones.connectors.salesforce_write import SOBJECTS
-from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.salesforce.client import SalesforceClient
+from milestones.connectors.salesforce.grants import grant_edit
+from milestones.connectors.salesforce.schema import Schema
+from milestones.connectors.salesforce.write import SOBJECTS
 from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey, ObjectKind
 from milestones.mapping.records import Milestone
 

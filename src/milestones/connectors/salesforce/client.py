@@ -1,11 +1,13 @@
-"""The one request path of the Salesforce connector: retries, re-login, budget, counting.
+"""Salesforce's side of the shared transport: session, re-login, budget and error table.
 
-Every HTTP call goes through ``SalesforceClient.call``: it checks the API budget first,
-counts the call under its category, runs it through simple-salesforce, and turns
-simple-salesforce's exceptions into ours by one table (``classify``), grouped by what the
-caller does next (STYLE.md). simple-salesforce retries nothing (reference section 6.4), so
-passing faults are retried here with tenacity; an expired session is renewed by logging in
-again where the auth mode allows it, then the request is replayed.
+Every HTTP call goes through ``SalesforceClient.call``, which sends it through
+``milestones.connectors.transport.Transport``: the API budget is checked first, the call is
+counted under its category, run through simple-salesforce, and simple-salesforce's
+exceptions become ours in one place (``_classify``, with the status table ``classify``),
+grouped by what the caller does next (STYLE.md). simple-salesforce retries nothing
+(reference section 6.4), so the transport retries passing faults with tenacity; an expired
+session is renewed by logging in again where the auth mode allows it, then the request is
+replayed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from milestones.connectors.base import (
     ConfigurationError,
@@ -30,9 +32,9 @@ from milestones.connectors.base import (
     StreamError,
     Usage,
 )
-from milestones.connectors.retry import Clock, Sleep, retrying
-from milestones.connectors.salesforce_auth import AnySalesforceSettings, login_for, prepare_session
-from milestones.connectors.settings import SalesforceSession
+from milestones.connectors.salesforce.auth import login_for, prepare_session
+from milestones.connectors.salesforce.settings import AnySalesforceSettings, SalesforceSession
+from milestones.connectors.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,17 +86,22 @@ class SalesforceClient:
         settings: AnySalesforceSettings,
         *,
         sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
         self.session = prepare_session(session, settings.ca_bundle)
         self.session.hooks.setdefault("response", []).append(self._observe)
         self._login = login_for(settings, self.session)
-        self._sleep = sleep
-        self._clock = clock
         self._sf: Salesforce | None = None
         self.usage = Usage()
+        self.transport = Transport(
+            CONNECTOR,
+            settings.pacing,
+            self.usage,
+            counts_tries=True,
+            sleep=sleep,
+            on_retry=self._on_retry,
+        )
         self.budget = Budget(settings.budget_share)
         self._budget_read = False
         self._retry_after: float | None = None  # the last answer's Retry-After, if any
@@ -158,51 +165,54 @@ class SalesforceClient:
 
     # -- the request path -----------------------------------------------------------------
     def call(self, category: str, fn: Callable[..., T], *args: Any, guarded: bool = True) -> T:
-        """Run one API request with retries; ``guarded`` calls respect the budget."""
-        pacing = self.settings.pacing
-        policy = retrying(
-            max_attempts=pacing.max_attempts,
-            max_wait=pacing.max_wait_seconds,
-            sleep=self._sleep,
-            on_retry=self._on_retry,
+        """Run one API request through the shared transport; ``guarded`` calls respect the
+        budget."""
+        return self.transport.send(
+            category,
+            lambda: fn(*args),
+            classify=self._classify,
+            admit=lambda: self._admit(guarded),
         )
-        for attempt in policy:
-            with attempt:
-                if guarded:
-                    self._check_budget()
-                self.usage.count(category)
-                self.budget.spent += 1
-                self._retry_after = None
-                try:
-                    return fn(*args)
-                except SalesforceError as error:
-                    mapped = classify(error, self._retry_after)
-                    if mapped.code == "INVALID_SESSION_ID":
-                        self._relogin()
-                        raise RetryableError(
-                            "session expired; logged in again",
-                            retry_after=0.0,
-                            connector=CONNECTOR,
-                            status=401,
-                            code="INVALID_SESSION_ID",
-                        ) from None
-                    raise mapped from None
-                except (requests.ConnectionError, requests.Timeout) as error:
-                    raise RetryableError(
-                        f"connection failed: {type(error).__name__}", connector=CONNECTOR
-                    ) from None
-                except requests.exceptions.ChunkedEncodingError:
-                    raise RetryableError("truncated response", connector=CONNECTOR) from None
-                except ValueError as error:  # a 2xx body that is not JSON
-                    raise RetryableError(
-                        f"unreadable response: {str(error)[:80]}", connector=CONNECTOR
-                    ) from None
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _admit(self, guarded: bool) -> None:
+        """Before each try: the budget check (when guarded), and the try spends a request."""
+        if guarded:
+            self._check_budget()
+        self.budget.spent += 1
+        self._retry_after = None
+
+    def _classify(self, error: Exception) -> ConnectorError | None:
+        """The one place simple-salesforce's and requests' exceptions become ours."""
+        if isinstance(error, SalesforceAuthenticationFailed):
+            code = getattr(error, "code", None)
+            return ConfigurationError(
+                "login refused: check the credentials in the [salesforce] settings",
+                connector=CONNECTOR,
+                code=str(code) if code is not None else None,
+            )
+        if isinstance(error, SalesforceError):
+            mapped = classify(error, self._retry_after)
+            if mapped.code != "INVALID_SESSION_ID":
+                return mapped
+            self._relogin()
+            return RetryableError(
+                "session expired; logged in again",
+                retry_after=0.0,
+                connector=CONNECTOR,
+                status=401,
+                code="INVALID_SESSION_ID",
+            )
+        if isinstance(error, requests.ConnectionError | requests.Timeout):
+            return RetryableError(f"connection failed: {type(error).__name__}", connector=CONNECTOR)
+        if isinstance(error, requests.exceptions.ChunkedEncodingError):
+            return RetryableError("truncated response", connector=CONNECTOR)
+        if isinstance(error, ValueError):  # a 2xx body that is not JSON
+            return RetryableError(f"unreadable response: {str(error)[:80]}", connector=CONNECTOR)
+        return None
 
     def _on_retry(self, error: RetryableError, attempt: int) -> None:
         if error.status in (429, 503) or error.code == "REQUEST_LIMIT_EXCEEDED":
             self.usage.rate_limited += 1
-        log.warning("salesforce: retrying after try %d: %s", attempt, error)
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Response hook: read Sforce-Limit-Info and Retry-After off every answer."""

@@ -1,6 +1,7 @@
-"""HubSpot's one request path: every call the connector makes goes through ``HubSpotHttp.call``.
+"""HubSpot's side of the shared transport: every call the connector makes goes through
+``HubSpotHttp.call``, which sends it through ``milestones.connectors.transport.Transport``.
 
-What it does, in order, for each try of each call:
+What happens, in order, for each try of each call:
 
 1. refuse to start when the daily quota is spent (``QuotaExhausted``: the engine checkpoints
    and the next run resumes);
@@ -10,10 +11,12 @@ What it does, in order, for each try of each call:
 3. call the SDK method with ``_preload_content=False`` so the raw JSON is parsed once, without
    the SDK's model building (§7.4-7.5), and read the ``X-HubSpot-RateLimit-*`` headers to
    tighten the pacers and track the daily quota (§6.3);
-4. map failures by what the caller does next (STYLE.md): 429 and 5xx and dropped connections
-   are retried by tenacity, every method included (the SDK's urllib3 retry skips POST and
-   PATCH, §7.3); a ``DAILY`` 429 stops the run; 401/403 ask for a config fix; the rest is
-   returned to the caller as ``HubSpotApiError`` with its status and body to decide on.
+4. count the answered call, and map failures by what the caller does next (STYLE.md) in
+   ``_classify``, the one place SDK and urllib3 exceptions become connector errors: 429, 5xx
+   and dropped connections are retried by tenacity, every method included (the SDK's urllib3
+   retry skips POST and PATCH, §7.3); a ``DAILY`` 429 stops the run; 401/403 ask for a
+   config fix; the rest is ``HubSpotApiError``, a ``StreamError`` that carries the status and
+   body for the callers that know what such an answer means.
 
 The SDK builds a new ``ApiClient`` and connection pool on every ``client.crm.x.y_api``
 attribute access (§7.1, §7.5), so the API objects are built once here, all sharing one
@@ -24,7 +27,6 @@ the base URL and path, never the token.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -37,15 +39,14 @@ from hubspot.crm.associations import v4 as associations_v4
 
 from milestones.connectors.base import (
     ConfigurationError,
+    ConnectorError,
     QuotaExhausted,
     RetryableError,
     StreamError,
     Usage,
 )
-from milestones.connectors.retry import Clock, Pacer, Sleep, retrying
-from milestones.connectors.settings import HubSpotSettings
-
-log = logging.getLogger(__name__)
+from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.transport import Clock, Pacer, Sleep, Transport
 
 PROVIDER = "hubspot"
 # Our pacer measures call starts; the server counts arrivals. Widening the window a little
@@ -56,25 +57,29 @@ TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 RETRYABLE_STATUSES = frozenset({423, 429, 477, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
-class HubSpotApiError(Exception):
-    """A non-retryable HTTP answer the caller interprets (400 on a batch, 404, 409...)."""
+class HubSpotApiError(StreamError):
+    """A non-retryable HTTP answer (400 on a batch, 404, 409...).
 
-    def __init__(self, status: int, body: Any, path: str) -> None:
-        super().__init__(f"HTTP {status} on {path}")
-        self.status = status
-        self.body = body if isinstance(body, dict) else {}
-        self.path = path
+    Unhandled, it aborts the stream; callers that know the answer read its ``status``,
+    ``body`` and ``category`` to decide on (split a batch, take a 409 as "exists").
+    """
+
+    def __init__(self, status: int, body: Any, url: str) -> None:
+        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
+        category = self.body.get("category")
+        super().__init__(
+            str(self.body.get("message") or f"HTTP {status}"),
+            connector=PROVIDER,
+            status=status,
+            code=str(category) if category is not None else None,
+            url=url,
+        )
+        self.status: int = status
 
     @property
     def category(self) -> str | None:
         """HubSpot's error category (``VALIDATION_ERROR``, ``OBJECT_NOT_FOUND``...)."""
-        value = self.body.get("category")
-        return str(value) if value is not None else None
-
-    @property
-    def message(self) -> str:
-        """HubSpot's message, or the status when the body had none."""
-        return str(self.body.get("message") or f"HTTP {self.status}")
+        return self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +109,8 @@ class HubSpotHttp:
         self.search_pacer = Pacer(
             settings.search_per_second, 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep
         )
-        self._retrying = retrying(
-            max_attempts=settings.pacing.max_attempts,
-            max_wait=settings.pacing.max_wait_seconds,
-            sleep=sleep,
-            on_retry=self._log_retry,
+        self.transport = Transport(
+            PROVIDER, settings.pacing, self.usage, counts_tries=False, sleep=sleep
         )
         self._pool: urllib3.PoolManager | None = None
         self.objects_basic = objects.BasicApi(api_client=self._client(objects))
@@ -144,49 +146,31 @@ class HubSpotHttp:
     def call(
         self, category: str, path: str, method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Response:
-        """Run one SDK ``method`` through pacing, retries and error mapping.
+        """Run one SDK ``method`` through the shared transport: pacing, retries, error mapping.
 
         ``category`` is the usage bucket (read, search, associations, write, meta); ``path``
-        names the endpoint in errors and logs.
+        names the endpoint in errors and logs. Searches wait for the search endpoints' own
+        budget, every other call for the app's per-second and ten-second ones.
         """
-        return self._retrying(self._attempt, category, path, method, args, kwargs)
+        is_search = category == "search"
+        pacers = (self.search_pacer,) if is_search else (self.secondly, self.ten_second)
+        return self.transport.send(
+            category,
+            lambda: self._request(path, is_search, method, args, kwargs),
+            classify=lambda exc: self._classify(exc, path, is_search),
+            pacers=pacers,
+            admit=lambda: self._check_daily(path),
+        )
 
-    def _attempt(
+    def _request(
         self,
-        category: str,
         path: str,
+        is_search: bool,
         method: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Response:
-        self._check_daily(path)
-        is_search = category == "search"
-        if is_search:
-            self.search_pacer.acquire()
-        else:
-            self.secondly.acquire()
-            self.ten_second.acquire()
-        try:
-            raw = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
-        except urllib3.exceptions.HTTPError as exc:
-            if _is_tls_failure(exc):
-                raise self._tls_error(path) from None
-            raise RetryableError(
-                f"connection failed: {type(exc).__name__}", connector=PROVIDER, url=self._url(path)
-            ) from None
-        except Exception as exc:
-            status = getattr(exc, "status", None)
-            if not isinstance(status, int) or not hasattr(exc, "body"):
-                raise
-            if status == 0:  # the SDK wraps some TLS failures as status 0
-                raise self._tls_error(path) from None
-            self.usage.count(category)
-            headers = getattr(exc, "headers", None) or {}
-            self._read_headers(headers, is_search)
-            raise self._map_error(
-                status, _parse(getattr(exc, "body", b"")), headers, path, is_search
-            ) from None
-        self.usage.count(category)
+        raw = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
         self._read_headers(raw.headers, is_search)
         data = _json_object(raw.data, raw.status)
         if data is None:
@@ -200,9 +184,26 @@ class HubSpotHttp:
             )
         return Response(status=raw.status, data=data)
 
+    def _classify(self, exc: Exception, path: str, is_search: bool) -> ConnectorError | None:
+        """The one place HubSpot's SDK and urllib3 exceptions become connector errors."""
+        if isinstance(exc, urllib3.exceptions.HTTPError):
+            if _is_tls_failure(exc):
+                return self._tls_error(path)
+            return RetryableError(
+                f"connection failed: {type(exc).__name__}", connector=PROVIDER, url=self._url(path)
+            )
+        status = getattr(exc, "status", None)
+        if not isinstance(status, int) or not hasattr(exc, "body"):
+            return None  # not an SDK answer: a bug, left to propagate
+        if status == 0:  # the SDK wraps some TLS failures as status 0
+            return self._tls_error(path)
+        headers = getattr(exc, "headers", None) or {}
+        self._read_headers(headers, is_search)
+        return self._map_error(status, _parse(getattr(exc, "body", b"")), headers, path, is_search)
+
     def _map_error(
         self, status: int, body: Any, headers: Mapping[str, str], path: str, is_search: bool
-    ) -> Exception:
+    ) -> ConnectorError:
         url = self._url(path)
         body = body if isinstance(body, dict) else {}
         code = body.get("policyName") or body.get("category") or body.get("errorType")
@@ -234,7 +235,7 @@ class HubSpotHttp:
                 code=code,
                 url=url,
             )
-        return HubSpotApiError(status, body, path)
+        return HubSpotApiError(status, body, url)
 
     def _read_headers(self, headers: Mapping[str, str], is_search: bool) -> None:
         """Track the daily quota and tighten the pacers from ``X-HubSpot-RateLimit-*`` (§6.3)."""
@@ -259,10 +260,10 @@ class HubSpotHttp:
         # oldest call to age out; when it is not, other clients share the app's budget and
         # we cannot know when their calls age out: pause a whole window.
         left = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
-        if left is not None and left <= 0 and not _is_full(self.ten_second):
+        if left is not None and left <= 0 and not self.ten_second.is_full:
             self.ten_second.hold(self._interval())
         left_now = _int(headers.get("X-HubSpot-RateLimit-Secondly-Remaining"))
-        if left_now is not None and left_now <= 0 and not _is_full(self.secondly):
+        if left_now is not None and left_now <= 0 and not self.secondly.is_full:
             self.secondly.hold(1.0)
 
     def _check_daily(self, path: str) -> None:
@@ -290,9 +291,6 @@ class HubSpotHttp:
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
-
-    def _log_retry(self, error: RetryableError, attempt: int) -> None:
-        log.warning("hubspot: retrying after try %d: %s", attempt, error)
 
     def stream_error(self, message: str, path: str, *, status: int | None = None) -> StreamError:
         """A ``StreamError`` for an answer this connector cannot go on from."""
@@ -329,11 +327,6 @@ def _plain_json(sdk_sanitize: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 _PLAIN = (str, int, float, bool, dict, list, tuple)
-
-
-def _is_full(pacer: Pacer) -> bool:
-    """Whether ``pacer`` has no slot left in its current window."""
-    return len(pacer._starts) >= pacer.max_calls
 
 
 def _parse(raw: bytes | str | None) -> Any:

@@ -14,8 +14,8 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from milestones.connectors.base import ConfigurationError, StreamError
-from milestones.connectors.salesforce_client import CONNECTOR, SalesforceClient
-from milestones.connectors.settings import SalesforceJwt, SalesforcePassword
+from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
+from milestones.connectors.salesforce.settings import SalesforceJwt, SalesforcePassword
 
 log = logging.getLogger(__name__)
 EDIT = {"PermissionsRead": True, "PermissionsEdit": True}

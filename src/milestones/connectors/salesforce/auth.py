@@ -6,6 +6,8 @@ at the org's own My Domain URL (``instance_url``) instead, still through simple-
 login functions: the SOAP login takes that URL through its ``scratch_url`` argument and the
 OAuth flows go through its ``token_login``. Every mode hands back a session id and the
 instance host; the data calls then run on ``Salesforce(session_id=..., instance_url=...)``.
+Logins run through the client's request path, whose error table turns a refused login
+(simple-salesforce's ``SalesforceAuthenticationFailed``) into a ``ConfigurationError``.
 """
 
 from __future__ import annotations
@@ -19,20 +21,17 @@ from typing import Any
 import jwt
 import requests
 from requests.adapters import HTTPAdapter
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin, token_login
 
 from milestones.connectors.base import ConfigurationError
-from milestones.connectors.settings import (
+from milestones.connectors.salesforce.settings import (
+    AnySalesforceSettings,
     SalesforceClientCredentials,
     SalesforceJwt,
     SalesforcePassword,
     SalesforceSession,
 )
 
-AnySalesforceSettings = (
-    SalesforcePassword | SalesforceJwt | SalesforceClientCredentials | SalesforceSession
-)
 Login = Callable[[], tuple[str, str]]
 
 DEFAULT_TIMEOUT = (10.0, 120.0)  # simple-salesforce sets none (reference section 6.2)
@@ -51,6 +50,7 @@ class TrustingAdapter(HTTPAdapter):
         super().__init__()
         self.ca_bundle = ca_bundle
 
+    # requests' stub spells out send's keyword parameters; they pass through here unchanged.
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.ca_bundle is not None:
             kwargs["verify"] = str(self.ca_bundle)
@@ -89,16 +89,14 @@ def login_for(settings: AnySalesforceSettings, session: requests.Session) -> Log
 
 def _password_login(settings: SalesforcePassword, session: requests.Session) -> tuple[str, str]:
     # SOAP login at the My Domain URL; scratch_url is simple-salesforce's way to name it.
-    return _guard_login(
-        lambda: SalesforceLogin(
-            username=settings.username,
-            password=settings.password.get_secret_value(),
-            security_token=settings.security_token.get_secret_value(),
-            sf_version=settings.api_version,
-            session=session,
-            domain=settings.domain,
-            scratch_url=_base_url(settings),
-        )
+    return SalesforceLogin(
+        username=settings.username,
+        password=settings.password.get_secret_value(),
+        security_token=settings.security_token.get_secret_value(),
+        sf_version=settings.api_version,
+        session=session,
+        domain=settings.domain,
+        scratch_url=_base_url(settings),
     )
 
 
@@ -122,7 +120,7 @@ def _jwt_login(settings: SalesforceJwt, session: requests.Session) -> tuple[str,
             "private_key_file is not a usable RSA private key", connector="salesforce"
         ) from None
     data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-    return _guard_login(lambda: _token(settings, session, data, None))
+    return _token(settings, session, data, None)
 
 
 def _client_credentials_login(
@@ -133,7 +131,7 @@ def _client_credentials_login(
     )
     headers = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
     data = {"grant_type": "client_credentials"}
-    return _guard_login(lambda: _token(settings, session, data, headers))
+    return _token(settings, session, data, headers)
 
 
 def _token(
@@ -145,16 +143,3 @@ def _token(
     url = _base_url(settings) + "/services/oauth2/token"
     token, instance = token_login(url, data, "login", "", headers, None, session)
     return str(token), str(instance).rstrip("/")
-
-
-def _guard_login(attempt: Callable[[], tuple[str, str]]) -> tuple[str, str]:
-    """Turn a refused login into a configuration error that names no secret."""
-    try:
-        return attempt()
-    except SalesforceAuthenticationFailed as error:
-        code = getattr(error, "code", None)
-        raise ConfigurationError(
-            "login refused: check the credentials in the [salesforce] settings",
-            connector="salesforce",
-            code=str(code) if code is not None else None,
-        ) from None

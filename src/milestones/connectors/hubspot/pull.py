@@ -26,20 +26,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from milestones.connectors.base import Page, RecordKind, StreamError, Window
-from milestones.connectors.hubspot_http import (
+from milestones.connectors.hubspot.http import (
     PROVIDER,
-    HubSpotApiError,
     HubSpotHttp,
     results_of,
 )
-from milestones.connectors.hubspot_paging import (
+from milestones.connectors.hubspot.paging import (
     LIST_LIMIT,
     SEARCH_LIMIT,
     SearchCursor,
     list_pages,
+    next_after,
     search_pages,
 )
-from milestones.connectors.hubspot_records import (
+from milestones.connectors.hubspot.records import (
     PropertyPlan,
     rollup_activities,
     to_activity,
@@ -173,31 +173,36 @@ class HubSpotPuller:
         """
         found: dict[str, dict[str, None]] = {}
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+        seen: set[tuple[str, str]] = set()  # (from id, after): each may come once
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             pending: list[dict[str, str]] = [
                 {"id": i} for i in ids[start : start + ASSOCIATION_BATCH]
             ]
             while pending:
-                try:
-                    response = self._http.call(
-                        "associations",
-                        path,
-                        self._http.associations.get_page,
-                        from_type,
-                        to_type,
-                        {"inputs": pending},
-                    )
-                except HubSpotApiError as exc:
-                    raise self._http.stream_error(exc.message, path, status=exc.status) from None
+                response = self._http.call(
+                    "associations",
+                    path,
+                    self._http.associations.get_page,
+                    from_type,
+                    to_type,
+                    {"inputs": pending},
+                )
                 pending = []
                 for result in results_of(response, path):
                     source = str((result.get("from") or {}).get("id"))
                     targets = found.setdefault(source, {})
                     for target in result.get("to") or []:
                         targets[str(target.get("toObjectId"))] = None
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
-                    if after:
-                        pending.append({"id": source, "after": str(after)})
+                    after = next_after(result)
+                    if after is not None:
+                        if (source, after) in seen:  # repeated: it would page forever
+                            raise self._http.stream_error(
+                                f"association paging cursor after={after!r} for {from_type} "
+                                f"{source} came twice",
+                                path,
+                            )
+                        seen.add((source, after))
+                        pending.append({"id": source, "after": after})
                 _log_association_errors(response.data.get("errors") or [])
         return {k: tuple(v) for k, v in found.items()}
 

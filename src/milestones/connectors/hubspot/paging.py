@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.connectors.hubspot_http import HubSpotHttp, results_of
-from milestones.connectors.hubspot_records import (
+from milestones.connectors.hubspot.http import HubSpotHttp, results_of
+from milestones.connectors.hubspot.records import (
     MODIFIED_PROPERTY,
     parse_time,
     to_millis,
@@ -84,6 +84,7 @@ def list_pages(
     path = f"/crm/v3/objects/{object_type}"
     props = list(properties)
     via_batch = not archived and url_length(props) > URL_BUDGET
+    seen = {after} if after else set()
     while True:
         response = http.call(
             "read",
@@ -96,12 +97,22 @@ def list_pages(
             archived=archived,
         )
         records = list(results_of(response, path))
+        after = next_after(response.data)
+        if after is not None:
+            if after in seen:  # a vendor that repeats itself would page forever
+                raise http.stream_error(f"paging cursor after={after!r} came twice", path)
+            seen.add(after)
         if via_batch and records:
             records = read_batch(http, object_type, [r["id"] for r in records], props)
-        after = ((response.data.get("paging") or {}).get("next") or {}).get("after")
-        yield records, (str(after) if after else None)
-        if not after:
+        yield records, after
+        if after is None:
             return
+
+
+def next_after(data: dict[str, Any]) -> str | None:
+    """The ``paging.next.after`` cursor of an answer, None on the last page."""
+    after = ((data.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
 
 
 def read_batch(

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from milestones.connectors.base import ConfigurationError, StreamError, WriteResult
-from milestones.connectors.retry import Sleep, backoff_wait
-from milestones.connectors.salesforce_client import CONNECTOR, SalesforceClient
-from milestones.connectors.settings import FIELD_TYPES, WriteSpec
-from milestones.mapping.fields import Change
+from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
+from milestones.connectors.transport import Sleep, backoff_wait
+from milestones.mapping.fields import Change, FieldKey
 
 log = logging.getLogger(__name__)
 SOBJECTS = {"contact": "Contact", "lead": "Lead", "deal": "Opportunity"}
@@ -48,11 +48,11 @@ DATA_CODES = frozenset(
 )
 
 
-def wire_value(key: str, value: str | None) -> Any:
+def wire_value(key: FieldKey, value: str | None) -> Any:
     """A canonical string value as the field's Salesforce type takes it (None clears)."""
     if value is None:
         return None
-    if FIELD_TYPES.get(key) == "boolean":  # type: ignore[call-overload]
+    if FIELD_TYPES.get(key) == "boolean":
         return value.strip().lower() in ("true", "1", "yes")
     return value
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from milestones.connectors.base import FieldStatus
-from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
-from milestones.connectors.settings import FIELD_TYPES, WriteSpec
+from milestones.connectors.base import FieldAction, FieldStatus
+from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.hubspot.http import HubSpotApiError, HubSpotHttp
 from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey, ObjectKind
 from milestones.mapping.records import Milestone
 
@@ -139,7 +139,7 @@ def _present(
     key: FieldKey,
     name: str,
     prop: Mapping[str, Any],
-    action: str = "none",
+    action: FieldAction = "none",
 ) -> FieldStatus:
     meta = prop.get("modificationMetadata") or {}
     writable = not bool(meta.get("readOnlyValue")) and not bool(prop.get("calculated"))
@@ -156,7 +156,7 @@ def _present(
         name,
         True,
         writable,
-        action,  # type: ignore[arg-type]
+        action,
         problem=problem,
     )
 

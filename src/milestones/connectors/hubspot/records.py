@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS
 from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Stage
 

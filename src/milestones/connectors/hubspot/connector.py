@@ -1,14 +1,15 @@
 """The HubSpot connector: contacts, deals, engagements and stages in; milestone fields out.
 
 It talks to HubSpot through hubspot-api-client, every call through ``HubSpotHttp``'s one
-paced, retrying path. The work is split by job:
+paced, retrying path. The work is split by job, one module each in this package:
 
-- ``hubspot_http``    the request path: SDK API objects, pacing, retries, error mapping, usage;
-- ``hubspot_paging``  list pages for full pulls, keyset search pages for increments;
-- ``hubspot_pull``    segments, associations and the resume token;
-- ``hubspot_records`` wire format <-> canonical records, and which properties to request;
-- ``hubspot_write``   batch update with 207 mapping and splitting, the lifecycle mirror;
-- ``hubspot_fields``  ``ensure_fields``.
+- ``http``     the request path: SDK API objects, pacing, retries, error mapping, usage;
+- ``paging``   list pages for full pulls, keyset search pages for increments;
+- ``pull``     segments, associations and the resume token;
+- ``records``  wire format <-> canonical records, and which properties to request;
+- ``write``    batch update with 207 mapping and splitting, the lifecycle mirror;
+- ``fields``   ``ensure_fields``;
+- ``settings`` the ``[hubspot]`` table of the config.
 
 In ``rollups`` mode (``HubSpotSettings.activities``) no engagement is read: contact-level date
 properties (the last reply date...) become synthesized inbound email activities inside the
@@ -29,13 +30,14 @@ from milestones.connectors.base import (
     Window,
     WriteResult,
 )
-from milestones.connectors.hubspot_fields import ensure_fields
-from milestones.connectors.hubspot_http import PROVIDER, HubSpotApiError, HubSpotHttp, results_of
-from milestones.connectors.hubspot_pull import HubSpotPuller
-from milestones.connectors.hubspot_records import PropertyPlan, to_stages
-from milestones.connectors.hubspot_write import BATCH_LIMIT, HubSpotWriter
-from milestones.connectors.retry import Clock, Sleep
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.fields import ensure_fields
+from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
+from milestones.connectors.hubspot.pull import HubSpotPuller
+from milestones.connectors.hubspot.records import PropertyPlan, to_stages
+from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.hubspot.write import BATCH_LIMIT, HubSpotWriter
+from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
 
@@ -71,10 +73,7 @@ class HubSpotConnector:
         """Every deal pipeline's stages, keyed on stage id (one call, cached per instance)."""
         if self._stages is None:
             path = "/crm/v3/pipelines/deals"
-            try:
-                response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
-            except HubSpotApiError as exc:
-                raise self.http.stream_error(exc.message, path, status=exc.status) from None
+            response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
             self._stages = to_stages(results_of(response, path))
             self._plan = None
         return list(self._stages)
@@ -85,10 +84,7 @@ class HubSpotConnector:
             raise StreamError(f"no {kind!r} stream in this mode", connector=PROVIDER)
         if kind == "deals":
             self.stages()  # stage ids name the stage-entry properties; closed/won fallback
-        try:
-            yield from self._puller.pull(kind, window, resume)
-        except HubSpotApiError as exc:
-            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+        yield from self._puller.pull(kind, window, resume)
 
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
         """Batch-update the changes; one result per change, in order."""
@@ -96,10 +92,7 @@ class HubSpotConnector:
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check and (unless ``dry_run``) create the ``milestones`` group and our properties."""
-        try:
-            return ensure_fields(self.http, self.spec, dry_run)
-        except HubSpotApiError as exc:
-            raise self.http.stream_error(exc.message, exc.path, status=exc.status) from None
+        return ensure_fields(self.http, self.spec, dry_run)
 
     def usage(self) -> Usage:
         """Calls per category (read, search, associations, write, meta), 429s, daily quota."""

@@ -21,9 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from milestones.connectors.base import ConfigurationError, RetryableError, WriteResult
-from milestones.connectors.hubspot_http import HubSpotApiError, HubSpotHttp
-from milestones.connectors.hubspot_paging import read_batch
-from milestones.connectors.settings import HubSpotSettings, WriteSpec
+from milestones.connectors.fields import WriteSpec
+from milestones.connectors.hubspot.http import HubSpotApiError, HubSpotHttp
+from milestones.connectors.hubspot.paging import read_batch
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.fields import Change
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from milestones.connectors.base import StreamError
-from milestones.connectors.salesforce_client import SalesforceClient
+from milestones.connectors.salesforce.client import SalesforceClient
 
 log = logging.getLogger("milestones.salesforce")
 

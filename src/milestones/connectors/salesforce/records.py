@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from milestones.connectors.base import StreamError
-from milestones.connectors.salesforce_soql import parse_datetime
-from milestones.mapping.records import Activity, Contact, Deal, Direction, Link, Stage
+from milestones.connectors.salesforce.soql import parse_datetime
+from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Link, Stage
 
 log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
@@ -154,6 +154,7 @@ def task(row: Row) -> Activity:
     call_type = (row.get("CallType") or "").lower()
     status = row.get("Status")
     direction: Direction | None = None
+    kind: ActivityKind
     if subtype in _EMAIL_SUBTYPES:
         kind = "email"
         direction = "outbound"
@@ -170,7 +171,7 @@ def task(row: Row) -> Activity:
     )
     return Activity(
         id=row["Id"],
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         direction=direction,
         status=status.lower() if isinstance(status, str) else None,
         disposition=row.get("CallDisposition") if kind == "call" else None,

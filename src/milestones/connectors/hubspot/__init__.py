@@ -1,0 +1,1 @@
+"""The HubSpot connector: ``connector.HubSpotConnector`` and the modules it is made of."""

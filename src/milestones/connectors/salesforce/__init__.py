@@ -1,0 +1,1 @@
+"""The Salesforce connector: ``connector.SalesforceConnector`` and the modules it is made of."""
