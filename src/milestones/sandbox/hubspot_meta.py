@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from milestones.sandbox import hubspot_errors as err
+from milestones.sandbox.hubspot_portal import Portal
 from milestones.sandbox.hubspot_props import CATALOGUE, Prop, iso
 from milestones.sandbox.server_http import Request, Response
 from milestones.sandbox.world import Pipeline
-
-if TYPE_CHECKING:
-    from milestones.sandbox.hubspot_api import HubSpotServer
 
 PROPERTY_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool", "phone_number"}
 FIELD_TYPES = {"text", "textarea", "number", "date", "select", "radio", "checkbox", "file",
@@ -36,7 +34,7 @@ def _stage_json(stage: Any, created: str) -> dict[str, Any]:
     }
 
 
-def _pipeline_json(srv: HubSpotServer, p: Pipeline) -> dict[str, Any]:
+def _pipeline_json(srv: Portal, p: Pipeline) -> dict[str, Any]:
     created = EPOCH if p.id == "default" else iso(srv.world.anchor_ms - 400 * 86_400_000)
     return {
         "id": p.id,
@@ -49,13 +47,13 @@ def _pipeline_json(srv: HubSpotServer, p: Pipeline) -> dict[str, Any]:
     }
 
 
-def pipelines(srv: HubSpotServer, req: Request, object_type: str) -> Response:
+def pipelines(srv: Portal, req: Request, object_type: str) -> Response:
     if object_type not in ("deals", "0-3"):
         return err.ok(200, {"results": []})
     return err.ok(200, {"results": [_pipeline_json(srv, p) for p in srv.world.pipelines]})
 
 
-def pipeline(srv: HubSpotServer, req: Request, object_type: str, pipeline_id: str) -> Response:
+def pipeline(srv: Portal, req: Request, object_type: str, pipeline_id: str) -> Response:
     found = srv.world.pipeline(pipeline_id) if object_type in ("deals", "0-3") else None
     if found is None:
         return err.not_found(f"Unable to find pipeline {pipeline_id}")
@@ -92,13 +90,13 @@ def _builtin_json(p: Prop) -> dict[str, Any]:
     }
 
 
-def list_properties(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def list_properties(srv: Portal, req: Request, kind: str) -> Response:
     results = [_builtin_json(p) for p in CATALOGUE[kind].values()]
     results += list(srv.world.defined_fields[kind].values())
     return err.ok(200, {"results": results})
 
 
-def get_property(srv: HubSpotServer, req: Request, kind: str, name: str) -> Response:
+def get_property(srv: Portal, req: Request, kind: str, name: str) -> Response:
     builtin = CATALOGUE[kind].get(name)
     if builtin is not None:
         return err.ok(200, _builtin_json(builtin))
@@ -125,7 +123,7 @@ def _check_definition(body: dict[str, Any], partial: bool = False) -> str | None
     return None
 
 
-def create_property(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def create_property(srv: Portal, req: Request, kind: str) -> Response:
     body = req.json() or {}
     problem = _check_definition(body)
     if problem:
@@ -164,7 +162,7 @@ def create_property(srv: HubSpotServer, req: Request, kind: str) -> Response:
     return err.ok(201, definition)
 
 
-def update_property(srv: HubSpotServer, req: Request, kind: str, name: str) -> Response:
+def update_property(srv: Portal, req: Request, kind: str, name: str) -> Response:
     defined = srv.world.defined_fields[kind].get(name)
     if defined is None:
         if name in CATALOGUE[kind]:
@@ -188,7 +186,7 @@ BUILTIN_GROUPS = {
 }
 
 
-def get_property_group(srv: HubSpotServer, req: Request, kind: str, name: str) -> Response:
+def get_property_group(srv: Portal, req: Request, kind: str, name: str) -> Response:
     group = srv.property_groups.get(kind, {}).get(name)
     if group is None and name in BUILTIN_GROUPS.get(kind, ()):
         group = {"name": name, "label": name, "displayOrder": -1, "archived": False}
@@ -197,7 +195,7 @@ def get_property_group(srv: HubSpotServer, req: Request, kind: str, name: str) -
     return err.ok(200, group)
 
 
-def create_property_group(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def create_property_group(srv: Portal, req: Request, kind: str) -> Response:
     body = req.json() or {}
     name, label = body.get("name"), body.get("label")
     if not name or not label:
@@ -215,7 +213,7 @@ def create_property_group(srv: HubSpotServer, req: Request, kind: str) -> Respon
     return err.ok(201, group)
 
 
-def owners(srv: HubSpotServer, req: Request) -> Response:
+def owners(srv: Portal, req: Request) -> Response:
     results = [
         {
             "id": str(o.id),

@@ -9,10 +9,11 @@ batches take 100 inputs (50 with history) and answer 207 with per-record errors.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from milestones.sandbox import hubspot_errors as err
 from milestones.sandbox.hubspot_assoc import inline
+from milestones.sandbox.hubspot_portal import Portal
 from milestones.sandbox.hubspot_props import (
     OBJECT_TYPES,
     SINGULAR,
@@ -24,9 +25,6 @@ from milestones.sandbox.hubspot_props import (
 from milestones.sandbox.server_http import Request, Response
 from milestones.sandbox.world import ACTIVITY_KINDS, kind_of
 
-if TYPE_CHECKING:
-    from milestones.sandbox.hubspot_api import HubSpotServer
-
 LIST_MAX, HISTORY_MAX, BATCH_MAX = 100, 50, 100
 
 
@@ -34,7 +32,7 @@ def _names(req: Request, kind: str) -> list[str]:
     return req.params("properties") or list(default_properties(kind))
 
 
-def _record(srv: HubSpotServer, kind: str, rec: Any, names: list[str], req: Request) -> Any:
+def _record(srv: Portal, kind: str, rec: Any, names: list[str], req: Request) -> Any:
     out = render(srv.world, kind, rec, names)
     history = req.params("propertiesWithHistory")
     if history:
@@ -52,7 +50,7 @@ def _record(srv: HubSpotServer, kind: str, rec: Any, names: list[str], req: Requ
     return out
 
 
-def list_page(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def list_page(srv: Portal, req: Request, kind: str) -> Response:
     limit = to_int(req.param("limit"), 10)
     cap = HISTORY_MAX if req.params("propertiesWithHistory") else LIST_MAX
     limit = max(1, min(limit, cap))
@@ -76,7 +74,7 @@ def to_int(value: str | None, default: int) -> int:
         return default
 
 
-def find(srv: HubSpotServer, kind: str, raw_id: str, req: Request | None = None) -> Any:
+def find(srv: Portal, kind: str, raw_id: str, req: Request | None = None) -> Any:
     """A record by id (or by ``idProperty=email``); archived only when asked."""
     archived = req.flag("archived") if req is not None else False
     id_property = req.param("idProperty") if req is not None else None
@@ -91,20 +89,20 @@ def find(srv: HubSpotServer, kind: str, raw_id: str, req: Request | None = None)
     return rec if rec is not None and rec.archived == archived else None
 
 
-def get_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Response:
+def get_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
     rec = find(srv, kind, raw_id, req)
     if rec is None:
         return err.not_found(f"Object not found.  objectId are usually numeric. id={raw_id}")
     return err.ok(200, _record(srv, kind, rec, _names(req, kind), req))
 
 
-def _written(srv: HubSpotServer, kind: str, rec: Any, written: list[str]) -> dict[str, Any]:
+def _written(srv: Portal, kind: str, rec: Any, written: list[str]) -> dict[str, Any]:
     """Batch/PATCH results carry the written properties plus derived ones (reference §1.4)."""
     derived = ["lastmodifieddate"] if kind == "person" else ["hs_lastmodifieddate"]
     return render(srv.world, kind, rec, [*written, *derived, "hs_object_id"])
 
 
-def update_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Response:
+def update_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
     rec = find(srv, kind, raw_id, req)
     if rec is None:
         return err.not_found(f"Object not found.  objectId are usually numeric. id={raw_id}")
@@ -117,14 +115,14 @@ def update_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Resp
     return err.ok(200, _written(srv, kind, rec, list(values)))
 
 
-def archive_one(srv: HubSpotServer, req: Request, kind: str, raw_id: str) -> Response:
+def archive_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
     rec = find(srv, kind, raw_id)
     if rec is not None:
         srv.world.archive(kind, rec.id)
     return Response(204)  # HubSpot answers 204 for unknown ids too
 
 
-def create(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def create(srv: Portal, req: Request, kind: str) -> Response:
     body = req.json() or {}
     planned = _plan_create(srv, kind, body)
     if isinstance(planned, Response):
@@ -132,7 +130,7 @@ def create(srv: HubSpotServer, req: Request, kind: str) -> Response:
     return err.ok(201, _make(srv, kind, body, planned))
 
 
-def _plan_create(srv: HubSpotServer, kind: str, body: dict[str, Any]) -> Any:
+def _plan_create(srv: Portal, kind: str, body: dict[str, Any]) -> Any:
     """The world updates for a create, or the 400 that refuses it (nothing is created)."""
     values = dict(body.get("properties") or {})
     if kind in ACTIVITY_KINDS and not values.get("hs_timestamp"):
@@ -143,7 +141,7 @@ def _plan_create(srv: HubSpotServer, kind: str, body: dict[str, Any]) -> Any:
         return err.property_errors([(str(exc).split('"')[1], str(exc))])
 
 
-def _make(srv: HubSpotServer, kind: str, body: dict[str, Any], updates: dict[str, Any]) -> Any:
+def _make(srv: Portal, kind: str, body: dict[str, Any], updates: dict[str, Any]) -> Any:
     """Create the record with its associations (``[{"to": {"id": ...}, "types": [...]}]``)."""
     links = [str((a.get("to") or {}).get("id", "")) for a in body.get("associations") or []]
     people = [int(i) for i in links if i.isdigit() and kind_of(int(i)) == "person"]
@@ -160,7 +158,7 @@ def _make(srv: HubSpotServer, kind: str, body: dict[str, Any], updates: dict[str
     return render(w, kind, rec, names)
 
 
-def batch_create(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def batch_create(srv: Portal, req: Request, kind: str) -> Response:
     """201 with every created record; one invalid input refuses the whole batch (400)."""
     started = iso(int(time.time() * 1000))
     inputs, _ = _inputs(req)
@@ -191,7 +189,7 @@ def _too_many(n: int, cap: int) -> Response | None:
     return None
 
 
-def batch_read(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def batch_read(srv: Portal, req: Request, kind: str) -> Response:
     started = iso(int(time.time() * 1000))
     inputs, body = _inputs(req)
     history = body.get("propertiesWithHistory") or []
@@ -231,7 +229,7 @@ def _batch_response(results: list[Any], errors: list[Any], started: str | None) 
     return err.ok(207 if errors else 200, payload)
 
 
-def batch_update(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def batch_update(srv: Portal, req: Request, kind: str) -> Response:
     started = iso(int(time.time() * 1000))
     inputs, _ = _inputs(req)
     too_many = _too_many(len(inputs), BATCH_MAX)
@@ -280,7 +278,7 @@ def _locked(kind: str, record_id: int) -> dict[str, Any]:
     )
 
 
-def batch_archive(srv: HubSpotServer, req: Request, kind: str) -> Response:
+def batch_archive(srv: Portal, req: Request, kind: str) -> Response:
     inputs, _ = _inputs(req)
     too_many = _too_many(len(inputs), BATCH_MAX)
     if too_many:
