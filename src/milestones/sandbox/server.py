@@ -49,6 +49,7 @@ from milestones.sandbox.server_http import (
     html_response,
     json_response,
 )
+from milestones.sandbox.server_inspect import inspect_request
 from milestones.sandbox.world import KINDS, World
 
 MUTATIONS = (
@@ -262,7 +263,7 @@ class SandboxServer:
     def handle(self, req: Request) -> Response | None:
         """Answer one request; None means drop the connection (the ``reset`` fault)."""
         if req.path.startswith("/_sandbox/"):
-            return self._inspect(req)
+            return inspect_request(self, req)
         route, params, path_known = self._match(req)
         name = self.endpoint_name(route.name, params) if route else f"{req.method} (unknown)"
         resp = self._serve(req, route, params, path_known, name)
@@ -369,8 +370,3 @@ class SandboxServer:
             self.rate_limits = rate_limits
         if faults is not None:
             self.faults = FaultPlan.parse(faults)
-
-    def _inspect(self, req: Request) -> Response:
-        from milestones.sandbox.server_inspect import inspect_request
-
-        return inspect_request(self, req)

@@ -6,15 +6,33 @@ another process can read counters and change the world between runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from milestones.sandbox.server_http import Request, Response, json_response
-
-if TYPE_CHECKING:
-    from milestones.sandbox.server import SandboxServer
+from milestones.sandbox.world import World
 
 
-def inspect_request(server: SandboxServer, req: Request) -> Response:
+class Inspected(Protocol):
+    """The server surface the inspection endpoints read and change (``SandboxServer``)."""
+
+    flavour: str
+    world: World
+
+    @property
+    def url(self) -> str: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def reset_stats(self) -> None: ...
+
+    def record(self, kind: str, record_id: int | str) -> dict[str, Any] | None: ...
+
+    def mutate(self, op: str, **args: Any) -> dict[str, Any] | None: ...
+
+    def configure(self, rate_limits: bool | None = None, faults: str | None = None) -> None: ...
+
+
+def inspect_request(server: Inspected, req: Request) -> Response:
     """Answer one ``/_sandbox/...`` request."""
     parts = [p for p in req.path.split("/") if p][1:]
     try:
@@ -23,7 +41,7 @@ def inspect_request(server: SandboxServer, req: Request) -> Response:
         return json_response(400, {"error": type(exc).__name__, "message": str(exc)})
 
 
-def _route(server: SandboxServer, req: Request, parts: list[str]) -> Response:
+def _route(server: Inspected, req: Request, parts: list[str]) -> Response:
     get, post = req.method == "GET", req.method == "POST"
     if get and parts == ["stats"]:
         return json_response(200, server.stats())
