@@ -8,8 +8,9 @@ update verb they answer 200 with one result per record (reference section 2.1).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .salesforce_org import Org
 from .salesforce_setup import SetupError
 from .salesforce_writes import MAX_RECORDS, RequestError
 from .sfids import normalize_id
@@ -20,9 +21,6 @@ ROLLED_BACK = (
     "AllOrNone header"
 )
 
-if TYPE_CHECKING:
-    from .salesforce_api import SalesforceServer
-
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
     return {
@@ -31,7 +29,7 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> dict[str
     }
 
 
-def create_records(server: SalesforceServer, body: Any) -> list[dict[str, Any]]:
+def create_records(server: Org, body: Any) -> list[dict[str, Any]]:
     """Create each record on its own (allOrNone is honoured by checking all first)."""
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise RequestError(400, "JSON_PARSER_ERROR", "Expected {'records': [...]}")
@@ -72,9 +70,7 @@ def create_records(server: SalesforceServer, body: Any) -> list[dict[str, Any]]:
     return results
 
 
-def retrieve_records(
-    server: SalesforceServer, sobject: str, ids: list[str], names: list[str]
-) -> list[Any]:
+def retrieve_records(server: Org, sobject: str, ids: list[str], names: list[str]) -> list[Any]:
     try:
         obj = server.catalog.object_named(sobject)
     except SoqlError as exc:
@@ -93,9 +89,7 @@ def retrieve_records(
     return out
 
 
-def delete_records(
-    server: SalesforceServer, ids: list[str], all_or_none: bool
-) -> list[dict[str, Any]]:
+def delete_records(server: Org, ids: list[str], all_or_none: bool) -> list[dict[str, Any]]:
     if len(ids) > MAX_RECORDS:
         raise RequestError(
             400,

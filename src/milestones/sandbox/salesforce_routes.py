@@ -1,4 +1,4 @@
-"""Route handlers of the Salesforce sandbox (registered on a `SalesforceServer`).
+"""Route handlers of the Salesforce sandbox, registered on a server through its `Org` face.
 
 Handlers translate between HTTP and the query, write and setup services, and turn their
 exceptions into Salesforce's error arrays. Paths follow simple-salesforce's spelling
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .salesforce_auth import bearer
 from .salesforce_children import child_relationships
 from .salesforce_collections import create_records, delete_records, retrieve_records
+from .salesforce_org import Org
 from .salesforce_query import QueryService
 from .salesforce_setup import SetupError
 from .salesforce_writes import RequestError
@@ -21,15 +22,12 @@ from .server_http import Request, Response, json_response
 from .sfids import normalize_id
 from .soql import SoqlError, format_datetime
 
-if TYPE_CHECKING:
-    from .salesforce_api import SalesforceServer
-
 DATA = "/services/data/v{version}"
 MAX_REQUEST = 16_384
 DAY_MS = 86_400_000
 
 
-def register_routes(server: SalesforceServer) -> None:
+def register_routes(server: Org) -> None:
     """Attach every endpoint to the server (more specific patterns first)."""
     r = server.route
     r("POST", "/services/oauth2/token", lambda req: server.login.oauth_token(req, server.url))
@@ -168,7 +166,7 @@ def _more(service: QueryService) -> Any:
     return handle
 
 
-def _custom_field(server: SalesforceServer) -> Any:
+def _custom_field(server: Org) -> Any:
     def handle(req: Request, version: str) -> Response:
         try:
             row = server.setup.create_custom_field(server.objects, _body(req))
@@ -195,7 +193,7 @@ def _guarded(answer: Any) -> Any:
     return handle
 
 
-def _collection(server: SalesforceServer) -> Any:
+def _collection(server: Org) -> Any:
     def handle(req: Request, version: str) -> Response:
         try:
             return json_response(200, server.writer.update_collection(_body(req)))
@@ -205,7 +203,7 @@ def _collection(server: SalesforceServer) -> Any:
     return handle
 
 
-def _describe(server: SalesforceServer) -> Any:
+def _describe(server: Org) -> Any:
     def handle(req: Request, version: str, sobject: str) -> Response:
         try:
             obj = server.catalog.object_named(sobject)
@@ -236,7 +234,7 @@ def _describe(server: SalesforceServer) -> Any:
     return handle
 
 
-def _deleted(server: SalesforceServer) -> Any:
+def _deleted(server: Org) -> Any:
     """`sobjects/{Type}/deleted/?start=&end=`: recycle-bin rows deleted in the window."""
 
     def handle(req: Request, version: str, sobject: str) -> Response:
@@ -268,7 +266,7 @@ def _epoch_ms(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _get_record(server: SalesforceServer) -> Any:
+def _get_record(server: Org) -> Any:
     def handle(req: Request, version: str, sobject: str, record_id: str) -> Response:
         found = _find(server, sobject, record_id)
         if found is None:
@@ -280,7 +278,7 @@ def _get_record(server: SalesforceServer) -> Any:
     return handle
 
 
-def _patch_record(server: SalesforceServer) -> Any:
+def _patch_record(server: Org) -> Any:
     def handle(req: Request, version: str, sobject: str, record_id: str) -> Response:
         if sobject == "FieldPermissions":
             try:
@@ -299,7 +297,7 @@ def _patch_record(server: SalesforceServer) -> Any:
     return handle
 
 
-def _delete_record(server: SalesforceServer) -> Any:
+def _delete_record(server: Org) -> Any:
     def handle(req: Request, version: str, sobject: str, record_id: str) -> Response:
         found = _find(server, sobject, record_id)
         if found is None or getattr(found[1], "kind", None) is None:
@@ -315,7 +313,7 @@ def _delete_record(server: SalesforceServer) -> Any:
     return handle
 
 
-def _create(server: SalesforceServer) -> Any:
+def _create(server: Org) -> Any:
     def handle(req: Request, version: str, sobject: str) -> Response:
         try:
             body = _body(req)
@@ -336,7 +334,7 @@ def _create(server: SalesforceServer) -> Any:
     return handle
 
 
-def _find(server: SalesforceServer, sobject: str, record_id: str) -> tuple[Any, Any] | None:
+def _find(server: Org, sobject: str, record_id: str) -> tuple[Any, Any] | None:
     try:
         obj = server.catalog.object_named(sobject)
     except SoqlError:
@@ -376,7 +374,7 @@ def _object_summary(obj: Any, version: str) -> dict[str, Any]:
     }
 
 
-def _global_describe(server: SalesforceServer, version: str) -> dict[str, Any]:
+def _global_describe(server: Org, version: str) -> dict[str, Any]:
     sobjects = [_object_summary(o, version) for o in server.objects.values()]
     return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}
 
