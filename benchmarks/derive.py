@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.common import machine, run_child, save_and_print, worker_argv
 from milestones.mapping.derive import derive
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 from milestones.sync.bundles import Person, load_people, load_stages
 from milestones.sync.config import load_config
 
@@ -36,7 +36,7 @@ RESULTS = Path(__file__).parent / "results"
 
 def synced_state(contacts: int, seed: int, folder: Path) -> Path:
     """A config whose state holds a full, read-only sync of a seeded org."""
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     with SalesforceServer(world) as server:
         config = folder / "milestones.toml"
         config.write_text(

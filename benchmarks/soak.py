@@ -59,10 +59,10 @@ class Twin:
     """One sandbox CRM, a config for it and a state file."""
 
     def __init__(self, provider: str, world_seed: int, contacts: int, folder: Path) -> None:
-        from milestones.sandbox.world import World
+        from milestones.sandbox.world_gen import generate_world
 
         self.provider = provider
-        self.world = World.generate(seed=world_seed, contacts=contacts)
+        self.world = generate_world(seed=world_seed, contacts=contacts)
         folder.mkdir(parents=True, exist_ok=True)
         self.state = folder / "state.db"
         self.config = folder / "milestones.toml"

@@ -55,6 +55,7 @@ from benchmarks.common import (
     written_values,
 )
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = ("full", "rerun", "incremental", "rerun", "idle")
@@ -199,7 +200,7 @@ def world_figures(world: World) -> dict[str, Any]:
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Serve the world, run the worker five times, and collect every figure."""
-    world = World.generate(seed=args.seed, contacts=args.contacts)
+    world = generate_world(seed=args.seed, contacts=args.contacts)
     folder = Path(tempfile.mkdtemp(prefix="milestones-bench-"))
     server, section, token = start_server(args.provider, world, args.rate_limits == "on")
     env = {**os.environ, "BENCH_TOKEN": token}

@@ -17,6 +17,7 @@ from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def virtual_time() -> VirtualTime:
 @pytest.fixture
 def hubspot_world() -> World:
     """A small seeded world (250 people, ~90 deals, ~1,100 engagements)."""
-    return World.generate(seed=11, contacts=250)
+    return generate_world(seed=11, contacts=250)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from milestones.connectors.settings import HubSpotSettings
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 from milestones.sync.engine import Engine, RunOptions, RunReport
 from milestones.sync.state import State
 
@@ -46,7 +47,7 @@ class Clocks:
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotServer]:
-    with HubSpotServer(World.generate(seed=5, contacts=150)) as server:
+    with HubSpotServer(generate_world(seed=5, contacts=150)) as server:
         yield server
 
 

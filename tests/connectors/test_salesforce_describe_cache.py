@@ -17,12 +17,12 @@ from milestones.connectors.base import Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.settings import SalesforceSession
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 
 @pytest.fixture
 def org() -> Iterator[SalesforceServer]:
-    world = World.generate(seed=5, contacts=120)
+    world = generate_world(seed=5, contacts=120)
     with SalesforceServer(world) as server:
         yield server
 

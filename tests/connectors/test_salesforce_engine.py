@@ -17,6 +17,7 @@ from milestones.connectors.settings import SalesforceSession
 from milestones.mapping.rules import MappingRules
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 from milestones.sync.engine import Engine, RunOptions
 from milestones.sync.state import State
 
@@ -49,7 +50,7 @@ class Clocks:
 
 @pytest.fixture
 def org() -> Iterator[SalesforceServer]:
-    with SalesforceServer(World.generate(seed=5, contacts=150)) as server:
+    with SalesforceServer(generate_world(seed=5, contacts=150)) as server:
         yield server
 
 

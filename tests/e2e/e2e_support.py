@@ -19,6 +19,7 @@ from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import SandboxServer
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 from milestones.sync.cli import main
 
 WORLD_SIZE = 120
@@ -117,7 +118,7 @@ class Sandbox:
 def start_sandbox(provider: str, tmp: Path, contacts: int = WORLD_SIZE) -> Sandbox:
     """Generate a world, serve it as ``provider``, write a config for it."""
     tmp.mkdir(parents=True, exist_ok=True)
-    world = World.generate(seed=SEED, contacts=contacts)
+    world = generate_world(seed=SEED, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
     common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'

@@ -30,6 +30,7 @@ from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 from milestones.sync.cli import main
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions, RunReport
@@ -185,7 +186,7 @@ def start_crm(
 ) -> Crm:
     """Generate a world, serve it as ``provider`` on 127.0.0.1, write a config for it."""
     tmp.mkdir(parents=True, exist_ok=True)
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
     common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n{extra_config}'

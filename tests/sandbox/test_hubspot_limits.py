@@ -15,6 +15,7 @@ from urllib3.util.retry import Retry
 from milestones.sandbox.faults import FaultPlan, FaultSpecError
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 RATE_HEADERS = [
     "X-HubSpot-RateLimit-Daily",
@@ -33,7 +34,7 @@ def _client(srv: HubSpotServer, token: str | None = None) -> HubSpot:
 
 @pytest.fixture
 def world() -> World:
-    return World.generate(seed=8, contacts=60)
+    return generate_world(seed=8, contacts=60)
 
 
 def test_wrong_token_is_401_invalid_authentication(hubspot_server: HubSpotServer) -> None:

@@ -12,6 +12,7 @@ from urllib3.util.retry import Retry
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.hubspot_props import iso
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 
 def _search(hubspot: HubSpot, *filters: dict, **kwargs: object):
@@ -126,7 +127,7 @@ def test_deals_search_by_stage(hubspot: HubSpot, hubspot_server) -> None:
 @pytest.fixture(scope="module")
 def big_server():
     """10,250 people (about 10,130 live): a small world whose search passes the 10,000 wall."""
-    with HubSpotServer(World.generate(seed=3, contacts=10_250)) as srv:
+    with HubSpotServer(generate_world(seed=3, contacts=10_250)) as srv:
         yield srv
 
 
@@ -175,7 +176,7 @@ def test_indexed_keyset_searches_equal_a_full_scan() -> None:
 
     from milestones.sandbox.hubspot_search import search
 
-    world = World.generate(seed=6, contacts=400, bulk_edit_share=0.2)
+    world = generate_world(seed=6, contacts=400, bulk_edit_share=0.2)
     rng = random.Random(5)
     for n in range(300):
         body = _keyset_body(rng, world, "tie" if n % 3 == 0 else "window")

@@ -10,7 +10,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 MILESTONE = {
     "FullName": "Contact.Sales_Milestone__c",
@@ -40,7 +40,7 @@ def client_for(server: SalesforceServer) -> Salesforce:
 
 @pytest.fixture
 def server() -> Iterator[SalesforceServer]:
-    with SalesforceServer(World.generate(seed=3, contacts=60)) as srv:
+    with SalesforceServer(generate_world(seed=3, contacts=60)) as srv:
         yield srv
 
 
@@ -142,7 +142,7 @@ def test_single_record_patch(sf: Salesforce) -> None:
 
 
 def test_record_fault_fails_single_records_with_lock_errors() -> None:
-    with SalesforceServer(World.generate(seed=3, contacts=60), faults="record=0.5,seed=4") as srv:
+    with SalesforceServer(generate_world(seed=3, contacts=60), faults="record=0.5,seed=4") as srv:
         sf = client_for(srv)
         rows = contacts(sf, 20)
         results = patch(

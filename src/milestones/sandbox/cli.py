@@ -16,6 +16,7 @@ import click
 
 from milestones.sandbox.faults import FaultPlan, FaultSpecError
 from milestones.sandbox.world import World
+from milestones.sandbox.world_gen import generate_world
 
 
 def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:
@@ -65,7 +66,7 @@ def sandbox(
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
     """
     started = time.perf_counter()
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":

@@ -5,7 +5,7 @@ always speaks https; ``server.ca_bundle`` is the file clients must trust (and mi
 ``REQUESTS_CA_BUNDLE`` pitfall: a session then needs ``trust_env = False``). Use it
 in-process::
 
-    with SalesforceServer(World.generate(seed=7, contacts=200)) as srv:
+    with SalesforceServer(generate_world(seed=7, contacts=200)) as srv:
         sf = Salesforce(instance_url=srv.url, session_id=srv.token, session=s)
 
 Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, section 8):

@@ -9,7 +9,7 @@ surface.
 
 Use it in-process::
 
-    with HubSpotServer(World.generate(seed=7, contacts=200)) as srv:
+    with HubSpotServer(generate_world(seed=7, contacts=200)) as srv:
         srv.url                       # "http://127.0.0.1:54321"
         srv.stats()                   # {"total": ..., "endpoints": {"GET /crm/...": n}, ...}
         srv.mutate("move_deal", deal_id=5000001, stage="closedwon")

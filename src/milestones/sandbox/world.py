@@ -3,8 +3,8 @@
 Both API flavours (HubSpot in ``hubspot_api``, Salesforce in ``salesforce_api``) serve
 the same ``World``; each one translates these neutral records into its own wire format.
 
-Build one with ``World.generate(seed=7, contacts=500)`` (deterministic from
-``(seed, contacts, anchor_ms)``; see ``world_gen``). Scales to 200,000 people: every
+Build one with ``world_gen.generate_world(seed=7, contacts=500)`` (deterministic from
+``(seed, contacts, anchor_ms)``). Scales to 200,000 people: every
 record is a ``__slots__`` object whose categorical fields point at shared interned
 strings, and per-record dicts exist only for properties written through an API.
 
@@ -138,19 +138,6 @@ class World(WorldMutations):
         self._last_clock = anchor_ms
         self.clock: Callable[[], int] = self._wall_clock
         self.meta: dict[str, Any] = {}
-
-    @classmethod
-    def generate(
-        cls,
-        seed: int = 7,
-        contacts: int = 500,
-        anchor_ms: int | None = None,
-        bulk_edit_share: float = 0.05,
-    ) -> World:
-        """A deterministic demo world; see ``world_gen.generate``."""
-        from milestones.sandbox.world_gen import generate
-
-        return generate(seed, contacts, anchor_ms, bulk_edit_share)
 
     # ---- clock and ids -------------------------------------------------------------------
 

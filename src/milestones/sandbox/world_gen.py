@@ -1,7 +1,7 @@
 """Seeded generator of the demo world (see ``world`` for the records it builds).
 
-``generate(seed, contacts)`` is deterministic from ``(seed, contacts, anchor_ms)``. Each
-person is given a *journey*, the milestone the generator means them to reach, and gets
+``generate_world(seed, contacts)`` is deterministic from ``(seed, contacts, anchor_ms)``.
+Each person is given a *journey*, the milestone the generator means them to reach, and gets
 the evidence for it: targets only outbound touches; prospects at least one two-way
 contact; opportunities a deal in an opportunity stage; clients a closed-won deal;
 advocates also a referral, a promoter NPS score or the reference flag (HubSpot property
@@ -100,7 +100,7 @@ TWO_WAY = (
 DURATION = {"call": 240_000, "meeting": 1_800_000}
 
 
-def generate(
+def generate_world(
     seed: int = 7, contacts: int = 500, anchor_ms: int | None = None, bulk_edit_share: float = 0.05
 ) -> World:
     """Build the demo world: ``contacts`` people and everything around them."""
@@ -135,7 +135,7 @@ def _base(rec: object, world: World, kind: str, created: int) -> None:
 
 
 class _Generator:
-    """Stateful helper behind ``generate``; one pass per record kind."""
+    """Stateful helper behind ``generate_world``; one pass per record kind."""
 
     def __init__(self, world: World, rng: random.Random, anchor: int) -> None:
         self.w, self.rng, self.anchor = world, rng, anchor
