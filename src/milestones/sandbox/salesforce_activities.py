@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import salesforce_vocab as vocab
-from .salesforce_schema import (
+from milestones.sandbox import salesforce_vocab as vocab
+from milestones.sandbox.salesforce_schema import (
     FieldDef,
     SObject,
     attr,
@@ -23,7 +23,7 @@ from .salesforce_schema import (
     sf_id,
     stamps,
 )
-from .world import kind_of
+from milestones.sandbox.world import kind_of
 
 ARCHIVE_AFTER_MS = 365 * 86_400_000
 

@@ -31,20 +31,26 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import salesforce_vocab as vocab
-from .faults import FaultPlan
-from .salesforce_auth import Credentials, LoginService, Sessions, bearer, unauthorized
-from .salesforce_objects import WorldObjects
-from .salesforce_query import Catalog, QueryService, attributes
-from .salesforce_routes import errors, register_routes
-from .salesforce_schema import SObject, id_number, wire_value
-from .salesforce_setup import OrgSetup
-from .salesforce_writes import Writer
-from .server import SandboxServer
-from .server_http import Request, Response
-from .sfids import normalize_id
-from .tls import TlsFiles, create_tls_files
-from .world import World, kind_of
+from milestones.sandbox import salesforce_vocab as vocab
+from milestones.sandbox.faults import FaultPlan
+from milestones.sandbox.salesforce_auth import (
+    Credentials,
+    LoginService,
+    Sessions,
+    bearer,
+    unauthorized,
+)
+from milestones.sandbox.salesforce_objects import WorldObjects
+from milestones.sandbox.salesforce_query import Catalog, QueryService, attributes
+from milestones.sandbox.salesforce_routes import errors, register_routes
+from milestones.sandbox.salesforce_schema import SObject, id_number, wire_value
+from milestones.sandbox.salesforce_setup import OrgSetup
+from milestones.sandbox.salesforce_writes import Writer
+from milestones.sandbox.server import SandboxServer
+from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.sfids import normalize_id
+from milestones.sandbox.tls import TlsFiles, create_tls_files
+from milestones.sandbox.world import World, kind_of
 
 DEFAULT_SESSION = "00D5g0000000001!sandbox-session"
 DEFAULT_DAILY_MAX = 100_000

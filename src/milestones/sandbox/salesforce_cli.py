@@ -7,9 +7,9 @@ login credentials for the other auth modes.
 
 from __future__ import annotations
 
-from .faults import FaultPlan
-from .salesforce_api import DEFAULT_DAILY_MAX, SalesforceServer
-from .world import World
+from milestones.sandbox.faults import FaultPlan
+from milestones.sandbox.salesforce_api import DEFAULT_DAILY_MAX, SalesforceServer
+from milestones.sandbox.world import World
 
 DEVELOPER_EDITION_DAILY = 15_000  # daily API requests of a Developer Edition org (reference 5.1)
 

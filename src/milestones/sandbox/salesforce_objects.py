@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import salesforce_vocab as vocab
-from .salesforce_activities import ActivityObjects
-from .salesforce_schema import (
+from milestones.sandbox import salesforce_vocab as vocab
+from milestones.sandbox.salesforce_activities import ActivityObjects
+from milestones.sandbox.salesforce_schema import (
     FieldDef,
     SObject,
     attr,
@@ -33,7 +33,7 @@ from .salesforce_schema import (
     sf_id,
     stamps,
 )
-from .world import World
+from milestones.sandbox.world import World
 
 PERSON_BASE = 2_000_000  # world_records.ID_BASE["person"]
 ROLE_SHIFT = 1 << 22  # OpportunityContactRole number = deal id * ROLE_SHIFT + person offset

@@ -11,16 +11,20 @@ from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
-from .salesforce_auth import bearer
-from .salesforce_children import child_relationships
-from .salesforce_collections import create_records, delete_records, retrieve_records
-from .salesforce_org import Org
-from .salesforce_query import QueryService
-from .salesforce_setup import SetupError
-from .salesforce_writes import RequestError
-from .server_http import Request, Response, json_response
-from .sfids import normalize_id
-from .soql import SoqlError, format_datetime
+from milestones.sandbox.salesforce_auth import bearer
+from milestones.sandbox.salesforce_children import child_relationships
+from milestones.sandbox.salesforce_collections import (
+    create_records,
+    delete_records,
+    retrieve_records,
+)
+from milestones.sandbox.salesforce_org import Org
+from milestones.sandbox.salesforce_query import QueryService
+from milestones.sandbox.salesforce_setup import SetupError
+from milestones.sandbox.salesforce_writes import RequestError
+from milestones.sandbox.server_http import Request, Response, json_response
+from milestones.sandbox.sfids import normalize_id
+from milestones.sandbox.soql import SoqlError, format_datetime
 
 DATA = "/services/data/v{version}"
 MAX_REQUEST = 16_384

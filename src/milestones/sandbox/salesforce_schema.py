@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from .sfids import KEY_PREFIXES, make_id
-from .soql import format_datetime
+from milestones.sandbox.sfids import KEY_PREFIXES, make_id
+from milestones.sandbox.soql import format_datetime
 
 Row = Any
 Getter = Callable[[Row], Any]

@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from . import salesforce_vocab as vocab
-from .salesforce_schema import FieldDef, SObject, computed, fields_of, sf_id
-from .world import World
+from milestones.sandbox import salesforce_vocab as vocab
+from milestones.sandbox.salesforce_schema import FieldDef, SObject, computed, fields_of, sf_id
+from milestones.sandbox.world import World
 
 INTEGRATION_USER = 99  # below the world's owner ids (they start at 101)
 PROFILE_PERMISSION_SET = 1

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .salesforce_query import Catalog
-from .salesforce_schema import FieldDef, SObject, id_number
-from .sfids import normalize_id
-from .soql import SoqlError, parse_datetime
-from .world import World
+from milestones.sandbox.salesforce_query import Catalog
+from milestones.sandbox.salesforce_schema import FieldDef, SObject, id_number
+from milestones.sandbox.sfids import normalize_id
+from milestones.sandbox.soql import SoqlError, parse_datetime
+from milestones.sandbox.world import World
 
 MAX_RECORDS, MAX_CHUNKS = 200, 10
 WORLD_KINDS = {

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .soql_lexer import (
+from milestones.sandbox.soql_lexer import (
     MALFORMED_QUERY,
     DateTimeValue,
     DateValue,

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .sfids import normalize_id
-from .soql import (
+from milestones.sandbox.sfids import normalize_id
+from milestones.sandbox.soql import (
     MALFORMED_QUERY,
     Comparison,
     DateTimeValue,
