@@ -28,8 +28,8 @@ from milestones.connectors.base import Window
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings, WriteSpec
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 TYPES = {"person": 0, "deal": 1, "email": 2, "call": 2, "meeting": 2, "note": 2}  # assoc reads
 SPEC = WriteSpec(

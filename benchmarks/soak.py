@@ -59,7 +59,7 @@ class Twin:
     """One sandbox CRM, a config for it and a state file."""
 
     def __init__(self, provider: str, world_seed: int, contacts: int, folder: Path) -> None:
-        from milestones.sandbox.world_gen import generate_world
+        from milestones.sandbox.world.gen import generate_world
 
         self.provider = provider
         self.world = generate_world(seed=world_seed, contacts=contacts)

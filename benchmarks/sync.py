@@ -54,8 +54,8 @@ from benchmarks.common import (
     worker_argv,
     written_values,
 )
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = ("full", "rerun", "incremental", "rerun", "idle")

@@ -9,7 +9,7 @@ from hubspot_support import MakeConnector
 
 from milestones.connectors.base import Change
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 
 def _value(server: HubSpotServer, kind: str, rid: str, name: str) -> str | None:

@@ -22,7 +22,7 @@ from milestones.connectors.settings import (
     SalesforceSession,
 )
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from milestones.connectors.base import Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.settings import SalesforceSession
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from milestones.connectors.settings import SalesforcePassword, SalesforceSession
 from milestones.mapping.records import Activity, Contact
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.soql import parse as soql_parse
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 SECOND = 1000
 HOUR = 3600 * SECOND

@@ -18,8 +18,8 @@ from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server import SandboxServer
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 from milestones.sync.cli import main
 
 WORLD_SIZE = 120

@@ -9,8 +9,8 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from urllib3.util.retry import Retry
 
 from milestones.sandbox.faults import FaultPlan, FaultSpecError
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 RATE_HEADERS = [
     "X-HubSpot-RateLimit-Daily",

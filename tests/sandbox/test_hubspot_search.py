@@ -11,8 +11,8 @@ from urllib3.util.retry import Retry
 
 from milestones.sandbox.hubspot_api import HubSpotServer
 from milestones.sandbox.hubspot_props import iso
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 def _search(hubspot: HubSpot, *filters: dict, **kwargs: object):

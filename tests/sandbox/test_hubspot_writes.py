@@ -18,7 +18,7 @@ from hubspot.crm.properties import PropertyCreate
 from urllib3.util.retry import Retry
 
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 
 def _define(hubspot: HubSpot, name: str, type_: str, field_type: str, **kw: object) -> None:

@@ -26,7 +26,7 @@ from simple_salesforce.login import SalesforceLogin, token_login
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.salesforce_auth import Credentials
 from milestones.sandbox.salesforce_cli import start_salesforce
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 CREDS = Credentials()
 

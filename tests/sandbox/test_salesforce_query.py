@@ -13,7 +13,7 @@ from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalfo
 
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 WIRE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$")
 BATCH_200 = {"Sforce-Query-Options": "batchSize=200"}

@@ -10,7 +10,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
 
 MILESTONE = {
     "FullName": "Contact.Sales_Milestone__c",

@@ -8,14 +8,14 @@ from collections import Counter
 
 import pytest
 
-from milestones.sandbox.world import (
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import (
     ACTIVITY_KINDS,
     CONNECTED_DISPOSITION,
     KINDS,
     World,
     kind_of,
 )
-from milestones.sandbox.world_gen import generate_world
 
 
 def _digest(world: World) -> str:
@@ -226,8 +226,8 @@ def test_same_world_in_another_process_with_another_hash_seed() -> None:
 
     code = (
         "import hashlib\n"
-        "from milestones.sandbox.world import KINDS\n"
-        "from milestones.sandbox.world_gen import generate_world\n"
+        "from milestones.sandbox.world.store import KINDS\n"
+        "from milestones.sandbox.world.gen import generate_world\n"
         "w = generate_world(seed=5, contacts=300)\n"
         "h = hashlib.sha256()\n"
         "for k in KINDS:\n"

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from milestones.sandbox.faults import FaultPlan, FaultSpecError
-from milestones.sandbox.world import World
-from milestones.sandbox.world_gen import generate_world
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:

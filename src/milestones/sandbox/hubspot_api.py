@@ -36,7 +36,7 @@ from milestones.sandbox.hubspot_props import OBJECT_TYPES, TYPE_NAMES, plan_writ
 from milestones.sandbox.hubspot_search import SearchError, search
 from milestones.sandbox.server import RollingWindow, SandboxServer
 from milestones.sandbox.server_http import Request, Response
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 PORTAL_ID = 62515
 TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5

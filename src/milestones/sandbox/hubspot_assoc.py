@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from milestones.sandbox.hubspot_props import SINGULAR, TYPE_NAMES
-from milestones.sandbox.world import ACTIVITY_KINDS, World
+from milestones.sandbox.world.store import ACTIVITY_KINDS, World
 
 V4_MAX_INPUTS = 1000
 V4_PAGE = 500  # "Limit 500 per call"

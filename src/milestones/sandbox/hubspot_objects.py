@@ -23,7 +23,7 @@ from milestones.sandbox.hubspot_props import (
     render,
 )
 from milestones.sandbox.server_http import Request, Response
-from milestones.sandbox.world import ACTIVITY_KINDS, kind_of
+from milestones.sandbox.world.store import ACTIVITY_KINDS, kind_of
 
 LIST_MAX, HISTORY_MAX, BATCH_MAX = 100, 50, 100
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from milestones.sandbox.faults import FaultPlan
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 
 class Portal(Protocol):

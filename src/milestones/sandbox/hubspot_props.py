@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from milestones.sandbox.world import Activity, Deal, Person, World
+from milestones.sandbox.world.store import Activity, Deal, Person, World
 
 # object type name or id -> world kind (reference §4.1 for the ids)
 OBJECT_TYPES = {

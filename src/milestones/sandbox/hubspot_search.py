@@ -23,7 +23,7 @@ from milestones.sandbox.hubspot_props import (
     value_of,
 )
 from milestones.sandbox.hubspot_search_index import plan_index, run_indexed
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25
 MAX_LIMIT = 200

@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Callable
 from typing import Any
 
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 TIME_PROPS = {"lastmodifieddate", "hs_lastmodifieddate"}  # both read ``touched``
 RANGE_OPS = ("GT", "GTE", "LT", "LTE", "EQ", "BETWEEN")

@@ -23,7 +23,7 @@ from milestones.sandbox.salesforce_schema import (
     sf_id,
     stamps,
 )
-from milestones.sandbox.world import kind_of
+from milestones.sandbox.world.store import kind_of
 
 ARCHIVE_AFTER_MS = 365 * 86_400_000
 

@@ -50,7 +50,7 @@ from milestones.sandbox.server import SandboxServer
 from milestones.sandbox.server_http import Request, Response
 from milestones.sandbox.sfids import normalize_id
 from milestones.sandbox.tls import TlsFiles, create_tls_files
-from milestones.sandbox.world import World, kind_of
+from milestones.sandbox.world.store import World, kind_of
 
 DEFAULT_SESSION = "00D5g0000000001!sandbox-session"
 DEFAULT_DAILY_MAX = 100_000

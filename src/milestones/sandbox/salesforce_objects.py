@@ -33,7 +33,7 @@ from milestones.sandbox.salesforce_schema import (
     sf_id,
     stamps,
 )
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 PERSON_BASE = 2_000_000  # world_records.ID_BASE["person"]
 ROLE_SHIFT = 1 << 22  # OpportunityContactRole number = deal id * ROLE_SHIFT + person offset

@@ -18,7 +18,7 @@ from typing import Any
 
 from milestones.sandbox import salesforce_vocab as vocab
 from milestones.sandbox.salesforce_schema import FieldDef, SObject, computed, fields_of, sf_id
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 INTEGRATION_USER = 99  # below the world's owner ids (they start at 101)
 PROFILE_PERMISSION_SET = 1

@@ -23,7 +23,7 @@ from milestones.sandbox.salesforce_query import Catalog
 from milestones.sandbox.salesforce_schema import FieldDef, SObject, id_number
 from milestones.sandbox.sfids import normalize_id
 from milestones.sandbox.soql import SoqlError, parse_datetime
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 MAX_RECORDS, MAX_CHUNKS = 200, 10
 WORLD_KINDS = {

@@ -50,7 +50,7 @@ from milestones.sandbox.server_http import (
     json_response,
 )
 from milestones.sandbox.server_inspect import inspect_request
-from milestones.sandbox.world import KINDS, World
+from milestones.sandbox.world.store import KINDS, World
 
 MUTATIONS = (
     "move_deal",

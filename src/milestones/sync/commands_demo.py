@@ -44,7 +44,7 @@ To run it against your own CRM:
 @contextmanager
 def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[Path]:
     """Serve a seeded world as ``provider``; yield a config file that points at it."""
-    from milestones.sandbox.world_gen import generate_world
+    from milestones.sandbox.world.gen import generate_world
 
     world = generate_world(seed=seed, contacts=contacts)
     config = folder / "milestones.toml"

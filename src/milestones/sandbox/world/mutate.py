@@ -10,7 +10,7 @@ import bisect
 from collections.abc import Iterable
 from typing import Any
 
-from milestones.sandbox.world_records import (
+from milestones.sandbox.world.records import (
     ACTIVITY_KINDS,
     RECORD_CLASSES,
     Activity,

@@ -3,7 +3,7 @@
 Both API flavours (HubSpot in ``hubspot_api``, Salesforce in ``salesforce_api``) serve
 the same ``World``; each one translates these neutral records into its own wire format.
 
-Build one with ``world_gen.generate_world(seed=7, contacts=500)`` (deterministic from
+Build one with ``world.gen.generate_world(seed=7, contacts=500)`` (deterministic from
 ``(seed, contacts, anchor_ms)``). Scales to 200,000 people: every
 record is a ``__slots__`` object whose categorical fields point at shared interned
 strings, and per-record dicts exist only for properties written through an API.
@@ -72,9 +72,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from milestones.sandbox.world_mutate import TIME_ATTRS as _TIME_ATTRS
-from milestones.sandbox.world_mutate import WorldMutations
-from milestones.sandbox.world_records import (
+from milestones.sandbox.world.mutate import TIME_ATTRS as _TIME_ATTRS
+from milestones.sandbox.world.mutate import WorldMutations
+from milestones.sandbox.world.records import (
     ACTIVITY_KINDS,
     CALL_DISPOSITIONS,
     CONNECTED_DISPOSITION,

@@ -28,8 +28,8 @@ import random
 import time
 from datetime import UTC, datetime
 
-from milestones.sandbox.world import CALL_DISPOSITIONS as DISPO
-from milestones.sandbox.world import Activity, Company, Deal, Owner, Person, World, kind_of
+from milestones.sandbox.world.store import CALL_DISPOSITIONS as DISPO
+from milestones.sandbox.world.store import Activity, Company, Deal, Owner, Person, World, kind_of
 
 ANCHOR_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 DAY = 86_400_000
