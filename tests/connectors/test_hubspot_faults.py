@@ -12,7 +12,7 @@ from milestones.connectors.base import Change, ConfigurationError, QuotaExhauste
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
 from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.tls import create_tls_files
+from milestones.sandbox.server.tls import create_tls_files
 from milestones.sandbox.world.store import World
 
 STORM = "429=0.2,503=0.1,reset=0.05,seed=5"

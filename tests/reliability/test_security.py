@@ -39,8 +39,8 @@ from reliability_support import (
 
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.salesforce_auth import Credentials
-from milestones.sandbox.server import Request, Response
-from milestones.sandbox.tls import create_tls_files
+from milestones.sandbox.server.core import Request, Response
+from milestones.sandbox.server.tls import create_tls_files
 from milestones.sandbox.world.gen import generate_world
 from milestones.sync.engine import CRASH_ENV
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from milestones.sandbox.faults import FaultPlan, FaultSpecError
+from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 

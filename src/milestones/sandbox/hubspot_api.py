@@ -34,8 +34,8 @@ from milestones.sandbox import hubspot_meta as meta
 from milestones.sandbox import hubspot_objects as objects
 from milestones.sandbox.hubspot_props import OBJECT_TYPES, TYPE_NAMES, plan_write, render
 from milestones.sandbox.hubspot_search import SearchError, search
-from milestones.sandbox.server import RollingWindow, SandboxServer
-from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.server.core import RollingWindow, SandboxServer
+from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import World
 
 PORTAL_ID = 62515

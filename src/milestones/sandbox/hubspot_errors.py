@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from milestones.sandbox.server_http import Response, json_response
+from milestones.sandbox.server.http import Response, json_response
 
 JSON = "application/json;charset=utf-8"
 

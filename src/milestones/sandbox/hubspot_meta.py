@@ -8,7 +8,7 @@ from typing import Any
 from milestones.sandbox import hubspot_errors as err
 from milestones.sandbox.hubspot_portal import Portal
 from milestones.sandbox.hubspot_props import CATALOGUE, Prop, iso
-from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import Pipeline
 
 PROPERTY_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool", "phone_number"}

@@ -22,7 +22,7 @@ from milestones.sandbox.hubspot_props import (
     plan_write,
     render,
 )
-from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import ACTIVITY_KINDS, kind_of
 
 LIST_MAX, HISTORY_MAX, BATCH_MAX = 100, 50, 100

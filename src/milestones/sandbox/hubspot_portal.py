@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from milestones.sandbox.faults import FaultPlan
+from milestones.sandbox.server.faults import FaultPlan
 from milestones.sandbox.world.store import World
 
 

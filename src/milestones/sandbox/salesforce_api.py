@@ -1,6 +1,6 @@
 """The Salesforce flavour of the sandbox: the demo world through Salesforce's REST API.
 
-Serves https on 127.0.0.1 with a throwaway CA (``tls``), because simple-salesforce
+Serves https on 127.0.0.1 with a throwaway CA (``server.tls``), because simple-salesforce
 always speaks https; ``server.ca_bundle`` is the file clients must trust (and mind the
 ``REQUESTS_CA_BUNDLE`` pitfall: a session then needs ``trust_env = False``). Use it
 in-process::
@@ -21,7 +21,7 @@ Bulk APIs.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
 sandbox's lifetime every call gets 403 ``REQUEST_LIMIT_EXCEEDED`` ("TotalRequests Limit
-exceeded."). Faults (``faults``): ``429`` becomes the concurrency form of that 403,
+exceeded."). Faults (``server.faults``): ``429`` becomes the concurrency form of that 403,
 ``401`` an ``INVALID_SESSION_ID``, ``503`` an HTML page, ``record`` per-record
 ``UNABLE_TO_LOCK_ROW`` in collections, ``slow`` a delayed answer.
 """
@@ -32,7 +32,6 @@ import threading
 from typing import Any
 
 from milestones.sandbox import salesforce_vocab as vocab
-from milestones.sandbox.faults import FaultPlan
 from milestones.sandbox.salesforce_auth import (
     Credentials,
     LoginService,
@@ -46,10 +45,11 @@ from milestones.sandbox.salesforce_routes import errors, register_routes
 from milestones.sandbox.salesforce_schema import SObject, id_number, wire_value
 from milestones.sandbox.salesforce_setup import OrgSetup
 from milestones.sandbox.salesforce_writes import Writer
-from milestones.sandbox.server import SandboxServer
-from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.server.core import SandboxServer
+from milestones.sandbox.server.faults import FaultPlan
+from milestones.sandbox.server.http import Request, Response
+from milestones.sandbox.server.tls import TlsFiles, create_tls_files
 from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.tls import TlsFiles, create_tls_files
 from milestones.sandbox.world.store import World, kind_of
 
 DEFAULT_SESSION = "00D5g0000000001!sandbox-session"

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from milestones.sandbox.server_http import Request, Response, json_response
+from milestones.sandbox.server.http import Request, Response, json_response
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]

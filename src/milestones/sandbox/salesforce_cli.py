@@ -7,8 +7,8 @@ login credentials for the other auth modes.
 
 from __future__ import annotations
 
-from milestones.sandbox.faults import FaultPlan
 from milestones.sandbox.salesforce_api import DEFAULT_DAILY_MAX, SalesforceServer
+from milestones.sandbox.server.faults import FaultPlan
 from milestones.sandbox.world.store import World
 
 DEVELOPER_EDITION_DAILY = 15_000  # daily API requests of a Developer Edition org (reference 5.1)

@@ -14,7 +14,7 @@ from milestones.sandbox.salesforce_query import Catalog, QueryService
 from milestones.sandbox.salesforce_schema import SObject
 from milestones.sandbox.salesforce_setup import OrgSetup
 from milestones.sandbox.salesforce_writes import Writer
-from milestones.sandbox.server_http import Request, Response
+from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import World
 
 

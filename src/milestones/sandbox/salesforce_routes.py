@@ -22,7 +22,7 @@ from milestones.sandbox.salesforce_org import Org
 from milestones.sandbox.salesforce_query import QueryService
 from milestones.sandbox.salesforce_setup import SetupError
 from milestones.sandbox.salesforce_writes import RequestError
-from milestones.sandbox.server_http import Request, Response, json_response
+from milestones.sandbox.server.http import Request, Response, json_response
 from milestones.sandbox.sfids import normalize_id
 from milestones.sandbox.soql import SoqlError, format_datetime
 

@@ -1,4 +1,4 @@
-"""The ``/_sandbox/`` inspection endpoints (see ``server`` for the list).
+"""The ``/_sandbox/`` inspection endpoints (see ``server.core`` for the list).
 
 They need no token, are never faulted, rate-limited or counted, so a benchmark in
 another process can read counters and change the world between runs.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from milestones.sandbox.server_http import Request, Response, json_response
+from milestones.sandbox.server.http import Request, Response, json_response
 from milestones.sandbox.world.store import World
 
 

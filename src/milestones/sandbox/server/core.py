@@ -40,8 +40,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from milestones.sandbox.faults import FaultPlan, as_plan
-from milestones.sandbox.server_http import (
+from milestones.sandbox.server.faults import FaultPlan, as_plan
+from milestones.sandbox.server.http import (
     Request,
     Response,
     _Handler,
@@ -49,7 +49,7 @@ from milestones.sandbox.server_http import (
     html_response,
     json_response,
 )
-from milestones.sandbox.server_inspect import inspect_request
+from milestones.sandbox.server.inspection import inspect_request
 from milestones.sandbox.world.store import KINDS, World
 
 MUTATIONS = (
