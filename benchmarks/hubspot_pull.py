@@ -27,7 +27,7 @@ from typing import Any
 from milestones.connectors.base import Window
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings, WriteSpec
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 

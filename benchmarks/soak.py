@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions, RunReport

@@ -65,7 +65,7 @@ PAUSE_S = 10.5  # HubSpot's longest rolling window (10 s), drained between two r
 def start_server(provider: str, world: World, rate_limits: bool) -> tuple[Any, str, str]:
     """The sandbox in this process; its config section and the token's variable."""
     if provider == "hubspot":
-        from milestones.sandbox.hubspot_api import HubSpotServer
+        from milestones.sandbox.hubspot.api import HubSpotServer
 
         server: Any = HubSpotServer(world, rate_limits=rate_limits).start()
         section = f'[hubspot]\naccess_token = "${{BENCH_TOKEN}}"\nbase_url = "{server.url}"\n'

@@ -15,7 +15,7 @@ from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime
 
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings, WriteSpec
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 

@@ -15,7 +15,7 @@ from milestones.connectors.base import Usage
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
 from milestones.mapping.rules import MappingRules
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 from milestones.sync.engine import Engine, RunOptions, RunReport

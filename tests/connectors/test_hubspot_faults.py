@@ -11,7 +11,7 @@ from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, f
 from milestones.connectors.base import Change, ConfigurationError, QuotaExhausted, Window
 from milestones.connectors.hubspot import HubSpotConnector
 from milestones.connectors.settings import HubSpotSettings
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.server.tls import create_tls_files
 from milestones.sandbox.world.store import World
 

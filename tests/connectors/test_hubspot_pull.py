@@ -14,7 +14,7 @@ from milestones.connectors.base import Window
 from milestones.connectors.hubspot_paging import NOT_IN_MAX, SEARCH_LIMIT
 from milestones.connectors.hubspot_pull import ASSOCIATION_BATCH
 from milestones.mapping.records import Activity, Contact, Deal
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 

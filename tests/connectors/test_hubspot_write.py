@@ -8,7 +8,7 @@ import pytest
 from hubspot_support import MakeConnector
 
 from milestones.connectors.base import Change
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.store import World
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server.core import SandboxServer
 from milestones.sandbox.world.gen import generate_world

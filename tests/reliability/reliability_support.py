@@ -26,7 +26,7 @@ from typing import Any
 from unittest import mock
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.salesforce_api import SalesforceServer
 from milestones.sandbox.server.core import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world.gen import generate_world

@@ -12,7 +12,7 @@ from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException, UnauthorizedException
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World

@@ -9,8 +9,8 @@ from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.hubspot_props import iso
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.hubspot.props import iso
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 
@@ -174,7 +174,7 @@ def test_indexed_keyset_searches_equal_a_full_scan() -> None:
     """The bisection fast path must answer exactly what testing every record answers."""
     import random
 
-    from milestones.sandbox.hubspot_search import search
+    from milestones.sandbox.hubspot.search import search
 
     world = generate_world(seed=6, contacts=400, bulk_edit_share=0.2)
     rng = random.Random(5)

@@ -17,7 +17,7 @@ from hubspot.crm.contacts.models import BatchResponseSimplePublicObject
 from hubspot.crm.properties import PropertyCreate
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 
 

@@ -92,7 +92,7 @@ def sandbox(
 def _start_hubspot(
     world: World, port: int, faults: FaultPlan, rate_limits: bool
 ) -> tuple[Any, list[str]]:
-    from milestones.sandbox.hubspot_api import HubSpotServer
+    from milestones.sandbox.hubspot.api import HubSpotServer
 
     server = HubSpotServer(world, port=port, faults=faults, rate_limits=rate_limits).start()
     lines = [

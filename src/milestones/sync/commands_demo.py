@@ -50,7 +50,7 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
     config = folder / "milestones.toml"
     state = folder / "demo.db"
     if provider == "hubspot":
-        from milestones.sandbox.hubspot_api import HubSpotServer
+        from milestones.sandbox.hubspot.api import HubSpotServer
 
         server: Any = HubSpotServer(world).start()
         os.environ["MILESTONES_DEMO_TOKEN"] = server.token

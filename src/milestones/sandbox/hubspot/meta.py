@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from milestones.sandbox import hubspot_errors as err
-from milestones.sandbox.hubspot_portal import Portal
-from milestones.sandbox.hubspot_props import CATALOGUE, Prop, iso
+from milestones.sandbox.hubspot import errors as err
+from milestones.sandbox.hubspot.portal import Portal
+from milestones.sandbox.hubspot.props import CATALOGUE, Prop, iso
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import Pipeline
 

@@ -1,6 +1,6 @@
 """What the HubSpot request handlers need from the server that calls them.
 
-``hubspot_objects`` and ``hubspot_meta`` take a ``Portal`` rather than the server class,
+``hubspot.objects`` and ``hubspot.meta`` take a ``Portal`` rather than the server class,
 so the server module can import them without them importing it back.
 """
 

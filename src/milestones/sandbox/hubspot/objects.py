@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from milestones.sandbox import hubspot_errors as err
-from milestones.sandbox.hubspot_assoc import inline
-from milestones.sandbox.hubspot_portal import Portal
-from milestones.sandbox.hubspot_props import (
+from milestones.sandbox.hubspot import errors as err
+from milestones.sandbox.hubspot.assoc import inline
+from milestones.sandbox.hubspot.portal import Portal
+from milestones.sandbox.hubspot.props import (
     OBJECT_TYPES,
     SINGULAR,
     default_properties,
