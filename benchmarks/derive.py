@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.common import machine, run_child, save_and_print, worker_argv
 from milestones.mapping.derive import derive
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sync.bundles import Person, load_people, load_stages
 from milestones.sync.config import load_config

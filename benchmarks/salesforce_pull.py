@@ -21,7 +21,7 @@ from typing import Any
 from milestones.connectors.base import Window
 from milestones.connectors.salesforce import OBJECTS, SalesforceConnector
 from milestones.connectors.settings import SALESFORCE_FIELD_NAMES, SalesforceSession, WriteSpec
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 
 HOUR_MS = 3_600_000

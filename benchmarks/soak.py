@@ -31,7 +31,7 @@ from typing import Any
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot.api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sync.config import load_config
 from milestones.sync.engine import Engine, RunOptions, RunReport
 from milestones.sync.factory import build_connector

@@ -70,7 +70,7 @@ def start_server(provider: str, world: World, rate_limits: bool) -> tuple[Any, s
         server: Any = HubSpotServer(world, rate_limits=rate_limits).start()
         section = f'[hubspot]\naccess_token = "${{BENCH_TOKEN}}"\nbase_url = "{server.url}"\n'
     else:
-        from milestones.sandbox.salesforce_api import SalesforceServer
+        from milestones.sandbox.salesforce.api import SalesforceServer
 
         server = SalesforceServer(world).start()
         server.configure(rate_limits=rate_limits)

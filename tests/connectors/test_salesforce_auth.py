@@ -21,7 +21,7 @@ from milestones.connectors.settings import (
     SalesforcePassword,
     SalesforceSession,
 )
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 
 

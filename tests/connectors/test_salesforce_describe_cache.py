@@ -16,7 +16,7 @@ from sf_fixtures import spec
 from milestones.connectors.base import Window
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.settings import SalesforceSession
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 
 

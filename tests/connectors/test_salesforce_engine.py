@@ -15,7 +15,7 @@ from sf_fixtures import spec
 from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.settings import SalesforceSession
 from milestones.mapping.rules import MappingRules
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 from milestones.sync.engine import Engine, RunOptions

@@ -18,8 +18,8 @@ from milestones.connectors.salesforce import SalesforceConnector
 from milestones.connectors.salesforce_soql import Position, parse_datetime, window_query
 from milestones.connectors.settings import SalesforcePassword, SalesforceSession
 from milestones.mapping.records import Activity, Contact
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.soql import parse as soql_parse
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.soql.parser import parse as soql_parse
 from milestones.sandbox.world.gen import generate_world
 
 SECOND = 1000

@@ -16,7 +16,7 @@ from typing import Any
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot.api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.server.core import SandboxServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World

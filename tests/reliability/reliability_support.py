@@ -27,7 +27,7 @@ from unittest import mock
 
 from milestones.connectors.settings import HUBSPOT_FIELD_NAMES, SALESFORCE_FIELD_NAMES
 from milestones.sandbox.hubspot.api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.server.core import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World

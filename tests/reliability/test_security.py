@@ -37,8 +37,8 @@ from reliability_support import (
     start_crm,
 )
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.salesforce_auth import Credentials
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.auth import Credentials
 from milestones.sandbox.server.core import Request, Response
 from milestones.sandbox.server.tls import create_tls_files
 from milestones.sandbox.world.gen import generate_world

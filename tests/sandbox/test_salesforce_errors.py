@@ -23,9 +23,9 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.login import SalesforceLogin, token_login
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.salesforce_auth import Credentials
-from milestones.sandbox.salesforce_cli import start_salesforce
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.auth import Credentials
+from milestones.sandbox.salesforce.cli import start_salesforce
 from milestones.sandbox.world.gen import generate_world
 
 CREDS = Credentials()

@@ -11,8 +11,8 @@ import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.sfids import normalize_id
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.world.gen import generate_world
 
 WIRE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$")

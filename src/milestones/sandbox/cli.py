@@ -1,7 +1,7 @@
 """``milestones sandbox``: serve a seeded demo CRM on 127.0.0.1 until Ctrl-C.
 
 The HubSpot flavour is served here. The Salesforce flavour is provided by
-``milestones.sandbox.salesforce_cli.start_salesforce(world, *, port, faults, rate_limits)``,
+``milestones.sandbox.salesforce.cli.start_salesforce(world, *, port, faults, rate_limits)``,
 which returns ``(started_server, lines_to_print)``; until that module exists the
 command says so and exits 2.
 """
@@ -114,7 +114,7 @@ def _start_salesforce(
     world: World, port: int, faults: FaultPlan, rate_limits: bool
 ) -> tuple[Any, list[str]]:
     try:
-        from milestones.sandbox.salesforce_cli import start_salesforce  # type: ignore[import-not-found]
+        from milestones.sandbox.salesforce.cli import start_salesforce  # type: ignore[import-not-found]
     except ImportError:
         raise click.UsageError("the Salesforce sandbox is not available in this build") from None
     server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)

@@ -58,7 +58,7 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
             f'[hubspot]\naccess_token = "${{MILESTONES_DEMO_TOKEN}}"\nbase_url = "{server.url}"\n'
         )
     else:
-        from milestones.sandbox.salesforce_api import SalesforceServer
+        from milestones.sandbox.salesforce.api import SalesforceServer
 
         server = SalesforceServer(world).start()
         os.environ["MILESTONES_DEMO_TOKEN"] = server.token

@@ -1,6 +1,6 @@
 """The sandbox's demo world: a provider-neutral, mutable, in-memory CRM.
 
-Both API flavours (HubSpot in ``hubspot.api``, Salesforce in ``salesforce_api``) serve
+Both API flavours (HubSpot in ``hubspot.api``, Salesforce in ``salesforce.api``) serve
 the same ``World``; each one translates these neutral records into its own wire format.
 
 Build one with ``world.gen.generate_world(seed=7, contacts=500)`` (deterministic from

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from milestones.sandbox.salesforce_org import Org
-from milestones.sandbox.salesforce_setup import SetupError
-from milestones.sandbox.salesforce_writes import MAX_RECORDS, RequestError
-from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.soql import SoqlError
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.org import Org
+from milestones.sandbox.salesforce.setup import SetupError
+from milestones.sandbox.salesforce.soql.parser import SoqlError
+from milestones.sandbox.salesforce.writes import MAX_RECORDS, RequestError
 
 ROLLED_BACK = (
     "Record rolled back because not all records were valid and the request was using "

@@ -16,7 +16,7 @@ Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, se
 FieldPermissions), ``PATCH|POST|DELETE composite/sobjects``,
 ``GET composite/sobjects/{Type}``, ``limits``, ``tooling/query`` and
 ``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
-``salesforce_auth``. Describe honours ``If-Modified-Since`` (304). Not served: the
+``salesforce.auth``. Describe honours ``If-Modified-Since`` (304). Not served: the
 Bulk APIs.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
@@ -31,25 +31,25 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from milestones.sandbox import salesforce_vocab as vocab
-from milestones.sandbox.salesforce_auth import (
+from milestones.sandbox.salesforce import vocab as vocab
+from milestones.sandbox.salesforce.auth import (
     Credentials,
     LoginService,
     Sessions,
     bearer,
     unauthorized,
 )
-from milestones.sandbox.salesforce_objects import WorldObjects
-from milestones.sandbox.salesforce_query import Catalog, QueryService, attributes
-from milestones.sandbox.salesforce_routes import errors, register_routes
-from milestones.sandbox.salesforce_schema import SObject, id_number, wire_value
-from milestones.sandbox.salesforce_setup import OrgSetup
-from milestones.sandbox.salesforce_writes import Writer
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.objects import WorldObjects
+from milestones.sandbox.salesforce.query import Catalog, QueryService, attributes
+from milestones.sandbox.salesforce.routes import errors, register_routes
+from milestones.sandbox.salesforce.schema import SObject, id_number, wire_value
+from milestones.sandbox.salesforce.setup import OrgSetup
+from milestones.sandbox.salesforce.writes import Writer
 from milestones.sandbox.server.core import SandboxServer
 from milestones.sandbox.server.faults import FaultPlan
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.server.tls import TlsFiles, create_tls_files
-from milestones.sandbox.sfids import normalize_id
 from milestones.sandbox.world.store import World, kind_of
 
 DEFAULT_SESSION = "00D5g0000000001!sandbox-session"

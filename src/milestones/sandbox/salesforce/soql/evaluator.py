@@ -1,4 +1,4 @@
-"""Evaluates parsed SOQL (`soql.Query`) over rows held as dicts.
+"""Evaluates parsed SOQL (`salesforce.soql.parser.Query`) over rows held as dicts.
 
 Getters return comparable values: ids as 18-character strings, datetimes as epoch
 milliseconds (UTC), dates as `YYYY-MM-DD` strings, booleans, numbers, strings or None.
@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.soql import (
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.soql.parser import (
     MALFORMED_QUERY,
     Comparison,
     DateTimeValue,

@@ -1,6 +1,6 @@
 """Activities seen as Salesforce objects: Task, Event, EmailMessage, EmailMessageRelation.
 
-Mixed into ``salesforce_objects.WorldObjects``, whose row sources and id helpers these
+Mixed into ``salesforce.objects.WorldObjects``, whose row sources and id helpers these
 builders use. See that module's docstring for how the world's activities map.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from milestones.sandbox import salesforce_vocab as vocab
-from milestones.sandbox.salesforce_schema import (
+from milestones.sandbox.salesforce import vocab as vocab
+from milestones.sandbox.salesforce.schema import (
     FieldDef,
     SObject,
     attr,

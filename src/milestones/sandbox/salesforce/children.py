@@ -13,9 +13,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from milestones.sandbox.salesforce_schema import SObject
-from milestones.sandbox.soql import Query, SoqlError
-from milestones.sandbox.soql_eval import CompiledQuery, compile_query
+from milestones.sandbox.salesforce.schema import SObject
+from milestones.sandbox.salesforce.soql.evaluator import CompiledQuery, compile_query
+from milestones.sandbox.salesforce.soql.parser import Query, SoqlError
 
 # (parent object, relationship name) -> (child object, child field holding the parent id)
 CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {

@@ -2,9 +2,9 @@
 
 An `SObject` knows its rows (an iterable over the world or over setup records), how to
 find one row by id, and its `FieldDef`s. A field's getter returns the value in the form
-`soql_eval` compares (epoch ms for datetimes, `YYYY-MM-DD` for dates, 18-character ids);
-`wire_value` turns that into JSON. Field names are matched case-insensitively, as SOQL
-and the REST API do.
+`salesforce.soql.evaluator` compares (epoch ms for datetimes, `YYYY-MM-DD` for dates,
+18-character ids); `wire_value` turns that into JSON. Field names are matched
+case-insensitively, as SOQL and the REST API do.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from milestones.sandbox.sfids import KEY_PREFIXES, make_id
-from milestones.sandbox.soql import format_datetime
+from milestones.sandbox.salesforce.ids import KEY_PREFIXES, make_id
+from milestones.sandbox.salesforce.soql.parser import format_datetime
 
 Row = Any
 Getter = Callable[[Row], Any]

@@ -14,7 +14,7 @@ Like real SOQL, and unlike SQL, AND and OR may not be mixed at one level without
 parentheses, a literal may not stand on the left of an operator, and quote doubling is no
 escape (reference/salesforce-api.md, section 1.6). Anything else raises `SoqlError` with
 `MALFORMED_QUERY` and a message in Salesforce's "ERROR at Row:1:Column:N" style. Field
-names are checked later, against a schema, by `soql_eval`.
+names are checked later, against a schema, by `salesforce.soql.evaluator`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.sandbox.soql_lexer import (
+from milestones.sandbox.salesforce.soql.lexer import (
     MALFORMED_QUERY,
     DateTimeValue,
     DateValue,

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.sandbox.salesforce_query import Catalog
-from milestones.sandbox.salesforce_schema import FieldDef, SObject, id_number
-from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.soql import SoqlError, parse_datetime
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.query import Catalog
+from milestones.sandbox.salesforce.schema import FieldDef, SObject, id_number
+from milestones.sandbox.salesforce.soql.parser import SoqlError, parse_datetime
 from milestones.sandbox.world.store import World
 
 MAX_RECORDS, MAX_CHUNKS = 200, 10

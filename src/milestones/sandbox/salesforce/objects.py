@@ -11,7 +11,7 @@ email's Task, whose ``WhoId`` is the person. Calls and to-dos are Tasks, meeting
 Events; notes are not activities in Salesforce and are not served. Multi-person
 activities show their first person as ``WhoId`` (no shared-activity relations).
 Archived world records are in the recycle bin: ``IsDeleted = true``, queryAll only.
-Vocabulary choices are documented in ``salesforce_vocab``.
+Vocabulary choices are documented in ``salesforce.vocab``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from milestones.sandbox import salesforce_vocab as vocab
-from milestones.sandbox.salesforce_activities import ActivityObjects
-from milestones.sandbox.salesforce_schema import (
+from milestones.sandbox.salesforce import vocab as vocab
+from milestones.sandbox.salesforce.activities import ActivityObjects
+from milestones.sandbox.salesforce.schema import (
     FieldDef,
     SObject,
     attr,

@@ -7,7 +7,7 @@ login credentials for the other auth modes.
 
 from __future__ import annotations
 
-from milestones.sandbox.salesforce_api import DEFAULT_DAILY_MAX, SalesforceServer
+from milestones.sandbox.salesforce.api import DEFAULT_DAILY_MAX, SalesforceServer
 from milestones.sandbox.server.faults import FaultPlan
 from milestones.sandbox.world.store import World
 

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from milestones.sandbox import salesforce_vocab as vocab
-from milestones.sandbox.salesforce_schema import FieldDef, SObject, computed, fields_of, sf_id
+from milestones.sandbox.salesforce import vocab as vocab
+from milestones.sandbox.salesforce.schema import FieldDef, SObject, computed, fields_of, sf_id
 from milestones.sandbox.world.store import World
 
 INTEGRATION_USER = 99  # below the world's owner ids (they start at 101)

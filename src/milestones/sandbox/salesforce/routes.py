@@ -11,20 +11,20 @@ from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
-from milestones.sandbox.salesforce_auth import bearer
-from milestones.sandbox.salesforce_children import child_relationships
-from milestones.sandbox.salesforce_collections import (
+from milestones.sandbox.salesforce.auth import bearer
+from milestones.sandbox.salesforce.children import child_relationships
+from milestones.sandbox.salesforce.collections import (
     create_records,
     delete_records,
     retrieve_records,
 )
-from milestones.sandbox.salesforce_org import Org
-from milestones.sandbox.salesforce_query import QueryService
-from milestones.sandbox.salesforce_setup import SetupError
-from milestones.sandbox.salesforce_writes import RequestError
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.org import Org
+from milestones.sandbox.salesforce.query import QueryService
+from milestones.sandbox.salesforce.setup import SetupError
+from milestones.sandbox.salesforce.soql.parser import SoqlError, format_datetime
+from milestones.sandbox.salesforce.writes import RequestError
 from milestones.sandbox.server.http import Request, Response, json_response
-from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.soql import SoqlError, format_datetime
 
 DATA = "/services/data/v{version}"
 MAX_REQUEST = 16_384

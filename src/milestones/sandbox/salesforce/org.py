@@ -1,6 +1,6 @@
 """What the Salesforce route handlers need from the server that registers them.
 
-``salesforce_routes`` and ``salesforce_collections`` take an ``Org`` rather than the
+``salesforce.routes`` and ``salesforce.collections`` take an ``Org`` rather than the
 server class, so the server module can import them without them importing it back.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from milestones.sandbox.salesforce_auth import LoginService
-from milestones.sandbox.salesforce_query import Catalog, QueryService
-from milestones.sandbox.salesforce_schema import SObject
-from milestones.sandbox.salesforce_setup import OrgSetup
-from milestones.sandbox.salesforce_writes import Writer
+from milestones.sandbox.salesforce.auth import LoginService
+from milestones.sandbox.salesforce.query import Catalog, QueryService
+from milestones.sandbox.salesforce.schema import SObject
+from milestones.sandbox.salesforce.setup import OrgSetup
+from milestones.sandbox.salesforce.writes import Writer
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import World
 

@@ -20,11 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milestones.sandbox.salesforce_children import ChildQuery, children_by_parent, compile_children
-from milestones.sandbox.salesforce_schema import FieldDef, SObject, sf_id, wire_value
-from milestones.sandbox.salesforce_setup import OrgSetup
-from milestones.sandbox.soql import SoqlError, parse
-from milestones.sandbox.soql_eval import INVALID_FIELD, CompiledQuery, ResolvedField, compile_query
+from milestones.sandbox.salesforce.children import ChildQuery, children_by_parent, compile_children
+from milestones.sandbox.salesforce.schema import FieldDef, SObject, sf_id, wire_value
+from milestones.sandbox.salesforce.setup import OrgSetup
+from milestones.sandbox.salesforce.soql.evaluator import (
+    INVALID_FIELD,
+    CompiledQuery,
+    ResolvedField,
+    compile_query,
+)
+from milestones.sandbox.salesforce.soql.parser import SoqlError, parse
 
 MAX_BATCH, MIN_BATCH = 2000, 200
 MAX_CURSORS = 10
