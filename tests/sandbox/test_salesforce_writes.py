@@ -149,7 +149,9 @@ def test_record_fault_fails_single_records_with_lock_errors() -> None:
             sf, [{"attributes": {"type": "Contact"}, "id": r["Id"], "Title": "CTO"} for r in rows]
         )
     failed = [r for r in results if not r["success"]]
-    assert 0 < len(failed) < len(results)
+    # seed=4: the record stream is random.Random(5); 8 of its first 20 draws fall under 0.5.
+    assert len(results) == 20
+    assert len(failed) == 8
     assert {e["statusCode"] for r in failed for e in r["errors"]} == {"UNABLE_TO_LOCK_ROW"}
     assert all(r["id"] in r["errors"][0]["message"] for r in failed)
 
