@@ -1,9 +1,8 @@
 """``milestones sandbox``: serve a seeded demo CRM on 127.0.0.1 until Ctrl-C.
 
-The HubSpot flavour is served here. The Salesforce flavour is provided by
-``milestones.sandbox.salesforce.cli.start_salesforce(world, *, port, faults, rate_limits)``,
-which returns ``(started_server, lines_to_print)``; until that module exists the
-command says so and exits 2.
+The HubSpot flavour is started here; the Salesforce flavour by
+``salesforce.cli.start_salesforce``, which also says what to print. Each flavour is
+imported only when asked for.
 """
 
 from __future__ import annotations
@@ -113,9 +112,7 @@ def _start_hubspot(
 def _start_salesforce(
     world: World, port: int, faults: FaultPlan, rate_limits: bool
 ) -> tuple[Any, list[str]]:
-    try:
-        from milestones.sandbox.salesforce.cli import start_salesforce  # type: ignore[import-not-found]
-    except ImportError:
-        raise click.UsageError("the Salesforce sandbox is not available in this build") from None
+    from milestones.sandbox.salesforce.cli import start_salesforce
+
     server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)
     return server, list(lines)
