@@ -32,8 +32,9 @@ from milestones.sandbox.hubspot import assoc as assoc
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot import meta as meta
 from milestones.sandbox.hubspot import objects as objects
-from milestones.sandbox.hubspot.props import OBJECT_TYPES, TYPE_NAMES, plan_write, render
+from milestones.sandbox.hubspot.props import CATALOGUE, OBJECT_TYPES, TYPE_NAMES
 from milestones.sandbox.hubspot.search import SearchError, search
+from milestones.sandbox.hubspot.values import plan_write, render
 from milestones.sandbox.server.core import RollingWindow, SandboxServer
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import World
@@ -212,8 +213,6 @@ class HubSpotServer(SandboxServer):
     def render(self, kind: str, record: Any) -> Any:
         if kind not in TYPE_NAMES:
             return None
-        from milestones.sandbox.hubspot.props import CATALOGUE
-
         names = [*CATALOGUE[kind], *self.world.defined_fields[kind]]
         return render(self.world, kind, record, names)
 

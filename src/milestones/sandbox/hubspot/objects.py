@@ -14,14 +14,8 @@ from typing import Any
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot.assoc import inline
 from milestones.sandbox.hubspot.portal import Portal
-from milestones.sandbox.hubspot.props import (
-    OBJECT_TYPES,
-    SINGULAR,
-    default_properties,
-    iso,
-    plan_write,
-    render,
-)
+from milestones.sandbox.hubspot.props import OBJECT_TYPES, SINGULAR, default_properties, iso
+from milestones.sandbox.hubspot.values import plan_write, render
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import ACTIVITY_KINDS, kind_of
 

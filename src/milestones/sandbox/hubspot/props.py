@@ -62,7 +62,8 @@ def parse_time(value: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def _s(v: Any) -> str | None:
+def as_wire(v: Any) -> str | None:
+    """A value as HubSpot sends it: a string (booleans ``true``/``false``) or None."""
     if v is None:
         return None
     if isinstance(v, bool):
@@ -105,7 +106,7 @@ _FIELD_TYPES = {
 
 
 def _attr(name: str) -> Getter:
-    return lambda w, r: _s(getattr(r, name))
+    return lambda w, r: as_wire(getattr(r, name))
 
 
 def _time(name: str) -> Getter:
@@ -116,7 +117,8 @@ def _set(name: str, convert: Callable[[str], Any] = str) -> Setter:
     return lambda w, r, v: {name: None if v is None else convert(v)}
 
 
-def _bool(v: str) -> bool:
+def parse_bool(v: str) -> bool:
+    """``true``/``false`` in any case; ValueError otherwise."""
     if v.lower() not in ("true", "false"):
         raise ValueError(f"{v!r} is not a valid boolean; use true or false")
     return v.lower() == "true"
@@ -158,8 +160,8 @@ def _stage_flag(attr: str, want: bool | None = None) -> Getter:
         if attr == "probability":
             return str(st.probability)
         if attr == "lost":
-            return _s(st.is_closed and not st.is_won)
-        return _s(getattr(st, attr))
+            return as_wire(st.is_closed and not st.is_won)
+        return as_wire(getattr(st, attr))
 
     return get
 
@@ -197,7 +199,7 @@ def _contact_props() -> list[Prop]:
             None,
             LEAD_STATUS,
         ),
-        Prop("hs_email_optout", "bool", _attr("opted_out"), _set("opted_out", _bool)),
+        Prop("hs_email_optout", "bool", _attr("opted_out"), _set("opted_out", parse_bool)),
         Prop(
             "hs_feedback_last_nps_rating",
             "enumeration",
@@ -213,7 +215,7 @@ def _contact_props() -> list[Prop]:
             "reference_customer",
             "bool",
             lambda w, r: "true" if r.is_reference else None,
-            _set("is_reference", _bool),
+            _set("is_reference", parse_bool),
         ),
         Prop("num_associated_deals", "number", _deal_count),
         Prop(
@@ -313,113 +315,3 @@ CATALOGUE: dict[str, dict[str, Prop]] = {
 
 def default_properties(kind: str) -> tuple[str, ...]:
     return DEFAULT_PROPERTIES.get(kind, ENGAGEMENT_DEFAULTS)
-
-
-def property_type(world: World, kind: str, name: str) -> str | None:
-    """The HubSpot type of a property (built-in or created), None if unknown."""
-    prop = CATALOGUE[kind].get(name)
-    if prop is not None:
-        return prop.type
-    custom = world.defined_fields[kind].get(name)
-    return None if custom is None else str(custom.get("type", "string"))
-
-
-def value_of(world: World, kind: str, rec: Any, name: str) -> str | None:
-    """The wire value (string or None) of one property of a record."""
-    prop = CATALOGUE[kind].get(name)
-    if prop is not None:
-        return prop.getter(world, rec)
-    return None if rec.extra is None else _s(rec.extra.get(name))
-
-
-def render(world: World, kind: str, rec: Any, names: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """A SimplePublicObject: requested properties (unset ones as null, unknown ones left out)."""
-    catalogue, defined, extra = CATALOGUE[kind], world.defined_fields[kind], rec.extra
-    props: dict[str, str | None] = {}
-    for name in names:
-        prop = catalogue.get(name)
-        if prop is not None:
-            props[name] = prop.getter(world, rec)
-        elif name in defined:
-            props[name] = None if extra is None else _s(extra.get(name))
-    out = {
-        "id": str(rec.id),
-        "properties": props,
-        "createdAt": iso(rec.created),
-        "updatedAt": iso(rec.touched),
-        "archived": rec.archived,
-    }
-    if rec.archived:
-        out["archivedAt"] = iso(rec.touched)
-    return out
-
-
-def plan_write(world: World, kind: str, rec: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """World updates for a write of wire properties; ValueError names what is invalid.
-
-    "Read-only and non-existent properties will result in an error. Properties values
-    can be cleared by passing an empty string." (reference §1.4)
-    """
-    updates: dict[str, Any] = {}
-    for name, raw in values.items():
-        value = None if raw is None or raw == "" else _s(raw)
-        prop = CATALOGUE[kind].get(name)
-        if prop is not None:
-            if prop.setter is None:
-                raise ValueError(f'Property "{name}" is read-only')
-            try:
-                updates.update(prop.setter(world, rec, value))
-            except ValueError as exc:
-                raise ValueError(f'Property "{name}": {exc}') from None
-        elif name in world.defined_fields[kind]:
-            try:
-                updates[name] = normalize(world.defined_fields[kind][name], name, value)
-            except ValueError as exc:
-                raise ValueError(f'Property "{name}": {exc}') from None
-        else:
-            raise ValueError(f'Property "{name}" does not exist')
-    if kind == "deal" and "stage" in updates:
-        _plan_stage(world, updates)
-    return updates
-
-
-def _plan_stage(world: World, updates: dict[str, Any]) -> None:
-    """A stage write checks the stage exists; closing sets closedate (reference §2 Deals)."""
-    found = world.stage(str(updates["stage"]))
-    if found is None:
-        raise ValueError(f'{updates["stage"]} was not one of the allowed options for "dealstage"')
-    pipeline, stage = found
-    if updates.get("pipeline") not in (None, pipeline.id):
-        raise ValueError(f"dealstage {stage.id} is not in pipeline {updates['pipeline']}")
-    updates["pipeline"] = pipeline.id
-    if stage.is_closed and "close_ms" not in updates:
-        updates["close_ms"] = world.clock()
-
-
-def normalize(definition: dict[str, Any], name: str, value: str | None) -> str | None:
-    """A created property's value as HubSpot stores it; ValueError when invalid.
-
-    Dates read back as ``YYYY-MM-DD`` (written as that or as midnight-UTC epoch ms),
-    datetimes as ISO with ms and ``Z``, booleans as ``true``/``false``; enumerations
-    must name options (``;`` separates checkbox values).
-    """
-    if value is None:
-        return None
-    ptype = definition.get("type")
-    if ptype == "enumeration":
-        options = {o.get("value") for o in definition.get("options") or []}
-        for part in value.split(";"):
-            if options and part not in options:
-                raise ValueError(f'{part} was not one of the allowed options for "{name}"')
-    elif ptype == "bool":
-        return "true" if _bool(value) else "false"
-    elif ptype == "number":
-        float(value)
-    elif ptype == "datetime":
-        return iso(parse_time(value))
-    elif ptype == "date":
-        ms = parse_time(value)
-        if value.strip().isdigit() and ms % 86_400_000:
-            raise ValueError(f"{value} is not a midnight UTC timestamp (a date property)")
-        return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
-    return value

@@ -15,14 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from milestones.sandbox.hubspot.props import (
-    default_properties,
-    parse_time,
-    property_type,
-    render,
-    value_of,
-)
+from milestones.sandbox.hubspot.props import default_properties, parse_time
 from milestones.sandbox.hubspot.search_index import plan_index, run_indexed
+from milestones.sandbox.hubspot.values import property_type, render, value_of
 from milestones.sandbox.world.store import World
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25
