@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from milestones.sandbox.hubspot.props import SINGULAR, TYPE_NAMES
+from milestones.sandbox.hubspot.props import OBJECT_TYPES, SINGULAR, TYPE_NAMES
 from milestones.sandbox.world.store import ACTIVITY_KINDS, World
 
 V4_MAX_INPUTS = 1000
@@ -75,8 +75,6 @@ def targets(world: World, from_kind: str, rec: Any, to_kind: str) -> list[int]:
 
 def inline(world: World, kind: str, rec: Any, to_types: list[str]) -> dict[str, Any]:
     """The v3 ``associations`` member: only types that have any, each id once per type."""
-    from milestones.sandbox.hubspot.props import OBJECT_TYPES
-
     out: dict[str, Any] = {}
     for name in to_types:
         to_kind = OBJECT_TYPES.get(name)
