@@ -35,7 +35,7 @@ from milestones.sandbox.salesforce.schema import (
 )
 from milestones.sandbox.world.store import World
 
-PERSON_BASE = 2_000_000  # world_records.ID_BASE["person"]
+PERSON_BASE = 2_000_000  # world.records.ID_BASE["person"]
 ROLE_SHIFT = 1 << 22  # OpportunityContactRole number = deal id * ROLE_SHIFT + person offset
 NOT_PROVIDED = "[not provided]"  # what Salesforce shows for a required name left blank
 

@@ -70,7 +70,7 @@ class Catalog:
         return definition
 
     def resolve(self, sobject: str, path: Sequence[str]) -> ResolvedField:
-        """soql_eval's Resolver: a dotted path to a getter, following lookups."""
+        """The SOQL evaluator's Resolver: a dotted path to a getter, following lookups."""
         obj = self.objects[sobject]
         if len(path) == 1:
             definition = self.visible_field(obj, path[0])

@@ -1,6 +1,6 @@
 """How the neutral world's vocabulary reads in Salesforce.
 
-The world stores HubSpot's codes (see ``world``); a Salesforce org has its own picklists.
+The world stores HubSpot's codes (see ``world.store``); a Salesforce org has its own picklists.
 These tables translate, in both directions where Salesforce can write the value back.
 
 Opportunity stages follow a typical org: the sales pipeline uses Salesforce's default
@@ -87,7 +87,7 @@ _LEAD_SOURCE = {
     "OTHER_CAMPAIGNS": "Other",
 }
 
-# HubSpot disposition GUIDs (world_records.CALL_DISPOSITIONS) -> CallDisposition text
+# HubSpot disposition GUIDs (world.records.CALL_DISPOSITIONS) -> CallDisposition text
 _DISPOSITIONS = {
     "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
     "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",

@@ -1,4 +1,4 @@
-"""Seeded generator of the demo world (see ``world`` for the records it builds).
+"""Seeded generator of the demo world (see ``store`` for the records it builds).
 
 ``generate_world(seed, contacts)`` is deterministic from ``(seed, contacts, anchor_ms)``.
 Each person is given a *journey*, the milestone the generator means them to reach, and gets

@@ -1,4 +1,4 @@
-"""Mutations of the sandbox world, mixed into ``World`` (see ``world`` for the API).
+"""Mutations of the sandbox world, mixed into ``World`` (see ``store`` for the API).
 
 Each one bumps ``modified``/``touched`` the way a CRM does, keeps the time indexes and
 reverse associations current, and bumps ``world.version``.

@@ -1,4 +1,4 @@
-"""Record classes, pipelines and constants of the sandbox world (see ``world``)."""
+"""Record classes, pipelines and constants of the sandbox world (see ``store``)."""
 
 from __future__ import annotations
 
