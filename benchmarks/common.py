@@ -30,7 +30,7 @@ from benchmarks.hubspot_pull import TYPES as HUBSPOT_TYPES
 from benchmarks.salesforce_pull import floor as salesforce_read_floor
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
-from milestones.sandbox.world import World
+from milestones.sandbox.world.store import World
 
 HUBSPOT_LIST_PAGE, HUBSPOT_SEARCH_PAGE, HUBSPOT_ASSOC_IDS, HUBSPOT_BATCH = 100, 200, 1_000, 100
 SALESFORCE_BATCH = 200

@@ -27,8 +27,8 @@ from typing import Any
 from benchmarks.common import machine, run_child, save_and_print, worker_argv
 from milestones.config.settings import load_config
 from milestones.mapping.derive import derive
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.world.gen import generate_world
 from milestones.store.people import People
 from milestones.store.rows import Person
 
@@ -37,7 +37,7 @@ RESULTS = Path(__file__).parent / "results"
 
 def synced_state(contacts: int, seed: int, folder: Path) -> Path:
     """A config whose state holds a full, read-only sync of a seeded org."""
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     with SalesforceServer(world) as server:
         config = folder / "milestones.toml"
         config.write_text(

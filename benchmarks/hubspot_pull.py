@@ -28,8 +28,9 @@ from milestones.connectors.base import Window
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.connector import HubSpotConnector
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 TYPES = {"person": 0, "deal": 1, "email": 2, "call": 2, "meeting": 2, "note": 2}  # assoc reads
 SPEC = WriteSpec(
@@ -83,7 +84,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    world = World.generate(seed=args.seed, contacts=args.contacts)
+    world = generate_world(seed=args.seed, contacts=args.contacts)
     with HubSpotServer(world, rate_limits=not args.no_rate_limits) as server:
         settings = HubSpotSettings(access_token=server.token, base_url=server.url)
         connector = HubSpotConnector(settings, SPEC)

@@ -22,8 +22,8 @@ from milestones.connectors.base import Window
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.salesforce.connector import OBJECTS, SalesforceConnector
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSession
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.world.gen import generate_world
 
 HOUR_MS = 3_600_000
 PAGE = 2_000
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    world = World.generate(seed=args.seed, contacts=args.contacts)
+    world = generate_world(seed=args.seed, contacts=args.contacts)
     now = {"ms": world.anchor_ms + HOUR_MS}
     world.clock = lambda: now["ms"]
     anchor = datetime.fromtimestamp(world.anchor_ms / 1000, UTC)

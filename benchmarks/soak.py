@@ -32,8 +32,8 @@ from typing import Any
 from milestones.config.settings import load_config
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector
@@ -61,10 +61,10 @@ class Twin:
     """One sandbox CRM, a config for it and a state file."""
 
     def __init__(self, provider: str, world_seed: int, contacts: int, folder: Path) -> None:
-        from milestones.sandbox.world import World
+        from milestones.sandbox.world.gen import generate_world
 
         self.provider = provider
-        self.world = World.generate(seed=world_seed, contacts=contacts)
+        self.world = generate_world(seed=world_seed, contacts=contacts)
         folder.mkdir(parents=True, exist_ok=True)
         self.state = folder / "state.db"
         self.config = folder / "milestones.toml"

@@ -54,7 +54,8 @@ from benchmarks.common import (
     worker_argv,
     written_values,
 )
-from milestones.sandbox.world import World
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = ("full", "rerun", "incremental", "rerun", "idle")
@@ -64,12 +65,12 @@ PAUSE_S = 10.5  # HubSpot's longest rolling window (10 s), drained between two r
 def start_server(provider: str, world: World, rate_limits: bool) -> tuple[Any, str, str]:
     """The sandbox in this process; its config section and the token's variable."""
     if provider == "hubspot":
-        from milestones.sandbox.hubspot_api import HubSpotServer
+        from milestones.sandbox.hubspot.api import HubSpotServer
 
         server: Any = HubSpotServer(world, rate_limits=rate_limits).start()
         section = f'[hubspot]\naccess_token = "${{BENCH_TOKEN}}"\nbase_url = "{server.url}"\n'
     else:
-        from milestones.sandbox.salesforce_api import SalesforceServer
+        from milestones.sandbox.salesforce.api import SalesforceServer
 
         server = SalesforceServer(world).start()
         server.configure(rate_limits=rate_limits)
@@ -199,7 +200,7 @@ def world_figures(world: World) -> dict[str, Any]:
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Serve the world, run the worker five times, and collect every figure."""
-    world = World.generate(seed=args.seed, contacts=args.contacts)
+    world = generate_world(seed=args.seed, contacts=args.contacts)
     folder = Path(tempfile.mkdtemp(prefix="milestones-bench-"))
     server, section, token = start_server(args.provider, world, args.rate_limits == "on")
     env = {**os.environ, "BENCH_TOKEN": token}

@@ -16,8 +16,9 @@ from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.connector import HubSpotConnector
 from milestones.connectors.hubspot.settings import HubSpotSettings
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def virtual_time() -> VirtualTime:
 @pytest.fixture
 def hubspot_world() -> World:
     """A small seeded world (250 people, ~90 deals, ~1,100 engagements)."""
-    return World.generate(seed=11, contacts=250)
+    return generate_world(seed=11, contacts=250)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from milestones.connectors.base import Usage
 from milestones.connectors.hubspot.connector import HubSpotConnector
 from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.rules import MappingRules
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions, RunReport
@@ -47,7 +48,7 @@ class Clocks:
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotServer]:
-    with HubSpotServer(World.generate(seed=5, contacts=150)) as server:
+    with HubSpotServer(generate_world(seed=5, contacts=150)) as server:
         yield server
 
 

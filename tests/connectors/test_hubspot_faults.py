@@ -12,9 +12,9 @@ from milestones.connectors.base import ConfigurationError, QuotaExhausted, Windo
 from milestones.connectors.hubspot.connector import HubSpotConnector
 from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.fields import Change
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.tls import create_tls_files
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.server.tls import create_tls_files
+from milestones.sandbox.world.store import World
 
 STORM = "429=0.2,503=0.1,reset=0.05,seed=5"
 

@@ -14,8 +14,9 @@ from milestones.connectors.base import Window
 from milestones.connectors.hubspot.paging import NOT_IN_MAX, SEARCH_LIMIT
 from milestones.connectors.hubspot.pull import ASSOCIATION_BATCH
 from milestones.mapping.records import Activity, Contact, Deal
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 ENGAGEMENTS = {"emails": "email", "calls": "call", "meetings": "meeting", "notes": "note"}
 
@@ -144,7 +145,7 @@ def test_incremental_pull_returns_exactly_what_changed(
 
 
 def test_ten_thousand_changes_and_edits_during_the_pull(make_hubspot: MakeConnector) -> None:
-    world = World.generate(seed=3, contacts=10_300)
+    world = generate_world(seed=3, contacts=10_300)
     with HubSpotServer(world) as server:
         connector = make_hubspot(server, search_per_second=1000)
         until = datetime.now(UTC) - timedelta(milliseconds=2)

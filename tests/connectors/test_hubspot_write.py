@@ -8,8 +8,8 @@ import pytest
 from hubspot_support import MakeConnector
 
 from milestones.mapping.fields import Change
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.store import World
 
 
 def _value(server: HubSpotServer, kind: str, rid: str, name: str) -> str | None:

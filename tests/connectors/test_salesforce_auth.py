@@ -21,13 +21,13 @@ from milestones.connectors.salesforce.settings import (
     SalesforcePassword,
     SalesforceSession,
 )
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.world.gen import generate_world
 
 
 @pytest.fixture(scope="module")
 def org() -> Iterator[SalesforceServer]:
-    with SalesforceServer(World.generate(seed=3, contacts=20)) as server:
+    with SalesforceServer(generate_world(seed=3, contacts=20)) as server:
         yield server
 
 
@@ -90,7 +90,7 @@ def test_login_modes_renew_an_expired_session(org, key_file, mode):
 
 
 def test_a_session_id_is_used_as_given(key_file):
-    with SalesforceServer(World.generate(seed=3, contacts=20)) as fresh:
+    with SalesforceServer(generate_world(seed=3, contacts=20)) as fresh:
         sf = connector(settings_for("session", fresh, key_file))
         assert sf.stages()
         assert "auth" not in sf.usage().calls

@@ -16,13 +16,13 @@ from sf_fixtures import spec
 from milestones.connectors.base import Window
 from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.connectors.salesforce.settings import SalesforceSession
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.world.gen import generate_world
 
 
 @pytest.fixture
 def org() -> Iterator[SalesforceServer]:
-    world = World.generate(seed=5, contacts=120)
+    world = generate_world(seed=5, contacts=120)
     with SalesforceServer(world) as server:
         yield server
 

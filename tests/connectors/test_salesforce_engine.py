@@ -15,8 +15,9 @@ from sf_fixtures import spec
 from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.connectors.salesforce.settings import SalesforceSession
 from milestones.mapping.rules import MappingRules
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions
@@ -50,7 +51,7 @@ class Clocks:
 
 @pytest.fixture
 def org() -> Iterator[SalesforceServer]:
-    with SalesforceServer(World.generate(seed=5, contacts=150)) as server:
+    with SalesforceServer(generate_world(seed=5, contacts=150)) as server:
         yield server
 
 

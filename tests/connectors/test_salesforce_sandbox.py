@@ -19,9 +19,9 @@ from milestones.connectors.salesforce.settings import SalesforcePassword, Salesf
 from milestones.connectors.salesforce.soql import Position, parse_datetime, window_query
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Link
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.soql import parse as soql_parse
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.soql.parser import parse as soql_parse
+from milestones.sandbox.world.gen import generate_world
 
 SECOND = 1000
 HOUR = 3600 * SECOND
@@ -43,7 +43,7 @@ def org(monkeypatch) -> Iterator[SalesforceServer]:
     # The pitfall the connector must survive: requests lets this variable override
     # session.verify (reference section 6.1).
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    world = World.generate(seed=11, contacts=300)
+    world = generate_world(seed=11, contacts=300)
     world.clock = Clock(world.anchor_ms + HOUR)
     with SalesforceServer(world) as server:
         yield server
@@ -217,7 +217,7 @@ def test_session_expiry_mid_run_logs_in_again_and_finishes(org):
 
 
 def test_the_budget_guard_stops_before_the_orgs_hard_stop():
-    world = World.generate(seed=11, contacts=300)
+    world = generate_world(seed=11, contacts=300)
     with SalesforceServer(world, daily_api_max=12) as server:
         sf = session_connector(server, page_size=200)
         read: list[Page] = []
@@ -354,7 +354,7 @@ def test_hostile_values_stay_string_literals_in_the_sandbox_parser():
 def test_sender_lookups_by_id_stay_under_the_url_limit(monkeypatch):
     # An org whose describe lists no EmailMessageRelations relationship: senders are looked
     # up by id, and a page of 2,000 ids would make a URL far past 16 KB.
-    world = World.generate(seed=11, contacts=2500)
+    world = generate_world(seed=11, contacts=2500)
     with SalesforceServer(world) as server:
         sf = session_connector(server)
         monkeypatch.setattr(sf.schema, "children", lambda sobject: set())

@@ -17,10 +17,11 @@ from typing import Any
 from milestones.cli.main import main
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.server import SandboxServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.server.core import SandboxServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 WORLD_SIZE = 120
 SEED = 11
@@ -118,7 +119,7 @@ class Sandbox:
 def start_sandbox(provider: str, tmp: Path, contacts: int = WORLD_SIZE) -> Sandbox:
     """Generate a world, serve it as ``provider``, write a config for it."""
     tmp.mkdir(parents=True, exist_ok=True)
-    world = World.generate(seed=SEED, contacts=contacts)
+    world = generate_world(seed=SEED, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
     common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'

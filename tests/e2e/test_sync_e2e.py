@@ -60,7 +60,7 @@ def test_first_sync_writes_the_milestones_the_records_prove(sandbox: Sandbox) ->
 
 
 def _activities(box: Sandbox, pid: int) -> list[tuple[str, int]]:
-    from milestones.sandbox.world import kind_of
+    from milestones.sandbox.world.store import kind_of
 
     return [(kind_of(a), a) for a in box.world.activities_of(pid)]
 

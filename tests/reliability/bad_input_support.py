@@ -24,7 +24,7 @@ from reliability_support import (
     start_crm,
 )
 
-from milestones.sandbox.server import Request, Response
+from milestones.sandbox.server.core import Request, Response
 
 CONTACTS = 60
 ORDER = ("target", "prospect", "opportunity", "client", "advocate")

@@ -29,10 +29,11 @@ from milestones.cli.main import main
 from milestones.config.settings import load_config
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.server import Request, Response, SandboxServer, json_response
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.server.core import Request, Response, SandboxServer, json_response
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine
@@ -185,7 +186,7 @@ def start_crm(
 ) -> Crm:
     """Generate a world, serve it as ``provider`` on 127.0.0.1, write a config for it."""
     tmp.mkdir(parents=True, exist_ok=True)
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
     common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n{extra_config}'

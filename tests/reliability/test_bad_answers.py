@@ -31,7 +31,7 @@ from bad_input_support import (
 )
 from reliability_support import Crm, Tamper, answer_with, edit_json, failed_writes, path_is
 
-from milestones.sandbox.server import Request, Response
+from milestones.sandbox.server.core import Request, Response
 
 __all__ = ["hubspot_ref", "salesforce_ref", "twin"]  # fixtures used by the tests below
 

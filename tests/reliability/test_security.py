@@ -37,11 +37,11 @@ from reliability_support import (
     start_crm,
 )
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.salesforce_auth import Credentials
-from milestones.sandbox.server import Request, Response
-from milestones.sandbox.tls import create_tls_files
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.auth import Credentials
+from milestones.sandbox.server.core import Request, Response
+from milestones.sandbox.server.tls import create_tls_files
+from milestones.sandbox.world.gen import generate_world
 from milestones.sync.run import CRASH_ENV
 
 CONTACTS = 50
@@ -58,7 +58,7 @@ def password_crm(tmp: Path) -> Crm:
         password=SF_PASSWORD,
         security_token=SF_SECURITY_TOKEN,
     )
-    world = World.generate(seed=23, contacts=CONTACTS)
+    world = generate_world(seed=23, contacts=CONTACTS)
     server = SalesforceServer(world, session_id=SALESFORCE_SESSION, credentials=credentials)
     server.start()
     tmp.mkdir(parents=True, exist_ok=True)

@@ -8,14 +8,15 @@ import pytest
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 @pytest.fixture
 def hs_world() -> World:
     """A fresh 200-person world per test (generated in milliseconds)."""
-    return World.generate(seed=11, contacts=200)
+    return generate_world(seed=11, contacts=200)
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException, UnauthorizedException
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.faults import FaultPlan, FaultSpecError
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 RATE_HEADERS = [
     "X-HubSpot-RateLimit-Daily",
@@ -33,7 +34,7 @@ def _client(srv: HubSpotServer, token: str | None = None) -> HubSpot:
 
 @pytest.fixture
 def world() -> World:
-    return World.generate(seed=8, contacts=60)
+    return generate_world(seed=8, contacts=60)
 
 
 def test_wrong_token_is_401_invalid_authentication(hubspot_server: HubSpotServer) -> None:

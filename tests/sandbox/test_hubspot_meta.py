@@ -19,7 +19,7 @@ from hubspot.crm.associations.v4.models import (
 from hubspot.crm.properties import ModelProperty, PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException, NotFoundException
 
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 
 STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
           "decisionmakerboughtin", "contractsent", "closedwon", "closedlost"]  # fmt: skip

@@ -21,7 +21,7 @@ from hubspot.crm.contacts.models import (
     BatchResponseSimplePublicObjectWithErrors,
 )
 
-from milestones.sandbox.hubspot_api import HubSpotServer
+from milestones.sandbox.hubspot.api import HubSpotServer
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -9,9 +9,10 @@ from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.hubspot_props import iso
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.hubspot.props import iso
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 def _search(hubspot: HubSpot, *filters: dict, **kwargs: object):
@@ -126,7 +127,7 @@ def test_deals_search_by_stage(hubspot: HubSpot, hubspot_server) -> None:
 @pytest.fixture(scope="module")
 def big_server():
     """10,250 people (about 10,130 live): a small world whose search passes the 10,000 wall."""
-    with HubSpotServer(World.generate(seed=3, contacts=10_250)) as srv:
+    with HubSpotServer(generate_world(seed=3, contacts=10_250)) as srv:
         yield srv
 
 
@@ -173,9 +174,9 @@ def test_indexed_keyset_searches_equal_a_full_scan() -> None:
     """The bisection fast path must answer exactly what testing every record answers."""
     import random
 
-    from milestones.sandbox.hubspot_search import search
+    from milestones.sandbox.hubspot.search import search
 
-    world = World.generate(seed=6, contacts=400, bulk_edit_share=0.2)
+    world = generate_world(seed=6, contacts=400, bulk_edit_share=0.2)
     rng = random.Random(5)
     for n in range(300):
         body = _keyset_body(rng, world, "tie" if n % 3 == 0 else "window")

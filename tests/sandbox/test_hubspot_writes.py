@@ -17,8 +17,8 @@ from hubspot.crm.contacts.models import BatchResponseSimplePublicObject
 from hubspot.crm.properties import PropertyCreate
 from urllib3.util.retry import Retry
 
-from milestones.sandbox.hubspot_api import HubSpotServer
-from milestones.sandbox.world import World
+from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.world.gen import generate_world
 
 
 def _define(hubspot: HubSpot, name: str, type_: str, field_type: str, **kw: object) -> None:
@@ -109,7 +109,7 @@ def test_batch_read_with_history_takes_50_inputs(hubspot: HubSpot, hubspot_serve
 
 
 def test_retry_after_header_only_when_configured() -> None:
-    world = World.generate(seed=2, contacts=50)
+    world = generate_world(seed=2, contacts=50)
     with HubSpotServer(world, faults="429=1.0", retry_after_s=2) as srv:
         client = HubSpot(access_token=srv.token, host=srv.url, retry=Retry(total=0))
         with pytest.raises(ApiException) as exc:

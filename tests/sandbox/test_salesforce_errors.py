@@ -23,10 +23,10 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.login import SalesforceLogin, token_login
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.salesforce_auth import Credentials
-from milestones.sandbox.salesforce_cli import start_salesforce
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.auth import Credentials
+from milestones.sandbox.salesforce.cli import start_salesforce
+from milestones.sandbox.world.gen import generate_world
 
 CREDS = Credentials()
 
@@ -47,7 +47,7 @@ def client_for(server: SalesforceServer, session_id: str | None = None) -> Sales
 
 
 def serve(faults: str | None = None, **options: object) -> SalesforceServer:
-    return SalesforceServer(World.generate(seed=5, contacts=40), faults=faults, **options)
+    return SalesforceServer(generate_world(seed=5, contacts=40), faults=faults, **options)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_expired_sessions_need_a_new_login() -> None:
 
 
 def test_a_new_session_cannot_resume_an_old_cursor() -> None:
-    with SalesforceServer(World.generate(seed=5, contacts=150)) as srv:
+    with SalesforceServer(generate_world(seed=5, contacts=150)) as srv:
         session = trusting_session(srv)
         first = client_for(srv).query(
             "SELECT Id FROM Task", headers={"Sforce-Query-Options": "batchSize=200"}
@@ -203,7 +203,7 @@ def test_inspection_surface_speaks_salesforce_ids(server: SalesforceServer) -> N
 
 
 def test_cli_start_prints_what_a_client_needs() -> None:
-    server, lines = start_salesforce(World.generate(seed=5, contacts=20), rate_limits=True)
+    server, lines = start_salesforce(generate_world(seed=5, contacts=20), rate_limits=True)
     try:
         text = "\n".join(lines)
         assert f'instance_url = "{server.url}"' in text

@@ -11,9 +11,9 @@ import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
-from milestones.sandbox.salesforce_api import SalesforceServer
-from milestones.sandbox.sfids import normalize_id
-from milestones.sandbox.world import World
+from milestones.sandbox.salesforce.api import SalesforceServer
+from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.world.gen import generate_world
 
 WIRE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$")
 BATCH_200 = {"Sforce-Query-Options": "batchSize=200"}
@@ -29,7 +29,7 @@ def client_for(server: SalesforceServer) -> Salesforce:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SalesforceServer]:
-    with SalesforceServer(World.generate(seed=7, contacts=700)) as srv:
+    with SalesforceServer(generate_world(seed=7, contacts=700)) as srv:
         yield srv
 
 

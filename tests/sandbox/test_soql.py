@@ -8,9 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from simple_salesforce import format_soql
 
-from milestones.sandbox.sfids import make_id
-from milestones.sandbox.soql import SoqlError, format_datetime, parse, parse_datetime
-from milestones.sandbox.soql_eval import ResolvedField, compile_query
+from milestones.sandbox.salesforce.ids import make_id
+from milestones.sandbox.salesforce.soql.evaluator import ResolvedField, compile_query
+from milestones.sandbox.salesforce.soql.parser import (
+    SoqlError,
+    format_datetime,
+    parse,
+    parse_datetime,
+)
 
 SCHEMA = {
     "Contact": {

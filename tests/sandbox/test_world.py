@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from milestones.sandbox.world import (
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import (
     ACTIVITY_KINDS,
     CONNECTED_DISPOSITION,
     KINDS,
@@ -26,13 +27,13 @@ def _digest(world: World) -> str:
 
 
 def test_same_seed_same_world_and_another_seed_another_world() -> None:
-    assert _digest(World.generate(seed=5, contacts=300)) == _digest(World.generate(5, 300))
-    assert _digest(World.generate(seed=5, contacts=300)) != _digest(World.generate(6, 300))
+    assert _digest(generate_world(seed=5, contacts=300)) == _digest(generate_world(5, 300))
+    assert _digest(generate_world(seed=5, contacts=300)) != _digest(generate_world(6, 300))
 
 
 @pytest.fixture(scope="module")
 def small() -> World:
-    return World.generate(seed=1, contacts=50)
+    return generate_world(seed=1, contacts=50)
 
 
 def _people(world: World) -> list:
@@ -86,7 +87,7 @@ def test_referral_chain_exists(small: World) -> None:
 
 @pytest.fixture(scope="module")
 def medium() -> World:
-    return World.generate(seed=2, contacts=3000)
+    return generate_world(seed=2, contacts=3000)
 
 
 def test_figures_spread_across_milestones(medium: World) -> None:
@@ -158,7 +159,7 @@ class _Clock:
 
 @pytest.fixture
 def world() -> World:
-    w = World.generate(seed=4, contacts=200)
+    w = generate_world(seed=4, contacts=200)
     w.clock = _Clock(w.anchor_ms)
     return w
 
@@ -225,8 +226,9 @@ def test_same_world_in_another_process_with_another_hash_seed() -> None:
 
     code = (
         "import hashlib\n"
-        "from milestones.sandbox.world import World, KINDS\n"
-        "w = World.generate(seed=5, contacts=300)\n"
+        "from milestones.sandbox.world.store import KINDS\n"
+        "from milestones.sandbox.world.gen import generate_world\n"
+        "w = generate_world(seed=5, contacts=300)\n"
         "h = hashlib.sha256()\n"
         "for k in KINDS:\n"
         "    for i in w.ids(k):\n"
@@ -235,4 +237,4 @@ def test_same_world_in_another_process_with_another_hash_seed() -> None:
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == _digest(World.generate(seed=5, contacts=300))
+    assert out.stdout.strip() == _digest(generate_world(seed=5, contacts=300))

@@ -43,13 +43,13 @@ To run it against your own CRM:
 @contextmanager
 def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[Path]:
     """Serve a seeded world as ``provider``; yield a config file that points at it."""
-    from milestones.sandbox.world import World
+    from milestones.sandbox.world.gen import generate_world
 
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     config = folder / "milestones.toml"
     state = folder / "demo.db"
     if provider == "hubspot":
-        from milestones.sandbox.hubspot_api import HubSpotServer
+        from milestones.sandbox.hubspot.api import HubSpotServer
 
         server: Any = HubSpotServer(world).start()
         os.environ["MILESTONES_DEMO_TOKEN"] = server.token
@@ -57,7 +57,7 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
             f'[hubspot]\naccess_token = "${{MILESTONES_DEMO_TOKEN}}"\nbase_url = "{server.url}"\n'
         )
     else:
-        from milestones.sandbox.salesforce_api import SalesforceServer
+        from milestones.sandbox.salesforce.api import SalesforceServer
 
         server = SalesforceServer(world).start()
         os.environ["MILESTONES_DEMO_TOKEN"] = server.token

@@ -1,9 +1,8 @@
 """``milestones sandbox``: serve a seeded demo CRM on 127.0.0.1 until Ctrl-C.
 
-The HubSpot flavour is served here. The Salesforce flavour is provided by
-``milestones.sandbox.salesforce_cli.start_salesforce(world, *, port, faults, rate_limits)``,
-which returns ``(started_server, lines_to_print)``; until that module exists the
-command says so and exits 2.
+The HubSpot flavour is started here; the Salesforce flavour by
+``salesforce.cli.start_salesforce``, which also says what to print. Each flavour is
+imported only when asked for.
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ from typing import Any
 
 import click
 
-from milestones.sandbox.faults import FaultPlan, FaultSpecError
-from milestones.sandbox.world import World
+from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
+from milestones.sandbox.world.gen import generate_world
+from milestones.sandbox.world.store import World
 
 
 def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:
@@ -65,7 +65,7 @@ def sandbox(
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
     """
     started = time.perf_counter()
-    world = World.generate(seed=seed, contacts=contacts)
+    world = generate_world(seed=seed, contacts=contacts)
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":
@@ -91,7 +91,7 @@ def sandbox(
 def _start_hubspot(
     world: World, port: int, faults: FaultPlan, rate_limits: bool
 ) -> tuple[Any, list[str]]:
-    from milestones.sandbox.hubspot_api import HubSpotServer
+    from milestones.sandbox.hubspot.api import HubSpotServer
 
     server = HubSpotServer(world, port=port, faults=faults, rate_limits=rate_limits).start()
     lines = [
@@ -112,9 +112,7 @@ def _start_hubspot(
 def _start_salesforce(
     world: World, port: int, faults: FaultPlan, rate_limits: bool
 ) -> tuple[Any, list[str]]:
-    try:
-        from milestones.sandbox.salesforce_cli import start_salesforce  # type: ignore[import-not-found]
-    except ImportError:
-        raise click.UsageError("the Salesforce sandbox is not available in this build") from None
+    from milestones.sandbox.salesforce.cli import start_salesforce
+
     server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)
     return server, list(lines)

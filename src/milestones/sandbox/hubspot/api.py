@@ -1,0 +1,256 @@
+"""A faithful local HubSpot CRM API over the sandbox world.
+
+Serves the ``/crm/v3`` and ``/crm/v4`` paths the hubspot-api-client SDK calls
+(reference/hubspot-api.md §7.6) with HubSpot's status codes, JSON shapes, error bodies,
+rate-limit headers and limits. Point the SDK at it with
+``HubSpot(access_token=server.token, host=server.url)``.
+
+Rate limits (``rate_limits=True``, off by default): 100 requests per rolling 10 s and a
+daily quota (250,000, as a Free/Starter private app) for everything but search; search
+5 per second on its own (reference §6.1). The seven ``X-HubSpot-RateLimit-*`` headers
+are sent on every non-search response whether limits are enforced or not; search
+responses carry only ``X-HubSpot-Correlation-Id`` (§6.3). 429s never carry
+``Retry-After`` (as observed, §6.2) unless ``retry_after_s`` is set. ``search_lag_ms``
+models the search index lag (§1.5): records changed within it are not found yet.
+
+Routes (``{type}``: ``contacts``, ``companies``, ``deals``, ``emails``, ``calls``,
+``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids):
+objects list/get/create/update/archive, ``batch/read|update|archive``, ``search``;
+``/crm/v4/associations/{from}/{to}/batch/read``, ``/crm/v4/objects/{type}/{id}/
+associations/{to}``; ``/crm/v3/pipelines/deals[/{id}]``; ``/crm/v3/properties/{type}
+[/{name}]`` (GET, POST, PATCH); ``/crm/v3/owners``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from milestones.sandbox.hubspot import assoc as assoc
+from milestones.sandbox.hubspot import errors as err
+from milestones.sandbox.hubspot import meta as meta
+from milestones.sandbox.hubspot import objects as objects
+from milestones.sandbox.hubspot.props import CATALOGUE, OBJECT_TYPES, TYPE_NAMES
+from milestones.sandbox.hubspot.search import SearchError, search
+from milestones.sandbox.hubspot.values import plan_write, render
+from milestones.sandbox.server.core import RollingWindow, SandboxServer
+from milestones.sandbox.server.http import Request, Response
+from milestones.sandbox.world.store import World
+
+PORTAL_ID = 62515
+TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5
+DAILY_MAX = 250_000
+V3 = "/crm/v3/objects/{type}"
+
+
+class HubSpotServer(SandboxServer):
+    """The HubSpot flavour of the sandbox (see the module docstring)."""
+
+    flavour = "hubspot"
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        token: str = "pat-sandbox-0000",
+        daily_max: int = DAILY_MAX,
+        retry_after_s: int | None = None,
+        search_lag_ms: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(world, token=token, **kwargs)
+        self.daily_max, self.retry_after_s = daily_max, retry_after_s
+        self.search_lag_ms = search_lag_ms
+        self.daily_used = 0
+        self._daily_lock = threading.Lock()
+        self.records_written: Counter[str] = Counter()
+        # Property groups created through the API, per object kind (built-in ones are implied).
+        self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
+        self.ten_secondly = RollingWindow(TEN_SECONDLY_MAX, 10.0)
+        self.secondly = RollingWindow(SECONDLY_MAX, 1.0)
+        self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
+        self._register()
+        with world.lock:  # build the search indexes before the first request
+            for kind in ("person", "deal"):
+                world.by_time(kind, "touched")
+
+    def _register(self) -> None:
+        o = self._object_route
+        o("GET", V3, objects.list_page)
+        o("POST", V3, objects.create)
+        o("GET", V3 + "/{id}", objects.get_one)
+        o("PATCH", V3 + "/{id}", objects.update_one)
+        o("DELETE", V3 + "/{id}", objects.archive_one)
+        o("POST", V3 + "/batch/read", objects.batch_read)
+        o("POST", V3 + "/batch/update", objects.batch_update)
+        o("POST", V3 + "/batch/archive", objects.batch_archive)
+        o("POST", V3 + "/batch/create", objects.batch_create)
+        o("POST", V3 + "/search", self._search)
+        self.route("POST", "/crm/v4/associations/{from}/{to}/batch/read", self._assoc_batch)
+        self.route("GET", "/crm/v4/objects/{type}/{id}/associations/{to}", self._assoc_single)
+        self.route("GET", "/crm/v3/pipelines/{type}", self._call(meta.pipelines))
+        self.route("GET", "/crm/v3/pipelines/{type}/{pid}", self._call(meta.pipeline))
+        self.route("GET", "/crm/v3/owners", self._call(meta.owners))
+        p = "/crm/v3/properties/{type}"
+        o("GET", p, meta.list_properties)
+        o("POST", p, meta.create_property)
+        o("GET", p + "/{name}", meta.get_property)
+        o("PATCH", p + "/{name}", meta.update_property)
+        o("GET", p + "/groups/{name}", meta.get_property_group)
+        o("POST", p + "/groups", meta.create_property_group)
+
+    def _object_route(self, method: str, pattern: str, fn: Callable[..., Response]) -> None:
+        """A route whose ``{type}`` must name a known object type (else 404)."""
+
+        def handler(req: Request, type: str, **params: str) -> Response:
+            kind = objects.object_kind(type)
+            if kind is None:
+                return err.not_found(f"Unable to infer object type from: {type}")
+            return fn(self, req, kind, *params.values())
+
+        self.route(method, pattern, handler)
+
+    def _call(self, fn: Callable[..., Response]) -> Callable[..., Response]:
+        return lambda req, **params: fn(self, req, *params.values())
+
+    def _search(self, srv: Any, req: Request, kind: str) -> Response:
+        try:
+            lag = self.world.clock() - self.search_lag_ms if self.search_lag_ms else None
+            return err.ok(200, search(self.world, kind, req.json() or {}, lag))
+        except SearchError as exc:
+            return err.validation(str(exc))
+
+    def _assoc_batch(self, req: Request, **params: str) -> Response:
+        from_kind, to_kind = OBJECT_TYPES.get(params["from"]), OBJECT_TYPES.get(params["to"])
+        if from_kind is None or to_kind is None:
+            return err.validation(f"Unknown object type in {params['from']}/{params['to']}")
+        inputs = list((req.json() or {}).get("inputs") or [])
+        if len(inputs) > assoc.V4_MAX_INPUTS:
+            return err.validation(
+                f"The maximum number of inputs supported in a batch request is "
+                f"{assoc.V4_MAX_INPUTS}. Please reduce the number of items and try again"
+            )
+        status, payload = assoc.batch_read(self.world, from_kind, to_kind, inputs)
+        return err.ok(status, payload)
+
+    def _assoc_single(self, req: Request, **params: str) -> Response:
+        from_kind, to_kind = OBJECT_TYPES.get(params["type"]), OBJECT_TYPES.get(params["to"])
+        if from_kind is None or to_kind is None:
+            return err.validation(f"Unknown object type in {params['type']}/{params['to']}")
+        rec = objects.find(self, from_kind, params["id"])
+        if rec is None:
+            return err.not_found(f"Object not found. id={params['id']}")
+        after = objects.to_int(req.param("after"), 0)
+        limit = max(1, min(objects.to_int(req.param("limit"), 500), 500))
+        return err.ok(200, assoc.single(self.world, from_kind, rec, to_kind, after, limit))
+
+    # ---- flavour hooks ---------------------------------------------------------------------
+
+    def endpoint_name(self, route_name: str, params: dict[str, str]) -> str:
+        """Counters per object type: ``GET /crm/v3/objects/contacts``."""
+        name = route_name
+        for key in ("type", "from", "to"):
+            if key in params:
+                name = name.replace("{" + key + "}", params[key], 1)
+        return name
+
+    def unauthorized(self, req: Request) -> Response:
+        return err.unauthorized()
+
+    def bad_request(self, req: Request, message: str) -> Response:
+        return err.validation(message)
+
+    def internal_error(self, req: Request, exc: Exception) -> Response:
+        return err.error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}")
+
+    def not_found(self, req: Request) -> Response:
+        return err.not_found(f"Unknown path {req.path}")
+
+    def rate_limited(self, req: Request, route_name: str) -> Response:
+        resp = err.search_secondly() if _is_search(route_name) else err.ten_secondly(PORTAL_ID)
+        return self._retry_after(resp)
+
+    def daily_limited(self, req: Request) -> Response:
+        return self._retry_after(err.daily())
+
+    def _retry_after(self, resp: Response) -> Response:
+        if self.retry_after_s is not None:
+            resp.header("Retry-After", str(self.retry_after_s))
+        return resp
+
+    def check_rate_limits(self, req: Request, route_name: str) -> Response | None:
+        if _is_search(route_name):
+            allowed, _ = self.search_window.take()
+            return None if allowed else self.rate_limited(req, route_name)
+        if self.daily_used >= self.daily_max:
+            return self.daily_limited(req)
+        allowed, _ = self.ten_secondly.take()
+        return None if allowed else self.rate_limited(req, route_name)
+
+    def decorate(self, req: Request, resp: Response, route_name: str | None) -> None:
+        resp.header("X-HubSpot-Correlation-Id", err.correlation_id())
+        if resp.status == 401:
+            return
+        with self._daily_lock:
+            self.daily_used += 1
+        if route_name is not None and _is_search(route_name):
+            return  # search responses carry no rate-limit headers (reference §6.3)
+        if not self.rate_limits:
+            self.ten_secondly.take()  # count anyway so the headers look real
+        self.secondly.take()
+        resp.header("X-HubSpot-RateLimit-Daily", str(self.daily_max))
+        resp.header(
+            "X-HubSpot-RateLimit-Daily-Remaining", str(max(0, self.daily_max - self.daily_used))
+        )
+        resp.header("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+        resp.header("X-HubSpot-RateLimit-Max", str(TEN_SECONDLY_MAX))
+        resp.header("X-HubSpot-RateLimit-Remaining", str(self.ten_secondly.remaining()))
+        resp.header("X-HubSpot-RateLimit-Secondly", str(SECONDLY_MAX))
+        resp.header("X-HubSpot-RateLimit-Secondly-Remaining", str(self.secondly.remaining()))
+
+    def render(self, kind: str, record: Any) -> Any:
+        if kind not in TYPE_NAMES:
+            return None
+        names = [*CATALOGUE[kind], *self.world.defined_fields[kind]]
+        return render(self.world, kind, record, names)
+
+    def resolve(self, kind: str, record_id: str) -> tuple[str, int]:
+        return OBJECT_TYPES.get(kind, kind), int(record_id)
+
+    def write(self, kind: str, record_id: int, updates: dict[str, Any]) -> None:
+        """Apply an API write to the world (bumping modified times) and count it."""
+        self.world.update(kind, record_id, updates)
+        self.records_written[TYPE_NAMES[kind]] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Base counters plus the daily quota used and records written per object type."""
+        out = super().stats()
+        out["daily_used"] = self.daily_used
+        out["records_written"] = dict(self.records_written)
+        return out
+
+    def reset_stats(self) -> None:
+        super().reset_stats()
+        self.records_written.clear()
+
+    def mutate(self, op: str, **args: Any) -> dict[str, Any] | None:
+        """Base mutations plus ``set_properties``: ``{"type": "contacts", "id": 2000001,
+        "properties": {"lifecyclestage": "customer"}}`` in HubSpot property names."""
+        if op != "set_properties":
+            return super().mutate(op, **args)
+        kind = OBJECT_TYPES[args["type"]]
+        with self.world.lock:
+            rec = self.world.get(kind, int(args["id"]))
+            if rec is None:
+                raise KeyError(f"no {args['type']} {args['id']}")
+            self.world.update(kind, rec.id, plan_write(self.world, kind, rec, args["properties"]))
+            return {"world": rec.fields(), "api": self.render(kind, rec)}
+
+    def configure(self, rate_limits: bool | None = None, faults: str | None = None) -> None:
+        super().configure(rate_limits, faults)
+
+
+def _is_search(route_name: str) -> bool:
+    return route_name.endswith("/search")

@@ -1,0 +1,1 @@
+"""The sandbox's SOQL engine: lexer, parser and evaluator against a schema."""

@@ -1,0 +1,1 @@
+"""HTTP server core shared by the sandbox flavours: routing, faults, TLS, inspection."""
