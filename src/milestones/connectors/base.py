@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
@@ -83,6 +83,40 @@ class FieldStatus:
     is_writable: bool
     action: FieldAction = "none"
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSupport:
+    """One API the worker speaks to a CRM, and when the vendor stops supporting it.
+
+    ``ends`` is the vendor's announced end of support (None when none is announced);
+    ``warn_days`` is how long before it ``check`` and every run warn; ``next_step`` says what
+    to change (a config key, an auth mode) to move on, and ``source`` where the date comes from.
+    """
+
+    connector: str
+    api: str
+    ends: date | None
+    warn_days: int
+    next_step: str
+    source: str
+
+    def days_left(self, today: date) -> int | None:
+        """Days from ``today`` to the end of support (negative once past), or None."""
+        return None if self.ends is None else (self.ends - today).days
+
+    def is_due(self, today: date) -> bool:
+        """Whether ``today`` falls inside the warning window (or past the end)."""
+        left = self.days_left(today)
+        return left is not None and left <= self.warn_days
+
+    def warning(self, today: date) -> str:
+        """One line for a person: what ends when, and what to do."""
+        left = self.days_left(today)
+        if left is None:
+            return f"{self.connector}: {self.api} has no announced end of support"
+        when = f"ended on {self.ends}" if left < 0 else f"ends on {self.ends} ({left} days)"
+        return f"{self.connector}: support for {self.api} {when}; {self.next_step}"
 
 
 @dataclass(slots=True)
