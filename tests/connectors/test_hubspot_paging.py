@@ -14,6 +14,7 @@ import pytest
 
 from milestones.connectors.hubspot.http import Response
 from milestones.connectors.hubspot.paging import SEARCH_LIMIT, SearchCursor, search_pages
+from milestones.connectors.hubspot.versions import DEFAULT_VERSION, Paths
 
 
 class _Index:
@@ -22,14 +23,17 @@ class _Index:
     def __init__(self, stamps: dict[str, int]) -> None:
         self.stamps = stamps
         self.calls = 0
-        self.objects_search = self
+        self.paths = Paths(DEFAULT_VERSION)
         self.on_call: Any = None
 
-    def call(self, category: str, path: str, method: Any, *args: Any) -> Response:
-        assert category == "search"
-        return method(*args)
+    def call(
+        self, category: str, method: str, path: str, *, body: dict[str, Any] | None = None
+    ) -> Response:
+        assert (category, method, path) == ("search", "POST", self.paths.search("contacts"))
+        assert body is not None
+        return self.search(body)
 
-    def do_search(self, object_type: str, body: dict[str, Any]) -> Response:
+    def search(self, body: dict[str, Any]) -> Response:
         self.calls += 1
         if self.on_call:
             self.on_call(self)

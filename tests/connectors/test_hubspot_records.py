@@ -192,4 +192,4 @@ def test_batch_errors_name_their_records_in_every_documented_shape() -> None:
     assert _named_ids(nested) == {"7"}
     assert _named_ids({"id": 12, "message": "x"}) == {"12"}
     assert _named_ids({"category": "VALIDATION_ERROR", "message": "bad value"}) == set()
-    assert _errors_by_id([missing])["1000"] == ("OBJECT_NOT_FOUND", missing["message"])
+    assert _errors_by_id([missing])["1000"] == (missing, missing["message"])

@@ -42,6 +42,8 @@ class FakeCRM:
         self.deleted: dict[RecordKind, set[str]] = {k: set() for k in every}
         self.names = dict(HUBSPOT_FIELD_NAMES)
         self.fail_ids: dict[str, bool] = {}  # record id -> is_retryable
+        self.rule_refuses: dict[str, str] = {}  # record id -> field a validation rule names
+        self.rules = "rules-1"  # the fingerprint rules_version() answers
         self.write_calls: list[list[Change]] = []
         self.pull_calls = 0
         self._usage = Usage()
@@ -119,6 +121,14 @@ class FakeCRM:
                 retry = self.fail_ids[change.record_id]
                 results.append(WriteResult(change.record_id, False, "BAD", "refused", retry))
                 continue
+            if change.record_id in self.rule_refuses:
+                field = self.rule_refuses[change.record_id]
+                message = f"{field} is required by the portal's rule"
+                refusal = WriteResult(
+                    change.record_id, False, "VALIDATION_ERROR", message, False, True, field
+                )
+                results.append(refusal)
+                continue
             kind: RecordKind = "deals" if change.object_kind == "deal" else "contacts"
             record = self.records[kind][change.record_id]
             props = dict(record.properties)  # type: ignore[attr-defined]
@@ -132,6 +142,10 @@ class FakeCRM:
 
     def usage(self) -> Usage:
         return self._usage
+
+    def rules_version(self) -> str | None:
+        self._usage.count("meta")
+        return self.rules
 
     def close(self) -> None:
         pass

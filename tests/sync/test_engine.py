@@ -165,6 +165,37 @@ def test_failed_writes_are_kept_and_retried(state: Store, crm: FakeCRM) -> None:
     assert count(state, "writes") == 0
 
 
+def test_a_rule_refusal_waits_for_its_record_or_the_rules_to_change(
+    state: Store, crm: FakeCRM
+) -> None:
+    crm.rule_refuses = {"c2": "sales_milestone_date"}
+    first = run(state, crm)
+    assert first.exit_code == 1 and first.figures["failed"] == 1
+    assert crm.field("c1", "milestone") is not None  # the rest of c2's batch is written
+    [refused] = state.outbox.rows("refused")
+    assert (refused.record_id, refused.field, refused.code) == (
+        "c2",
+        "sales_milestone_date",
+        "VALIDATION_ERROR",
+    )
+    assert state.counts().writes_refused == 1
+    crm.write_calls.clear()
+    second = run(state, crm, lookback=timedelta(0))  # nothing changed: c2 is not sent blindly
+    assert crm.written_ids == [] and second.exit_code == 0
+    crm.rules = "rules-2"  # an admin edits the portal's rules: c2 is tried again
+    third = run(state, crm, lookback=timedelta(0))
+    assert crm.written_ids == ["c2"]  # sent once more, and refused again
+    assert third.exit_code == 1 and state.counts().writes_refused == 1
+    crm.write_calls.clear()
+    run(state, crm, lookback=timedelta(0))
+    assert crm.write_calls == []  # judged by rules-2 now: waits again
+    crm.rule_refuses = {}
+    crm.update("contacts", "c2", first_name="Bob")  # the record changes: planned and sent
+    run(state, crm)
+    assert crm.field("c2", "milestone") == "opportunity"
+    assert count(state, "writes") == 0
+
+
 def test_full_sync_reconciles_deletions(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     crm.remove("contacts", "c4")  # the referral behind c3's advocacy

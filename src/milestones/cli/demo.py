@@ -31,7 +31,7 @@ from milestones.sync.run import RunOptions
 
 REAL_CRM_STEPS = """\
 To run it against your own CRM:
-  export HUBSPOT_ACCESS_TOKEN=...        a private app token with CRM read/write scopes
+  export HUBSPOT_ACCESS_TOKEN=...        a HubSpot service key (README: Quick start)
   milestones init --provider hubspot     writes ./milestones.toml (or --provider salesforce)
   milestones check                       config, connection, fields, stage coverage
   milestones fields --create             create the milestone fields

@@ -20,6 +20,7 @@ import click
 
 from milestones.cli.app import AppContext, pass_app
 from milestones.config.settings import parse_config, resolve_path
+from milestones.connectors.hubspot.versions import DEFAULT_VERSION
 
 HUBSPOT_STAGES = {
     "appointmentscheduled": "prospect",
@@ -86,8 +87,11 @@ def _hubspot_section(env: Mapping[str, str]) -> list[str]:
     base = env.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
     return [
         "[hubspot]",
-        "# A private app token with the crm.objects.* and crm.schemas.* scopes, from the env.",
+        "# A service key's token with the crm.objects.contacts/deals read and write,",
+        "# crm.schemas.contacts/deals write and sales-email-read scopes, from the env.",
         'access_token = "${HUBSPOT_ACCESS_TOKEN}"',
+        f'api_version = "{DEFAULT_VERSION}"      # HubSpot\'s dated API version; `check` says '
+        "when its support ends",
         f'base_url = "{base}"         # a sandbox or proxy may replace it',
         '# ca_bundle = "/path/to/ca.pem"   # trust a private CA (a proxy, the sandbox)',
         "ten_second_limit = 100          # requests per rolling 10 s your app's tier allows",

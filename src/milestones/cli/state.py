@@ -59,10 +59,16 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
             "dirty": counts.dirty,
             "writes_pending": counts.writes_pending,
             "writes_failed": counts.writes_failed,
+            "writes_refused": counts.writes_refused,
             # --json lists every failed write; the text shows the latest few (below).
             "failures": [
                 row.as_dict()
                 for row in state.outbox.rows("failed", limit=-1 if as_json else FAILURES_SHOWN)
+            ],
+            # Writes the CRM's own validation rules refused, with the field each rule names.
+            "refusals": [
+                row.as_dict()
+                for row in state.outbox.rows("refused", limit=-1 if as_json else FAILURES_SHOWN)
             ],
         }
     app.emit(data, as_json, _status_text(data))
@@ -94,7 +100,23 @@ def _status_text(data: dict[str, Any]) -> str:
     hidden = data["writes_failed"] - len(data["failures"])
     if hidden > 0:
         lines.append(f"  ... and {hidden} more (status --json lists every one)")
+    if data["writes_refused"]:
+        lines.append(
+            f"refused by the CRM's validation rules: {data['writes_refused']} (sent again when "
+            "the record or the rules change)"
+        )
+    for row in data["refusals"]:
+        lines.append(f"  {row['object_kind']} {row['record_id']}: {refusal(row)}")
+    hidden = data["writes_refused"] - len(data["refusals"])
+    if hidden > 0:
+        lines.append(f"  ... and {hidden} more (status --json lists every one)")
     return "\n".join(lines)
+
+
+def refusal(row: dict[str, Any]) -> str:
+    """``refused by the CRM's rule on <field>: <message>``."""
+    on = f" on {row['field']}" if row.get("field") else ""
+    return f"refused by the CRM's validation rule{on}: {row['message'] or row['code']}"
 
 
 @click.command()
@@ -169,6 +191,7 @@ def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, A
             "code": pending.code,
             "message": pending.message,
             "attempts": pending.attempts,
+            "refused_field": pending.field if pending.status == "refused" else None,
         },
         "history": [entry.as_history() for entry in state.ledger.of(record_id)],
     }
@@ -239,7 +262,8 @@ def _explain_text(data: dict[str, Any]) -> str:
         )
         if data["pending_write"]:
             p = data["pending_write"]
-            lines.append(f"  write {p['status']}: {p['fields']} {p['message'] or ''}")
+            reason = refusal(p | {"field": p["refused_field"]}) if p["status"] == "refused" else ""
+            lines.append(f"  write {p['status']}: {p['fields']} {reason or p['message'] or ''}")
     lines.append(
         "  fields in the CRM: "
         + ", ".join(f"{k}={'' if v is None else v}" for k, v in data["fields_in_crm"].items())

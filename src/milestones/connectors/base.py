@@ -63,13 +63,20 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """The outcome of one record's write: kept with its reason when it failed."""
+    """The outcome of one record's write: kept with its reason when it failed.
+
+    ``by_rule`` marks a refusal by a validation rule the customer keeps in the CRM (a
+    HubSpot property validation, a Salesforce validation rule): the same write fails the same
+    way until the record or the rule changes. ``field`` is the field the refusal names.
+    """
 
     record_id: str
     ok: bool
     code: str | None = None
     message: str | None = None
     is_retryable: bool = True
+    by_rule: bool = False
+    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +170,11 @@ class Connector(Protocol):
 
     def usage(self) -> Usage:
         """Calls spent so far by this connector instance."""
+        ...
+
+    def rules_version(self) -> str | None:
+        """A fingerprint of the CRM's validation rules on the written fields, or None when
+        the CRM does not let us read them; a change lets refused writes be tried again."""
         ...
 
     def close(self) -> None:

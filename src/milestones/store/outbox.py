@@ -28,7 +28,7 @@ _PASSES = {
 }
 _ROW = (
     "object_kind, record_id, grp, fields, status, attempts, is_retryable, code, message, "
-    "run_id, updated_at"
+    "run_id, updated_at, field"
 )
 
 
@@ -99,21 +99,46 @@ class Outbox:
             [(codec.encode_values(c.fields), c.record_id) for c in written],
         )
         self.db.executemany(
-            "UPDATE writes SET status = 'failed', attempts = attempts + 1, code = ?, "
-            "message = ?, is_retryable = ?, run_id = ?, updated_at = ? "
+            "UPDATE writes SET status = ?, attempts = attempts + 1, code = ?, message = ?, "
+            "is_retryable = ?, field = ?, run_id = ?, updated_at = ? "
             "WHERE object_kind = ? AND record_id = ?",
             [
-                (f.code, f.message, int(f.is_retryable), run_id, stamp, kind, f.record_id)
+                (
+                    "refused" if f.by_rule else "failed",
+                    f.code,
+                    f.message,
+                    int(f.is_retryable and not f.by_rule),
+                    f.field,
+                    run_id,
+                    stamp,
+                    kind,
+                    f.record_id,
+                )
                 for f in failed
             ],
         )
 
     def failed_in_run(self, run_id: int) -> int:
-        """Writes that a run left failed."""
+        """Writes that a run left failed or refused."""
         row = self.db.execute(
-            "SELECT count(*) FROM writes WHERE status = 'failed' AND run_id = ?", (run_id,)
+            "SELECT count(*) FROM writes WHERE status IN ('failed', 'refused') AND run_id = ?",
+            (run_id,),
         ).fetchone()
         return int(row[0])
+
+    def refused(self) -> int:
+        """Writes a CRM validation rule refused, waiting for the record or the rules to change."""
+        row = self.db.execute("SELECT count(*) FROM writes WHERE status = 'refused'").fetchone()
+        return int(row[0])
+
+    def requeue_refused(self, stamp: str) -> int:
+        """The CRM's rules changed: every refused write is pending again. Returns how many."""
+        cur = self.db.execute(
+            "UPDATE writes SET status = 'pending', is_retryable = 1, updated_at = ? "
+            "WHERE status = 'refused'",
+            (stamp,),
+        )
+        return cur.rowcount
 
     def retryable(self) -> int:
         """Writes the next run sends (pending, or failed with a passing error)."""

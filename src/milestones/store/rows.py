@@ -96,6 +96,7 @@ class WriteRow:
     message: str | None
     run_id: int | None
     updated_at: str | None
+    field: str | None = None  # the field a refusing validation rule names
 
     def as_dict(self) -> dict[str, Any]:
         """The row as a plain dict (for ``--json``)."""
@@ -104,12 +105,18 @@ class WriteRow:
 
 @dataclass(frozen=True, slots=True)
 class FailedWrite:
-    """What the CRM said about one write it did not take."""
+    """What the CRM said about one write it did not take.
+
+    ``by_rule``: the CRM's own validation rule refused it (kept as ``refused``, with the
+    ``field`` the rule names, until the record or the rules change).
+    """
 
     record_id: str
     code: str | None
     message: str
     is_retryable: bool
+    by_rule: bool = False
+    field: str | None = None
 
 
 @dataclass(slots=True)
@@ -155,3 +162,4 @@ class Counts:
     dirty: int
     writes_pending: int
     writes_failed: int
+    writes_refused: int = 0

@@ -71,4 +71,9 @@ MIGRATIONS: tuple[str, ...] = (
         api_calls INTEGER DEFAULT 0, duration REAL, outcome TEXT, detail TEXT
     );
     """,
+    # 2: a write the CRM's own validation rule refused keeps the field the rule names
+    # (status 'refused': not sent again until the record or the rules change).
+    """
+    ALTER TABLE writes ADD COLUMN field TEXT;
+    """,
 )

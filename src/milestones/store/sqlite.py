@@ -122,6 +122,7 @@ class Store:
             "SELECT (SELECT count(*) FROM contacts WHERE is_deleted = 0), "
             "(SELECT count(*) FROM dirty), "
             "(SELECT count(*) FROM writes WHERE status = 'pending'), "
-            "(SELECT count(*) FROM writes WHERE status = 'failed')"
+            "(SELECT count(*) FROM writes WHERE status = 'failed'), "
+            "(SELECT count(*) FROM writes WHERE status = 'refused')"
         ).fetchone()
         return Counts(*(int(v) for v in row))

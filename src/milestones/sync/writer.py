@@ -4,12 +4,16 @@ Writes are read from the outbox in (object kind, group, id) order, so records sh
 Salesforce account go out together and batches never mix object kinds. A success updates the
 mirror's copy of the CRM value (the next run then plans nothing for it); a failure stays in
 the outbox with its code and reason and is retried next run when the connector says a retry
-can help. A batch-wide error (after the connector's own retries) fails that batch's records
-the same way; a spent quota stops the run.
+can help. A refusal by one of the CRM's own validation rules is kept as ``refused``, with the
+field the rule names, and sent again only when its record changes (a new plan) or the CRM's
+rules do (``Connector.rules_version``, read only while refusals wait). A batch-wide error
+(after the connector's own retries) fails that batch's records the same way; a spent quota
+stops the run.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from milestones.connectors.base import (
@@ -25,7 +29,9 @@ from milestones.store.rows import FailedWrite
 from milestones.store.sqlite import Store
 from milestones.sync.run import Checkpoints, Clock, RunReport
 
+log = logging.getLogger("milestones.sync")
 OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "lead", "deal")
+RULES_META = "crm_rules_version"  # the CRM validation rules the refused writes were judged by
 MESSAGE_LIMIT = 500  # characters of a CRM's refusal kept with the write
 
 
@@ -37,6 +43,7 @@ class Writer:
     connector: Connector
     clock: Clock
     checkpoints: Checkpoints
+    _rules_noted: bool = False
 
     def send_writes(self, report: RunReport) -> None:
         """Send every pending (or retryable failed) write, one batch at a time, in two passes.
@@ -45,6 +52,7 @@ class Writer:
         run with a passing error (a locked row, a 207 conflict), which mostly succeed a
         moment later instead of waiting for the next run.
         """
+        self._requeue_if_rules_changed()
         size = max(1, self.connector.write_batch_size)
         passes: tuple[Pass, ...] = ("first", "retry")
         for which in passes:
@@ -52,6 +60,31 @@ class Writer:
                 self._send_kind(report, kind, size, which)
         # A write that failed in the first pass and landed in the second is not a failure.
         report.figures["failed"] = self.store.outbox.failed_in_run(report.run_id)
+
+    def _requeue_if_rules_changed(self) -> None:
+        """Refused writes go out again once the CRM's validation rules are not the ones that
+        refused them (the rules they were judged by are kept in the store's meta)."""
+        if not self.store.outbox.refused():
+            return
+        version = self.connector.rules_version()
+        self._rules_noted = True  # this run reads the rules once
+        judged_by = self.store.get_meta(RULES_META)
+        if version is None or version == judged_by:
+            return
+        with self.store.transaction():
+            again = self.store.outbox.requeue_refused(self.clock().isoformat())
+            self.store.set_meta(RULES_META, version)
+        log.info("the CRM's validation rules changed: %d refused writes are sent again", again)
+
+    def _note_rules(self) -> None:
+        """Remember the rules a refusal was judged by (read once per run)."""
+        if self._rules_noted:
+            return
+        self._rules_noted = True
+        version = self.connector.rules_version()
+        if version is not None:
+            with self.store.transaction():
+                self.store.set_meta(RULES_META, version)
 
     def _send_kind(self, report: RunReport, kind: ObjectKind, size: int, which: Pass) -> None:
         """One pass over the writes of one object kind."""
@@ -102,9 +135,13 @@ class Writer:
                     result.code,
                     (result.message or "")[:MESSAGE_LIMIT],
                     result.is_retryable,
+                    result.by_rule,
+                    result.field,
                 )
             )
         with self.store.transaction():
             self.store.outbox.record(kind, written, failed, report.run_id, self.clock().isoformat())
         report.bump("written", len(written))
         report.bump("failed", len(failed))
+        if any(f.by_rule for f in failed):
+            self._note_rules()

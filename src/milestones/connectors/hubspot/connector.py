@@ -31,7 +31,7 @@ from milestones.connectors.base import (
     WriteResult,
 )
 from milestones.connectors.fields import WriteSpec
-from milestones.connectors.hubspot.fields import ensure_fields
+from milestones.connectors.hubspot.fields import ensure_fields, rules_version
 from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
 from milestones.connectors.hubspot.pull import HubSpotPuller
 from milestones.connectors.hubspot.records import PropertyPlan, to_stages
@@ -72,8 +72,8 @@ class HubSpotConnector:
     def stages(self) -> list[Stage]:
         """Every deal pipeline's stages, keyed on stage id (one call, cached per instance)."""
         if self._stages is None:
-            path = "/crm/v3/pipelines/deals"
-            response = self.http.call("meta", path, self.http.pipelines.get_all, "deals")
+            path = self.http.paths.pipelines("deals")
+            response = self.http.call("meta", "GET", path)
             self._stages = to_stages(results_of(response, path))
             self._plan = None
         return list(self._stages)
@@ -97,6 +97,10 @@ class HubSpotConnector:
     def usage(self) -> Usage:
         """Calls per category (read, search, associations, write, meta), 429s, daily quota."""
         return self.http.usage
+
+    def rules_version(self) -> str | None:
+        """The portal's validation rules on our properties, fingerprinted (two calls)."""
+        return rules_version(self.http, self.spec)
 
     def close(self) -> None:
         """Release the shared connection pool."""

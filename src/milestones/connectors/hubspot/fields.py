@@ -8,6 +8,8 @@ everything and changes nothing. ``dry_run`` reads only and reports ``would_creat
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -66,14 +68,17 @@ def definition(key: FieldKey, name: str) -> dict[str, Any]:
     return body
 
 
+# What the worker writes where: object kind, HubSpot object type, its type id, the keys.
+TARGETS: tuple[tuple[ObjectKind, str, str, tuple[FieldKey, ...]], ...] = (
+    ("contact", "contacts", "0-1", PERSON_FIELDS),
+    ("deal", "deals", "0-3", DEAL_FIELDS),
+)
+
+
 def ensure_fields(http: HubSpotHttp, spec: WriteSpec, dry_run: bool) -> list[FieldStatus]:
     """Check, and unless ``dry_run`` create, the group and properties on contacts and deals."""
     statuses: list[FieldStatus] = []
-    targets: tuple[tuple[ObjectKind, str, tuple[FieldKey, ...]], ...] = (
-        ("contact", "contacts", PERSON_FIELDS),
-        ("deal", "deals", DEAL_FIELDS),
-    )
-    for object_kind, object_type, keys in targets:
+    for object_kind, object_type, _type_id, keys in TARGETS:
         keys = tuple(k for k in keys if k in spec.names)
         existing = _properties(http, object_type)
         missing = [k for k in keys if spec.name(k) not in existing]
@@ -90,9 +95,35 @@ def ensure_fields(http: HubSpotHttp, spec: WriteSpec, dry_run: bool) -> list[Fie
     return statuses
 
 
+def rules_version(http: HubSpotHttp, spec: WriteSpec) -> str | None:
+    """A fingerprint of the portal's validation rules on the properties we write.
+
+    Read from the property-validations API (dated versions only: None on the legacy paths),
+    one call per object type. Rules the API does not show (conditional requirements) are
+    not in it: a record's own change still lets its refused write be tried again.
+    """
+    found: list[tuple[str, str, Any]] = []
+    for _kind, _type, type_id, keys in TARGETS:
+        path = http.paths.property_validations(type_id)
+        if path is None:
+            return None
+        ours = {spec.name(k) for k in keys if k in spec.names}
+        try:
+            response = http.call("meta", "GET", path)
+        except HubSpotApiError as exc:
+            log.warning("hubspot: the portal's validation rules are unreadable: %s", exc.message)
+            return None
+        for entry in response.data.get("results") or []:
+            name = str(entry.get("propertyName"))
+            if name in ours:
+                found.append((type_id, name, entry.get("propertyValidationRules") or []))
+    text = json.dumps(sorted(found, key=lambda f: (f[0], f[1])), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _properties(http: HubSpotHttp, object_type: str) -> dict[str, Mapping[str, Any]]:
-    path = f"/crm/v3/properties/{object_type}"
-    response = http.call("meta", path, http.properties.get_all, object_type, archived=False)
+    path = http.paths.properties(object_type)
+    response = http.call("meta", "GET", path, query={"archived": False})
     return {str(p.get("name")): p for p in response.data.get("results") or []}
 
 
@@ -102,18 +133,16 @@ def _ensure_group(http: HubSpotHttp, object_type: str) -> None:
     Property creation names the group; when the group truly is missing, that call says so
     on each field (``FieldStatus.problem``).
     """
-    path = f"/crm/v3/properties/{object_type}/groups/{GROUP}"
     try:
-        http.call("meta", path, http.property_groups.get_by_name, object_type, GROUP)
+        http.call("meta", "GET", http.paths.group(object_type, GROUP))
         return
     except HubSpotApiError as exc:
         if exc.status != 404:
             log.warning("hubspot: reading property group %s failed: %s", GROUP, exc.message)
             return
     body = {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1}
-    create_path = f"/crm/v3/properties/{object_type}/groups"
     try:
-        http.call("meta", create_path, http.property_groups.create, object_type, body)
+        http.call("meta", "POST", http.paths.groups(object_type), body=body)
     except HubSpotApiError as exc:
         if exc.status != 409:  # 409: created meanwhile, fine
             log.warning("hubspot: creating property group %s failed: %s", GROUP, exc.message)
@@ -122,11 +151,9 @@ def _ensure_group(http: HubSpotHttp, object_type: str) -> None:
 def _create(
     http: HubSpotHttp, object_kind: ObjectKind, object_type: str, key: FieldKey, name: str
 ) -> FieldStatus:
-    path = f"/crm/v3/properties/{object_type}"
+    path = http.paths.properties(object_type)
     try:
-        response = http.call(
-            "meta", path, http.properties.create, object_type, definition(key, name)
-        )
+        response = http.call("meta", "POST", path, body=definition(key, name))
     except HubSpotApiError as exc:
         if exc.status == 409:  # exists after all (created meanwhile): present
             return FieldStatus(object_kind, key, name, True, True)

@@ -8,9 +8,10 @@ What happens, in order, for each try of each call:
 2. wait for a slot from the pacers: the app's ten-second and per-second budgets for ordinary
    calls, the search endpoints' own per-second budget for searches (hubspot-api.md §6.1: search
    is exempt from the ten-second bucket but limited to about 5/s);
-3. call the SDK method with ``_preload_content=False`` so the raw JSON is parsed once, without
-   the SDK's model building (§7.4-7.5), and read the ``X-HubSpot-RateLimit-*`` headers to
-   tighten the pacers and track the daily quota (§6.3);
+3. send it with the SDK's ``ApiClient.call_api`` on the path ``versions.Paths`` builds for the
+   configured API version, with ``_preload_content=False`` so the raw JSON is parsed once,
+   without the SDK's model building (§7.4-7.5), and read the ``X-HubSpot-RateLimit-*``
+   headers to tighten the pacers and track the daily quota (§6.3);
 4. count the answered call, and map failures by what the caller does next (STYLE.md) in
    ``_classify``, the one place SDK and urllib3 exceptions become connector errors: 429, 5xx
    and dropped connections are retried by tenacity, every method included (the SDK's urllib3
@@ -18,10 +19,9 @@ What happens, in order, for each try of each call:
    config fix; the rest is ``HubSpotApiError``, a ``StreamError`` that carries the status and
    body for the callers that know what such an answer means.
 
-The SDK builds a new ``ApiClient`` and connection pool on every ``client.crm.x.y_api``
-attribute access (§7.1, §7.5), so the API objects are built once here, all sharing one
-urllib3 pool. The access token lives only inside the SDK's ``Configuration``; errors carry
-the base URL and path, never the token.
+One ``ApiClient`` serves every path, so every call shares one urllib3 pool (the SDK would
+build a client and a pool per API package, §7.1, §7.5). The access token lives only inside
+the SDK's ``Configuration``; errors carry the base URL and path, never the token.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from hubspot.crm import objects, pipelines, properties
-from hubspot.crm.associations import v4 as associations_v4
+from hubspot.crm import objects as sdk
 
 from milestones.connectors.base import (
     ConfigurationError,
@@ -46,6 +45,7 @@ from milestones.connectors.base import (
     Usage,
 )
 from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.hubspot.versions import Paths
 from milestones.connectors.transport import Clock, Pacer, Sleep, Transport
 
 PROVIDER = "hubspot"
@@ -112,65 +112,74 @@ class HubSpotHttp:
         self.transport = Transport(
             PROVIDER, settings.pacing, self.usage, counts_tries=False, sleep=sleep
         )
-        self._pool: urllib3.PoolManager | None = None
-        self.objects_basic = objects.BasicApi(api_client=self._client(objects))
-        objects_client = self.objects_basic.api_client
-        self.objects_batch = objects.BatchApi(api_client=objects_client)
-        self.objects_search = objects.SearchApi(api_client=objects_client)
-        self.associations = associations_v4.BatchApi(api_client=self._client(associations_v4))
-        self.pipelines = pipelines.PipelinesApi(api_client=self._client(pipelines))
-        props_client = self._client(properties)
-        self.properties = properties.CoreApi(api_client=props_client)
-        self.property_groups = properties.GroupsApi(api_client=props_client)
+        self.paths = Paths(settings.api_version)
+        self._client = self._api_client()
 
-    def _client(self, package: Any) -> Any:
-        """One SDK ``ApiClient`` for ``package``, all of them sharing one connection pool."""
-        configuration = package.Configuration()
+    def _api_client(self) -> Any:
+        """One SDK ``ApiClient`` with the token, our TLS trust and no retries of its own.
+
+        Its generated ``call_api`` reaches any path, dated ones included, with the SDK's auth,
+        connection pool and ``ApiException``; the SDK's per-endpoint methods hard-code the
+        numbered paths (crm-api-changes-2026.md §4).
+        """
+        configuration = sdk.Configuration()
         configuration.host = self.base_url
         configuration.access_token = self._settings.access_token.get_secret_value()
         if self._settings.ca_bundle is not None:
             configuration.ssl_ca_cert = str(self._settings.ca_bundle)
-        # No retries inside urllib3: tenacity below owns them, for every method (§7.3).
+        # No retries inside urllib3: the transport owns them, for every method (§7.3).
         configuration.retries = urllib3.Retry(total=0, redirect=False, raise_on_status=False)
-        client = package.ApiClient(configuration=configuration)
+        client = sdk.ApiClient(configuration=configuration)
         client.user_agent = "crm-milestones (hubspot-api-client-python)"
-        if self._pool is None:
-            self._pool = client.rest_client.pool_manager
-        else:
-            client.rest_client.pool_manager = self._pool
         client.sanitize_for_serialization = _plain_json(client.sanitize_for_serialization)
         return client
 
     # -- the request path -------------------------------------------------------------------
 
     def call(
-        self, category: str, path: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+        self,
+        category: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
     ) -> Response:
-        """Run one SDK ``method`` through the shared transport: pacing, retries, error mapping.
+        """Send one request through the shared transport: pacing, retries, error mapping.
 
         ``category`` is the usage bucket (read, search, associations, write, meta); ``path``
-        names the endpoint in errors and logs. Searches wait for the search endpoints' own
-        budget, every other call for the app's per-second and ten-second ones.
+        comes from ``self.paths``; a list in ``query`` repeats its name once per value, as
+        HubSpot reads ``properties``. Searches wait for the search endpoints' own budget,
+        every other call for the app's per-second and ten-second ones.
         """
         is_search = category == "search"
         pacers = (self.search_pacer,) if is_search else (self.secondly, self.ten_second)
         return self.transport.send(
             category,
-            lambda: self._request(path, is_search, method, args, kwargs),
+            lambda: self._request(method, path, is_search, query or {}, body),
             classify=lambda exc: self._classify(exc, path, is_search),
             pacers=pacers,
             admit=lambda: self._check_daily(path),
         )
 
     def _request(
-        self,
-        path: str,
-        is_search: bool,
-        method: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        self, method: str, path: str, is_search: bool, query: Mapping[str, Any], body: Any
     ) -> Response:
-        raw = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
+        params = [(name, value) for name, value in query.items() if value is not None]
+        headers = {"Accept": "application/json, */*"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        raw = self._client.call_api(
+            path,
+            method,
+            query_params=params,
+            header_params=headers,
+            body=body,
+            auth_settings=["oauth2"],
+            collection_formats={name: "multi" for name, value in params if isinstance(value, list)},
+            _preload_content=False,
+            _request_timeout=TIMEOUT,
+        )
         self._read_headers(raw.headers, is_search)
         data = _json_object(raw.data, raw.status)
         if data is None:
@@ -297,9 +306,8 @@ class HubSpotHttp:
         return StreamError(message, connector=PROVIDER, status=status, url=self._url(path))
 
     def close(self) -> None:
-        """Close the shared connection pool."""
-        if self._pool is not None:
-            self._pool.clear()
+        """Close the connection pool."""
+        self._client.rest_client.pool_manager.clear()
 
 
 def _is_tls_failure(exc: Exception) -> bool:

@@ -1,11 +1,11 @@
 """Reading HubSpot object pages: list endpoints for full pulls, keyset search for increments.
 
-Full pulls page ``GET /crm/v3/objects/{type}`` 100 at a time behind its opaque ``after``
+Full pulls page ``GET /crm/objects/{version}/{type}`` 100 at a time behind its opaque ``after``
 cursor; the property list rides in the URL, so when it would make the URL long enough to risk
 a 414 (hubspot-api.md §1.1, §9.8) the list is read with ids only and each page's properties
 come from ``batch/read``, whose body carries them.
 
-Incremental pulls use ``POST /crm/v3/objects/{type}/search``, which stops at 10,000 results
+Incremental pulls use ``POST /crm/objects/{version}/{type}/search``, which stops at 10,000 results
 (§1.5, §9.1) and honours one sort rule. Offset paging (``after``) would also skip records: a
 record modified while the pull runs leaves the window (its new time is past the cap) and every
 later record slides one place towards the offset already read. So every page is a fresh query
@@ -81,21 +81,18 @@ def list_pages(
     archived: bool = False,
 ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
     """Yield ``(records, next_after)`` for every list page; ``next_after`` None on the last."""
-    path = f"/crm/v3/objects/{object_type}"
+    path = http.paths.objects(object_type)
     props = list(properties)
     via_batch = not archived and url_length(props) > URL_BUDGET
     seen = {after} if after else set()
     while True:
-        response = http.call(
-            "read",
-            path,
-            http.objects_basic.get_page,
-            object_type,
-            limit=LIST_LIMIT,
-            after=after,
-            properties=["hs_object_id"] if via_batch else props,
-            archived=archived,
-        )
+        query = {
+            "limit": LIST_LIMIT,
+            "after": after,
+            "properties": ["hs_object_id"] if via_batch else props,
+            "archived": archived,
+        }
+        response = http.call("read", "GET", path, query=query)
         records = list(results_of(response, path))
         after = next_after(response.data)
         if after is not None:
@@ -121,11 +118,10 @@ def read_batch(
     """Records by id with their properties in the request body (no URL-length limit)."""
     response = http.call(
         "read",
-        f"/crm/v3/objects/{object_type}/batch/read",
-        http.objects_batch.read,
-        object_type,
-        {"inputs": [{"id": i} for i in ids], "properties": list(properties)},
-        archived=False,
+        "POST",
+        http.paths.batch_read(object_type),
+        query={"archived": False},
+        body={"inputs": [{"id": i} for i in ids], "properties": list(properties)},
     )
     by_id = {str(r["id"]): r for r in response.data.get("results") or []}
     return [by_id[i] for i in map(str, ids) if i in by_id]  # results are unordered (§1.3)
@@ -144,10 +140,10 @@ def search_pages(
     (ties in any order).
     """
     prop = MODIFIED_PROPERTY[object_type]
-    path = f"/crm/v3/objects/{object_type}/search"
+    path = http.paths.search(object_type)
     while True:
         body = _search_body(prop, properties, cursor, until_ms)
-        response = http.call("search", path, http.objects_search.do_search, object_type, body)
+        response = http.call("search", "POST", path, body=body)
         results = list(results_of(response, path))
         total = int(response.data.get("total") or 0)
         try:

@@ -8,11 +8,12 @@ modified time, hubspot-api.md §9.4), so deletions are found on full pulls only:
 per type and 100 archived records, which keeps an incremental run in proportion to what
 changed; schedule a periodic ``sync --full`` to retire archived evidence sooner.
 
-Deals need their contacts and activities their contacts and deals: these come from the v4
-association batch read (§4.2), 1,000 ids a call, so pages are gathered until 1,000 records
-before one read per association type. Deals whose ``num_associated_contacts`` is ``0`` are
-not asked about. Merged-away contact ids (``hs_merged_object_ids`` on the survivor, §9.5)
-are reported as deleted with the survivor's page.
+Deals need their contacts and activities their contacts and deals: these come from the
+association batch read (§4.2; v4 on the legacy paths), 1,000 ids a call, so pages are
+gathered until 1,000 records before one read per association type. Deals whose
+``num_associated_contacts`` is ``0`` are not asked about. Merged-away contact ids
+(``hs_merged_object_ids`` on the survivor, §9.5) are reported as deleted with the survivor's
+page.
 
 The resume token is JSON: ``{"type", "phase", "pos"}``, the position after the page it came
 with (a list ``after`` cursor or a ``SearchCursor``), or the start of the next segment.
@@ -51,7 +52,7 @@ from milestones.mapping.records import Stage
 
 log = logging.getLogger(__name__)
 
-ASSOCIATION_BATCH = 1000  # v4 batch read inputs per call (§4.2, since 2025-02-10)
+ASSOCIATION_BATCH = 1000  # batch read inputs per call (§4.2, since 2025-02-10)
 KIND_TYPES: dict[str, tuple[str, ...]] = {
     "contacts": ("contacts",),
     "deals": ("deals",),
@@ -166,27 +167,20 @@ class HubSpotPuller:
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, tuple[str, ...]]:
-        """``from id -> associated ids`` through the v4 batch read, every page of every id.
+        """``from id -> associated ids`` through the batch read, every page of every id.
 
-        Ids without associations come back as 207 ``NO_ASSOCIATIONS_FOUND`` errors rather than
-        empty results (§4.2); they simply have none.
+        Ids without associations come back as ``NO_ASSOCIATIONS_FOUND`` errors rather than
+        empty results (§4.2: in a 207 on v4, in a 200 on dated versions); they have none.
         """
         found: dict[str, dict[str, None]] = {}
-        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+        path = self._http.paths.associations(from_type, to_type)
         seen: set[tuple[str, str]] = set()  # (from id, after): each may come once
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             pending: list[dict[str, str]] = [
                 {"id": i} for i in ids[start : start + ASSOCIATION_BATCH]
             ]
             while pending:
-                response = self._http.call(
-                    "associations",
-                    path,
-                    self._http.associations.get_page,
-                    from_type,
-                    to_type,
-                    {"inputs": pending},
-                )
+                response = self._http.call("associations", "POST", path, body={"inputs": pending})
                 pending = []
                 for result in results_of(response, path):
                     source = str((result.get("from") or {}).get("id"))

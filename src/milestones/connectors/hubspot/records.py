@@ -341,7 +341,7 @@ def rollup_activities(raw: Mapping[str, Any], plan: PropertyPlan) -> list[Activi
 
 
 def to_stages(pipelines: Iterable[Mapping[str, Any]]) -> list[Stage]:
-    """The stage catalogue from ``GET /crm/v3/pipelines/deals`` (metadata values are strings)."""
+    """The stage catalogue from the pipelines endpoint for deals (metadata values are strings)."""
     stages = []
     for pipeline in pipelines:
         for raw in pipeline.get("stages") or []:

@@ -10,18 +10,28 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 
+from milestones.connectors.hubspot.versions import DEFAULT_VERSION, LEGACY, VERSIONS
 from milestones.connectors.settings import Pacing, Settings, required_secret
 from milestones.mapping.fields import FieldKey
 
 
 class HubSpotSettings(Settings):
-    """``[hubspot]``: a private app's access token and where the API lives."""
+    """``[hubspot]``: the access token, where the API lives, and which version of it to speak."""
 
-    access_token: SecretStr = Field(description="Private app access token (from the env).")
+    access_token: SecretStr = Field(
+        description="A service key's or a project app's access token (from the env); a legacy "
+        "private app's token works until HubSpot stops supporting those in September 2027."
+    )
     _token_given = field_validator("access_token")(required_secret)
     base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("https://api.hubapi.com"),
         description="API root; a sandbox or proxy may replace it.",
+    )
+    api_version: str = Field(
+        default=DEFAULT_VERSION,
+        description="HubSpot's dated API version (the newest this release is tested with), or "
+        f'"{LEGACY}" for the numbered paths of 2024 until their end of support. '
+        "`milestones check` says when the version's support ends.",
     )
     ca_bundle: Path | None = Field(
         default=None, description="PEM bundle to trust for a private CA (a proxy, the sandbox)."
@@ -53,6 +63,14 @@ class HubSpotSettings(Settings):
         "(HubSpot only moves it forward otherwise).",
     )
     pacing: Pacing = Pacing()
+
+    @field_validator("api_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        if value not in VERSIONS:
+            known = ", ".join(f'"{v}"' for v in sorted(VERSIONS))
+            raise ValueError(f"{value!r} is not an API version this worker speaks ({known})")
+        return value
 
 
 HUBSPOT_FIELD_NAMES: dict[FieldKey, str] = {

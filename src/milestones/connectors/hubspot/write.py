@@ -1,10 +1,16 @@
 """Write-back to HubSpot: batch update, 100 records a call, one result per change.
 
-A batch answers 200 (all written), 207 (some written: ``errors[]`` name the failed ids,
-hubspot-api.md §1.4) or a 4xx that rejects the whole batch for one bad record (§1.4: an
-invalid value fails everyone). A rejected batch is split: the ids the error names are failed
+A batch answers with ``results`` (the records written) and, when some inputs failed,
+``errors[]`` naming them: in a 207 on the legacy paths (hubspot-api.md §1.4), in a 200 on dated
+versions (crm-api-changes-2026.md §2.1), so a 200 is not "all written": an input counts as
+written only when ``results`` holds it, and one that neither list names is failed and kept
+for a retry. A 4xx rejects the whole batch for one bad record (§1.4: an invalid value fails
+everyone). A rejected batch is split: the ids the error names are failed
 with its reason and the rest resent; when the error names none, the batch is halved until the
 bad records stand alone, so the good ones land and each bad one keeps its own reason.
+A ``VALIDATION_ERROR`` is a refusal by the portal's own rules (its property validations, and
+on dated versions its conditional requirements): kept with the property it names, and not
+retried until the record or the rules change.
 
 Only our fields are written, under their configured names; None clears a property (an empty
 string, §1.4). With ``lifecycle_mirror`` set, a contact's milestone also sets
@@ -43,7 +49,8 @@ DEFAULT_LIFECYCLE_ORDER = (
     "evangelist",
     "other",
 )
-PERMANENT_CATEGORIES = frozenset({"VALIDATION_ERROR", "OBJECT_NOT_FOUND", "INVALID_INPUT"})
+RULE_CATEGORY = "VALIDATION_ERROR"
+PERMANENT_CATEGORIES = frozenset({RULE_CATEGORY, "OBJECT_NOT_FOUND", "INVALID_INPUT"})
 
 Item = tuple[int, str, dict[str, str]]  # position in the call, record id, properties
 
@@ -102,12 +109,10 @@ class HubSpotWriter:
     # -- sending and splitting ---------------------------------------------------------------
 
     def _send(self, object_type: str, items: list[Item]) -> list[tuple[int, WriteResult]]:
-        path = f"/crm/v3/objects/{object_type}/batch/update"
+        path = self._http.paths.batch_update(object_type)
         body = {"inputs": [{"id": rid, "properties": props} for _, rid, props in items]}
         try:
-            response = self._http.call(
-                "write", path, self._http.objects_batch.update, object_type, body
-            )
+            response = self._http.call("write", "POST", path, body=body)
         except RetryableError as exc:
             failed = WriteResult(
                 "", ok=False, code=exc.code or str(exc.status), message=exc.message
@@ -130,12 +135,12 @@ class HubSpotWriter:
         out = []
         for index, rid, _ in items:
             if rid in errors:
-                category, message = errors[rid]
-                out.append((index, _failure(rid, category, message)))
-            elif response.status == 200 or rid in written:
+                error, message = errors[rid]
+                out.append((index, _failure(rid, error, message)))
+            elif rid in written:
                 out.append((index, WriteResult(rid, ok=True)))
             else:
-                out.append((index, _failure(rid, None, "not in HubSpot's answer")))
+                out.append((index, _failure(rid, {}, "not in HubSpot's answer")))
         return out
 
     def _split(
@@ -143,11 +148,11 @@ class HubSpotWriter:
     ) -> list[tuple[int, WriteResult]]:
         if len(items) == 1:
             index, rid, _ = items[0]
-            return [(index, _failure(rid, exc.category, exc.message, status=exc.status))]
+            return [(index, _failure(rid, exc.body, exc.message, status=exc.status))]
         named = _named_ids(exc.body) & {rid for _, rid, _ in items}
         if named:
             bad = [
-                (i, _failure(rid, exc.category, exc.message, status=exc.status))
+                (i, _failure(rid, exc.body, exc.message, status=exc.status))
                 for i, rid, _ in items
                 if rid in named
             ]
@@ -177,20 +182,18 @@ class HubSpotWriter:
         if not behind:
             return
         body = {"inputs": [{"id": rid, "properties": {LIFECYCLE: ""}} for rid in behind]}
-        path = "/crm/v3/objects/contacts/batch/update"
+        path = self._http.paths.batch_update("contacts")
         try:
-            self._http.call("write", path, self._http.objects_batch.update, "contacts", body)
+            self._http.call("write", "POST", path, body=body)
         except (HubSpotApiError, RetryableError) as exc:
             log.warning("hubspot: clearing lifecyclestage failed: %s", exc)
 
     def _ranks(self) -> dict[str, int]:
         if self._lifecycle_rank is None:
             rank = {v: i for i, v in enumerate(DEFAULT_LIFECYCLE_ORDER)}
-            path = f"/crm/v3/properties/contacts/{LIFECYCLE}"
+            path = self._http.paths.property("contacts", LIFECYCLE)
             try:
-                response = self._http.call(
-                    "meta", path, self._http.properties.get_by_name, "contacts", LIFECYCLE
-                )
+                response = self._http.call("meta", "GET", path)
                 options = response.data.get("options") or []
                 if options:
                     ordered = sorted(options, key=lambda o: int(o.get("displayOrder") or 0))
@@ -219,12 +222,12 @@ def _missing_properties(exc: HubSpotApiError) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _errors_by_id(errors: list[Mapping[str, Any]]) -> dict[str, tuple[str | None, str]]:
-    """207 ``errors[]`` -> record id -> (category, message)."""
-    out: dict[str, tuple[str | None, str]] = {}
+def _errors_by_id(errors: list[Mapping[str, Any]]) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """``errors[]`` -> record id -> (the error, its message)."""
+    out: dict[str, tuple[Mapping[str, Any], str]] = {}
     for error in errors:
         for rid in _named_ids(error):
-            out[rid] = (error.get("category"), str(error.get("message") or "rejected"))
+            out[rid] = (error, str(error.get("message") or "rejected"))
     return out
 
 
@@ -244,16 +247,39 @@ def _named_ids(error: Mapping[str, Any]) -> set[str]:
 
 
 def _failure(
-    rid: str, category: str | None, message: str, *, status: int | None = None
+    rid: str, error: Mapping[str, Any], message: str, *, status: int | None = None
 ) -> WriteResult:
+    category = error.get("category")
+    category = str(category) if category is not None else None
     permanent = category in PERMANENT_CATEGORIES or status in (400, 404)
+    by_rule = category == RULE_CATEGORY
     return WriteResult(
         rid,
         ok=False,
         code=category or (str(status) if status else None),
         message=message,
         is_retryable=not permanent,
+        by_rule=by_rule,
+        field=_named_property(error, message) if by_rule else None,
     )
+
+
+def _named_property(error: Mapping[str, Any], message: str) -> str | None:
+    """The property a validation error names: ``context.propertyName`` on dated versions, the
+    ``name`` of the JSON list a legacy 400's message embeds (§2.2), else None."""
+    context = error.get("context") or {}
+    names = context.get("propertyName") or context.get("propertyNames") or []
+    if isinstance(names, list) and names:
+        return str(names[0])
+    if "[" in message:
+        try:
+            details = json.loads(message[message.index("[") :])
+        except ValueError:
+            return None
+        for detail in details if isinstance(details, list) else []:
+            if isinstance(detail, Mapping) and detail.get("name"):
+                return str(detail["name"])
+    return None
 
 
 def _for(rid: str, template: WriteResult) -> WriteResult:

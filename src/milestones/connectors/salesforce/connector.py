@@ -301,6 +301,11 @@ class SalesforceConnector:
         """Calls by category (query, write, meta, auth, limits) and the org's daily quota."""
         return self.client.usage
 
+    def rules_version(self) -> str | None:
+        """Not read: the org's validation rules live in the Metadata/Tooling APIs; a refused
+        write is tried again when its record changes."""
+        return None
+
     def close(self) -> None:
         """Release pooled connections."""
         self.client.close()

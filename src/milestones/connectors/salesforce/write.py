@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 SOBJECTS = {"contact": "Contact", "lead": "Lead", "deal": "Opportunity"}
 BATCH_SIZE = 200
 LOCK_CODE = "UNABLE_TO_LOCK_ROW"
+RULE_CODE = "FIELD_CUSTOM_VALIDATION_EXCEPTION"  # one of the org's validation rules said no
 # Per-record codes that fail the same way on every retry: the value or the record itself
 # is at fault. They are still kept (and the plan retries them next run if they change).
 DATA_CODES = frozenset(
@@ -163,4 +164,6 @@ def result_of(record_id: str, item: dict[str, Any]) -> WriteResult:
         code=code,
         message=message[:500],
         is_retryable=code not in DATA_CODES,
+        by_rule=code == RULE_CODE,
+        field=str(fields[0]) if fields else None,
     )
