@@ -124,12 +124,12 @@ class HubSpotServer(SandboxServer):
             p = api_path("properties", v, "/{type}")
             o("GET", p, meta.list_properties, versioned=True)
             o("POST", p, meta.create_property, versioned=True)
+            if is_dated(v):  # before ``{name}``, which would take "groups" for a name
+                o("GET", p + "/groups", meta.list_property_groups)
             o("GET", p + "/{name}", meta.get_property, versioned=True)
             o("PATCH", p + "/{name}", meta.update_property, versioned=True)
             o("GET", p + "/groups/{name}", meta.get_property_group)
             o("POST", p + "/groups", meta.create_property_group)
-            if is_dated(v):
-                o("GET", p + "/groups", meta.list_property_groups)
         if self.legacy_paths:  # no 2026-09 equivalent
             self.route("GET", "/crm/v4/objects/{type}/{id}/associations/{to}", self._assoc_single)
         pv = f"/crm/property-validations/{DATED}/{{type}}"
@@ -183,8 +183,11 @@ class HubSpotServer(SandboxServer):
             )
         started = _now()
         status, payload = assoc.batch_read(self.world, from_kind, to_kind, inputs)
-        if is_dated(version):  # 200 only; the timestamps its schema requires (§2.3)
+        if is_dated(version):  # 200 only, with what its schema requires (§2.3)
             payload.update(startedAt=started, completedAt=_now())
+            for error in payload.get("errors", []):
+                error.setdefault("errors", [])
+                error.setdefault("links", {})
             status = batch_status(version, status == 207)
         return err.ok(status, payload)
 

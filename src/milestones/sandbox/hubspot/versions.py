@@ -9,7 +9,8 @@ dated ones, ``other`` for the rest.
 
 The dated answers differ from the legacy ones in a few places, all about the shape:
 batch answers never use 207, property definitions lose three display fields, and the
-dated association batch read carries the timestamps its schema requires.
+dated association batch read carries what its schema requires (``startedAt``,
+``completedAt``, and ``errors``/``links`` in each per-input error).
 """
 
 from __future__ import annotations
