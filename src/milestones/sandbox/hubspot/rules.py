@@ -98,6 +98,11 @@ class Rules:
         self.format: dict[str, dict[str, dict[str, FormatRule]]] = {}
         self.required: dict[str, list[RequiredWhen]] = {}
 
+    @property
+    def active(self) -> bool:
+        """Whether any rule is set (writes skip the check otherwise)."""
+        return bool(self.format or self.required)
+
     def put(self, kind: str, name: str, rule: FormatRule) -> None:
         self.format.setdefault(kind, {}).setdefault(name, {})[rule.rule_type] = rule
 
@@ -116,8 +121,6 @@ class Rules:
     ) -> list[Violation]:
         """The rules a write breaks; ``written``: wire values after it, per written name."""
         out: list[Violation] = []
-        if not self.format and not self.required:
-            return out
         for name, value in written.items():
             for rule in self.of(kind, name):
                 if value and not rule.passes(value):
