@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -39,3 +40,40 @@ def test_sandbox_command_serves_until_ctrl_c(monkeypatch: pytest.MonkeyPatch) ->
 def test_bad_fault_spec_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli.sandbox, ["--faults", "429=7"])
     assert result.exit_code == 2 and "--faults" in result.output
+
+
+def test_no_legacy_paths_serves_only_the_dated_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    start = cli._start_hubspot
+
+    def spy(*args: object):
+        seen["server"], lines = start(*args)
+        return seen["server"], lines
+
+    def status(path: str) -> int:
+        req = urllib.request.Request(
+            seen["server"].url + path, headers={"Authorization": "Bearer pat-sandbox-0000"}
+        )
+        try:
+            return urllib.request.urlopen(req).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def interrupt(_: float) -> None:
+        seen["dated"] = status("/crm/objects/2026-09/contacts?limit=2")
+        seen["legacy"] = status("/crm/v3/objects/contacts?limit=2")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    monkeypatch.setattr(cli, "_start_hubspot", spy)
+    monkeypatch.setattr(cli.time, "sleep", interrupt)
+    result = CliRunner().invoke(cli.sandbox, ["--contacts", "60", "--no-legacy-paths"])
+    assert result.exit_code == 0, result.output
+    assert "paths:    2026-09 only" in result.output
+    assert (seen["dated"], seen["legacy"]) == (200, 404)
+    assert seen["server"].stats()["families"]["legacy"] == 1
+
+
+def test_no_legacy_paths_is_for_hubspot_only() -> None:
+    result = CliRunner().invoke(cli.sandbox, ["--provider", "salesforce", "--no-legacy-paths"])
+    assert result.exit_code == 2 and "--no-legacy-paths" in result.output

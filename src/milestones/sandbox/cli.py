@@ -50,8 +50,19 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     show_default=True,
     help="Enforce the CRM's request limits (HubSpot: 100 per 10 s, daily, search 5/s).",
 )
+@click.option(
+    "--no-legacy-paths",
+    is_flag=True,
+    help="HubSpot: serve only the dated 2026-09 paths; /crm/v3, /crm/v4 answer 404.",
+)
 def sandbox(
-    provider: str, port: int, contacts: int, seed: int, fault_plan: FaultPlan, rate_limits: str
+    provider: str,
+    port: int,
+    contacts: int,
+    seed: int,
+    fault_plan: FaultPlan,
+    rate_limits: str,
+    no_legacy_paths: bool,
 ) -> None:
     """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks.
 
@@ -63,13 +74,16 @@ def sandbox(
       milestones sandbox --contacts 2000
       milestones sandbox --provider salesforce --rate-limits on
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
+      milestones sandbox --no-legacy-paths
     """
+    if no_legacy_paths and provider != "hubspot":
+        raise click.UsageError("--no-legacy-paths is for --provider hubspot")
     started = time.perf_counter()
     world = generate_world(seed=seed, contacts=contacts)
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":
-        server, lines = _start_hubspot(world, port, fault_plan, limits)
+        server, lines = _start_hubspot(world, port, fault_plan, limits, not no_legacy_paths)
     else:
         server, lines = _start_salesforce(world, port, fault_plan, limits)
     took = time.perf_counter() - started
@@ -89,14 +103,18 @@ def sandbox(
 
 
 def _start_hubspot(
-    world: World, port: int, faults: FaultPlan, rate_limits: bool
+    world: World, port: int, faults: FaultPlan, rate_limits: bool, legacy_paths: bool = True
 ) -> tuple[Any, list[str]]:
     from milestones.sandbox.hubspot.api import HubSpotServer
 
-    server = HubSpotServer(world, port=port, faults=faults, rate_limits=rate_limits).start()
+    server = HubSpotServer(
+        world, port=port, faults=faults, rate_limits=rate_limits, legacy_paths=legacy_paths
+    ).start()
     lines = [
         f"base URL: {server.url}",
         f"token:    {server.token}",
+        "paths:    "
+        + ("legacy (/crm/v3, /crm/v4) and 2026-09" if legacy_paths else "2026-09 only"),
         "",
         "# milestones.toml",
         'provider = "hubspot"',

@@ -1,1 +1,1 @@
-"""The HubSpot flavour of the sandbox: the CRM v3/v4 API over the demo world."""
+"""The HubSpot flavour of the sandbox: the CRM API, legacy and 2026-09, over the demo world."""

@@ -1,9 +1,15 @@
 """A faithful local HubSpot CRM API over the sandbox world.
 
-Serves the ``/crm/v3`` and ``/crm/v4`` paths the hubspot-api-client SDK calls
-(reference/hubspot-api.md §7.6) with HubSpot's status codes, JSON shapes, error bodies,
-rate-limit headers and limits. Point the SDK at it with
-``HubSpot(access_token=server.token, host=server.url)``.
+Serves the legacy ``/crm/v3`` and ``/crm/v4`` paths the hubspot-api-client SDK calls
+(reference/hubspot-api.md §7.6) and the dated ``2026-09`` paths beside them
+(``/crm/objects/2026-09/contacts``; crm-api-changes-2026.md §2; ``versions``), from one
+route table, with HubSpot's status codes, JSON shapes, error bodies, rate-limit headers
+and limits. Point the SDK at it with ``HubSpot(access_token=server.token,
+host=server.url)``. ``legacy_paths=False`` turns the legacy paths off: they then answer
+as any unknown path does (404), and are still counted in ``stats()["families"]``.
+
+Validation rules: format rules are set through the property-validations API or
+``set_format_rule``; conditional-required ones with ``require_when`` (``rules``).
 
 Rate limits (``rate_limits=True``, off by default): 100 requests per rolling 10 s and a
 daily quota (250,000, as a Free/Starter private app) for everything but search; search
@@ -14,27 +20,42 @@ responses carry only ``X-HubSpot-Correlation-Id`` (§6.3). 429s never carry
 models the search index lag (§1.5): records changed within it are not found yet.
 
 Routes (``{type}``: ``contacts``, ``companies``, ``deals``, ``emails``, ``calls``,
-``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids):
-objects list/get/create/update/archive, ``batch/read|update|archive``, ``search``;
-``/crm/v4/associations/{from}/{to}/batch/read``, ``/crm/v4/objects/{type}/{id}/
-associations/{to}``; ``/crm/v3/pipelines/deals[/{id}]``; ``/crm/v3/properties/{type}
-[/{name}]`` (GET, POST, PATCH); ``/crm/v3/owners``.
+``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids), legacy and 2026-09:
+objects list/get/create/update/archive, ``batch/read|update|archive|create``, ``search``
+(``/crm/v3/objects/{type}``, ``/crm/objects/2026-09/{type}``); association batch read
+(``/crm/v4/associations/{from}/{to}/batch/read``, ``/crm/associations/2026-09/{from}/
+{to}/batch/read``); pipelines ``{type}[/{id}]``; properties ``{type}[/{name}]`` (GET,
+POST, PATCH) and groups; owners. Legacy only: ``/crm/v4/objects/{type}/{id}/
+associations/{to}`` (absent from 2026-09). 2026-09 only: ``GET .../{type}/groups`` and
+``/crm/property-validations/2026-09/{objectTypeId}/...`` (``validations``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from milestones.sandbox.hubspot import assoc as assoc
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot import meta as meta
 from milestones.sandbox.hubspot import objects as objects
-from milestones.sandbox.hubspot.props import CATALOGUE, OBJECT_TYPES, TYPE_NAMES
+from milestones.sandbox.hubspot import validations as validations
+from milestones.sandbox.hubspot.props import CATALOGUE, OBJECT_TYPES, TYPE_NAMES, iso
+from milestones.sandbox.hubspot.rules import FormatRule, Rules, check_arguments
 from milestones.sandbox.hubspot.search import SearchError, search
-from milestones.sandbox.hubspot.values import plan_write, render
+from milestones.sandbox.hubspot.values import plan_write, property_type, render
+from milestones.sandbox.hubspot.versions import (
+    DATED,
+    LEGACY,
+    api_path,
+    batch_status,
+    family,
+    is_dated,
+)
 from milestones.sandbox.server.core import RollingWindow, SandboxServer
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import World
@@ -42,7 +63,6 @@ from milestones.sandbox.world.store import World
 PORTAL_ID = 62515
 TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5
 DAILY_MAX = 250_000
-V3 = "/crm/v3/objects/{type}"
 
 
 class HubSpotServer(SandboxServer):
@@ -58,11 +78,15 @@ class HubSpotServer(SandboxServer):
         daily_max: int = DAILY_MAX,
         retry_after_s: int | None = None,
         search_lag_ms: int = 0,
+        legacy_paths: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(world, token=token, **kwargs)
         self.daily_max, self.retry_after_s = daily_max, retry_after_s
         self.search_lag_ms = search_lag_ms
+        self.legacy_paths = legacy_paths
+        self.families: Counter[str] = Counter()
+        self.rules = Rules()
         self.daily_used = 0
         self._daily_lock = threading.Lock()
         self.records_written: Counter[str] = Counter()
@@ -77,38 +101,63 @@ class HubSpotServer(SandboxServer):
                 world.by_time(kind, "touched")
 
     def _register(self) -> None:
-        o = self._object_route
-        o("GET", V3, objects.list_page)
-        o("POST", V3, objects.create)
-        o("GET", V3 + "/{id}", objects.get_one)
-        o("PATCH", V3 + "/{id}", objects.update_one)
-        o("DELETE", V3 + "/{id}", objects.archive_one)
-        o("POST", V3 + "/batch/read", objects.batch_read)
-        o("POST", V3 + "/batch/update", objects.batch_update)
-        o("POST", V3 + "/batch/archive", objects.batch_archive)
-        o("POST", V3 + "/batch/create", objects.batch_create)
-        o("POST", V3 + "/search", self._search)
-        self.route("POST", "/crm/v4/associations/{from}/{to}/batch/read", self._assoc_batch)
-        self.route("GET", "/crm/v4/objects/{type}/{id}/associations/{to}", self._assoc_single)
-        self.route("GET", "/crm/v3/pipelines/{type}", self._call(meta.pipelines))
-        self.route("GET", "/crm/v3/pipelines/{type}/{pid}", self._call(meta.pipeline))
-        self.route("GET", "/crm/v3/owners", self._call(meta.owners))
-        p = "/crm/v3/properties/{type}"
-        o("GET", p, meta.list_properties)
-        o("POST", p, meta.create_property)
-        o("GET", p + "/{name}", meta.get_property)
-        o("PATCH", p + "/{name}", meta.update_property)
-        o("GET", p + "/groups/{name}", meta.get_property_group)
-        o("POST", p + "/groups", meta.create_property_group)
+        """The route table: each API once, served on every version that is on."""
+        for v in (LEGACY, DATED) if self.legacy_paths else (DATED,):
+            o = partial(self._object_route, v)
+            objs = api_path("objects", v, "/{type}")
+            o("GET", objs, objects.list_page)
+            o("POST", objs, objects.create)
+            o("GET", objs + "/{id}", objects.get_one)
+            o("PATCH", objs + "/{id}", objects.update_one, versioned=True)
+            o("DELETE", objs + "/{id}", objects.archive_one)
+            o("POST", objs + "/batch/read", objects.batch_read, versioned=True)
+            o("POST", objs + "/batch/update", objects.batch_update, versioned=True)
+            o("POST", objs + "/batch/archive", objects.batch_archive)
+            o("POST", objs + "/batch/create", objects.batch_create)
+            o("POST", objs + "/search", self._search)
+            batch = partial(self._assoc_batch, v)
+            self.route("POST", api_path("associations", v, "/{from}/{to}/batch/read"), batch)
+            pipes = api_path("pipelines", v, "/{type}")
+            self.route("GET", pipes, self._call(meta.pipelines))
+            self.route("GET", pipes + "/{pid}", self._call(meta.pipeline))
+            self.route("GET", api_path("owners", v), self._call(meta.owners))
+            p = api_path("properties", v, "/{type}")
+            o("GET", p, meta.list_properties, versioned=True)
+            o("POST", p, meta.create_property, versioned=True)
+            if is_dated(v):  # before ``{name}``, which would take "groups" for a name
+                o("GET", p + "/groups", meta.list_property_groups)
+            o("GET", p + "/{name}", meta.get_property, versioned=True)
+            o("PATCH", p + "/{name}", meta.update_property, versioned=True)
+            o("GET", p + "/groups/{name}", meta.get_property_group)
+            o("POST", p + "/groups", meta.create_property_group)
+        if self.legacy_paths:  # no 2026-09 equivalent
+            self.route("GET", "/crm/v4/objects/{type}/{id}/associations/{to}", self._assoc_single)
+        pv = f"/crm/property-validations/{DATED}/{{type}}"
+        o = partial(self._object_route, DATED)
+        o("GET", pv, validations.all_rules)
+        o("GET", pv + "/{name}", validations.property_rules)
+        o("GET", pv + "/{name}/rule-type/{rule}", validations.get_rule)
+        o("PUT", pv + "/{name}/rule-type/{rule}", validations.put_rule)
 
-    def _object_route(self, method: str, pattern: str, fn: Callable[..., Response]) -> None:
-        """A route whose ``{type}`` must name a known object type (else 404)."""
+    def _object_route(
+        self,
+        version: str,
+        method: str,
+        pattern: str,
+        fn: Callable[..., Response],
+        versioned: bool = False,
+    ) -> None:
+        """A route whose ``{type}`` must name a known object type (else 404).
+
+        ``versioned``: the handler's answer depends on the version; it gets ``version=``.
+        """
+        extra = {"version": version} if versioned else {}
 
         def handler(req: Request, type: str, **params: str) -> Response:
             kind = objects.object_kind(type)
             if kind is None:
                 return err.not_found(f"Unable to infer object type from: {type}")
-            return fn(self, req, kind, *params.values())
+            return fn(self, req, kind, *params.values(), **extra)
 
         self.route(method, pattern, handler)
 
@@ -122,7 +171,7 @@ class HubSpotServer(SandboxServer):
         except SearchError as exc:
             return err.validation(str(exc))
 
-    def _assoc_batch(self, req: Request, **params: str) -> Response:
+    def _assoc_batch(self, version: str, req: Request, **params: str) -> Response:
         from_kind, to_kind = OBJECT_TYPES.get(params["from"]), OBJECT_TYPES.get(params["to"])
         if from_kind is None or to_kind is None:
             return err.validation(f"Unknown object type in {params['from']}/{params['to']}")
@@ -132,7 +181,14 @@ class HubSpotServer(SandboxServer):
                 f"The maximum number of inputs supported in a batch request is "
                 f"{assoc.V4_MAX_INPUTS}. Please reduce the number of items and try again"
             )
+        started = _now()
         status, payload = assoc.batch_read(self.world, from_kind, to_kind, inputs)
+        if is_dated(version):  # 200 only, with what its schema requires (§2.3)
+            payload.update(startedAt=started, completedAt=_now())
+            for error in payload.get("errors", []):
+                error.setdefault("errors", [])
+                error.setdefault("links", {})
+            status = batch_status(version, status == 207)
         return err.ok(status, payload)
 
     def _assoc_single(self, req: Request, **params: str) -> Response:
@@ -146,7 +202,35 @@ class HubSpotServer(SandboxServer):
         limit = max(1, min(objects.to_int(req.param("limit"), 500), 500))
         return err.ok(200, assoc.single(self.world, from_kind, rec, to_kind, after, limit))
 
+    # ---- validation rules ------------------------------------------------------------------
+
+    def set_format_rule(
+        self, object_type: str, name: str, rule_type: str, arguments: list[str]
+    ) -> None:
+        """As ``PUT /crm/property-validations/2026-09/{type}/{name}/rule-type/{rule}``."""
+        kind = OBJECT_TYPES[object_type.lower()]
+        problem = check_arguments(rule_type, arguments) or (
+            None if property_type(self.world, kind, name) else f"no property {name}"
+        )
+        if problem:
+            raise ValueError(problem)
+        with self.world.lock:
+            self.rules.put(kind, name, FormatRule(rule_type, tuple(arguments)))
+
+    def require_when(self, object_type: str, name: str, when: str, equals: str) -> None:
+        """On 2026-09 writes, ``name`` is required when ``when`` is ``equals``."""
+        with self.world.lock:
+            self.rules.require_when(OBJECT_TYPES[object_type.lower()], name, when, equals)
+
     # ---- flavour hooks ---------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Response | None:
+        """Answer as the core does, then count the request under its path family."""
+        resp = super().handle(req)
+        if not req.path.startswith("/_sandbox/"):
+            with self._stats_lock:
+                self.families[family(req.path)] += 1
+        return resp
 
     def endpoint_name(self, route_name: str, params: dict[str, str]) -> str:
         """Counters per object type: ``GET /crm/v3/objects/contacts``."""
@@ -225,15 +309,20 @@ class HubSpotServer(SandboxServer):
         self.records_written[TYPE_NAMES[kind]] += 1
 
     def stats(self) -> dict[str, Any]:
-        """Base counters plus the daily quota used and records written per object type."""
+        """Base counters plus the daily quota used, records written per object type and
+        requests per path family (``{"legacy": n, "2026-09": m}``, others when seen)."""
         out = super().stats()
         out["daily_used"] = self.daily_used
         out["records_written"] = dict(self.records_written)
+        with self._stats_lock:
+            out["families"] = {LEGACY: 0, DATED: 0, **self.families}
         return out
 
     def reset_stats(self) -> None:
         super().reset_stats()
         self.records_written.clear()
+        with self._stats_lock:
+            self.families.clear()
 
     def mutate(self, op: str, **args: Any) -> dict[str, Any] | None:
         """Base mutations plus ``set_properties``: ``{"type": "contacts", "id": 2000001,
@@ -250,6 +339,10 @@ class HubSpotServer(SandboxServer):
 
     def configure(self, rate_limits: bool | None = None, faults: str | None = None) -> None:
         super().configure(rate_limits, faults)
+
+
+def _now() -> str:
+    return iso(int(time.time() * 1000))
 
 
 def _is_search(route_name: str) -> bool:

@@ -1,4 +1,7 @@
-"""HubSpot associations: inline on v3 list/get, and the v4 batch read (reference §4.2).
+"""HubSpot associations: inline on v3 list/get, and the batch read (reference §4.2).
+
+``batch_read`` answers the legacy v4 shape (207 when an input has no associations); the
+2026-09 path serves the same rows with 200 (``api``, crm-api-changes-2026.md §2.3).
 
 Type ids are HubSpot's HUBSPOT_DEFINED ones (reference §4.2 "Common type ids"). Contact,
 deal and company links carry both the primary and the unlabeled type, as real portals

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -85,21 +86,44 @@ def search_secondly() -> Response:
     return error(429, "RATE_LIMITS", "You have reached your secondly limit.")
 
 
-def property_errors(problems: list[tuple[str, str]]) -> Response:
-    """Whole-batch 400 for unknown or read-only properties (reference §1.4)."""
+def property_errors(
+    problems: list[tuple[str, str]], codes: list[str | None] | None = None
+) -> Response:
+    """Whole-batch 400 for unknown, read-only or invalid property values (reference §1.4).
+
+    The message embeds a JSON list of ``{isValid, message, error, name}``, as HubSpot's
+    format-rule refusals do (crm-api-changes-2026.md §2.2); ``codes`` gives each
+    problem's ``error`` when it is not derived from the message.
+    """
     details = [
         {
             "isValid": False,
             "message": message,
-            "error": "PROPERTY_DOESNT_EXIST" if "does not exist" in message else "INVALID_VALUE",
+            "error": (codes[n] if codes else None)
+            or ("PROPERTY_DOESNT_EXIST" if "does not exist" in message else "INVALID_VALUE"),
             "name": name,
             "localizedErrorMessage": message,
         }
-        for name, message in problems
+        for n, (name, message) in enumerate(problems)
     ]
-    import json
-
     return validation(f"Property values were not valid: {json.dumps(details)}")
+
+
+def rule_error(record_id: str, violations: list[Any]) -> dict[str, Any]:
+    """The per-input ``VALIDATION_ERROR`` of a 2026-09 write that breaks validation rules.
+
+    ``context`` names the input (``ids``, as every per-input error) and the properties.
+    """
+    body = batch_error("VALIDATION_ERROR", "; ".join(v.message for v in violations), [record_id])
+    body["context"]["propertyName"] = list(dict.fromkeys(v.name for v in violations))
+    return body
+
+
+def rule_refusal(record_id: str, violations: list[Any]) -> Response:
+    """A single 2026-09 write refused by validation rules: 400 with the same error."""
+    body = rule_error(record_id, violations)
+    body["correlationId"] = correlation_id()
+    return json_response(400, body, JSON)
 
 
 def batch_error(category: str, message: str, ids: list[str], **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Pipelines (reference §3), properties (§5) and owners endpoints of the HubSpot sandbox."""
+"""Pipelines (reference §3), properties (§5) and owners endpoints of the HubSpot sandbox.
+
+The same on legacy and 2026-09 paths except for properties (crm-api-changes-2026.md
+§2.4): dated answers leave out ``currencyPropertyName``, ``numberDisplayHint`` and
+``textDisplayHint``, and a dated create refuses an option without ``displayOrder``.
+Stages always carry ``writePermissions``, as 2026-09 requires.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Any
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot.portal import Portal
 from milestones.sandbox.hubspot.props import CATALOGUE, Prop, iso
+from milestones.sandbox.hubspot.versions import LEGACY, is_dated, property_answer
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import Pipeline
 
@@ -90,20 +97,22 @@ def _builtin_json(p: Prop) -> dict[str, Any]:
     }
 
 
-def list_properties(srv: Portal, req: Request, kind: str) -> Response:
+def list_properties(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -> Response:
     results = [_builtin_json(p) for p in CATALOGUE[kind].values()]
     results += list(srv.world.defined_fields[kind].values())
-    return err.ok(200, {"results": results})
+    return err.ok(200, {"results": [property_answer(p, version) for p in results]})
 
 
-def get_property(srv: Portal, req: Request, kind: str, name: str) -> Response:
+def get_property(
+    srv: Portal, req: Request, kind: str, name: str, *, version: str = LEGACY
+) -> Response:
     builtin = CATALOGUE[kind].get(name)
     if builtin is not None:
         return err.ok(200, _builtin_json(builtin))
     defined = srv.world.defined_fields[kind].get(name)
     if defined is None:
         return err.not_found(f"Unable to find property {name}")
-    return err.ok(200, defined)
+    return err.ok(200, property_answer(defined, version))
 
 
 def _check_definition(body: dict[str, Any], partial: bool = False) -> str | None:
@@ -123,9 +132,13 @@ def _check_definition(body: dict[str, Any], partial: bool = False) -> str | None
     return None
 
 
-def create_property(srv: Portal, req: Request, kind: str) -> Response:
+def create_property(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -> Response:
     body = req.json() or {}
     problem = _check_definition(body)
+    if not problem and is_dated(version):
+        unordered = [o for o in body.get("options") or [] if "displayOrder" not in o]
+        if unordered:
+            problem = f"Option {unordered[0].get('value')!r} is missing required field displayOrder"
     if problem:
         return err.validation(problem)
     name = str(body["name"])
@@ -159,10 +172,12 @@ def create_property(srv: Portal, req: Request, kind: str) -> Response:
         "updatedUserId": "1",
     }
     srv.world.define_field(kind, name, definition)
-    return err.ok(201, definition)
+    return err.ok(201, property_answer(definition, version))
 
 
-def update_property(srv: Portal, req: Request, kind: str, name: str) -> Response:
+def update_property(
+    srv: Portal, req: Request, kind: str, name: str, *, version: str = LEGACY
+) -> Response:
     defined = srv.world.defined_fields[kind].get(name)
     if defined is None:
         if name in CATALOGUE[kind]:
@@ -175,7 +190,7 @@ def update_property(srv: Portal, req: Request, kind: str, name: str) -> Response
     changed = {**defined, **{k: v for k, v in body.items() if k != "name"}}
     changed["updatedAt"] = iso(int(time.time() * 1000))
     srv.world.define_field(kind, name, changed)
-    return err.ok(200, changed)
+    return err.ok(200, property_answer(changed, version))
 
 
 # Groups every portal has; a portal's own groups come from create_property_group.
@@ -186,13 +201,24 @@ BUILTIN_GROUPS = {
 }
 
 
+def _builtin_group(name: str) -> dict[str, Any]:
+    return {"name": name, "label": name, "displayOrder": -1, "archived": False}
+
+
 def get_property_group(srv: Portal, req: Request, kind: str, name: str) -> Response:
     group = srv.property_groups.get(kind, {}).get(name)
     if group is None and name in BUILTIN_GROUPS.get(kind, ()):
-        group = {"name": name, "label": name, "displayOrder": -1, "archived": False}
+        group = _builtin_group(name)
     if group is None:
         return err.not_found(f"Unable to find property group {name}")
     return err.ok(200, group)
+
+
+def list_property_groups(srv: Portal, req: Request, kind: str) -> Response:
+    """Built-in groups, then the portal's own (served on 2026-09 paths only)."""
+    results = [_builtin_group(n) for n in BUILTIN_GROUPS.get(kind, ())]
+    results += list(srv.property_groups.get(kind, {}).values())
+    return err.ok(200, {"results": results})
 
 
 def create_property_group(srv: Portal, req: Request, kind: str) -> Response:

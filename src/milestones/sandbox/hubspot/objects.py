@@ -1,21 +1,28 @@
-"""CRM v3 object endpoints: list, get, create, update, archive, batch read/update/archive.
+"""CRM object endpoints: list, get, create, update, archive, batch read/update/archive.
 
 Reference/hubspot-api.md §1: lists page 100 at most (a larger ``limit`` is clamped to
 100, the SDK's ``PAGE_MAX_SIZE``; 50 with ``propertiesWithHistory``) behind
 ``paging.next.after`` (the next record's id, opaque to clients), absent on the last page;
-batches take 100 inputs (50 with history) and answer 207 with per-record errors.
+batches take 100 inputs (50 with history) and answer 207 with per-record errors on legacy
+paths, 200 with the same ``errors``/``numErrors`` on 2026-09 (crm-api-changes-2026.md
+§2.1). Writes are checked against the portal's validation rules (``rules``): on legacy
+paths a broken format rule refuses the whole batch (400); on 2026-09 the input alone is
+refused with a per-input ``VALIDATION_ERROR`` and conditional-required rules apply too.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot.assoc import inline
 from milestones.sandbox.hubspot.portal import Portal
 from milestones.sandbox.hubspot.props import OBJECT_TYPES, SINGULAR, default_properties, iso
-from milestones.sandbox.hubspot.values import plan_write, render
+from milestones.sandbox.hubspot.rules import Violation
+from milestones.sandbox.hubspot.values import plan_write, render, value_of, written_values
+from milestones.sandbox.hubspot.versions import LEGACY, batch_status, is_dated
 from milestones.sandbox.server.http import Request, Response
 from milestones.sandbox.world.store import ACTIVITY_KINDS, kind_of
 
@@ -96,7 +103,20 @@ def _written(srv: Portal, kind: str, rec: Any, written: list[str]) -> dict[str, 
     return render(srv.world, kind, rec, [*written, *derived, "hs_object_id"])
 
 
-def update_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
+def _broken_rules(
+    srv: Portal, kind: str, rec: Any, values: dict[str, Any], updates: Any, version: str
+) -> list[Violation]:
+    """The validation rules a planned write breaks (conditional ones on dated paths only)."""
+    if not srv.rules.active:
+        return []
+    written = written_values(srv.world, kind, values, updates)
+    current = partial(value_of, srv.world, kind, rec)
+    return srv.rules.check(kind, written, current, conditional=is_dated(version))
+
+
+def update_one(
+    srv: Portal, req: Request, kind: str, raw_id: str, *, version: str = LEGACY
+) -> Response:
     rec = find(srv, kind, raw_id, req)
     if rec is None:
         return err.not_found(f"Object not found.  objectId are usually numeric. id={raw_id}")
@@ -105,6 +125,11 @@ def update_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
         updates = plan_write(srv.world, kind, rec, values)
     except ValueError as exc:
         return err.property_errors([(str(exc).split('"')[1], str(exc))])
+    broken = _broken_rules(srv, kind, rec, values, updates, version)
+    if broken and is_dated(version):
+        return err.rule_refusal(raw_id, broken)
+    if broken:
+        return err.property_errors([(v.name, v.message) for v in broken], [v.code for v in broken])
     srv.write(kind, rec.id, updates)
     return err.ok(200, _written(srv, kind, rec, list(values)))
 
@@ -183,7 +208,7 @@ def _too_many(n: int, cap: int) -> Response | None:
     return None
 
 
-def batch_read(srv: Portal, req: Request, kind: str) -> Response:
+def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -> Response:
     started = iso(int(time.time() * 1000))
     inputs, body = _inputs(req)
     history = body.get("propertiesWithHistory") or []
@@ -210,20 +235,22 @@ def batch_read(srv: Portal, req: Request, kind: str) -> Response:
         )
         errors.append(err.batch_error("OBJECT_NOT_FOUND", message, missing))
     results = [render(srv.world, kind, r, names) for r in found]
-    return _batch_response(results, errors, started)
+    return _batch_response(results, errors, started, version)
 
 
-def _batch_response(results: list[Any], errors: list[Any], started: str | None) -> Response:
+def _batch_response(
+    results: list[Any], errors: list[Any], started: str | None, version: str = LEGACY
+) -> Response:
     payload: dict[str, Any] = {"status": "COMPLETE", "results": results}
     if errors:
         payload["numErrors"] = len(errors)
         payload["errors"] = errors
     payload["startedAt"] = started
     payload["completedAt"] = iso(int(time.time() * 1000))
-    return err.ok(207 if errors else 200, payload)
+    return err.ok(batch_status(version, bool(errors)), payload)
 
 
-def batch_update(srv: Portal, req: Request, kind: str) -> Response:
+def batch_update(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -> Response:
     started = iso(int(time.time() * 1000))
     inputs, _ = _inputs(req)
     too_many = _too_many(len(inputs), BATCH_MAX)
@@ -234,7 +261,9 @@ def batch_update(srv: Portal, req: Request, kind: str) -> Response:
     if dupes:
         return err.validation(f"Duplicate IDs found in batch input: {dupes}")
     w = srv.world
-    plans, problems, missing = [], [], []
+    plans, missing, refused = [], [], []
+    problems: list[tuple[str, str]] = []
+    codes: list[str | None] = []
     for item in inputs:
         raw = str(item.get("id", ""))
         rec = w.get(kind, int(raw)) if raw.isdigit() else None
@@ -243,12 +272,21 @@ def batch_update(srv: Portal, req: Request, kind: str) -> Response:
             missing.append(raw)
             continue
         try:
-            plans.append((rec, values, plan_write(w, kind, rec, values)))
+            updates = plan_write(w, kind, rec, values)
         except ValueError as exc:
             problems.append((str(exc).split('"')[1], str(exc)))
+            codes.append(None)
+            continue
+        broken = _broken_rules(srv, kind, rec, values, updates, version)
+        if broken and is_dated(version):  # 2026-09: this input alone is refused
+            refused.append(err.rule_error(raw, broken))
+            continue
+        problems += [(v.name, v.message) for v in broken]
+        codes += [v.code for v in broken]
+        plans.append((rec, values, updates))
     if problems:  # one invalid property fails the whole batch (reference §1.4)
-        return err.property_errors(problems)
-    results, errors = [], []
+        return err.property_errors(problems, codes)
+    results, errors = [], refused
     for rec, values, updates in plans:
         if srv.faults.fail_record():
             errors.append(_locked(kind, rec.id))
@@ -258,7 +296,7 @@ def batch_update(srv: Portal, req: Request, kind: str) -> Response:
     if missing:
         message = f"Could not update some {SINGULAR[kind].upper()} objects: they do not exist."
         errors.append(err.batch_error("OBJECT_NOT_FOUND", message, missing))
-    return _batch_response(results, errors, started)
+    return _batch_response(results, errors, started, version)
 
 
 def _locked(kind: str, record_id: int) -> dict[str, Any]:

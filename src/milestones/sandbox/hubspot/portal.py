@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from milestones.sandbox.hubspot.rules import Rules
 from milestones.sandbox.server.faults import FaultPlan
 from milestones.sandbox.world.store import World
 
@@ -19,6 +20,8 @@ class Portal(Protocol):
     faults: FaultPlan
     # Property groups created through the API, per object kind (built-in ones are implied).
     property_groups: dict[str, dict[str, dict[str, Any]]]
+    # The portal's property validation rules (format and conditional-required).
+    rules: Rules
 
     def write(self, kind: str, record_id: int, updates: dict[str, Any]) -> None:
         """Apply an API write to the world and count it."""

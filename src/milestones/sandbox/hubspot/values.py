@@ -81,6 +81,23 @@ def plan_write(world: World, kind: str, rec: Any, values: dict[str, Any]) -> dic
     return updates
 
 
+def written_values(
+    world: World, kind: str, values: dict[str, Any], updates: dict[str, Any]
+) -> dict[str, str | None]:
+    """The wire value each written property holds after a planned write (None: empty).
+
+    Created properties read back normalised (``updates`` holds that); built-in ones as
+    written.
+    """
+    out: dict[str, str | None] = {}
+    for name, raw in values.items():
+        if name not in CATALOGUE[kind] and name in world.defined_fields[kind]:
+            out[name] = as_wire(updates.get(name))
+        else:
+            out[name] = None if raw is None or raw == "" else as_wire(raw)
+    return out
+
+
 def _plan_stage(world: World, updates: dict[str, Any]) -> None:
     """A stage write checks the stage exists; closing sets closedate (reference §2 Deals)."""
     found = world.stage(str(updates["stage"]))
