@@ -141,7 +141,7 @@ def test_incremental_pull_returns_exactly_what_changed(
     endpoints = hubspot_server.stats()["endpoints"]
     searches = {k: v for k, v in endpoints.items() if k.endswith("/search")}
     types = ("contacts", "deals", *ENGAGEMENTS)
-    assert searches == {f"POST /crm/v3/objects/{t}/search": 1 for t in types}
+    assert searches == {f"POST /crm/objects/2026-09/{t}/search": 1 for t in types}
 
 
 def test_ten_thousand_changes_and_edits_during_the_pull(make_hubspot: MakeConnector) -> None:
@@ -233,7 +233,7 @@ def test_a_long_property_list_goes_in_request_bodies_not_the_url(
     assert all("custom_property_number_0399" in c.properties for c in contacts)
     endpoints = hubspot_server.stats()["endpoints"]
     live_pages = math.ceil(hubspot_world.count("person") / 100)
-    assert endpoints["POST /crm/v3/objects/contacts/batch/read"] == live_pages
+    assert endpoints["POST /crm/objects/2026-09/contacts/batch/read"] == live_pages
     assert hubspot_server.stats()["statuses"].get("414") is None
 
 

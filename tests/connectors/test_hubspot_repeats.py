@@ -70,7 +70,7 @@ def connector(server: RepeatingHubSpot) -> HubSpotConnector:
 @pytest.fixture
 def contacts_repeating_after() -> Iterator[RepeatingHubSpot]:
     def answer(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/crm/v3/objects/contacts")
+        assert (method, path) == ("GET", "/crm/objects/2026-09/contacts")
         record = {"id": "101", "properties": {"hs_object_id": "101"}}
         return {"results": [record], "paging": {"next": {"after": "CURSOR-7"}}}
 
@@ -84,18 +84,18 @@ def test_a_list_cursor_that_comes_twice_stops_the_stream(
     hubspot = connector(contacts_repeating_after)
     with pytest.raises(StreamError, match="after='CURSOR-7' came twice") as stopped:
         collect(hubspot.pull("contacts", full_window()))
-    assert stopped.value.url == f"{contacts_repeating_after.url}/crm/v3/objects/contacts"
-    assert contacts_repeating_after.requests == ["GET /crm/v3/objects/contacts"] * 2
+    assert stopped.value.url == f"{contacts_repeating_after.url}/crm/objects/2026-09/contacts"
+    assert contacts_repeating_after.requests == ["GET /crm/objects/2026-09/contacts"] * 2
 
 
 @pytest.fixture
 def associations_repeating_after() -> Iterator[RepeatingHubSpot]:
     def answer(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if path == "/crm/v3/pipelines/deals":
+        if path == "/crm/pipelines/2026-09/deals":
             return {"results": []}
-        if path == "/crm/v3/objects/deals":
+        if path == "/crm/objects/2026-09/deals":
             return {"results": [{"id": "901", "properties": {"dealstage": "open"}}]}
-        assert path == "/crm/v4/associations/deals/contacts/batch/read"
+        assert path == "/crm/associations/2026-09/deals/contacts/batch/read"
         to = [{"toObjectId": 101, "associationTypes": []}]
         page = {"next": {"after": "ASSOC-3"}}
         return {"results": [{"from": {"id": "901"}, "to": to, "paging": page}]}
@@ -111,4 +111,4 @@ def test_an_association_cursor_that_comes_twice_stops_the_stream(
     with pytest.raises(StreamError, match="after='ASSOC-3' for deals 901 came twice"):
         collect(hubspot.pull("deals", full_window()))
     reads = [r for r in associations_repeating_after.requests if "associations" in r]
-    assert reads == ["POST /crm/v4/associations/deals/contacts/batch/read"] * 2
+    assert reads == ["POST /crm/associations/2026-09/deals/contacts/batch/read"] * 2

@@ -47,8 +47,8 @@ def test_field_creation_is_idempotent_with_a_dry_run(
     assert [f.action for f in again] == ["none"] * 8
     endpoints = hubspot_server.stats()["endpoints"]
     assert endpoints == {
-        "GET /crm/v3/properties/contacts": 1,
-        "GET /crm/v3/properties/deals": 1,
+        "GET /crm/properties/2026-09/contacts": 1,
+        "GET /crm/properties/2026-09/deals": 1,
     }  # two reads, no create
 
 
@@ -76,7 +76,9 @@ def test_batches_of_100_land_and_207_errors_map_to_their_records(
     for rid in people[:150]:
         expected = None if rid in failed else "prospect"
         assert _value(hubspot_server, "contacts", rid, "sales_milestone") == expected
-    assert hubspot_server.stats()["endpoints"] == {"POST /crm/v3/objects/contacts/batch/update": 2}
+    assert hubspot_server.stats()["endpoints"] == {
+        "POST /crm/objects/2026-09/contacts/batch/update": 2
+    }
 
 
 def test_a_batch_rejected_whole_is_split_so_the_good_records_land(
@@ -133,9 +135,11 @@ def test_lifecycle_mirror_moves_backwards_only_when_allowed(
     assert result.ok
     assert _value(hubspot_server, "contacts", rid, "lifecyclestage") == "customer"
     endpoints = hubspot_server.stats()["endpoints"]
-    assert endpoints["POST /crm/v3/objects/contacts/batch/update"] == 2  # clear, then set
+    assert endpoints["POST /crm/objects/2026-09/contacts/batch/update"] == 2  # clear, then set
     # forward moves need no clearing
     hubspot_server.reset_stats()
     [result] = connector.write([Change("contact", rid, {"milestone": "advocate"})])
     assert result.ok and _value(hubspot_server, "contacts", rid, "lifecyclestage") == "evangelist"
-    assert hubspot_server.stats()["endpoints"]["POST /crm/v3/objects/contacts/batch/update"] == 1
+    assert (
+        hubspot_server.stats()["endpoints"]["POST /crm/objects/2026-09/contacts/batch/update"] == 1
+    )

@@ -28,10 +28,10 @@ from milestones.sandbox.server.core import Request, Response
 
 CONTACTS = 60
 ORDER = ("target", "prospect", "opportunity", "client", "advocate")
-CONTACTS_LIST = path_is("GET", "/crm/v3/objects/contacts")
-DEALS_LIST = path_is("GET", "/crm/v3/objects/deals")
-EMAILS_LIST = path_is("GET", "/crm/v3/objects/emails")
-HS_WRITE = path_is("POST", "/crm/v3/objects/contacts/batch/update")
+CONTACTS_LIST = path_is("GET", "/crm/objects/2026-09/contacts")
+DEALS_LIST = path_is("GET", "/crm/objects/2026-09/deals")
+EMAILS_LIST = path_is("GET", "/crm/objects/2026-09/emails")
+HS_WRITE = path_is("POST", "/crm/objects/2026-09/contacts/batch/update")
 SF_QUERY = path_is("GET", "/query")
 SF_WRITE = path_is("PATCH", "/composite/sobjects")
 

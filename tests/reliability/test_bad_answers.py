@@ -141,22 +141,22 @@ HUBSPOT_ANSWERS: dict[str, Case] = {
         DEALS_LIST, dropped, "connection failed", serve=False
     ),
     "association answer truncated": broken_answer(
-        path_is("POST", "/crm/v4/associations/"), truncated, "malformed answer"
+        path_is("POST", "/crm/associations/2026-09/"), truncated, "malformed answer"
     ),
     "association answer without results": broken_answer(
-        path_is("POST", "/crm/v4/associations/"),
+        path_is("POST", "/crm/associations/2026-09/"),
         answer_with(200, '{"status": "COMPLETE"}', "application/json"),
         "no results list",
         serve=False,
     ),
     "pipelines answer without results": broken_answer(
-        path_is("GET", "/crm/v3/pipelines/"),
+        path_is("GET", "/crm/pipelines/2026-09/"),
         answer_with(200, '{"status": "ok"}', "application/json"),
         "no results list",
         serve=False,
     ),
     "pipelines answer unexpected": broken_answer(
-        path_is("GET", "/crm/v3/pipelines/"),
+        path_is("GET", "/crm/pipelines/2026-09/"),
         answer_with(200, "[]", "application/json"),
         "malformed answer",
         serve=False,

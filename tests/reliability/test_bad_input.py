@@ -258,7 +258,11 @@ def association_to_nobody(crm: Crm, ref: Reference) -> None:
         for result in payload.get("results", []):
             result.setdefault("to", []).append({"toObjectId": 99999999, "associationTypes": []})
 
-    Tamper(crm.server, path_is("POST", "/crm/v4/associations/deals/contacts"), edit_json(add_ghost))
+    Tamper(
+        crm.server,
+        path_is("POST", "/crm/associations/2026-09/deals/contacts"),
+        edit_json(add_ghost),
+    )
     outcome = crm.cli("sync")
     assert outcome.code == 0, outcome.text
     assert_intact(crm, ref)

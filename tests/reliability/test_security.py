@@ -290,9 +290,11 @@ def test_hubspot_requests_go_to_the_configured_host_only(tmp_path: Path) -> None
         def add_foreign_link(payload: Any) -> None:
             nxt = (payload.get("paging") or {}).get("next")
             if nxt:
-                nxt["link"] = "http://127.0.0.2:9/crm/v3/objects/contacts?after=" + nxt["after"]
+                nxt["link"] = (
+                    "http://127.0.0.2:9/crm/objects/2026-09/contacts?after=" + nxt["after"]
+                )
 
-        Tamper(crm.server, path_is("GET", "/crm/v3/objects/"), edit_json(add_foreign_link))
+        Tamper(crm.server, path_is("GET", "/crm/objects/2026-09/"), edit_json(add_foreign_link))
         with connections() as seen:
             crm.ensure_fields()
             assert crm.cli("sync").code == 0

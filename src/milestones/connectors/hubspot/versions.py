@@ -19,7 +19,7 @@ from datetime import date
 from milestones.connectors.base import ApiSupport
 
 LEGACY = "legacy"
-DEFAULT_VERSION = "legacy"  # TEMP
+DEFAULT_VERSION = "2026-09"
 WARN_DAYS = 90
 
 
