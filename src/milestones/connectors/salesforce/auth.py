@@ -89,11 +89,13 @@ def login_for(settings: AnySalesforceSettings, session: requests.Session) -> Log
 
 def _password_login(settings: SalesforcePassword, session: requests.Session) -> tuple[str, str]:
     # SOAP login at the My Domain URL; scratch_url is simple-salesforce's way to name it.
+    # The login speaks its own version: login() is gone from API 65.0 on, while the data
+    # calls run at api_version (reference crm-api-changes-2026.md 5.2).
     return SalesforceLogin(
         username=settings.username,
         password=settings.password.get_secret_value(),
         security_token=settings.security_token.get_secret_value(),
-        sf_version=settings.api_version,
+        sf_version=settings.login_api_version,
         session=session,
         domain=settings.domain,
         scratch_url=_base_url(settings),
