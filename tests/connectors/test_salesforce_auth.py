@@ -60,7 +60,8 @@ def settings_for(mode: str, org: SalesforceServer, key_file: Path, **wrong: Any)
             auth="jwt",
             username=wrong.get("username", "integration@sandbox.example"),
             consumer_key="sandbox-client-id",
-            private_key_file=key_file,
+            # the org's app holds the certificate of org.jwt_key_file; key_file is another key
+            private_key_file=key_file if wrong.get("key") == "other" else org.jwt_key_file,
             **common,
         )
     if mode == "client_credentials":
@@ -96,12 +97,15 @@ def test_a_session_id_is_used_as_given(key_file):
         assert "auth" not in sf.usage().calls
 
 
+# simple-salesforce warns on "user hasn't approved this consumer" (the wrong JWT user).
+@pytest.mark.filterwarnings("ignore::UserWarning:simple_salesforce.login")
 @pytest.mark.parametrize(
     ("mode", "wrong"),
     [
         ("password", {"secret": "not-the-password"}),
         ("client_credentials", {"secret": "not-the-secret"}),
         ("jwt", {"username": "someone@else.example"}),
+        ("jwt", {"key": "other"}),
     ],
 )
 def test_refused_logins_are_configuration_errors_without_secrets(org, key_file, mode, wrong):
@@ -116,6 +120,6 @@ def test_refused_logins_are_configuration_errors_without_secrets(org, key_file, 
 
 
 def test_a_missing_private_key_file_is_a_configuration_error(org, tmp_path):
-    sf = connector(settings_for("jwt", org, tmp_path / "absent.key"))
+    sf = connector(settings_for("jwt", org, tmp_path / "absent.key", key="other"))
     with pytest.raises(ConfigurationError):
         sf.stages()

@@ -50,8 +50,22 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     show_default=True,
     help="Enforce the CRM's request limits (HubSpot: 100 per 10 s, daily, search 5/s).",
 )
+@click.option(
+    "--soap-login",
+    type=click.Choice(["on", "off", "no-api-auth"]),
+    default="on",
+    show_default=True,
+    help="Salesforce: off refuses SOAP login() as orgs created since Winter '26 do; "
+    "no-api-auth refuses it for a user without Use Any API Auth.",
+)
 def sandbox(
-    provider: str, port: int, contacts: int, seed: int, fault_plan: FaultPlan, rate_limits: str
+    provider: str,
+    port: int,
+    contacts: int,
+    seed: int,
+    fault_plan: FaultPlan,
+    rate_limits: str,
+    soap_login: str,
 ) -> None:
     """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks.
 
@@ -62,6 +76,7 @@ def sandbox(
     Examples:
       milestones sandbox --contacts 2000
       milestones sandbox --provider salesforce --rate-limits on
+      milestones sandbox --provider salesforce --soap-login off
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
     """
     started = time.perf_counter()
@@ -71,7 +86,7 @@ def sandbox(
     if provider == "hubspot":
         server, lines = _start_hubspot(world, port, fault_plan, limits)
     else:
-        server, lines = _start_salesforce(world, port, fault_plan, limits)
+        server, lines = _start_salesforce(world, port, fault_plan, limits, soap_login)
     took = time.perf_counter() - started
     click.echo(f"{provider} sandbox: {contacts} people (seed {seed}) ready in {took:.1f} s")
     for line in lines:
@@ -110,9 +125,11 @@ def _start_hubspot(
 
 
 def _start_salesforce(
-    world: World, port: int, faults: FaultPlan, rate_limits: bool
+    world: World, port: int, faults: FaultPlan, rate_limits: bool, soap_login: str
 ) -> tuple[Any, list[str]]:
     from milestones.sandbox.salesforce.cli import start_salesforce
 
-    server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)
+    server, lines = start_salesforce(
+        world, port=port, faults=faults, rate_limits=rate_limits, soap_login=soap_login
+    )
     return server, list(lines)
