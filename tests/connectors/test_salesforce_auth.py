@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sf_fixtures import spec
+from sf_fixtures import SOAP_LOGIN, password_settings, spec
 
 from milestones.connectors.base import ConfigurationError
 from milestones.connectors.salesforce.connector import SalesforceConnector
@@ -123,3 +124,63 @@ def test_a_missing_private_key_file_is_a_configuration_error(org, tmp_path):
     sf = connector(settings_for("jwt", org, tmp_path / "absent.key", key="other"))
     with pytest.raises(ConfigurationError):
         sf.stages()
+
+
+def test_password_logs_in_at_its_own_version_and_reads_at_the_data_version(org, key_file):
+    settings = settings_for("password", org, key_file)
+    assert (settings.login_api_version, settings.api_version) == ("64.0", "68.0")
+    sf = connector(settings)
+    assert sf.stages()  # the sandbox refuses SOAP login() at 65.0 and later
+    assert sf.client.sf.sf_version == "68.0"
+
+
+MOVE_ON = 'switch to auth = "client_credentials" with an External Client App'
+
+
+@pytest.mark.parametrize(
+    ("org_options", "code", "says"),
+    [
+        ({"soap_login": False}, "INVALID_OPERATION", "SOAP login() is switched off in this org"),
+        ({"use_any_api_auth": False}, "INSUFFICIENT_ACCESS", 'lacks the "Use Any API Auth"'),
+    ],
+)
+def test_an_org_refusing_soap_login_says_what_to_do(key_file, org_options, code, says):
+    with SalesforceServer(generate_world(seed=3, contacts=5), **org_options) as refusing:
+        sf = connector(settings_for("password", refusing, key_file))
+        with pytest.raises(ConfigurationError) as caught:
+            sf.stages()
+        # the same org takes the External Client App
+        assert connector(settings_for("client_credentials", refusing, key_file)).stages()
+
+    error = caught.value
+    assert error.code == code
+    assert says in error.message and MOVE_ON in error.message
+    assert "README.md" in error.message and "Summer '27" in error.message
+    assert "sandbox-password" not in str(error) and "sandbox-security-token" not in str(error)
+    assert sf.usage().calls == {"auth": 1}
+
+
+def test_soap_login_refused_at_its_version_names_the_key():
+    # login_api_version >= 65.0 cannot be configured, so the fault comes by replay here.
+    fault = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
+        "<faultcode>sf:INVALID_OPERATION</faultcode><faultstring>INVALID_OPERATION: "
+        "The SOAP Login operation is not available in the API version specified (64.0). "
+        "Refer to the documentation for supported versions.</faultstring><detail>"
+        "<sf:LoginFault><sf:exceptionCode>INVALID_OPERATION</sf:exceptionCode>"
+        "<sf:exceptionMessage>The SOAP Login operation is not available in the API version "
+        "specified (64.0). Refer to the documentation for supported versions."
+        "</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body>"
+        "</soapenv:Envelope>"
+    )
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SOAP_LOGIN, body=fault, status=500)
+        sf = SalesforceConnector(password_settings(), spec(), sleep=lambda s: None)
+        with pytest.raises(ConfigurationError) as caught:
+            sf.stages()
+    assert caught.value.code == "INVALID_OPERATION"
+    assert "not offered at API version 64.0" in caught.value.message
+    assert 'login_api_version = "64.0"' in caught.value.message and MOVE_ON in caught.value.message
+    assert "PASSWORD-SECRET" not in str(caught.value)
