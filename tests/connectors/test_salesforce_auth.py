@@ -11,10 +11,11 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sf_fixtures import SOAP_LOGIN, password_settings, spec
+from sf_fixtures import HOST, SOAP_LOGIN, FakeOrg, password_settings, spec
 
 from milestones.connectors.base import ConfigurationError
 from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.grants import running_user_id
 from milestones.connectors.salesforce.settings import (
     AnySalesforceSettings,
     SalesforceClientCredentials,
@@ -184,3 +185,51 @@ def test_soap_login_refused_at_its_version_names_the_key():
     assert "not offered at API version 64.0" in caught.value.message
     assert 'login_api_version = "64.0"' in caught.value.message and MOVE_ON in caught.value.message
     assert "PASSWORD-SECRET" not in str(caught.value)
+
+
+def test_client_credentials_find_the_run_as_user_by_userinfo(org, key_file):
+    sf = connector(settings_for("client_credentials", org, key_file))
+    org.reset_stats()
+
+    assert running_user_id(sf.client) == org.setup.user_id
+
+    endpoints = org.stats()["endpoints"]
+    assert endpoints.get("GET /services/oauth2/userinfo") == 1
+    assert not any("query" in name for name in endpoints)  # no username to look up
+
+
+def test_client_credentials_grant_the_fields_to_the_run_as_user(key_file):
+    with SalesforceServer(generate_world(seed=3, contacts=5)) as fresh:
+        sf = connector(settings_for("client_credentials", fresh, key_file))
+        created = sf.ensure_fields(dry_run=False)
+        assert created and all(status.is_writable for status in created)
+        assigned = {a["AssigneeId"] for a in fresh.setup.assignments}
+        assert fresh.setup.user_id in assigned
+
+
+def test_client_credentials_without_userinfo_say_what_to_do():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeOrg(mock)
+        mock.add(
+            responses.POST,
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00Dxx!TOKEN", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        mock.add(
+            responses.GET,
+            f"{HOST}/services/oauth2/userinfo",
+            status=403,
+            json=[{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient scope"}],
+        )
+        settings = SalesforceClientCredentials(
+            instance_url=HOST, consumer_key="key", consumer_secret="SECRET-VALUE"
+        )
+        sf = connector(settings)
+        with pytest.raises(ConfigurationError) as caught:
+            running_user_id(sf.client)
+    assert caught.value.message == (
+        "cannot tell which user the integration runs as (/services/oauth2/userinfo gave 403 "
+        "INSUFFICIENT_ACCESS): let the External Client App's token read userinfo, or grant "
+        "read and edit on the fields by hand"
+    )
+    assert "SECRET-VALUE" not in str(caught.value)
