@@ -18,6 +18,7 @@ real assertions.
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from collections.abc import Collection
 from pathlib import Path
@@ -40,11 +41,12 @@ class AssertionRefused(Exception):
 
 
 def make_signing_pair(directory: Path, common_name: str) -> tuple[Path, bytes]:
-    """A new RSA key written to `directory/jwt.key` (0600) and its self-signed certificate.
+    """An RSA key written to `directory/jwt.key` (0600) and its self-signed certificate.
 
-    Returns the key's path and the certificate as PEM, the one to "upload to the app".
+    Returns the key's path and the certificate as PEM, the one to "upload to the app". One
+    key serves every sandbox of the process (making one takes a while; none is a secret).
     """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = _process_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
@@ -68,6 +70,11 @@ def make_signing_pair(directory: Path, common_name: str) -> tuple[Path, bytes]:
             )
         )
     return path, certificate.public_bytes(serialization.Encoding.PEM)
+
+
+@functools.cache
+def _process_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def check_assertion(
