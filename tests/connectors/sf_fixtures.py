@@ -16,6 +16,8 @@ import responses
 
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.salesforce.settings import (
+    DATA_API_VERSION,
+    LAST_SOAP_LOGIN_VERSION,
     SALESFORCE_FIELD_NAMES,
     SalesforcePassword,
     SalesforceSession,
@@ -23,7 +25,8 @@ from milestones.connectors.salesforce.settings import (
 from milestones.connectors.salesforce.soql import BASE_FIELDS
 
 HOST = "https://acme.my.salesforce.com"
-API = f"{HOST}/services/data/v62.0"
+API = f"{HOST}/services/data/v{DATA_API_VERSION}"
+SOAP_LOGIN = f"{HOST}/services/Soap/u/{LAST_SOAP_LOGIN_VERSION}"
 LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=1000/15000"}
 
 # The fake org has every standard field the connector reads, so a field added to the
@@ -77,7 +80,7 @@ def soap_login_body(session_id: str) -> str:
         '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'
-        f"<serverUrl>{HOST}/services/Soap/u/62.0/00Dxx</serverUrl>"
+        f"<serverUrl>{SOAP_LOGIN}/00Dxx</serverUrl>"
         f"<sessionId>{session_id}</sessionId>"
         "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
     )
@@ -153,7 +156,7 @@ class FakeOrg:
             }
             if not body["done"]:
                 body["nextRecordsUrl"] = (
-                    f"/services/data/v62.0/queryAll/01g{sobject}-{(number + 1) * size}"
+                    f"{API.removeprefix(HOST)}/queryAll/01g{sobject}-{(number + 1) * size}"
                 )
             bodies.append(body)
         for number, body in enumerate(bodies[1:], start=1):
@@ -170,7 +173,7 @@ def _attributes(sobject: str, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "attributes": {
             "type": sobject,
-            "url": f"/services/data/v62.0/sobjects/{sobject}/{row['Id']}",
+            "url": f"/services/data/v{DATA_API_VERSION}/sobjects/{sobject}/{row['Id']}",
         },
         **row,
     }

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sf_fixtures import spec
+from sf_fixtures import HOST, SOAP_LOGIN, FakeOrg, password_settings, spec
 
 from milestones.connectors.base import ConfigurationError
 from milestones.connectors.salesforce.connector import SalesforceConnector
+from milestones.connectors.salesforce.grants import running_user_id
 from milestones.connectors.salesforce.settings import (
     AnySalesforceSettings,
     SalesforceClientCredentials,
@@ -60,7 +62,8 @@ def settings_for(mode: str, org: SalesforceServer, key_file: Path, **wrong: Any)
             auth="jwt",
             username=wrong.get("username", "integration@sandbox.example"),
             consumer_key="sandbox-client-id",
-            private_key_file=key_file,
+            # the org's app holds the certificate of org.jwt_key_file; key_file is another key
+            private_key_file=key_file if wrong.get("key") == "other" else org.jwt_key_file,
             **common,
         )
     if mode == "client_credentials":
@@ -96,12 +99,15 @@ def test_a_session_id_is_used_as_given(key_file):
         assert "auth" not in sf.usage().calls
 
 
+# simple-salesforce warns on "user hasn't approved this consumer" (the wrong JWT user).
+@pytest.mark.filterwarnings("ignore::UserWarning:simple_salesforce.login")
 @pytest.mark.parametrize(
     ("mode", "wrong"),
     [
         ("password", {"secret": "not-the-password"}),
         ("client_credentials", {"secret": "not-the-secret"}),
         ("jwt", {"username": "someone@else.example"}),
+        ("jwt", {"key": "other"}),
     ],
 )
 def test_refused_logins_are_configuration_errors_without_secrets(org, key_file, mode, wrong):
@@ -116,6 +122,114 @@ def test_refused_logins_are_configuration_errors_without_secrets(org, key_file, 
 
 
 def test_a_missing_private_key_file_is_a_configuration_error(org, tmp_path):
-    sf = connector(settings_for("jwt", org, tmp_path / "absent.key"))
+    sf = connector(settings_for("jwt", org, tmp_path / "absent.key", key="other"))
     with pytest.raises(ConfigurationError):
         sf.stages()
+
+
+def test_password_logs_in_at_its_own_version_and_reads_at_the_data_version(org, key_file):
+    settings = settings_for("password", org, key_file)
+    assert (settings.login_api_version, settings.api_version) == ("64.0", "68.0")
+    sf = connector(settings)
+    assert sf.stages()  # the sandbox refuses SOAP login() at 65.0 and later
+    assert sf.client.sf.sf_version == "68.0"
+
+
+MOVE_ON = 'switch to auth = "client_credentials" with an External Client App'
+
+
+@pytest.mark.parametrize(
+    ("org_options", "code", "says"),
+    [
+        ({"soap_login": False}, "INVALID_OPERATION", "SOAP login() is switched off in this org"),
+        ({"use_any_api_auth": False}, "INSUFFICIENT_ACCESS", 'lacks the "Use Any API Auth"'),
+    ],
+)
+def test_an_org_refusing_soap_login_says_what_to_do(key_file, org_options, code, says):
+    with SalesforceServer(generate_world(seed=3, contacts=5), **org_options) as refusing:
+        sf = connector(settings_for("password", refusing, key_file))
+        with pytest.raises(ConfigurationError) as caught:
+            sf.stages()
+        # the same org takes the External Client App
+        assert connector(settings_for("client_credentials", refusing, key_file)).stages()
+
+    error = caught.value
+    assert error.code == code
+    assert says in error.message and MOVE_ON in error.message
+    assert "README.md" in error.message and "Summer '27" in error.message
+    assert "sandbox-password" not in str(error) and "sandbox-security-token" not in str(error)
+    assert sf.usage().calls == {"auth": 1}
+
+
+def test_soap_login_refused_at_its_version_names_the_key():
+    # login_api_version >= 65.0 cannot be configured, so the fault comes by replay here.
+    fault = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
+        "<faultcode>sf:INVALID_OPERATION</faultcode><faultstring>INVALID_OPERATION: "
+        "The SOAP Login operation is not available in the API version specified (64.0). "
+        "Refer to the documentation for supported versions.</faultstring><detail>"
+        "<sf:LoginFault><sf:exceptionCode>INVALID_OPERATION</sf:exceptionCode>"
+        "<sf:exceptionMessage>The SOAP Login operation is not available in the API version "
+        "specified (64.0). Refer to the documentation for supported versions."
+        "</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body>"
+        "</soapenv:Envelope>"
+    )
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, SOAP_LOGIN, body=fault, status=500)
+        sf = SalesforceConnector(password_settings(), spec(), sleep=lambda s: None)
+        with pytest.raises(ConfigurationError) as caught:
+            sf.stages()
+    assert caught.value.code == "INVALID_OPERATION"
+    assert "not offered at API version 64.0" in caught.value.message
+    assert 'login_api_version = "64.0"' in caught.value.message and MOVE_ON in caught.value.message
+    assert "PASSWORD-SECRET" not in str(caught.value)
+
+
+def test_client_credentials_find_the_run_as_user_by_userinfo(org, key_file):
+    sf = connector(settings_for("client_credentials", org, key_file))
+    org.reset_stats()
+
+    assert running_user_id(sf.client) == org.setup.user_id
+
+    endpoints = org.stats()["endpoints"]
+    assert endpoints.get("GET /services/oauth2/userinfo") == 1
+    assert not any("query" in name for name in endpoints)  # no username to look up
+
+
+def test_client_credentials_grant_the_fields_to_the_run_as_user(key_file):
+    with SalesforceServer(generate_world(seed=3, contacts=5)) as fresh:
+        sf = connector(settings_for("client_credentials", fresh, key_file))
+        created = sf.ensure_fields(dry_run=False)
+        assert created and all(status.is_writable for status in created)
+        assigned = {a["AssigneeId"] for a in fresh.setup.assignments}
+        assert fresh.setup.user_id in assigned
+
+
+def test_client_credentials_without_userinfo_say_what_to_do():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeOrg(mock)
+        mock.add(
+            responses.POST,
+            f"{HOST}/services/oauth2/token",
+            json={"access_token": "00Dxx!TOKEN", "instance_url": HOST, "token_type": "Bearer"},
+        )
+        mock.add(
+            responses.GET,
+            f"{HOST}/services/oauth2/userinfo",
+            status=403,
+            json=[{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient scope"}],
+        )
+        settings = SalesforceClientCredentials(
+            instance_url=HOST, consumer_key="key", consumer_secret="SECRET-VALUE"
+        )
+        sf = connector(settings)
+        with pytest.raises(ConfigurationError) as caught:
+            running_user_id(sf.client)
+    assert caught.value.message == (
+        "cannot tell which user the integration runs as (/services/oauth2/userinfo gave 403 "
+        "INSUFFICIENT_ACCESS): let the External Client App's token read userinfo, or grant "
+        "read and edit on the fields by hand"
+    )
+    assert "SECRET-VALUE" not in str(caught.value)

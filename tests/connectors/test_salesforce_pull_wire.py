@@ -9,6 +9,7 @@ import pytest
 import responses
 from sf_fixtures import (
     API,
+    HOST,
     LIMIT_HEADER,
     FakeOrg,
     contact_row,
@@ -25,6 +26,7 @@ from milestones.mapping.records import Activity, Contact, Deal, Link
 
 UNTIL = datetime(2024, 5, 2, tzinfo=UTC)
 SINCE = datetime(2024, 5, 1, 9, 59, 50, tzinfo=UTC)
+PATH = API.removeprefix(HOST)  # the data API's path, as nextRecordsUrl gives it
 
 
 @pytest.fixture
@@ -163,7 +165,7 @@ def test_an_expired_cursor_restarts_from_the_last_row_read(mock):
         for n in range(4)
     ]
     first = org.pages("OpportunityContactRole", rows[:2], 2000)
-    first = {**first, "done": False, "nextRecordsUrl": "/services/data/v62.0/queryAll/01gDEAD-2"}
+    first = {**first, "done": False, "nextRecordsUrl": f"{PATH}/queryAll/01gDEAD-2"}
     rest = {"totalSize": 2, "done": True, "records": rows[2:]}
     mock.add(
         responses.GET,
@@ -359,7 +361,7 @@ def test_a_next_records_url_that_comes_twice_stops_the_stream(mock):
     org = FakeOrg(mock)
     org.describe("Contact")
     rows = [contact_row(n, n) for n in range(2)]
-    again = "/services/data/v62.0/queryAll/01gLOOP-1"
+    again = f"{PATH}/queryAll/01gLOOP-1"
     first = {**org.pages("Contact", rows[:1], 2000), "done": False, "nextRecordsUrl": again}
     looping = {**org.pages("Contact", rows[1:], 2000), "done": False, "nextRecordsUrl": again}
     mock.add(responses.GET, f"{API}/queryAll/01gLOOP-1", json=looping, headers=LIMIT_HEADER)

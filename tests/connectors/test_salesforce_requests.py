@@ -10,8 +10,8 @@ import pytest
 import responses
 from sf_fixtures import (
     API,
-    HOST,
     LIMIT_HEADER,
+    SOAP_LOGIN,
     FakeOrg,
     contact_row,
     password_settings,
@@ -115,7 +115,7 @@ def test_an_expired_session_is_renewed_and_the_page_replayed(mock):
     logins = iter(["SESSION-1", "SESSION-2"])
     mock.add_callback(
         responses.POST,
-        f"{HOST}/services/Soap/u/62.0",
+        SOAP_LOGIN,
         callback=lambda request: (200, {}, soap_login_body(next(logins))),
     )
     org.describe("Contact")

@@ -216,6 +216,20 @@ def test_init_writes_a_config_that_loads(
     assert again.exit_code == 2 and "--force" in again.output
 
 
+def test_init_for_salesforce_defaults_to_client_credentials(tmp_path: Path) -> None:
+    path = tmp_path / "milestones.toml"
+    inherited = {k: None for k in os.environ if k.startswith(("SF_", "HUBSPOT_"))}
+    runner = CliRunner(env={**inherited, "MILESTONES_CONFIG": None})
+    args = ["--provider", "salesforce", "--instance-url", "https://acme.my.salesforce.com"]
+    result = runner.invoke(cli, ["--config", str(path), "init", "--no-input", *args])
+    assert result.exit_code == 0, result.output
+    assert "set SF_CONSUMER_KEY, SF_CONSUMER_SECRET" in result.output
+    env = {"SF_CONSUMER_KEY": "k", "SF_CONSUMER_SECRET": "s"}
+    settings = load_config(path, environ=env).salesforce
+    assert settings is not None and settings.auth == "client_credentials"
+    assert settings.api_version == "68.0"
+
+
 def test_init_without_a_provider_and_no_terminal_asks_for_one(tmp_path: Path) -> None:
     env = {
         k: v for k, v in __import__("os").environ.items() if not k.startswith(("SF_", "HUBSPOT_"))

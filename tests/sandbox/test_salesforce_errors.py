@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import time
 import urllib.request
 from collections.abc import Iterator
 
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -161,15 +160,15 @@ def test_a_new_session_cannot_resume_an_old_cursor() -> None:
 
 
 def test_jwt_and_wrong_password_logins() -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    claims = {"iss": CREDS.client_id, "sub": CREDS.username, "aud": "https://login.salesforce.com"}
-    assertion = jwt.encode(claims, pem, algorithm="RS256")
+    claims = {
+        "iss": CREDS.client_id,
+        "sub": CREDS.username,
+        "aud": "https://login.salesforce.com",
+        "exp": int(time.time()) + 180,
+    }
     with serve() as srv:
+        assert srv.jwt_key_file is not None
+        assertion = jwt.encode(claims, srv.jwt_key_file.read_bytes(), algorithm="RS256")
         session = trusting_session(srv)
         url = f"{srv.url}/services/oauth2/token"
         grant = {

@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from milestones.config.settings import ConfigError, load_config
+from milestones.connectors.salesforce.settings import (
+    SalesforceClientCredentials,
+    SalesforcePassword,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_HUBSPOT = """
@@ -91,6 +95,12 @@ BAD = [
         "salesforce.password: required key is missing",
     ),
     (
+        "salesforce SOAP login at a version without login()",
+        'provider = "salesforce"\n[salesforce]\ninstance_url = "https://x.my.salesforce.com"\n'
+        'auth = "password"\nusername = "u"\npassword = "p"\nlogin_api_version = "65.0"\n',
+        "salesforce.login_api_version: SOAP login() is not available from API version 65.0",
+    ),
+    (
         "email direction unknown",
         GOOD_HUBSPOT + "[mapping.two_way]\nemail_directions = ['sideways']\n",
         "mapping.two_way.email_directions.0",
@@ -128,6 +138,49 @@ def test_salesforce_defaults_and_renamed_field(tmp_path: Path) -> None:
     assert spec.name("is_advocate") == "Is_Advocate__c"
     assert spec.person_objects == ("contact", "lead")
     assert "Referred_By__c" in spec.extra_properties
+
+
+SF_TABLE = 'provider = "salesforce"\n[salesforce]\ninstance_url = "https://x.my.salesforce.com"\n'
+SF_ENV = {"KEY": "3MVG9-consumer-key", "SECRET": "consumer-secret-value", "PW": "pw-value"}
+
+
+def test_salesforce_auth_left_out_means_client_credentials(tmp_path: Path) -> None:
+    text = SF_TABLE + 'consumer_key = "${KEY}"\nconsumer_secret = "${SECRET}"\n'
+    config = load_config(write(tmp_path, text), SF_ENV)
+    assert isinstance(config.salesforce, SalesforceClientCredentials)
+    assert config.salesforce.auth == "client_credentials"
+    assert config.salesforce.api_version == "68.0"
+
+
+def test_salesforce_auth_left_out_asks_for_the_client_credentials(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, SF_TABLE + 'username = "u"\n'), SF_ENV)
+    assert "salesforce.consumer_key: required key is missing" in caught.value.problems
+    assert "salesforce.username: unknown key" in caught.value.problems
+
+
+def test_an_existing_password_config_keeps_working(tmp_path: Path) -> None:
+    text = SF_TABLE + 'auth = "password"\nusername = "u"\npassword = "${PW}"\n'
+    config = load_config(write(tmp_path, text), SF_ENV)
+    assert isinstance(config.salesforce, SalesforcePassword)
+    # SOAP login() stays on the last version that offers it; data calls move on.
+    assert config.salesforce.login_api_version == "64.0"
+    assert config.salesforce.api_version == "68.0"
+
+
+def test_cli_refuses_a_login_version_without_login(tmp_path: Path) -> None:
+    text = SF_TABLE + 'auth = "password"\nusername = "u"\npassword = "${PW}"\n'
+    path = write(tmp_path, text + 'login_api_version = "66.0"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "milestones", "--config", str(path), "check", "--offline"],
+        capture_output=True,
+        text=True,
+        env={**SF_ENV, "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "salesforce.login_api_version" in done.stderr
+    assert SF_ENV["PW"] not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(("case", "text", "expected"), BAD, ids=[b[0] for b in BAD])

@@ -3,7 +3,8 @@
 What the environment already tells is used without a question: which CRM (the variables
 ``HUBSPOT_ACCESS_TOKEN`` or ``SF_*`` that are set), the Salesforce auth mode (a session id,
 a JWT key, client credentials or a password) and the instance URL (``SF_INSTANCE_URL``).
-Only what remains is asked, and nothing at all with ``--no-input`` (defaults then). Secrets
+Only what remains is asked, and nothing at all with ``--no-input`` (defaults then: for
+Salesforce, client credentials through an External Client App). Secrets
 are never written: the file reads them from the environment with ``${VAR}``.
 """
 
@@ -21,6 +22,11 @@ import click
 from milestones.cli.app import AppContext, pass_app
 from milestones.config.settings import parse_config, resolve_path
 from milestones.connectors.hubspot.versions import DEFAULT_VERSION
+from milestones.connectors.salesforce.settings import (
+    DATA_API_VERSION,
+    DEFAULT_AUTH,
+    LAST_SOAP_LOGIN_VERSION,
+)
 
 HUBSPOT_STAGES = {
     "appointmentscheduled": "prospect",
@@ -42,10 +48,10 @@ SALESFORCE_STAGES = {
     "Negotiation/Review": "opportunity",
     "Closed Won": "client",
 }
-SF_AUTH_VARS = {
-    "password": ("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"),
-    "jwt": ("SF_USERNAME", "SF_CONSUMER_KEY", "SF_PRIVATE_KEY_FILE"),
+SF_AUTH_VARS = {  # the order new integrations should consider them
     "client_credentials": ("SF_CONSUMER_KEY", "SF_CONSUMER_SECRET"),
+    "jwt": ("SF_USERNAME", "SF_CONSUMER_KEY", "SF_PRIVATE_KEY_FILE"),
+    "password": ("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"),
     "session": ("SF_SESSION_ID",),
 }
 PLACEHOLDER_URL = "https://acme.my.salesforce.com"
@@ -103,8 +109,15 @@ def _salesforce_section(auth: str, instance_url: str) -> list[str]:
         "[salesforce]",
         f'instance_url = "{instance_url}"'
         + ("   # change me: your My Domain URL" if instance_url == PLACEHOLDER_URL else ""),
-        f'auth = "{auth}"                  # password | jwt | client_credentials | session',
+        f'auth = "{auth}"   # client_credentials (default) | jwt | password (legacy) | session',
     ]
+    if auth == "client_credentials":
+        lines.append("# The External Client App's key and secret; it runs as its Run As user.")
+    elif auth == "password":
+        lines += [
+            "# Legacy SOAP login(): off on orgs created since Winter '26, retired in Summer '27.",
+            '# Move to auth = "client_credentials" (README.md, "Quick start: Salesforce").',
+        ]
     if auth in ("password", "jwt"):
         lines.append('username = "${SF_USERNAME}"')
     if auth == "password":
@@ -121,11 +134,14 @@ def _salesforce_section(auth: str, instance_url: str) -> list[str]:
         ]
     else:
         lines.append('session_id = "${SF_SESSION_ID}"  # an existing session; cannot log in again')
+    if auth == "password":
+        version = f'login_api_version = "{LAST_SOAP_LOGIN_VERSION}"'
+        lines.append(f"{version}       # SOAP login() only; 65.0 and later have none")
     if auth in ("password", "jwt"):
         domain = "test" if ".sandbox." in instance_url else "login"
         lines.append(f'domain = "{domain}"                # "test" for a sandbox org')
     lines += [
-        'api_version = "62.0"',
+        f'api_version = "{DATA_API_VERSION}"              # data calls; the newest tested',
         "budget_share = 0.5               # share of the daily API requests left a run may spend",
     ]
     return lines
@@ -199,7 +215,8 @@ def _ask(question: str, choices: list[str], default: str, interactive: bool) -> 
 @click.option(
     "--auth",
     type=click.Choice(list(SF_AUTH_VARS)),
-    help="Salesforce auth mode (else detected from the SF_* variables).",
+    help="Salesforce auth mode (else detected from the SF_* variables; "
+    "client_credentials when nothing tells).",
 )
 @click.option("--instance-url", help="Salesforce My Domain URL (else $SF_INSTANCE_URL).")
 @click.option("--no-input", is_flag=True, help="Never ask; use defaults for what is unknown.")
@@ -224,6 +241,7 @@ def init(
     Examples:
       milestones init                                 detect, ask the rest
       milestones init --provider hubspot --no-input
+      milestones init --provider salesforce --instance-url https://acme.my.salesforce.com
       milestones --config acme.toml init --provider salesforce --auth jwt \\
           --instance-url https://acme.my.salesforce.com
     """
@@ -239,17 +257,17 @@ def init(
         provider = _ask("Which CRM", ["hubspot", "salesforce"], "hubspot", True)
     auth = auth or detect_sf_auth(env)
     if provider == "salesforce" and auth is None:
-        auth = _ask("Salesforce auth mode", list(SF_AUTH_VARS), "password", interactive)
+        auth = _ask("Salesforce auth mode", list(SF_AUTH_VARS), DEFAULT_AUTH, interactive)
     url = instance_url or env.get("SF_INSTANCE_URL")
     if provider == "salesforce" and url is None:
         url = click.prompt("Salesforce My Domain URL") if interactive else PLACEHOLDER_URL
-    text = render_config(provider, env, auth or "password", url or PLACEHOLDER_URL)
+    text = render_config(provider, env, auth or DEFAULT_AUTH, url or PLACEHOLDER_URL)
     validate_template(text)
     Path(path).write_text(text, encoding="utf-8")
     needed = (
         ["HUBSPOT_ACCESS_TOKEN"]
         if provider == "hubspot"
-        else list(SF_AUTH_VARS[auth or "password"])
+        else list(SF_AUTH_VARS[auth or DEFAULT_AUTH])
     )
     missing = [name for name in needed if name not in env]
     message = f"wrote {path} for {provider}"

@@ -42,9 +42,9 @@ FALLBACK_DESCRIPTIONS = {
     "username": "The integration user's login (from the env).",
     "password": "The user's password (from the env).",
     "security_token": "The user's security token; empty when the org trusts the IP range.",
-    "consumer_key": "The connected app's consumer key (from the env).",
-    "consumer_secret": "The connected app's consumer secret (from the env).",
-    "private_key_file": "PEM private key whose certificate is uploaded to the connected app.",
+    "consumer_key": "The External Client App's consumer key (from the env).",
+    "consumer_secret": "The External Client App's consumer secret (from the env).",
+    "private_key_file": "PEM private key whose certificate is uploaded to the External Client App.",
     "session_id": "An existing session id (from the env).",
     "domain": "login, test, or a My Domain prefix.",
 }

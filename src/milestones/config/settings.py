@@ -38,7 +38,7 @@ CONFIG_ENV = "MILESTONES_CONFIG"
 DEFAULT_CONFIG = Path("milestones.toml")
 Provider = Literal["hubspot", "salesforce"]
 
-_AUTH_TAGS = ("password", "jwt", "client_credentials", "session")
+_AUTH_TAGS = ("client_credentials", "jwt", "password", "session")
 _OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -278,7 +278,7 @@ def _describe(error: Any) -> str:
     elif error["type"] == "missing":
         message = "required key is missing"
     elif error["type"] == "union_tag_invalid":
-        message = "auth must be one of: password, jwt, client_credentials, session"
+        message = "auth must be one of: " + ", ".join(_AUTH_TAGS)
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return f"{where}: {message}"

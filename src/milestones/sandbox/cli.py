@@ -55,6 +55,14 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     is_flag=True,
     help="HubSpot: serve only the dated 2026-09 paths; /crm/v3, /crm/v4 answer 404.",
 )
+@click.option(
+    "--soap-login",
+    type=click.Choice(["on", "off", "no-api-auth"]),
+    default="on",
+    show_default=True,
+    help="Salesforce: off refuses SOAP login() as orgs created since Winter '26 do; "
+    "no-api-auth refuses it for a user without Use Any API Auth.",
+)
 def sandbox(
     provider: str,
     port: int,
@@ -63,6 +71,7 @@ def sandbox(
     fault_plan: FaultPlan,
     rate_limits: str,
     no_legacy_paths: bool,
+    soap_login: str,
 ) -> None:
     """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks.
 
@@ -73,6 +82,7 @@ def sandbox(
     Examples:
       milestones sandbox --contacts 2000
       milestones sandbox --provider salesforce --rate-limits on
+      milestones sandbox --provider salesforce --soap-login off
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
       milestones sandbox --no-legacy-paths
     """
@@ -85,7 +95,7 @@ def sandbox(
     if provider == "hubspot":
         server, lines = _start_hubspot(world, port, fault_plan, limits, not no_legacy_paths)
     else:
-        server, lines = _start_salesforce(world, port, fault_plan, limits)
+        server, lines = _start_salesforce(world, port, fault_plan, limits, soap_login)
     took = time.perf_counter() - started
     click.echo(f"{provider} sandbox: {contacts} people (seed {seed}) ready in {took:.1f} s")
     for line in lines:
@@ -128,9 +138,11 @@ def _start_hubspot(
 
 
 def _start_salesforce(
-    world: World, port: int, faults: FaultPlan, rate_limits: bool
+    world: World, port: int, faults: FaultPlan, rate_limits: bool, soap_login: str
 ) -> tuple[Any, list[str]]:
     from milestones.sandbox.salesforce.cli import start_salesforce
 
-    server, lines = start_salesforce(world, port=port, faults=faults, rate_limits=rate_limits)
+    server, lines = start_salesforce(
+        world, port=port, faults=faults, rate_limits=rate_limits, soap_login=soap_login
+    )
     return server, list(lines)

@@ -34,6 +34,17 @@ from milestones.connectors.salesforce.settings import (
 
 Login = Callable[[], tuple[str, str]]
 
+# What to do when an org refuses SOAP login() (reference crm-api-changes-2026.md 5.1).
+MOVE_ON = (
+    'switch to auth = "client_credentials" with an External Client App (steps in README.md, '
+    '"Quick start: Salesforce"); or have an admin {fix}, which works until Salesforce retires '
+    "SOAP login() in Summer '27"
+)
+ENABLE_SOAP = (
+    'enable "SOAP API login()" (Setup > User Interface) and give the user the Use Any API '
+    "Auth permission"
+)
+
 DEFAULT_TIMEOUT = (10.0, 120.0)  # simple-salesforce sets none (reference section 6.2)
 
 
@@ -72,6 +83,49 @@ def prepare_session(session: requests.Session | None, ca_bundle: Path | None) ->
     return session
 
 
+def refused_login(
+    settings: AnySalesforceSettings, code: str | None, vendor_message: str
+) -> ConfigurationError:
+    """The error for a login the org refused: what happened and what to do about it.
+
+    SOAP login() is off by default on orgs created since Winter '26 (INVALID_OPERATION),
+    is not offered from API 65.0 (INVALID_OPERATION again) and needs Use Any API Auth on
+    orgs created since Summer '26 (INSUFFICIENT_ACCESS). Salesforce's own message is kept;
+    it names no credential.
+    """
+    said = f"Salesforce said: {vendor_message.strip()[:300]}" if vendor_message.strip() else ""
+    if code == "INVALID_OPERATION" and "not available in the API version" in vendor_message:
+        version = getattr(settings, "login_api_version", settings.api_version)
+        text = (
+            f"SOAP login() is not offered at API version {version} (only up to 64.0): set "
+            f'login_api_version = "64.0", or better, ' + MOVE_ON.format(fix=ENABLE_SOAP)
+        )
+    elif code == "INVALID_OPERATION":
+        text = (
+            "SOAP login() is switched off in this org (the default for orgs created since "
+            "Winter '26): " + MOVE_ON.format(fix=ENABLE_SOAP)
+        )
+    elif code == "INSUFFICIENT_ACCESS":
+        text = (
+            'the user lacks the "Use Any API Auth" permission, which SOAP login() needs in '
+            "orgs created since Summer '26: "
+            + MOVE_ON.format(
+                fix='give the user "Use Any API Auth" (and keep SOAP API login() enabled)'
+            )
+        )
+    elif isinstance(settings, SalesforcePassword):
+        text = "login refused: check username, password and security_token in [salesforce]"
+    else:
+        text = (
+            "login refused: check the consumer key (and secret or private key) in "
+            "[salesforce], and that the External Client App has the flow enabled and the "
+            "user (Run As, or pre-authorised for JWT) set"
+        )
+    return ConfigurationError(
+        f"{text}. {said}" if said else text, connector="salesforce", code=code
+    )
+
+
 def _base_url(settings: AnySalesforceSettings) -> str:
     return str(settings.instance_url).rstrip("/")
 
@@ -89,11 +143,13 @@ def login_for(settings: AnySalesforceSettings, session: requests.Session) -> Log
 
 def _password_login(settings: SalesforcePassword, session: requests.Session) -> tuple[str, str]:
     # SOAP login at the My Domain URL; scratch_url is simple-salesforce's way to name it.
+    # The login speaks its own version: login() is gone from API 65.0 on, while the data
+    # calls run at api_version (reference crm-api-changes-2026.md 5.2).
     return SalesforceLogin(
         username=settings.username,
         password=settings.password.get_secret_value(),
         security_token=settings.security_token.get_secret_value(),
-        sf_version=settings.api_version,
+        sf_version=settings.login_api_version,
         session=session,
         domain=settings.domain,
         scratch_url=_base_url(settings),

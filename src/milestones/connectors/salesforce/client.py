@@ -32,7 +32,7 @@ from milestones.connectors.base import (
     StreamError,
     Usage,
 )
-from milestones.connectors.salesforce.auth import login_for, prepare_session
+from milestones.connectors.salesforce.auth import login_for, prepare_session, refused_login
 from milestones.connectors.salesforce.settings import AnySalesforceSettings, SalesforceSession
 from milestones.connectors.transport import Sleep, Transport
 
@@ -185,10 +185,10 @@ class SalesforceClient:
         """The one place simple-salesforce's and requests' exceptions become ours."""
         if isinstance(error, SalesforceAuthenticationFailed):
             code = getattr(error, "code", None)
-            return ConfigurationError(
-                "login refused: check the credentials in the [salesforce] settings",
-                connector=CONNECTOR,
-                code=str(code) if code is not None else None,
+            return refused_login(
+                self.settings,
+                str(code) if code is not None else None,
+                str(getattr(error, "auth_message", "") or ""),
             )
         if isinstance(error, SalesforceError):
             mapped = classify(error, self._retry_after)
@@ -307,6 +307,10 @@ def classify(error: SalesforceError, retry_after: float | None = None) -> Connec
         return RetryableError(text, retry_after=retry_after, **kw)  # concurrency form
     if code == "INVALID_QUERY_LOCATOR":
         return LocatorExpired(text, **kw)
+    if status == 410:  # the API version is retired (reference crm-api-changes-2026.md 5.2)
+        return ConfigurationError(
+            f"{text}; set api_version in [salesforce] to a supported version", **kw
+        )
     if code in TRANSIENT_CODES or status >= 500 or status in (406, 420, 429):
         return RetryableError(text, retry_after=retry_after, **kw)
     if status == 403 or code in ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG"):

@@ -38,13 +38,20 @@ def _create(client: SalesforceClient, sobject: str, body: dict[str, Any]) -> str
 
 
 def running_user_id(client: SalesforceClient) -> str:
-    """The integration user's id: from the OAuth userinfo endpoint, else by username."""
+    """The integration user's id: from the OAuth userinfo endpoint, else by username.
+
+    With client credentials the token belongs to the External Client App's Run As user and
+    no username is configured, so userinfo is the only way to name that user (reference
+    crm-api-changes-2026.md section 6, row 12).
+    """
     sf = client.sf
+    refused = "no user id"
     try:
         info = client.call("meta", lambda: sf.oauth2("userinfo"))
         if isinstance(info, dict) and info.get("user_id"):
             return str(info["user_id"])
-    except StreamError as error:
+    except (StreamError, ConfigurationError) as error:  # a 403 is a ConfigurationError
+        refused = f"{error.status or ''} {error.code or ''}".strip() or "refused"
         log.info("salesforce: userinfo unavailable (%s); looking the user up by name", error)
     settings = client.settings
     if isinstance(settings, SalesforcePassword | SalesforceJwt):
@@ -54,7 +61,9 @@ def running_user_id(client: SalesforceClient) -> str:
         if rows:
             return str(rows[0]["Id"])
     raise ConfigurationError(
-        "cannot tell which user the integration runs as; grant the fields by hand",
+        f"cannot tell which user the integration runs as (/services/oauth2/userinfo gave "
+        f"{refused}): let the External Client App's token read userinfo, or grant read and "
+        "edit on the fields by hand",
         connector=CONNECTOR,
     )
 

@@ -16,7 +16,14 @@ Routes (under ``/services/data/v{version}``; see reference/salesforce-api.md, se
 FieldPermissions), ``PATCH|POST|DELETE composite/sobjects``,
 ``GET composite/sobjects/{Type}``, ``limits``, ``tooling/query`` and
 ``POST tooling/sobjects/CustomField``; logins and ``/services/oauth2/userinfo`` in
-``salesforce.auth``. Describe honours ``If-Modified-Since`` (304). Not served: the
+``salesforce.auth``. ``GET /services/data`` lists versions 31.0-68.0, each served; a retired
+one (below 31.0) answers 410 (``salesforce.versions``).
+
+Logins: the External Client App (``server.login.credentials``) takes client credentials and
+JWT bearer assertions signed with ``server.jwt_key_file`` (made at start unless the
+credentials bring a certificate). SOAP login() can be switched off as on orgs created since
+Winter '26 (``soap_login=False``), and the user can lack "Use Any API Auth"
+(``use_any_api_auth=False``). Describe honours ``If-Modified-Since`` (304). Not served: the
 Bulk APIs.
 
 Every answer carries ``Sforce-Limit-Info: api-usage=N/M``; past M requests in the
@@ -28,9 +35,12 @@ exceeded."). Faults (``server.faults``): ``429`` becomes the concurrency form of
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from pathlib import Path
 from typing import Any
 
+from milestones.sandbox.salesforce import versions
 from milestones.sandbox.salesforce import vocab as vocab
 from milestones.sandbox.salesforce.auth import (
     Credentials,
@@ -40,6 +50,7 @@ from milestones.sandbox.salesforce.auth import (
     unauthorized,
 )
 from milestones.sandbox.salesforce.ids import normalize_id
+from milestones.sandbox.salesforce.oauth import make_signing_pair
 from milestones.sandbox.salesforce.objects import WorldObjects
 from milestones.sandbox.salesforce.query import Catalog, QueryService, attributes
 from milestones.sandbox.salesforce.routes import errors, register_routes
@@ -73,6 +84,8 @@ class SalesforceServer(SandboxServer):
         tls: TlsFiles | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        soap_login: bool = True,
+        use_any_api_auth: bool = True,
     ) -> None:
         self._owns_tls = tls is None
         self.tls = tls or create_tls_files()
@@ -96,8 +109,20 @@ class SalesforceServer(SandboxServer):
         self.writer = Writer(world, self.catalog, self.faults_fail_record)
         self.sessions = Sessions(session_id)
         self.org_id = self.objects["Organization"].rows(False)[0]["Id"]
+        credentials = credentials or Credentials()
+        self.jwt_key_file: Path | None = None
+        if credentials.jwt_certificate is None:  # the app's certificate, and its key for clients
+            self.jwt_key_file, certificate = make_signing_pair(
+                self.tls.directory, credentials.client_id
+            )
+            credentials = dataclasses.replace(credentials, jwt_certificate=certificate)
         self.login = LoginService(
-            self.sessions, credentials or Credentials(), self.org_id, self.setup.user_id
+            self.sessions,
+            credentials,
+            self.org_id,
+            self.setup.user_id,
+            soap_login=soap_login,
+            use_any_api_auth=use_any_api_auth,
         )
         register_routes(self)
 
@@ -116,6 +141,8 @@ class SalesforceServer(SandboxServer):
     def stop(self) -> None:
         """Stop serving; delete the TLS files when this server made them."""
         super().stop()
+        if self.jwt_key_file is not None:
+            self.jwt_key_file.unlink(missing_ok=True)
         if self._owns_tls:
             self.tls.remove()
 
@@ -124,6 +151,11 @@ class SalesforceServer(SandboxServer):
     def authenticate(self, req: Request) -> Response | None:
         if req.path.startswith(("/services/oauth2/token", "/services/Soap/u/")):
             return None
+        if req.path.rstrip("/") == "/services/data":  # the version list is public
+            return None
+        gone = versions.unserved(req.path)  # a retired or unknown version, before the session
+        if gone is not None:
+            return gone
         session_id = bearer(req)
         if session_id is None or not self.sessions.is_valid(session_id):
             return unauthorized()

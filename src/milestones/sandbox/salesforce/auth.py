@@ -8,12 +8,16 @@ the only shape simple-salesforce's re-login path can read (reference section 6.4
 Logins hand out fresh sessions, so a client can be tested re-logging in after
 `expire_sessions()`:
 
-* `POST /services/oauth2/token` with `grant_type` `password`, `client_credentials`
-  (client id and secret in HTTP Basic auth or the form) or
-  `urn:ietf:params:oauth:grant-type:jwt-bearer` (the assertion's `iss` must be the client
-  id and `sub` the username; its signature is not checked);
-* `POST /services/Soap/u/{version}`, the SOAP partner login simple-salesforce uses for
-  username + password + security token.
+* `POST /services/oauth2/token` with `grant_type` `client_credentials` (the External Client
+  App's key and secret in HTTP Basic auth or the form), `urn:ietf:params:oauth:grant-type:
+  jwt-bearer` (the assertion's signature checked against the app's certificate, see
+  `salesforce.oauth`) or `password`;
+* `POST /services/Soap/u/{version}`, the SOAP partner login() simple-salesforce uses for
+  username + password + security token. As on a real org (reference
+  crm-api-changes-2026.md section 5.1) it answers SOAP faults: `INVALID_OPERATION` at API
+  65.0 and later, and when the org has login() switched off (`soap_login=False`, the
+  default of orgs created since Winter '26); `INSUFFICIENT_ACCESS` when the user lacks
+  "Use Any API Auth" (`use_any_api_auth=False`); `UNSUPPORTED_API_VERSION` below 31.0.
 
 simple-salesforce hard-codes `https://{domain}.salesforce.com` for logins, so a client
 reaches these only through a session that routes that host here; the connector's
@@ -24,20 +28,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from milestones.sandbox.salesforce.oauth import LOGIN_AUDIENCES, AssertionRefused, check_assertion
 from milestones.sandbox.server.http import Request, Response, json_response
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+LAST_SOAP_LOGIN = 64.0  # login() is not offered from API 65.0 on
+OLDEST_VERSION = 31.0  # 21.0-30.0 are retired
+# Salesforce's own words, as quoted from real failures (reference 5.1, P5-P7).
+SOAP_LOGIN_DISABLED = (
+    "SOAP API login() is disabled by default in this org. Contact the org administrator "
+    "to enable SOAP API login()."
+)
+SOAP_LOGIN_VERSION = (
+    "The SOAP Login operation is not available in the API version specified ({version}). "
+    "Refer to the documentation for supported versions."
+)
+# The code is documented (reference 5.1, S1); the message is not, so this one is ours.
+NO_USE_ANY_API_AUTH = "The user does not have the Use Any API Auth permission."
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class Credentials:
     security_token: str = "sandbox-security-token"
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"
+    jwt_certificate: bytes | None = None  # PEM X.509 the JWT bearer flow verifies with
 
 
 class Sessions:
@@ -86,9 +103,19 @@ def unauthorized() -> Response:
 class LoginService:
     """Answers the OAuth token and SOAP login requests."""
 
-    def __init__(self, sessions: Sessions, credentials: Credentials, org_id: str, user_id: str):
+    def __init__(
+        self,
+        sessions: Sessions,
+        credentials: Credentials,
+        org_id: str,
+        user_id: str,
+        *,
+        soap_login: bool = True,
+        use_any_api_auth: bool = True,
+    ) -> None:
         self.sessions, self.credentials = sessions, credentials
         self.org_id, self.user_id = org_id, user_id
+        self.soap_login_enabled, self.use_any_api_auth = soap_login, use_any_api_auth
 
     def oauth_token(self, req: Request, instance_url: str) -> Response:
         form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
@@ -107,8 +134,19 @@ class LoginService:
         elif grant == "client_credentials":
             ok = self._client_ok(client_id, client_secret)
         elif grant == JWT_GRANT:
-            claims = _jwt_claims(form.get("assertion", ""))
-            ok = claims.get("iss") == creds.client_id and claims.get("sub") == creds.username
+            try:
+                check_assertion(
+                    form.get("assertion", ""),
+                    creds.jwt_certificate,
+                    client_id=creds.client_id,
+                    username=creds.username,
+                    audiences=(*LOGIN_AUDIENCES, instance_url),
+                )
+            except AssertionRefused as refused:
+                return json_response(
+                    400, {"error": refused.error, "error_description": refused.description}
+                )
+            ok = True
         else:
             return json_response(
                 400,
@@ -138,6 +176,9 @@ class LoginService:
         return client_id == creds.client_id and client_secret == creds.client_secret
 
     def soap_login(self, req: Request, instance_url: str, version: str) -> Response:
+        refused = self._soap_refusal(version)
+        if refused is not None:
+            return refused
         body = req.body.decode("utf-8", "replace")
         username, password = _xml_text(body, "username"), _xml_text(body, "password")
         creds = self.credentials
@@ -148,6 +189,8 @@ class LoginService:
             return _soap_fault(
                 "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
             )
+        if not self.use_any_api_auth:
+            return _soap_fault("INSUFFICIENT_ACCESS", NO_USE_ANY_API_AUTH)
         session_id = self.sessions.issue(self.org_id)
         server_url = f"{instance_url}/services/Soap/u/{version}/{self.org_id}"
         xml = (
@@ -160,6 +203,20 @@ class LoginService:
             f"<userId>{self.user_id}</userId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
         )
         return Response(200, xml.encode(), [("Content-Type", "text/xml; charset=utf-8")])
+
+    def _soap_refusal(self, version: str) -> Response | None:
+        """The fault a login at `version` gets before any credential is looked at."""
+        try:
+            number = float(version)
+        except ValueError:
+            number = 0.0
+        if number < OLDEST_VERSION:
+            return _soap_fault("UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL")
+        if number > LAST_SOAP_LOGIN:
+            return _soap_fault("INVALID_OPERATION", SOAP_LOGIN_VERSION.format(version=version))
+        if not self.soap_login_enabled:
+            return _soap_fault("INVALID_OPERATION", SOAP_LOGIN_DISABLED)
+        return None
 
     def userinfo(self, instance_url: str) -> Response:
         return json_response(
@@ -183,18 +240,6 @@ def _basic_auth(req: Request) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return user, secret
-
-
-def _jwt_claims(assertion: str) -> dict[str, Any]:
-    parts = assertion.split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        padded = parts[1] + "=" * (-len(parts[1]) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def _xml_text(xml: str, tag: str) -> str | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
+from milestones.sandbox.salesforce import versions
 from milestones.sandbox.salesforce.auth import bearer
 from milestones.sandbox.salesforce.children import child_relationships
 from milestones.sandbox.salesforce.collections import (
@@ -41,7 +42,7 @@ def register_routes(server: Org) -> None:
         lambda req, version: server.login.soap_login(req, server.url, version),
     )
     r("GET", "/services/oauth2/userinfo", lambda req: server.login.userinfo(server.url))
-    r("GET", "/services/data", lambda req: json_response(200, _versions()))
+    r("GET", "/services/data", lambda req: json_response(200, versions.listing()))
     r("GET", DATA, lambda req, version: json_response(200, _resources(version)))
     for endpoint in ("query", "queryAll"):
         deleted = endpoint == "queryAll"
@@ -381,13 +382,6 @@ def _object_summary(obj: Any, version: str) -> dict[str, Any]:
 def _global_describe(server: Org, version: str) -> dict[str, Any]:
     sobjects = [_object_summary(o, version) for o in server.objects.values()]
     return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}
-
-
-def _versions() -> list[dict[str, str]]:
-    return [
-        {"label": f"v{v}", "url": f"/services/data/v{v}", "version": v}
-        for v in ("58.0", "59.0", "62.0")
-    ]
 
 
 def _resources(version: str) -> dict[str, str]:
