@@ -182,6 +182,8 @@ def test_a_rule_refusal_waits_for_its_record_or_the_rules_to_change(
     crm.write_calls.clear()
     second = run(state, crm, lookback=timedelta(0))  # nothing changed: c2 is not sent blindly
     assert crm.written_ids == [] and second.exit_code == 0
+    again = run(state, crm)  # re-read by the lookback, unchanged: still not sent
+    assert crm.written_ids == [] and again.exit_code == 0
     crm.rules = "rules-2"  # an admin edits the portal's rules: c2 is tried again
     third = run(state, crm, lookback=timedelta(0))
     assert crm.written_ids == ["c2"]  # sent once more, and refused again

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 ObjectKind = Literal["contact", "lead", "deal"]
@@ -38,9 +39,12 @@ class Change:
     """Field values to write on one record, under canonical keys (``FieldKey``).
 
     None clears a field. The connector maps keys to the configured CRM field names.
+    ``record_modified`` is the record's modified time in the CRM the plan was made from: a
+    write the CRM's own rule refused is sent again only once the record has moved on.
     """
 
     object_kind: ObjectKind
     record_id: str
     fields: Mapping[FieldKey, str | None]
     group: str | None = None  # e.g. the account id: Salesforce locks rows by parent
+    record_modified: datetime | None = None

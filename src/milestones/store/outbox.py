@@ -26,6 +26,20 @@ _PASSES = {
     "first": ("(status = 'pending' OR is_retryable = 1)", False),
     "retry": ("status = 'failed' AND is_retryable = 1 AND run_id = ?", True),
 }
+# Planned again: the new plan replaces the old one, and is pending, unless the CRM's rule
+# refused the very same values on the very same version of the record (a re-read alone,
+# such as the cursor's lookback, does not send a refused write again).
+_SAME_REFUSAL = (
+    "writes.status = 'refused' AND writes.fields = excluded.fields "
+    "AND writes.record_modified IS excluded.record_modified"
+)
+_REPLAN = (
+    "grp = excluded.grp, fields = excluded.fields, "
+    f"status = CASE WHEN {_SAME_REFUSAL} THEN 'refused' ELSE 'pending' END, "
+    f"is_retryable = CASE WHEN {_SAME_REFUSAL} THEN 0 ELSE 1 END, "
+    f"run_id = CASE WHEN {_SAME_REFUSAL} THEN writes.run_id ELSE excluded.run_id END, "
+    "updated_at = excluded.updated_at, record_modified = excluded.record_modified"
+)
 _ROW = (
     "object_kind, record_id, grp, fields, status, attempts, is_retryable, code, message, "
     "run_id, updated_at, field"
@@ -43,10 +57,9 @@ class Outbox:
         if not changes:
             return
         self.db.executemany(
-            "INSERT INTO writes (object_kind, record_id, grp, fields, run_id, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(object_kind, record_id) DO UPDATE SET "
-            "grp = excluded.grp, fields = excluded.fields, status = 'pending', "
-            "is_retryable = 1, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            "INSERT INTO writes (object_kind, record_id, grp, fields, run_id, updated_at, "
+            "record_modified) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT(object_kind, record_id) DO UPDATE SET {_REPLAN}",
             [
                 (
                     c.object_kind,
@@ -55,6 +68,7 @@ class Outbox:
                     codec.encode_values(c.fields),
                     run_id,
                     stamp,
+                    c.record_modified.isoformat() if c.record_modified else None,
                 )
                 for c in changes
             ],

@@ -72,8 +72,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 2: a write the CRM's own validation rule refused keeps the field the rule names
-    # (status 'refused': not sent again until the record or the rules change).
+    # (status 'refused': not sent again until the record or the rules change), and every
+    # planned write the record's modified time it was planned from.
     """
     ALTER TABLE writes ADD COLUMN field TEXT;
+    ALTER TABLE writes ADD COLUMN record_modified TEXT;
     """,
 )

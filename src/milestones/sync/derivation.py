@@ -107,7 +107,7 @@ class Deriver:
                             report.run_id,
                         )
                     )
-                change = plan_deal(deal.id, level, stored.crm)
+                change = plan_deal(deal, level, stored.crm)
                 if "deal" not in self.objects:
                     change = None
                 if change is None:

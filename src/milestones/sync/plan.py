@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from milestones.connectors.fields import FIELD_TYPES
 from milestones.mapping.derive import Derived
 from milestones.mapping.fields import PERSON_FIELDS, Change, FieldKey, ObjectKind
-from milestones.mapping.records import Contact, Milestone
+from milestones.mapping.records import Contact, Deal, Milestone
 
 
 def normalise(key: FieldKey, value: str | None) -> str:
@@ -61,15 +61,19 @@ def plan_person(
     if not changed:
         return None
     kind: ObjectKind = "lead" if contact.kind == "lead" else "contact"
-    return Change(kind, contact.id, changed, group=contact.company_id)
+    return Change(
+        kind, contact.id, changed, group=contact.company_id, record_modified=contact.modified_at
+    )
 
 
 def plan_deal(
-    deal_id: str, milestone: Milestone | None, current: Mapping[str, str | None]
+    deal: Deal, milestone: Milestone | None, current: Mapping[str, str | None]
 ) -> Change | None:
     """The write a deal's ``deal_milestone`` needs, or None."""
     wanted: dict[FieldKey, str | None] = {
         "deal_milestone": milestone.label if milestone is not None else None
     }
     changed = diff_fields(wanted, current)
-    return Change("deal", deal_id, changed) if changed else None
+    if not changed:
+        return None
+    return Change("deal", deal.id, changed, record_modified=deal.modified_at)
