@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -15,7 +16,7 @@ from milestones.cli.app import AppContext, ConfigProblem, RunFailed, pass_app
 from milestones.config.settings import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
-from milestones.sync.factory import build_connector
+from milestones.sync.factory import api_support, build_connector
 
 
 @contextmanager
@@ -118,16 +119,34 @@ def stages(app: AppContext, as_json: bool) -> int:
     return 1 if unknown else 0
 
 
+def _as_of(_ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
+
+
 @click.command()
 @click.option("--offline", is_flag=True, help="Validate the file only; do not connect.")
+@click.option(
+    "--as-of",
+    "today",
+    metavar="DATE",
+    callback=_as_of,
+    help="Judge the APIs' end of support as on this day (default: today).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
-def check(app: AppContext, offline: bool, as_json: bool) -> None:
-    """Check the config (and, unless --offline, the connection and the fields).
+def check(app: AppContext, offline: bool, today: date, as_json: bool) -> None:
+    """Check the config, the API versions' end of support (and, unless --offline, the
+    connection and the fields).
 
     \b
-    Example:
+    Examples:
       milestones --config milestones.toml check --offline
+      milestones check --offline --as-of 2027-03-01   will anything retire by then?
     """
     config = app.config()
     mapped = len(config.mapping.stages)
@@ -146,6 +165,23 @@ def check(app: AppContext, offline: bool, as_json: bool) -> None:
         f"  stages     {mapped} mapped in [mapping.stages]; others fall back on stage metadata",
         f"  writeback  {'on' if config.writeback.enabled else 'off'}",
     ]
+    result["apis"] = []
+    for support in api_support(config):
+        due = support.is_due(today)
+        result["apis"].append(
+            {
+                "api": support.api,
+                "ends": support.ends,
+                "days_left": support.days_left(today),
+                "warning": support.warning(today) if due else None,
+                "next_step": support.next_step,
+                "source": support.source,
+            }
+        )
+        ends = f"supported until {support.ends}" if support.ends else "no end of support announced"
+        lines.append(f"  api        {support.api}: {ends}")
+        if due:
+            lines.append(f"  warning    {support.warning(today)}")
     if not offline:
         from milestones.sync.checks import check_connection
 

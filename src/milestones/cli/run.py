@@ -27,7 +27,7 @@ from milestones.logs import redact
 from milestones.mapping.fields import Change
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
-from milestones.sync.factory import build_connector, build_engine
+from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
 
@@ -133,6 +133,7 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
     wants_progress = command == "backfill" or sys.stderr.isatty()
     progress = ProgressLine(command) if wants_progress and not as_json else None
     printer = PlanPrinter() if options.dry_run and not as_json else None
+    warn_of_retiring_apis(app.config(), datetime.now(UTC).date())
     with open_engine(app, progress) as engine:
         report = engine.run(options, command=command, plan_sink=printer)
     if progress is not None:

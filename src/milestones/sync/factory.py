@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import date, timedelta
 from typing import Any
 
 from milestones.config.settings import Config
-from milestones.connectors.base import Connector
+from milestones.connectors.base import ApiSupport, Connector
+from milestones.connectors.hubspot import versions as hubspot_versions
+from milestones.connectors.salesforce import versions as salesforce_versions
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import CrashHook, Progress
+
+log = logging.getLogger("milestones.sync")
 
 
 def build_connector(config: Config, **options: Any) -> Connector:
@@ -33,6 +38,23 @@ def build_connector(config: Config, **options: Any) -> Connector:
     options.setdefault("describe_cache", state.with_name(state.name + ".describe.json"))
     connector = SalesforceConnector(config.salesforce, spec, **options)
     return connector
+
+
+def api_support(config: Config) -> list[ApiSupport]:
+    """Each API the configured connector speaks, with its vendor's end of support."""
+    if config.provider == "hubspot":
+        assert config.hubspot is not None
+        return hubspot_versions.api_support(config.hubspot.api_version)
+    assert config.salesforce is not None
+    return salesforce_versions.api_support(config.salesforce)
+
+
+def warn_of_retiring_apis(config: Config, today: date) -> list[ApiSupport]:
+    """Log one warning line per API whose support ends within its warning window."""
+    due = [support for support in api_support(config) if support.is_due(today)]
+    for support in due:
+        log.warning("%s", support.warning(today))
+    return due
 
 
 def build_engine(
