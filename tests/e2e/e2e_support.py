@@ -116,22 +116,27 @@ class Sandbox:
         return result
 
 
-def start_sandbox(provider: str, tmp: Path, contacts: int = WORLD_SIZE) -> Sandbox:
-    """Generate a world, serve it as ``provider``, write a config for it."""
+def start_sandbox(
+    provider: str, tmp: Path, contacts: int = WORLD_SIZE, **server_options: Any
+) -> Sandbox:
+    """Generate a world, serve it as ``provider``, write a config for it.
+
+    ``server_options`` go to the sandbox server (``legacy_paths=False``, say).
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     world = generate_world(seed=SEED, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
     common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'
     if provider == "hubspot":
-        server: SandboxServer = HubSpotServer(world).start()
+        server: SandboxServer = HubSpotServer(world, **server_options).start()
         config.write_text(
             f'provider = "hubspot"\n[hubspot]\naccess_token = "${{HUBSPOT_ACCESS_TOKEN}}"\n'
             f'base_url = "{server.url}"\n{common}'
         )
         env = {"HUBSPOT_ACCESS_TOKEN": server.token}
     else:
-        sf = SalesforceServer(world).start()
+        sf = SalesforceServer(world, **server_options).start()
         server = sf
         config.write_text(
             f'provider = "salesforce"\n[salesforce]\ninstance_url = "{sf.url}"\n'
