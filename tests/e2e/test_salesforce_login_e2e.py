@@ -87,3 +87,28 @@ def test_the_same_org_syncs_with_client_credentials(tmp_path: Path) -> None:
         assert box.write_calls() > 0
     finally:
         box.server.stop()
+
+
+def test_the_same_org_syncs_with_a_jwt_bearer_assertion(tmp_path: Path) -> None:
+    box = refusing_org(tmp_path, soap_login=False)
+    server = box.server
+    creds = server.login.credentials  # type: ignore[attr-defined]
+    text = box.config.read_text().replace('auth = "password"\n', 'auth = "jwt"\n')
+    text = text.replace('password = "${SF_PASSWORD}"\n', 'consumer_key = "${SF_CONSUMER_KEY}"\n')
+    text = text.replace(
+        'security_token = "${SF_SECURITY_TOKEN}"\n',
+        f'private_key_file = "{server.jwt_key_file}"\n',  # type: ignore[attr-defined]
+    )
+    box.config.write_text(text)
+    box.env = {"SF_CONSUMER_KEY": creds.client_id}
+    try:
+        fields = box.spawn("fields", "--create")
+        assert fields.returncode == 0, fields.stderr
+        done = box.spawn("sync")
+        assert done.returncode == 0, done.stderr
+        assert box.write_calls() > 0
+        endpoints = box.server.stats()["endpoints"]
+        assert "POST /services/Soap/u/{version}" not in endpoints  # no SOAP login at all
+        assert endpoints["POST /services/oauth2/token"] >= 1  # the signed assertion's grant
+    finally:
+        box.server.stop()
