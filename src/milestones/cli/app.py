@@ -8,7 +8,7 @@ Everything a command prints goes through this module's writer: ``say`` for peopl
 argument one line, made ``printable``, so a value from the CRM can neither act on the
 terminal nor start a line), ``say_over`` for a progress line, ``say_error`` for a click
 error, and ``write_json`` for machines. No other module in ``cli/`` or ``report/`` prints
-(``tests/reliability/test_hostile_text.py`` checks it).
+(``tests/reliability/test_text_output.py`` checks it).
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ class PlanPrinter:
 def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
     """One engine run, its output, and its exit code."""
     # Backfills are long by nature; a sync shows progress only to a person at a terminal.
-    wants_progress = command == "backfill" or sys.stderr.isatty()
+    # JSON logs are for log shippers: a progress line would break their one object a line.
+    wants_progress = (command == "backfill" or sys.stderr.isatty()) and app.log_format == "text"
     progress = ProgressLine(command) if wants_progress and not as_json else None
     printer = PlanPrinter() if options.dry_run and not as_json else None
     warn_of_retiring_apis(app.config(), datetime.now(UTC).date())
