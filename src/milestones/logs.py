@@ -3,16 +3,21 @@
 Every secret the config holds is registered with ``register_secret`` when the config is
 loaded; ``redact`` replaces those values, bearer tokens and Salesforce session ids in any
 text, and a logging filter applies it to every record, so ``--verbose`` is safe to paste.
+
+Log messages carry values from the CRM, so a text log line shows its message ``printable``
+(``milestones.text``): a value can neither act on a terminal nor start a new log line. JSON
+lines are ``json_text``: they parse and give back the value exactly.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import threading
 from datetime import UTC, datetime
+
+from milestones.text import json_text, printable, traceback_text
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -54,9 +59,9 @@ class _RedactingFilter(logging.Filter):
         record.msg = redact(message)
         record.args = None
         if record.exc_info:
-            import traceback
-
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            error = record.exc_info[1]
+            if error is not None:
+                record.exc_text = redact(traceback_text(error))
             record.exc_info = None
         return True
 
@@ -74,7 +79,17 @@ class _JsonFormatter(logging.Formatter):
             payload.update(extra)
         if record.exc_text:
             payload["exception"] = record.exc_text
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        return json_text(payload)
+
+
+class _TextFormatter(logging.Formatter):
+    """``LEVEL logger: message``, the message on one printable line (a traceback below)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname} {record.name}: {printable(record.getMessage())}"
+        if record.exc_text:
+            line += "\n" + record.exc_text.rstrip("\n")
+        return line
 
 
 def configure_logging(*, verbose: bool = False, quiet: bool = False, fmt: str = "text") -> None:
@@ -87,7 +102,7 @@ def configure_logging(*, verbose: bool = False, quiet: bool = False, fmt: str = 
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     logger.propagate = False

@@ -3,11 +3,18 @@
 DESIGN.md promises three exit codes: 0 all done, 1 finished with record-level failures (or
 stopped at a quota, or by a signal), 2 configuration or usage error. ``EXIT_CODES`` is the one
 table from an error's kind to its code; ``main()`` applies it to whatever escapes a command.
+
+Everything a command prints goes through this module's writer: ``say`` for people (each
+argument one line, made ``printable``, so a value from the CRM can neither act on the
+terminal nor start a line), ``say_over`` for a progress line, ``say_error`` for a click
+error, and ``write_json`` for machines. No other module in ``cli/`` or ``report/`` prints
+(``tests/reliability/test_text_output.py`` checks it).
 """
 
 from __future__ import annotations
 
-import json
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +22,7 @@ import click
 
 from milestones.config.settings import Config, ConfigError, load_config, resolve_path
 from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.text import MESSAGE_LIMIT, json_text, printable
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -78,12 +86,45 @@ class AppContext:
         """Make ``config`` the one later commands in this process read (the demo's own)."""
         self._config = config
 
-    def emit(self, data: Any, as_json: bool, text: str | None = None) -> None:
-        """Print ``data`` as JSON, or ``text`` for people (nothing when quiet)."""
+    def emit(self, data: Any, as_json: bool, lines: Iterable[str] = ()) -> None:
+        """Print ``data`` as JSON, or ``lines`` for people (nothing when quiet)."""
         if as_json:
-            click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-        elif not self.quiet and text is not None:
-            click.echo(text)
+            write_json(data)
+        elif not self.quiet:
+            say(*lines)
+
+
+LINE_LIMIT = 4000
+"""Longest line the writer prints: a backstop behind each value's own cut."""
+
+
+def say(*lines: object, err: bool = False) -> None:
+    """Print for people: each argument is one line, made ``printable`` (stdout or stderr).
+
+    A line break inside an argument is shown as ``\\n``: only the writer breaks lines.
+    """
+    for line in lines:
+        click.echo(printable(line, LINE_LIMIT), err=err)
+
+
+def say_over(line: str) -> None:
+    """Rewrite the current line of stderr (a progress display on a terminal)."""
+    click.echo("\r" + printable(line, LINE_LIMIT), err=True, nl=False)
+
+
+def say_error(error: click.ClickException) -> None:
+    """A click error as click words it (usage, hint, ``Error: ...``), its message printable."""
+    buffer = io.StringIO()
+    error.show(file=buffer)
+    text, message = buffer.getvalue(), error.format_message()
+    if message:  # the message may come from the CRM; click's own lines around it stay
+        text = text.replace(message, printable(message, MESSAGE_LIMIT))
+    say(*text.splitlines(), err=True)
+
+
+def write_json(data: Any) -> None:
+    """Print ``data`` for machines: JSON that round-trips and that no terminal acts on."""
+    click.echo(json_text(data, indent=2))
 
 
 pass_app = click.make_pass_decorator(AppContext)

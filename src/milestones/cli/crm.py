@@ -17,6 +17,7 @@ from milestones.config.settings import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
 from milestones.sync.factory import api_support, build_connector
+from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
 
 
 @contextmanager
@@ -65,12 +66,12 @@ def fields(app: AppContext, create: bool, as_json: bool) -> int:
         f"{r['object']:<8} {r['name']:<34} "
         + ("ok" if r not in broken else "MISSING" if not r["exists"] else "PROBLEM")
         + ("" if r["action"] == "none" else f" ({str(r['action']).replace('_', ' ')})")
-        + (f": {r['problem']}" if r["problem"] else "")
+        + (f": {printable(r['problem'], MESSAGE_LIMIT)}" if r["problem"] else "")
         for r in rows
     ]
     if broken and not create:
         lines.append("run `milestones fields --create` to create the missing fields")
-    app.emit({"fields": rows, "ok": not broken}, as_json, "\n".join(lines))
+    app.emit({"fields": rows, "ok": not broken}, as_json, lines)
     return 1 if broken else 0
 
 
@@ -107,15 +108,19 @@ def stages(app: AppContext, as_json: bool) -> int:
         )
     unknown = sorted(set(rules.stages) - {s.id for s in catalogue})
     lines = [
-        f"{r['pipeline'] or '-':<14} {r['stage']:<28} {r['label'][:28]:<28} "
+        f"{printable(r['pipeline'] or '-', NAME_LIMIT):<14} "
+        f"{printable(r['stage'], NAME_LIMIT):<28} {printable(r['label'], 28):<28} "
         f"{r['milestone'] or '(nothing)':<12} {r['source']}"
         for r in rows
     ]
     fallback = sum(1 for r in rows if r["source"] == "fallback")
     lines.append(f"{len(rows)} stages, {fallback} on fallback (add them to [mapping.stages])")
     for stage_id in unknown:
-        lines.append(f"WARNING: [mapping.stages] names {stage_id!r}, which the CRM does not have")
-    app.emit({"stages": rows, "unknown_mapped": unknown}, as_json, "\n".join(lines))
+        lines.append(
+            f"WARNING: [mapping.stages] names {printable(repr(stage_id), NAME_LIMIT)}, "
+            "which the CRM does not have"
+        )
+    app.emit({"stages": rows, "unknown_mapped": unknown}, as_json, lines)
     return 1 if unknown else 0
 
 
@@ -189,7 +194,7 @@ def check(app: AppContext, offline: bool, today: date, as_json: bool) -> None:
         result.update(details)
         result["ok"] = ok
         lines.extend(detail_lines)
-    app.emit(result, as_json, "\n".join(lines))
+    app.emit(result, as_json, lines)
     if not result["ok"]:
         raise RunFailed("check found problems (see above)")
 

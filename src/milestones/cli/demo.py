@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from milestones.cli.app import AppContext
+from milestones.cli.app import AppContext, say
 from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
 from milestones.report.build import write_html_report
@@ -82,7 +82,7 @@ def funnel(state: Store) -> dict[str, int]:
     return {**at, "disqualified": counts.disqualified, "currently_advocates": counts.advocates}
 
 
-def _funnel_text(counts: dict[str, int]) -> str:
+def _funnel_lines(counts: dict[str, int]) -> list[str]:
     total = sum(counts[m.label] for m in Milestone) or 1
     lines = ["milestone funnel (people who reached at least each milestone):"]
     reached = total
@@ -94,7 +94,7 @@ def _funnel_text(counts: dict[str, int]) -> str:
         f"  ({counts['disqualified']} disqualified, {counts['currently_advocates']} "
         "currently advocates)"
     )
-    return "\n".join(lines)
+    return lines
 
 
 def _examples(state: Store) -> list[str]:
@@ -144,22 +144,22 @@ def demo(
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    say = (lambda text: None) if as_json else click.echo
+    progress = (lambda text: None) if as_json else say
     try:
         with _sandbox(provider, contacts, seed, folder) as config_path:
-            say(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
+            progress(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
             config = load_config(config_path)
             connector = build_connector(config)
             with Store(config.state.path) as state:
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
-                say(f"fields: {len(created)} created or granted")
+                progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
                     state, connector, config.mapping, config.write_spec.names, lag=timedelta(0)
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()
                 f = report.figures
-                say(
+                progress(
                     f"full sync: read {f['records_read']} records, wrote {f['written']} people "
                     f"and deals in {f['api_calls']} API calls, {report.duration:.1f}s"
                 )
@@ -172,15 +172,15 @@ def demo(
                 data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
                 app.emit(data, True)
                 return report.exit_code
-            click.echo("\n" + _funnel_text(counts))
+            say("", *_funnel_lines(counts))
             for record_id in examples:
-                click.echo(f"\n$ milestones explain {record_id}")
+                say("", f"$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
-            click.echo(f"\nThe milestone report of this world: {html}")
-            click.echo("(funnel, time between milestones, advocacy, clients at risk, by owner)")
-            click.echo("\n" + REAL_CRM_STEPS)
+            say("", f"The milestone report of this world: {html}")
+            say("(funnel, time between milestones, advocacy, clients at risk, by owner)")
+            say("", *REAL_CRM_STEPS.splitlines())
             if keep:
-                click.echo(f"\nstate and config kept in {folder} (the sandbox has stopped)")
+                say("", f"state and config kept in {folder} (the sandbox has stopped)")
             return report.exit_code
     finally:
         if not keep:

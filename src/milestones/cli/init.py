@@ -273,7 +273,7 @@ def init(
     message = f"wrote {path} for {provider}"
     if missing:
         message += f"; set {', '.join(missing)} before running"
-    app.emit(None, False, message + "\nnext: milestones check, then milestones sync --dry-run")
+    app.emit(None, False, [message, "next: milestones check, then milestones sync --dry-run"])
 
 
 COMMANDS: tuple[click.Command, ...] = (init,)

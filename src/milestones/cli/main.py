@@ -9,16 +9,16 @@ quota), 2 configuration or usage error. Tracebacks only with ``--verbose``.
 from __future__ import annotations
 
 import sys
-import traceback
 
 import click
 
 from milestones import __version__
 from milestones.cli import crm, demo, init, report, run, state
-from milestones.cli.app import AppContext, exit_code_for
+from milestones.cli.app import AppContext, exit_code_for, say, say_error
 from milestones.config.settings import ConfigError
 from milestones.logs import configure_logging, redact
 from milestones.sandbox.cli import sandbox
+from milestones.text import MESSAGE_LIMIT, printable, traceback_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,27 +68,27 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="milestones", standalone_mode=False)
     except ConfigError as exc:
-        click.echo(f"error: config {exc.source} has {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
+        say(f"error: config {exc.source} has {len(exc.problems)} problem(s):", err=True)
+        say(*(f"  - {printable(problem, MESSAGE_LIMIT)}" for problem in exc.problems), err=True)
         sys.exit(exit_code_for(exc))
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        say("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        say_error(exc)
         sys.exit(exit_code_for(exc))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        say("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # the one top-level handler
         if verbose:
-            click.echo(redact(traceback.format_exc()), err=True)
-        click.echo(f"error: {redact(str(exc)) or type(exc).__name__}", err=True)
+            say(*redact(traceback_text(exc)).splitlines(), err=True)
+        message = printable(redact(str(exc)), MESSAGE_LIMIT)
+        say(f"error: {message or type(exc).__name__}", err=True)
         if not verbose:
-            click.echo("(run with --verbose for details)", err=True)
+            say("(run with --verbose for details)", err=True)
         sys.exit(exit_code_for(exc))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -18,7 +18,8 @@ from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
 from milestones.report.build import provider_of, report_from_state
 from milestones.report.html import render_html
-from milestones.report.text import render_text
+from milestones.report.text import render_lines
+from milestones.text import NAME_LIMIT, printable
 
 
 def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -132,14 +133,15 @@ def report(
     if owner is not None:
         found = data.find_owner(owner)
         if found is None:
-            known = ", ".join(data.owner_label(o.owner) for o in data.owners) or "none"
+            known = ", ".join(printable(data.owner_label(o.owner), NAME_LIMIT) for o in data.owners)
+            known = known or "none"
             raise click.BadParameter(f"no owner {owner!r} (owners: {known})", param_hint="--owner")
         owner = found.owner
     if html_path is not None:
         Path(html_path).write_text(render_html(data), encoding="utf-8")
-    app.emit(data.as_dict(), as_json, render_text(data, owner))
+    app.emit(data.as_dict(), as_json, render_lines(data, owner))
     if html_path is not None and not as_json:
-        app.emit(None, False, f"\nHTML report written to {html_path}")
+        app.emit(None, False, ["", f"HTML report written to {html_path}"])
 
 
 COMMANDS: tuple[click.Command, ...] = (report,)

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from milestones.cli.app import AppContext, Busy, ConfigProblem
+from milestones.cli.app import AppContext, Busy, ConfigProblem, say, say_over
 from milestones.connectors.base import ConfigurationError, ConnectorError
 from milestones.logs import redact
 from milestones.mapping.fields import Change
@@ -30,6 +30,7 @@ from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
+from milestones.text import MESSAGE_LIMIT, printable
 
 PLAN_LINES = 200
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -81,15 +82,16 @@ def summary(report: RunReport) -> dict[str, Any]:
     }
 
 
-def summary_line(command: str, report: RunReport) -> str:
-    """One line for people: what the run read, changed, wrote and spent."""
+def summary_lines(command: str, report: RunReport) -> list[str]:
+    """What the run read, changed, wrote and spent, for people (and why it stopped)."""
     f = report.figures
     line = (
         f"{command} run {report.run_id}: {report.outcome}; read {f.get('records_read', 0)} "
         f"records, {f.get('changed', 0)} to write, wrote {f.get('written', 0)}, "
         f"failed {f.get('failed', 0)}, {f.get('api_calls', 0)} API calls, {report.duration:.1f}s"
     )
-    return f"{line}\n  {report.detail}" if report.detail else line
+    detail = f"  {printable(report.detail, MESSAGE_LIMIT)}" if report.detail else None
+    return [line] if detail is None else [line, detail]
 
 
 def describe_change(change: Change) -> str:
@@ -113,14 +115,14 @@ class PlanPrinter:
     def __call__(self, change: Change) -> None:
         self.count += 1
         if self.count <= PLAN_LINES:
-            click.echo(describe_change(change))
+            say(describe_change(change))
 
     def finish(self, report: RunReport) -> None:
         """The closing lines: what was left out, and that nothing was sent."""
         extra = self.count - PLAN_LINES
         if extra > 0:
-            click.echo(f"... and {extra} more (use --json for the whole plan)")
-        click.echo(
+            say(f"... and {extra} more (use --json for the whole plan)")
+        say(
             f"dry run: {self.count} records would be written"
             + (f", plus {report.queued_retries} queued retries" if report.queued_retries else "")
             + "; nothing was sent to the CRM"
@@ -130,7 +132,8 @@ class PlanPrinter:
 def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
     """One engine run, its output, and its exit code."""
     # Backfills are long by nature; a sync shows progress only to a person at a terminal.
-    wants_progress = command == "backfill" or sys.stderr.isatty()
+    # JSON logs are for log shippers: a progress line would break their one object a line.
+    wants_progress = (command == "backfill" or sys.stderr.isatty()) and app.log_format == "text"
     progress = ProgressLine(command) if wants_progress and not as_json else None
     printer = PlanPrinter() if options.dry_run and not as_json else None
     warn_of_retiring_apis(app.config(), datetime.now(UTC).date())
@@ -147,7 +150,7 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
     else:
         if printer is not None:
             printer.finish(report)
-        click.echo(summary_line(command, report))
+        say(*summary_lines(command, report))
     return report.exit_code
 
 
@@ -169,12 +172,15 @@ class ProgressLine:
             f"{self.label}: {kind:<13} {f.get('records_read', 0):>9,} records read  "
             f"{f.get('written', 0):>8,} written  {calls:>7,} API calls"
         )
-        click.echo(("\r" + text) if self.is_tty else text, err=True, nl=not self.is_tty)
+        if self.is_tty:
+            say_over(text)
+        else:
+            say(text, err=True)
 
     def finish(self) -> None:
         """End the progress line."""
         if self.is_tty and self.last:
-            click.echo("", err=True)
+            say("", err=True)
 
 
 def _sleep_or_stop(seconds: float) -> bool:
@@ -221,7 +227,7 @@ def sync(app: AppContext, full: bool, dry_run: bool, every: str | None, as_json:
         options.mode = "incremental"  # --full applies to the first run of the loop only
         pause = interval * random.uniform(0.9, 1.1)
         if not as_json:
-            click.echo(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
+            say(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
         if _sleep_or_stop(pause):
             return code
 
@@ -236,7 +242,8 @@ def _run_in_loop(app: AppContext, options: RunOptions, as_json: bool) -> int:
     except ConfigProblem:
         raise
     except (Busy, ConnectorError) as exc:
-        click.echo(f"error: {redact(str(exc))}; trying again at the next run", err=True)
+        message = printable(redact(str(exc)), MESSAGE_LIMIT)
+        say(f"error: {message}; trying again at the next run", err=True)
         return 1
 
 

@@ -15,6 +15,7 @@ from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone
 from milestones.store import codec
 from milestones.store.sqlite import Store
+from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
 
 FAILURES_SHOWN = 20
 
@@ -74,7 +75,7 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
     app.emit(data, as_json, _status_text(data))
 
 
-def _status_text(data: dict[str, Any]) -> str:
+def _status_text(data: dict[str, Any]) -> list[str]:
     lines = [f"state {data['state']}: {data['people']} people, {data['dirty']} to derive"]
     lines.append("recent runs:")
     for run in data["runs"]:
@@ -93,6 +94,7 @@ def _status_text(data: dict[str, Any]) -> str:
     for row in data["failures"]:
         retry = "retried next run" if row["is_retryable"] else "not retried until it changes"
         reason = " ".join(str(part) for part in (row["code"], row["message"]) if part)
+        reason = printable(reason, MESSAGE_LIMIT)
         lines.append(
             f"  {row['object_kind']} {row['record_id']}: {reason} "
             f"({row['attempts']} attempts; {retry})"
@@ -110,13 +112,14 @@ def _status_text(data: dict[str, Any]) -> str:
     hidden = data["writes_refused"] - len(data["refusals"])
     if hidden > 0:
         lines.append(f"  ... and {hidden} more (status --json lists every one)")
-    return "\n".join(lines)
+    return lines
 
 
 def refusal(row: dict[str, Any]) -> str:
     """``refused by the CRM's rule on <field>: <message>``."""
-    on = f" on {row['field']}" if row.get("field") else ""
-    return f"refused by the CRM's validation rule{on}: {row['message'] or row['code']}"
+    on = f" on {printable(row['field'], NAME_LIMIT)}" if row.get("field") else ""
+    message = printable(row["message"] or row["code"], MESSAGE_LIMIT)
+    return f"refused by the CRM's validation rule{on}: {message}"
 
 
 @click.command()
@@ -233,16 +236,18 @@ def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
     }
 
 
-def _explain_text(data: dict[str, Any]) -> str:
+def _explain_text(data: dict[str, Any]) -> list[str]:
+    name = printable(data["name"], NAME_LIMIT)
     if data["kind"] == "deal":
         lines = [
-            f"deal {data['id']} {data['name'] or ''}: deal milestone {data['deal_milestone']}",
-            f"  stage {data['stage']} proves {data['stage_proves']} ({data['stage_source']})",
+            f"deal {data['id']} {name}: deal milestone {data['deal_milestone']}",
+            f"  stage {printable(data['stage'], NAME_LIMIT)} proves {data['stage_proves']} "
+            f"({data['stage_source']})",
             f"  people: {', '.join(data['people']) or 'none'}",
         ]
     else:
         lines = [
-            f"{data['kind']} {data['id']} {data['name']}: {data['milestone']}"
+            f"{data['kind']} {data['id']} {name}: {data['milestone']}"
             + (f" since {data['reached_on']}" if data["reached_on"] else ""),
             f"  next milestone: {data['next_milestone'] or '(none: an advocate)'}"
             + ("; DISQUALIFIED" if data["disqualified"] else "")
@@ -251,7 +256,8 @@ def _explain_text(data: dict[str, Any]) -> str:
         ]
         for e in data["evidence"]:
             lines.append(
-                f"    {e['milestone']:<12} {e['on']}  {e['rule']} ({e['record']}: {e['what']})"
+                f"    {e['milestone']:<12} {e['on']}  {e['rule']} "
+                f"({e['record']}: {printable(e['what'], MESSAGE_LIMIT)})"
             )
         if not data["evidence"]:
             lines.append("    none yet: a target")
@@ -263,18 +269,19 @@ def _explain_text(data: dict[str, Any]) -> str:
         if data["pending_write"]:
             p = data["pending_write"]
             reason = refusal(p | {"field": p["refused_field"]}) if p["status"] == "refused" else ""
-            lines.append(f"  write {p['status']}: {p['fields']} {reason or p['message'] or ''}")
+            reason = reason or printable(p["message"], MESSAGE_LIMIT)
+            lines.append(f"  write {p['status']}: {p['fields']} {reason}")
     lines.append(
         "  fields in the CRM: "
-        + ", ".join(f"{k}={'' if v is None else v}" for k, v in data["fields_in_crm"].items())
+        + ", ".join(f"{k}={printable(v, NAME_LIMIT)}" for k, v in data["fields_in_crm"].items())
     )
     lines.append("  history:")
     for h in data["history"]:
         lines.append(
             f"    {h['reached_on'] or '':<10} {h['from_milestone']} -> {h['to_milestone']}  "
-            f"{h['evidence']} (run {h['run_id']})"
+            f"{printable(h['evidence'], MESSAGE_LIMIT)} (run {h['run_id']})"
         )
-    return "\n".join(lines)
+    return lines
 
 
 COMMANDS = (status, explain)

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 from milestones.report.model import Report, View
+from milestones.text import NAME_LIMIT, printable
 
 Label = Callable[[str], str]  # owner id -> what to print for it
 BAR_WIDTH = 28
@@ -60,9 +61,14 @@ def _pad(text: str, width: int, right: bool) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str]:
-    """Columns padded to their widest cell; columns in ``right`` align right."""
+    """Columns padded to their widest cell; columns in ``right`` align right.
+
+    Cells hold names, labels and ids from the CRM: each is made ``printable`` and cut
+    before it is measured, so a hostile or huge name neither escapes nor widens the table.
+    """
     if not rows:
         return []
+    rows = [[printable(cell, NAME_LIMIT) for cell in row] for row in rows]
     aligned = set(right)
     widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -72,13 +78,13 @@ def _table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str
     return lines
 
 
-def render_text(report: Report, owner: str | None = None) -> str:
-    """The whole report (or one owner's view) as text."""
+def render_lines(report: Report, owner: str | None = None) -> list[str]:
+    """The whole report (or one owner's view) as lines of text."""
     view = report.overall
     title = "everyone"
     if owner is not None:
         view = next(o.view for o in report.owners if o.owner == owner)
-        title = f"owner {report.owner_label(owner)}"
+        title = f"owner {printable(report.owner_label(owner), NAME_LIMIT)}"
     period = f"since {report.since}" if report.since else "all time"
     lines = [
         f"Milestone report, {report.today} ({period}): {title}, {view.people} people",
@@ -91,7 +97,7 @@ def render_text(report: Report, owner: str | None = None) -> str:
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))
-    return "\n".join(lines)
+    return lines
 
 
 def _funnel(view: View, label: Label = str) -> list[str]:

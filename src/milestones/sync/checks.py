@@ -8,6 +8,7 @@ from milestones.config.settings import Config
 from milestones.connectors.base import ConnectorError
 from milestones.mapping.derive import stage_milestone
 from milestones.sync.factory import build_connector
+from milestones.text import MESSAGE_LIMIT, printable
 
 
 def check_connection(config: Config) -> tuple[bool, dict[str, Any], list[str]]:
@@ -17,13 +18,13 @@ def check_connection(config: Config) -> tuple[bool, dict[str, Any], list[str]]:
     try:
         connector = build_connector(config)
     except ConnectorError as exc:
-        return False, {"connection": str(exc)}, [f"  connection FAILED: {exc}"]
+        return False, {"connection": str(exc)}, [_failed(exc)]
     try:
         stages = connector.stages()
         fields = connector.ensure_fields(dry_run=True)
         usage = connector.usage()
     except ConnectorError as exc:
-        return False, {"connection": str(exc)}, [f"  connection FAILED: {exc}"]
+        return False, {"connection": str(exc)}, [_failed(exc)]
     finally:
         connector.close()
     fallback = [s.id for s in stages if not stage_milestone(s, config.mapping)[1]]
@@ -53,3 +54,8 @@ def check_connection(config: Config) -> tuple[bool, dict[str, Any], list[str]]:
     if any(not f.exists for f in fields):
         lines.append("  run `milestones fields --create` to create the missing fields")
     return not problems and not unknown, details, lines
+
+
+def _failed(error: ConnectorError) -> str:
+    """The connection line for a failure: the CRM's message, printable and cut."""
+    return f"  connection FAILED: {printable(error, MESSAGE_LIMIT)}"
