@@ -15,6 +15,7 @@ import click
 
 from milestones.config.settings import Config, ConfigError, load_config, resolve_path
 from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.logs import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -73,6 +74,10 @@ class AppContext:
         if self._config is None:
             self._config = load_config(resolve_path(self.config_path))
         return self._config
+
+    def configure_logging(self) -> None:
+        """Route the logs as the options say (again when options follow the command)."""
+        configure_logging(verbose=self.verbose, quiet=self.quiet, fmt=self.log_format)
 
     def use(self, config: Config) -> None:
         """Make ``config`` the one later commands in this process read (the demo's own)."""

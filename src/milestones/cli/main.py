@@ -16,32 +16,16 @@ import click
 from milestones import __version__
 from milestones.cli import crm, demo, init, report, run, state
 from milestones.cli.app import AppContext, exit_code_for
+from milestones.cli.options import add_shared_options
 from milestones.config.settings import ConfigError
-from milestones.logs import configure_logging, redact
+from milestones.logs import redact
 from milestones.sandbox.cli import sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="milestones")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Config file (default: $MILESTONES_CONFIG, else ./milestones.toml).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks.")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one JSON object per log line, for log shippers.",
-)
 @click.pass_context
-def cli(
-    ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool, log_format: str
-) -> None:
+def cli(ctx: click.Context) -> None:
     """Derive the four sales milestones from your CRM and write them back.
 
     \b
@@ -49,17 +33,17 @@ def cli(
 
     \b
     Try it with no CRM at all:   milestones demo
-    Check a config:              milestones --config milestones.toml check
+    Check a config:              milestones check --config milestones.toml
     Sync on a schedule:          milestones sync   (incremental; exit 0, 1 or 2)
     """
-    configure_logging(verbose=verbose, quiet=quiet, fmt=log_format)
-    ctx.obj = AppContext(config_path, verbose, quiet, log_format)
+    ctx.ensure_object(AppContext).configure_logging()
 
 
 for _module in (run, crm, state, demo, report, init):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours
+add_shared_options(cli)  # --config, -v, -q, --log-format before or after any command's name
 
 
 def main(argv: list[str] | None = None) -> None:
