@@ -46,7 +46,11 @@ def test_the_walk_finds_every_command() -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=[" ".join(p) for p in PATHS])
 def test_config_after_the_command_is_accepted_and_used(path: tuple[str, ...]) -> None:
-    needs_arg = {("explain",): ["2000020"], ("backfill",): ["--since", "2026-01-01"]}.get(path, [])
+    needs_arg = {
+        ("explain",): ["2000020"],
+        ("backfill",): ["--since", "2026-01-01"],
+        ("state", "import"): [__file__],
+    }.get(path, [])
     app = parsed_app([*path, *needs_arg, "--config", "after.toml", "-v"])
     assert app.config_path == "after.toml" and app.verbose
     result = CliRunner().invoke(cli, [*path, "--config", "after.toml", "--help"])

@@ -16,6 +16,7 @@ import click
 from milestones.config.settings import Config, ConfigError, load_config, resolve_path
 from milestones.connectors.base import ConfigurationError, ConnectorError
 from milestones.logs import configure_logging
+from milestones.store.health import StateError
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -44,6 +45,7 @@ class Busy(click.ClickException):
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigError, EXIT_CONFIG),  # the config file is malformed
     (ConfigurationError, EXIT_CONFIG),  # the CRM refused our credentials or names
+    (StateError, EXIT_CONFIG),  # the state file is damaged, unwritable or from a newer release
     (click.UsageError, EXIT_CONFIG),
     (ConnectorError, EXIT_FAILURES),  # the CRM failed us after every retry
 )

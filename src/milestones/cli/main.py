@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
 from milestones import __version__
-from milestones.cli import crm, demo, init, report, run, state
+from milestones.cli import crm, demo, init, report, run, state, state_admin
 from milestones.cli.app import AppContext, exit_code_for
 from milestones.cli.options import add_shared_options
 from milestones.config.settings import ConfigError
 from milestones.logs import redact
 from milestones.sandbox.cli import sandbox
+from milestones.store.health import StateError, is_state_failure
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +41,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, demo, report, init):
+for _module in (run, crm, state, state_admin, demo, report, init):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # the one top-level handler
+        if is_state_failure(exc):  # read outside a transaction: damage found while reading
+            exc = StateError(Path("(the configured state file)"), f"unreadable ({exc})")
         if verbose:
             click.echo(redact(traceback.format_exc()), err=True)
         click.echo(f"error: {redact(str(exc)) or type(exc).__name__}", err=True)
