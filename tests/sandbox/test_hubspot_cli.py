@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -77,3 +78,9 @@ def test_no_legacy_paths_serves_only_the_dated_paths(monkeypatch: pytest.MonkeyP
 def test_no_legacy_paths_is_for_hubspot_only() -> None:
     result = CliRunner().invoke(cli.sandbox, ["--provider", "salesforce", "--no-legacy-paths"])
     assert result.exit_code == 2 and "--no-legacy-paths" in result.output
+
+
+def test_every_sandbox_option_has_a_help_text() -> None:
+    for param in cli.sandbox.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"sandbox {param.opts[0]} has no help text"

@@ -238,3 +238,22 @@ def test_same_world_in_another_process_with_another_hash_seed() -> None:
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == _digest(generate_world(seed=5, contacts=300))
+
+
+@pytest.mark.parametrize("people", [50, 777, 10_500])
+def test_contacts_n_serves_n_live_people_and_archived_ones_on_top(people: int) -> None:
+    world = generate_world(seed=7, contacts=people)
+    assert world.count("person") == people  # `sandbox --contacts 10500` served 10,401
+    assert world.count("person", archived=True) >= 1
+    live = list(world.iter("person"))
+    contacts = sum(1 for p in live if not p.is_lead_only)
+    leads = sum(1 for p in live if p.is_lead_only)
+    assert contacts + leads == people  # on Salesforce: N = Contacts + unconverted Leads
+    if people >= 777:  # the shares `sandbox --help` states
+        assert 0.82 < contacts / people < 0.90
+
+
+def test_archived_extras_leave_the_live_world_unchanged() -> None:
+    world = generate_world(seed=3, contacts=300)
+    archived = {p.id for p in world.iter("person", archived=True)}
+    assert archived and min(archived) > max(p.id for p in world.iter("person"))

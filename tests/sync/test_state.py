@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sync_fakes import count
 
+from milestones.store.health import StateError
 from milestones.store.rows import Cursor
 from milestones.store.schema import MIGRATIONS
 from milestones.store.sqlite import Store
@@ -28,7 +29,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with Store(path) as state:
         state.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(RuntimeError, match="upgrade milestones"):
+    with pytest.raises(StateError, match="upgrade milestones"):  # exit 2, versions named
         Store(path)
 
 

@@ -22,6 +22,8 @@ import click
 
 from milestones.config.settings import Config, ConfigError, load_config, resolve_path
 from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.logs import configure_logging
+from milestones.store.health import StateError
 from milestones.text import MESSAGE_LIMIT, json_text, printable
 
 EXIT_OK = 0
@@ -51,6 +53,7 @@ class Busy(click.ClickException):
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigError, EXIT_CONFIG),  # the config file is malformed
     (ConfigurationError, EXIT_CONFIG),  # the CRM refused our credentials or names
+    (StateError, EXIT_CONFIG),  # the state file is damaged, unwritable or from a newer release
     (click.UsageError, EXIT_CONFIG),
     (ConnectorError, EXIT_FAILURES),  # the CRM failed us after every retry
 )
@@ -82,12 +85,22 @@ class AppContext:
             self._config = load_config(resolve_path(self.config_path))
         return self._config
 
+    def configure_logging(self) -> None:
+        """Route the logs as the options say (again when options follow the command)."""
+        configure_logging(verbose=self.verbose, quiet=self.quiet, fmt=self.log_format)
+
     def use(self, config: Config) -> None:
         """Make ``config`` the one later commands in this process read (the demo's own)."""
         self._config = config
 
     def emit(self, data: Any, as_json: bool, lines: Iterable[str] = ()) -> None:
-        """Print ``data`` as JSON, or ``lines`` for people (nothing when quiet)."""
+        """Print ``data`` as JSON, or ``lines`` for people (nothing when quiet).
+
+        ``lines`` is a sequence of lines, never one string: only the writer breaks lines, so a
+        value can never start a line of its own.
+        """
+        if isinstance(lines, str):
+            raise TypeError("emit takes a sequence of lines, not one string")
         if as_json:
             write_json(data)
         elif not self.quiet:

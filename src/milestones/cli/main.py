@@ -9,39 +9,25 @@ quota), 2 configuration or usage error. Tracebacks only with ``--verbose``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from milestones import __version__
-from milestones.cli import crm, demo, init, report, run, state
+from milestones.cli import crm, demo, init, report, run, state, state_admin
 from milestones.cli.app import AppContext, exit_code_for, say, say_error
+from milestones.cli.options import add_shared_options
 from milestones.config.settings import ConfigError
-from milestones.logs import configure_logging, redact
+from milestones.logs import redact
 from milestones.sandbox.cli import sandbox
+from milestones.store.health import StateError, is_state_failure
 from milestones.text import MESSAGE_LIMIT, printable, traceback_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="milestones")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Config file (default: $MILESTONES_CONFIG, else ./milestones.toml).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks.")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one JSON object per log line, for log shippers.",
-)
 @click.pass_context
-def cli(
-    ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool, log_format: str
-) -> None:
+def cli(ctx: click.Context) -> None:
     """Derive the four sales milestones from your CRM and write them back.
 
     \b
@@ -49,17 +35,17 @@ def cli(
 
     \b
     Try it with no CRM at all:   milestones demo
-    Check a config:              milestones --config milestones.toml check
+    Check a config:              milestones check --config milestones.toml
     Sync on a schedule:          milestones sync   (incremental; exit 0, 1 or 2)
     """
-    configure_logging(verbose=verbose, quiet=quiet, fmt=log_format)
-    ctx.obj = AppContext(config_path, verbose, quiet, log_format)
+    ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, demo, report, init):
+for _module in (run, crm, state, state_admin, demo, report, init):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours
+add_shared_options(cli)  # --config, -v, -q, --log-format before or after any command's name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
         say("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # the one top-level handler
+        if is_state_failure(exc):  # read outside a transaction: damage found while reading
+            exc = StateError(Path("(the configured state file)"), f"unreadable ({exc})")
         if verbose:
             say(*redact(traceback_text(exc)).splitlines(), err=True)
         message = printable(redact(str(exc)), MESSAGE_LIMIT)

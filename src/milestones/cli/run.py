@@ -50,7 +50,10 @@ def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[E
     """Lock the state, open it, build the connector and the engine; close all after."""
     config = app.config()
     try:
-        with run_lock(config.state.path), Store(config.state.path) as state:
+        with (
+            run_lock(config.state.path),
+            Store(config.state.path, backups=config.state.backups, now=datetime.now(UTC)) as state,
+        ):
             try:
                 connector = build_connector(config)
             except ConfigurationError as exc:

@@ -80,6 +80,12 @@ class StateSettings(_Section):
     path: Path = Field(
         default=Path("milestones.db"), description="SQLite file, relative to the config file."
     )
+    backups: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="Daily backups of the state file kept beside it (0: only before migrations).",
+    )
 
 
 class WritebackSettings(_Section):

@@ -33,15 +33,27 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     show_default=True,
     help="Which CRM API to imitate.",
 )
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
-@click.option("--contacts", type=click.IntRange(1), default=500, show_default=True)
+@click.option(
+    "--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1; 0 picks a free one."
+)
+@click.option(
+    "--contacts",
+    type=click.IntRange(1),
+    default=500,
+    show_default=True,
+    help="How many live people to serve. HubSpot: N contacts. Salesforce: N people, each a "
+    "Contact (about 86 %) or a Lead not yet converted (about 14 %); a quarter of the "
+    "Contacts also keep the converted Lead they came from. Archived and deleted records "
+    "come on top of N.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same world.")
 @click.option(
     "--faults",
     "fault_plan",
     callback=_faults,
     metavar="SPEC",
-    help="e.g. 429=0.05,503=0.03,reset=0.02,slow=0.01,record=0.02,daily_quota=5000,seed=7",
+    help="Inject failures at these rates, e.g. "
+    "429=0.05,503=0.03,reset=0.02,slow=0.01,record=0.02,daily_quota=5000,seed=7 (none by default).",
 )
 @click.option(
     "--rate-limits",

@@ -11,6 +11,12 @@ The file is created with mode 0600 (it holds names and emails), runs in WAL mode
 schema is versioned through ``PRAGMA user_version``: ``schema.MIGRATIONS`` are applied in order
 on open, each in its own transaction. A read-only store (the report) neither creates nor
 migrates the file, so a running sync is not disturbed.
+
+A file that cannot be used (damaged, truncated, unwritable, from a newer release, or a full
+disk at a write) raises ``health.StateError`` naming the file and the next step; a failed
+transaction is rolled back first, so nothing is half-written. Before each schema migration,
+and at most once a day when ``backups`` is set, the file is copied beside itself with SQLite's
+online backup API (``backup.py``), keeping the newest ``backups`` copies.
 """
 
 from __future__ import annotations
@@ -19,8 +25,18 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+from milestones.store import backup
+from milestones.store.health import (
+    StateError,
+    is_state_failure,
+    newer_schema,
+    state_error,
+    truncation,
+)
+from milestones.store.history import History
 from milestones.store.ledger import Ledger
 from milestones.store.mirror import Mirror
 from milestones.store.outbox import Outbox
@@ -34,25 +50,40 @@ from milestones.store.schema import MIGRATIONS
 class Store:
     """An open state file. Use as a context manager, or call ``close()``."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        backups: int = 0,
+        now: datetime | None = None,
+    ) -> None:
         self.path = Path(path)
-        if read_only:
-            if not self.path.exists():
-                raise FileNotFoundError(
-                    f"no state file at {self.path}: run `milestones sync` first"
-                )
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if str(self.path) != ":memory:" and not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=OFF")
-            self.db.execute("PRAGMA cache_size=-16000")
-            self._migrate()
+        self._now = now
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"no state file at {self.path}: run `milestones sync` first")
+        cut = truncation(self.path) if self.path.exists() else None
+        if cut:
+            raise StateError(self.path, cut)
+        try:
+            self.db = self._connect(read_only)
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from None
+        try:
+            if read_only:
+                if self.version > len(MIGRATIONS):
+                    raise newer_schema(self.path, self.version)
+            else:
+                self._migrate()
+                if backups > 0 and now is not None and backup.is_backup_due(self.path, now):
+                    backup.back_up(self.db, self.path, now)
+                    backup.prune(self.path, backups)
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise state_error(self.path, exc) from None
+        except BaseException:
+            self.db.close()
+            raise
         self.mirror = Mirror(self.db)
         self.people = People(self.db)
         self.cursors = Cursors(self.db)
@@ -60,6 +91,25 @@ class Store:
         self.outbox = Outbox(self.db)
         self.runs = Runs(self.db)
         self.reporting = Reporting(self.db)
+        self.history = History(self.db)
+
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        if read_only:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(self.path) != ":memory:" and not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=OFF")
+            db.execute("PRAGMA cache_size=-16000")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def __enter__(self) -> Store:
         return self
@@ -80,10 +130,9 @@ class Store:
     def _migrate(self) -> None:
         current = self.version
         if current > len(MIGRATIONS):
-            raise RuntimeError(
-                f"state file {self.path} has schema {current}, newer than this version "
-                f"of milestones understands ({len(MIGRATIONS)}); upgrade milestones"
-            )
+            raise newer_schema(self.path, current)
+        if 0 < current < len(MIGRATIONS) and str(self.path) != ":memory:":
+            backup.back_up(self.db, self.path, self._now or datetime.now(UTC))
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
                 for statement in script.split(";"):
@@ -94,13 +143,22 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed on success, rolled back on any exception."""
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from None
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            self._roll_back()
+            if isinstance(exc, sqlite3.Error) and is_state_failure(exc):
+                raise state_error(self.path, exc) from None
             raise
-        self.db.execute("COMMIT")
+
+    def _roll_back(self) -> None:
+        if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+            self.db.execute("ROLLBACK")
 
     # --- meta -------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ def generate_world(
         gen.oddities()
         gen.referrals()
         gen.bulk_edit(bulk_edit_share)
+        gen.archived_people(contacts)
     finally:
         if collecting:
             gc.enable()
@@ -98,6 +99,7 @@ class _Generator:
         self.owner_ids: list[int] = []
         self.company_ids: list[int] = []
         self.by_journey: dict[str, list[int]] = {j: [] for j in JOURNEYS}
+        self.archived_extra = 0
 
     def owners(self, n: int) -> None:
         for i in range(n):
@@ -320,12 +322,12 @@ class _Generator:
             if rng.random() < 0.03:
                 p.email = None
             elif rng.random() < 0.01:
-                p.archived = True
+                self.archived_extra += 1  # archived people come on top of the live ones
         targets = [people[i] for i in self.by_journey["target"]]
         picks = rng.sample(targets, min(len(targets), 10))
         if len(picks) < 10:
             return
-        no_email, uni, long_, nulls, dup, optout, disq, lead, merged, arch = picks
+        no_email, uni, long_, nulls, dup, optout, disq, lead, merged, _kept_live = picks
         no_email.email = None
         uni.first_name, uni.last_name = "Zoë", "Nguyễn 李"
         long_.last_name = "Wolfeschlegelsteinhausenbergerdorff-" * 8
@@ -340,7 +342,7 @@ class _Generator:
         disq.lead_status = "UNQUALIFIED"
         lead.is_lead_only, lead.lifecycle, lead.converted_ms = True, "lead", None
         merged.merged_ids = (self.w.new_id("person"),)  # the merged-away record is gone
-        arch.archived = True
+        self.archived_extra += 1  # the tenth pick stays live: the archived one is an extra
         for j in ("client", "advocate"):
             if self.by_journey[j]:
                 surveyed = people[self.by_journey[j][0]]
@@ -361,6 +363,22 @@ class _Generator:
         self.w._unlink(deal)
         deal.contact_ids = (primary.id, other)
         self.w._link(deal)
+
+    def archived_people(self, live: int) -> None:
+        """Archived people beyond the ``live`` ones asked for, so that ``contacts=N`` serves N.
+
+        They are drawn from a stream of their own after everything else, so the live world
+        is the same with or without them.
+        """
+        main, self.rng = self.rng, random.Random(f"milestones-sandbox-archived:{self.w.seed}")
+        try:
+            for k in range(self.archived_extra):
+                p = self._person(live + k, "target", self._past(2.5 * YEAR))
+                p.archived = True
+                self.w.insert(p)
+                self.by_journey[p.journey].append(p.id)
+        finally:
+            self.rng = main
 
     def _reindex_archived(self) -> None:
         """People archived after insertion: tell the store (its archived id lists)."""
