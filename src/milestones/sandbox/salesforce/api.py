@@ -149,8 +149,10 @@ class SalesforceServer(SandboxServer):
     # ---- hooks of the core ---------------------------------------------------------------
 
     def authenticate(self, req: Request) -> Response | None:
-        if req.path.startswith(("/services/oauth2/token", "/services/Soap/u/")):
-            return None
+        if req.path.startswith(
+            ("/services/oauth2/token", "/services/oauth2/userinfo", "/services/Soap/u/")
+        ):
+            return None  # logins, and userinfo, which checks its OAuth token itself
         if req.path.rstrip("/") == "/services/data":  # the version list is public
             return None
         gone = versions.unserved(req.path)  # a retired or unknown version, before the session
