@@ -204,3 +204,23 @@ def test_search_index_lag_hides_fresh_changes_until_it_passes(hs_world: World) -
         )
         now[0] += 5000
         assert [r.id for r in _search(hubspot, since).results] == [str(person.id)]
+
+
+@pytest.mark.parametrize(
+    ("groups", "per_group", "allowed"),
+    [(1, 6, True), (3, 6, True), (1, 7, False), (6, 1, False), (4, 5, False)],
+)
+def test_filter_limits_are_five_groups_six_filters_eighteen_in_all(
+    hubspot: HubSpot, groups: int, per_group: int, allowed: bool
+) -> None:
+    having = {"propertyName": "email", "operator": "HAS_PROPERTY"}
+    request = PublicObjectSearchRequest(
+        filter_groups=[{"filters": [having] * per_group}] * groups, limit=1
+    )
+    if allowed:
+        assert hubspot.crm.contacts.search_api.do_search(request).total > 0
+        return
+    with pytest.raises(ApiException) as refused:
+        hubspot.crm.contacts.search_api.do_search(request)
+    assert refused.value.status == 400
+    assert '"category":"VALIDATION_ERROR"' in refused.value.body.replace(" ", "")
