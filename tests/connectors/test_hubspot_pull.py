@@ -271,3 +271,22 @@ def test_a_token_from_a_full_pull_restarts_an_incremental_one_cleanly(
     records, _, _ = collect(make_hubspot().pull("activities", window, resume=token))
     expected = {k for kind in ("call", "meeting", "note") for k in _live(hubspot_world, kind)}
     assert {r.id for r in records} == expected
+
+
+def test_times_on_a_whole_second_come_without_a_fraction_and_are_read(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer, hubspot_world: World
+) -> None:
+    person = next(p for p in hubspot_world.iter("person") if not p.archived)
+    at = (hubspot_world.anchor_ms // 1000 + 7200) * 1000  # a whole second, after the rest
+    hubspot_world.clock = lambda: at
+    email = hubspot_world.add_inbound_email(person.id)
+    since = datetime.fromtimestamp(at / 1000, UTC)
+    assert hubspot_server.render("person", person)["updatedAt"] == since.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    window = Window(since=since, until=since + timedelta(seconds=1))
+    connector = make_hubspot()
+    contacts, _, _ = collect(connector.pull("contacts", window))
+    assert [c.modified_at for c in contacts if c.id == str(person.id)] == [since]
+    activities, _, _ = collect(connector.pull("activities", window))
+    assert [a.occurred_at for a in activities if a.id == str(email.id)] == [since]

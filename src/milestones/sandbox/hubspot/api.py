@@ -190,8 +190,10 @@ class HubSpotServer(SandboxServer):
             )
         started = _now()
         status, payload = assoc.batch_read(self.world, from_kind, to_kind, inputs)
+        # Batch answers carry startedAt/completedAt (reference §4.2's v4 example); the dated
+        # schema requires them (crm-api-changes-2026.md §2.3).
+        payload.update(startedAt=started, completedAt=_now())
         if is_dated(version):  # 200 only, with what its schema requires (§2.3)
-            payload.update(startedAt=started, completedAt=_now())
             for error in payload.get("errors", []):
                 error.setdefault("errors", [])
                 error.setdefault("links", {})

@@ -25,6 +25,15 @@ from milestones.sandbox.world.store import World
 # 5/10/25 and the spec "up to 6 groups"; the sandbox holds clients to the strictest).
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 6, 18
 MAX_LIMIT = 200
+# Search hits carry the created and modified times and the id whether asked for or not, as
+# the recorded search hit in reference/hubspot-api.md section 1.2 shows (createdate,
+# hs_object_id and lastmodifieddate beside the asked-for properties); "" is engagements.
+ALWAYS = {
+    "person": ("createdate", "hs_object_id", "lastmodifieddate"),
+    "deal": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "company": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+}
 RESULT_CAP = 10_000
 # properties backed by an integer attribute: compared and indexed without formatting
 RAW_ATTRS = {
@@ -67,7 +76,8 @@ def search(
         )
     groups = [_group(world, kind, g) for g in _groups(body.get("filterGroups") or [])]
     query = str(body.get("query") or "").strip().lower()
-    names = body.get("properties") or default_properties(kind)
+    names = [*(body.get("properties") or default_properties(kind)), *ALWAYS.get(kind, ALWAYS[""])]
+    names = list(dict.fromkeys(names))
     sort_name, descending = _sort(body.get("sorts") or [])
     attr = RAW_ATTRS.get(sort_name or "hs_object_id")
     if sort_name is not None and attr is None and property_type(world, kind, sort_name) is None:
