@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from milestones.connectors.hubspot.http import Response
-from milestones.connectors.hubspot.paging import SEARCH_LIMIT, SearchCursor, search_pages
+from milestones.connectors.hubspot.paging import (
+    MAX_FILTERS_PER_GROUP,
+    SEARCH_LIMIT,
+    SearchCursor,
+    _search_body,
+    search_pages,
+)
 from milestones.connectors.hubspot.versions import DEFAULT_VERSION, Paths
 
 
@@ -114,3 +120,18 @@ def test_records_modified_during_the_pull_are_neither_lost_nor_doubled() -> None
 @pytest.mark.parametrize("cursor", [SearchCursor(5, seen=["1", "2"]), SearchCursor(7, True)])
 def test_cursor_survives_its_json_form(cursor: SearchCursor) -> None:
     assert SearchCursor.from_json(cursor.to_json()) == cursor
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        SearchCursor(lo=5),
+        SearchCursor(lo=5, exclusive=True, seen=["1", "2"]),
+        SearchCursor(lo=5, in_tie=True),
+        SearchCursor(lo=5, in_tie=True, tie_after="7"),
+    ],
+)
+def test_every_search_page_stays_within_hubspots_filter_limits(cursor: SearchCursor) -> None:
+    body = _search_body("lastmodifieddate", ["email"], cursor, until_ms=9)
+    [group] = body["filterGroups"]  # 5 groups, 6 filters each, 18 in all (reference 1.5)
+    assert 1 <= len(group["filters"]) <= MAX_FILTERS_PER_GROUP == 6

@@ -11,10 +11,12 @@ from typing import Any
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, collect, full_window
 
 from milestones.connectors.base import Window
-from milestones.connectors.hubspot.paging import NOT_IN_MAX, SEARCH_LIMIT
+from milestones.connectors.hubspot.paging import NOT_IN_MAX, SEARCH_LIMIT, URL_BUDGET
 from milestones.connectors.hubspot.pull import ASSOCIATION_BATCH
+from milestones.connectors.hubspot.records import PropertyPlan, url_length
+from milestones.connectors.hubspot.settings import HubSpotSettings
 from milestones.mapping.records import Activity, Contact, Deal
-from milestones.sandbox.hubspot.api import HubSpotServer
+from milestones.sandbox.hubspot.api import MAX_TARGET, HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 
@@ -237,6 +239,30 @@ def test_a_long_property_list_goes_in_request_bodies_not_the_url(
     assert hubspot_server.stats()["statuses"].get("414") is None
 
 
+def test_the_list_url_stays_under_the_limit_up_to_the_switch_to_batch_reads(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer
+) -> None:
+    def spec_with(names: list[str]) -> Any:
+        extra = (*HUBSPOT_SPEC.extra_properties, *names)
+        return HUBSPOT_SPEC.model_copy(update={"extra_properties": extra})
+
+    def length(names: list[str]) -> int:
+        settings = HubSpotSettings(access_token="x")
+        return url_length(PropertyPlan.build(settings, spec_with(names)).contacts)
+
+    many: list[str] = []
+    while length([*many, f"custom_property_number_{len(many):04d}"]) <= URL_BUDGET:
+        many.append(f"custom_property_number_{len(many):04d}")
+    assert URL_BUDGET - 40 < length(many) <= URL_BUDGET
+    spec = spec_with(many)
+    collect(make_hubspot(spec=spec).pull("contacts", full_window()))
+    stats = hubspot_server.stats()
+    assert not any("batch/read" in name for name in stats["endpoints"])  # the list URL held
+    assert stats["statuses"].get("414") is None
+    # The budget leaves room for the path, limit and after cursor under HubSpot's limit.
+    assert URL_BUDGET + 200 < MAX_TARGET
+
+
 def test_a_token_from_a_full_pull_restarts_an_incremental_one_cleanly(
     make_hubspot: MakeConnector, hubspot_world: World
 ) -> None:
@@ -245,3 +271,22 @@ def test_a_token_from_a_full_pull_restarts_an_incremental_one_cleanly(
     records, _, _ = collect(make_hubspot().pull("activities", window, resume=token))
     expected = {k for kind in ("call", "meeting", "note") for k in _live(hubspot_world, kind)}
     assert {r.id for r in records} == expected
+
+
+def test_times_on_a_whole_second_come_without_a_fraction_and_are_read(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer, hubspot_world: World
+) -> None:
+    person = next(p for p in hubspot_world.iter("person") if not p.archived)
+    at = (hubspot_world.anchor_ms // 1000 + 7200) * 1000  # a whole second, after the rest
+    hubspot_world.clock = lambda: at
+    email = hubspot_world.add_inbound_email(person.id)
+    since = datetime.fromtimestamp(at / 1000, UTC)
+    assert hubspot_server.render("person", person)["updatedAt"] == since.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    window = Window(since=since, until=since + timedelta(seconds=1))
+    connector = make_hubspot()
+    contacts, _, _ = collect(connector.pull("contacts", window))
+    assert [c.modified_at for c in contacts if c.id == str(person.id)] == [since]
+    activities, _, _ = collect(connector.pull("activities", window))
+    assert [a.occurred_at for a in activities if a.id == str(email.id)] == [since]

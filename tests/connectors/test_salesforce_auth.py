@@ -11,7 +11,8 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sf_fixtures import HOST, SOAP_LOGIN, FakeOrg, password_settings, spec
+from sf_fixtures import HOST, SOAP_LOGIN, FakeOrg, password_settings, soap_login_body, spec
+from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from milestones.connectors.base import ConfigurationError
 from milestones.connectors.salesforce.connector import SalesforceConnector
@@ -233,3 +234,46 @@ def test_client_credentials_without_userinfo_say_what_to_do():
         "read and edit on the fields by hand"
     )
     assert "SECRET-VALUE" not in str(caught.value)
+
+
+def test_a_soap_session_is_refused_by_userinfo_and_the_user_found_by_name(org, key_file):
+    sf = connector(settings_for("password", org, key_file))
+    with pytest.raises(SalesforceRefusedRequest) as refused:
+        sf.client.sf.oauth2("userinfo")  # the real client, straight to the sandbox
+    assert (refused.value.status, refused.value.content) == (403, "Bad_OAuth_Token")
+    org.reset_stats()
+
+    assert running_user_id(sf.client) == org.setup.user_id
+
+    endpoints = org.stats()["endpoints"]
+    assert endpoints.get("GET /services/oauth2/userinfo") == 1
+    assert any("query" in name for name in endpoints)  # the lookup by username ran
+
+
+def test_fields_create_with_a_soap_login_grants_the_fields(key_file):
+    with SalesforceServer(generate_world(seed=3, contacts=5)) as fresh:
+        sf = connector(settings_for("password", fresh, key_file))
+        created = sf.ensure_fields(dry_run=False)
+        assert created and all(status.is_writable for status in created)
+        assert fresh.setup.user_id in {a["AssigneeId"] for a in fresh.setup.assignments}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, [{"errorCode": "INVALID_AUTH_HEADER", "message": "bad header"}]),
+        (404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]),
+        (429, "slow down"),
+    ],
+)
+def test_every_refusal_of_userinfo_falls_back_on_the_username(status, body):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        org = FakeOrg(mock)
+        mock.add(responses.POST, SOAP_LOGIN, body=soap_login_body("00Dxx!SESSION"))
+        kind = {"json": body} if isinstance(body, list) else {"body": body}
+        mock.add(responses.GET, f"{HOST}/services/oauth2/userinfo", status=status, **kind)
+        user = {"totalSize": 1, "done": True, "records": [{"Id": "005xx0000000001AAA"}]}
+        org.query(lambda q: (200, user), endpoint="query")
+        sf = connector(password_settings())
+        assert running_user_id(sf.client) == "005xx0000000001AAA"
+    assert org.queries == ["SELECT Id FROM User WHERE Username = 'sync@acme.example'"]

@@ -184,3 +184,13 @@ def test_401_fault_after_the_first_requests(world: World) -> None:
         with pytest.raises(UnauthorizedException):
             api.get_page(limit=1)
         assert srv.stats()["faults"]["injected"] == {"401": 1}
+
+
+def test_a_request_target_past_the_limit_is_414(hubspot: HubSpot) -> None:
+    names = [f"custom_property_number_{i:04d}" for i in range(300)]  # ~10,000 characters
+    with pytest.raises(ApiException) as refused:
+        hubspot.crm.contacts.basic_api.get_page(limit=1, properties=names)
+    assert refused.value.status == 414
+    assert "414 Request-URI Too Large" in refused.value.body
+    page = hubspot.crm.contacts.basic_api.get_page(limit=1, properties=names[:200])  # ~7,000
+    assert len(page.results) == 1

@@ -204,3 +204,54 @@ def test_search_index_lag_hides_fresh_changes_until_it_passes(hs_world: World) -
         )
         now[0] += 5000
         assert [r.id for r in _search(hubspot, since).results] == [str(person.id)]
+
+
+@pytest.mark.parametrize(
+    ("groups", "per_group", "allowed"),
+    [(1, 6, True), (3, 6, True), (1, 7, False), (6, 1, False), (4, 5, False)],
+)
+def test_filter_limits_are_five_groups_six_filters_eighteen_in_all(
+    hubspot: HubSpot, groups: int, per_group: int, allowed: bool
+) -> None:
+    having = {"propertyName": "email", "operator": "HAS_PROPERTY"}
+    request = PublicObjectSearchRequest(
+        filter_groups=[{"filters": [having] * per_group}] * groups, limit=1
+    )
+    if allowed:
+        assert hubspot.crm.contacts.search_api.do_search(request).total > 0
+        return
+    with pytest.raises(ApiException) as refused:
+        hubspot.crm.contacts.search_api.do_search(request)
+    assert refused.value.status == 400
+    assert '"category":"VALIDATION_ERROR"' in refused.value.body.replace(" ", "")
+
+
+def test_search_hits_carry_created_modified_and_id_unasked(hubspot: HubSpot) -> None:
+    modified = "hs_lastmodifieddate"
+    wanted = {
+        hubspot.crm.contacts.search_api: ("email", "createdate", "lastmodifieddate"),
+        hubspot.crm.deals.search_api: ("dealname", "createdate", modified),
+        hubspot.crm.objects.calls.search_api: ("hs_call_status", "hs_createdate", modified),
+    }
+    for api, (asked, *unasked) in wanted.items():
+        hits = api.do_search(PublicObjectSearchRequest(properties=[asked], limit=3)).results
+        assert hits and all(
+            set(hit.properties) == {asked, *unasked, "hs_object_id"} for hit in hits
+        ), api
+
+
+def test_batch_answers_say_when_they_started_and_completed(hubspot: HubSpot) -> None:
+    from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+    from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId
+
+    ids = [h.id for h in _search(hubspot, limit=2).results]
+    read = hubspot.crm.contacts.batch_api.read(
+        BatchReadInputSimplePublicObjectId(inputs=[{"id": i} for i in ids], properties=["email"])
+    )
+    linked = hubspot.crm.associations.v4.batch_api.get_page(
+        "contacts",
+        "deals",
+        BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in ids]),
+    )
+    for answer in (read, linked):
+        assert answer.started_at is not None and answer.completed_at >= answer.started_at

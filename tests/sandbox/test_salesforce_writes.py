@@ -153,7 +153,13 @@ def test_record_fault_fails_single_records_with_lock_errors() -> None:
     assert len(results) == 20
     assert len(failed) == 8
     assert {e["statusCode"] for r in failed for e in r["errors"]} == {"UNABLE_TO_LOCK_ROW"}
-    assert all(r["id"] in r["errors"][0]["message"] for r in failed)
+    # a failed SaveResult has no id (reference 2.1): results match records by position
+    assert all("id" not in r for r in failed)
+    assert all(
+        row["Id"] in r["errors"][0]["message"]
+        for row, r in zip(rows, results, strict=True)
+        if not r["success"]
+    )
 
 
 def test_describe_lists_types_and_picklists(sf: Salesforce) -> None:

@@ -168,7 +168,8 @@ def is_two_way(activity: Activity, rules: MappingRules, now: datetime) -> str | 
             return f"{activity.direction}_email"
         return None
     if activity.kind == "call":
-        if activity.disposition and activity.disposition in two_way.call_connected_dispositions:
+        connected = two_way.call_connected_dispositions
+        if activity.disposition and _said(activity.disposition, connected):
             return "connected_call"
         if activity.direction == "inbound" and activity.status in two_way.call_inbound_statuses:
             return "inbound_call"
@@ -179,6 +180,16 @@ def is_two_way(activity: Activity, rules: MappingRules, now: datetime) -> str | 
         if two_way.meetings_count_when_ended and activity.ends_at and activity.ends_at <= now:
             return "meeting_ended"
     return None
+
+
+def _said(value: str, values: Iterable[str]) -> bool:
+    """Whether ``value`` is one of ``values``, ignoring case and surrounding blanks.
+
+    Salesforce's ``CallDisposition`` is free text a rep or a dialer types ("Connected",
+    "connected "), HubSpot's a GUID; the same comparison serves both.
+    """
+    wanted = value.strip().casefold()
+    return any(wanted == v.strip().casefold() for v in values)
 
 
 def _two_way_evidence(

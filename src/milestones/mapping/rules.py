@@ -48,8 +48,8 @@ class TwoWayRules(_Rules):
     )
     call_connected_dispositions: list[str] = Field(
         default=[],
-        description="Call dispositions (raw CRM values) that mean someone answered, "
-        "whatever the call's direction.",
+        description="Call dispositions (raw CRM values, compared ignoring case and "
+        "surrounding blanks) that mean someone answered, whatever the call's direction.",
     )
     meeting_statuses: list[str] = Field(
         default=["completed"],

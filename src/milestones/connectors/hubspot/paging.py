@@ -36,6 +36,9 @@ LIST_LIMIT = 100  # list endpoints and batch read: at most 100 per call (§1.1)
 SEARCH_LIMIT = 200  # search: up to 200 per page since 2024 (§1.5)
 NOT_IN_MAX = 100  # ids excluded through one NOT_IN filter before reading a tie on its own
 URL_BUDGET = 3000  # characters of properties in a list URL; more goes through batch/read
+# Search takes at most 5 filterGroups, 6 filters in a group and 18 in all (reference
+# hubspot-api.md section 1.5); a keyset page needs one group of at most three.
+MAX_FILTERS_PER_GROUP = 6
 
 
 @dataclass(slots=True)
@@ -178,6 +181,7 @@ def _search_body(
                 {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": cursor.seen}
             )
         sort = prop
+    assert len(filters) <= MAX_FILTERS_PER_GROUP  # one group, so within every search limit
     return {
         "filterGroups": [{"filters": filters}],
         "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],

@@ -13,7 +13,12 @@ from typing import Any
 
 from simple_salesforce.format import format_soql
 
-from milestones.connectors.base import ConfigurationError, StreamError
+from milestones.connectors.base import (
+    ConfigurationError,
+    ConnectorError,
+    QuotaExhausted,
+    StreamError,
+)
 from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
 from milestones.connectors.salesforce.settings import SalesforceJwt, SalesforcePassword
 
@@ -42,7 +47,9 @@ def running_user_id(client: SalesforceClient) -> str:
 
     With client credentials the token belongs to the External Client App's Run As user and
     no username is configured, so userinfo is the only way to name that user (reference
-    crm-api-changes-2026.md section 6, row 12).
+    crm-api-changes-2026.md section 6, row 12). A session id from SOAP login() is no OAuth
+    token: a real org answers userinfo with 403 ``Bad_OAuth_Token``, so every refusal (any
+    4xx, or an answer without a user id) falls back on the username where one is configured.
     """
     sf = client.sf
     refused = "no user id"
@@ -50,8 +57,10 @@ def running_user_id(client: SalesforceClient) -> str:
         info = client.call("meta", lambda: sf.oauth2("userinfo"))
         if isinstance(info, dict) and info.get("user_id"):
             return str(info["user_id"])
-    except (StreamError, ConfigurationError) as error:  # a 403 is a ConfigurationError
-        refused = f"{error.status or ''} {error.code or ''}".strip() or "refused"
+    except ConnectorError as error:
+        if not _is_refusal(error):
+            raise
+        refused = f"{error.status or ''} {error.code or error.message[:40]}".strip() or "refused"
         log.info("salesforce: userinfo unavailable (%s); looking the user up by name", error)
     settings = client.settings
     if isinstance(settings, SalesforcePassword | SalesforceJwt):
@@ -66,6 +75,19 @@ def running_user_id(client: SalesforceClient) -> str:
         "edit on the fields by hand",
         connector=CONNECTOR,
     )
+
+
+def _is_refusal(error: ConnectorError) -> bool:
+    """Whether userinfo refused (so the lookup by name may run) rather than the run must stop.
+
+    403 is a ConfigurationError, 404 a StreamError, a 401 or 429 that outlived its retries a
+    RetryableError; all are refusals of this one probe. The spent daily quota is not.
+    """
+    if isinstance(error, QuotaExhausted):
+        return False
+    if isinstance(error, StreamError | ConfigurationError):
+        return True
+    return error.status is not None and 400 <= error.status < 500
 
 
 def permission_set(client: SalesforceClient, name: str) -> str:

@@ -57,12 +57,19 @@ from milestones.sandbox.hubspot.versions import (
     is_dated,
 )
 from milestones.sandbox.server.core import RollingWindow, SandboxServer
-from milestones.sandbox.server.http import Request, Response
+from milestones.sandbox.server.http import Request, Response, html_response
 from milestones.sandbox.world.store import World
 
 PORTAL_ID = 62515
 TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5
 DAILY_MAX = 250_000
+# The longest request target (path and query) answered; longer ones get 414 before any
+# other check, as HubSpot's front end does. dlt's HubSpot source met "414 Client Error: URI
+# Too Long" with every property in the query string at about 8,000 characters (reference
+# hubspot-api.md section 1.1 and section 9.8; dlt-hub/verified-sources #305, PR #311).
+MAX_TARGET = 8_192
+URI_TOO_LONG = "<html><head><title>414 Request-URI Too Large</title></head><body>" \
+    "<center><h1>414 Request-URI Too Large</h1></center></body></html>"  # fmt: skip
 
 
 class HubSpotServer(SandboxServer):
@@ -183,8 +190,10 @@ class HubSpotServer(SandboxServer):
             )
         started = _now()
         status, payload = assoc.batch_read(self.world, from_kind, to_kind, inputs)
+        # Batch answers carry startedAt/completedAt (reference §4.2's v4 example); the dated
+        # schema requires them (crm-api-changes-2026.md §2.3).
+        payload.update(startedAt=started, completedAt=_now())
         if is_dated(version):  # 200 only, with what its schema requires (§2.3)
-            payload.update(startedAt=started, completedAt=_now())
             for error in payload.get("errors", []):
                 error.setdefault("errors", [])
                 error.setdefault("links", {})
@@ -226,7 +235,12 @@ class HubSpotServer(SandboxServer):
 
     def handle(self, req: Request) -> Response | None:
         """Answer as the core does, then count the request under its path family."""
-        resp = super().handle(req)
+        if len(req.raw_path) > MAX_TARGET:
+            resp: Response | None = html_response(414, URI_TOO_LONG)
+            with self._stats_lock:
+                self._statuses[414] += 1
+        else:
+            resp = super().handle(req)
         if not req.path.startswith("/_sandbox/"):
             with self._stats_lock:
                 self.families[family(req.path)] += 1

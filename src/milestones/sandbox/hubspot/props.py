@@ -43,10 +43,16 @@ ENGAGEMENT_DEFAULTS = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 
 
 def iso(ms: int | None) -> str | None:
-    """Epoch ms -> ``2022-02-14T21:36:07.649Z``."""
+    """Epoch ms -> ``2022-02-14T21:36:07.649Z``; a whole second has no fraction.
+
+    HubSpot prints instants the way Java's ``Instant.toString`` does, leaving out a zero
+    fraction (``2022-02-14T21:36:07Z``), so clients meet both forms; the reference notes
+    show only the usual one with milliseconds (hubspot-api.md section 0, item 2).
+    """
     if ms is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+    return f"{second}Z" if ms % 1000 == 0 else f"{second}.{ms % 1000:03d}Z"
 
 
 def parse_time(value: str) -> int:

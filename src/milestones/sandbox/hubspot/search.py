@@ -1,9 +1,9 @@
 """CRM search (``POST /crm/v3/objects/{type}/search``), reference/hubspot-api.md §1.5.
 
-Filter groups are OR'ed, filters inside a group AND'ed; at most 5 groups, 10 filters
-per group, 25 in all; ``limit`` up to 200; ``after`` is a stringified offset and an
-offset of 10,000 or more is a 400 (``total`` may still exceed 10,000). Archived records
-never match; search returns no associations.
+Filter groups are OR'ed, filters inside a group AND'ed; at most 5 groups, 6 filters
+per group, 18 in all (more is 400 VALIDATION_ERROR); ``limit`` up to 200; ``after`` is a
+stringified offset and an offset of 10,000 or more is a 400 (``total`` may still exceed
+10,000). Archived records never match; search returns no associations.
 
 Searches sorted by ``hs_object_id`` or by a modified-time property walk a sorted index
 from the first bound instead of scanning; when every filter is on that property the
@@ -20,8 +20,20 @@ from milestones.sandbox.hubspot.search_index import plan_index, run_indexed
 from milestones.sandbox.hubspot.values import property_type, render, value_of
 from milestones.sandbox.world.store import World
 
-MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25
+# HubSpot's search documentation today: 5 filterGroups, 6 filters in a group, 18 in all
+# (reference/hubspot-api.md section 1.5, which notes that the 2024 changelog once said
+# 5/10/25 and the spec "up to 6 groups"; the sandbox holds clients to the strictest).
+MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 6, 18
 MAX_LIMIT = 200
+# Search hits carry the created and modified times and the id whether asked for or not, as
+# the recorded search hit in reference/hubspot-api.md section 1.2 shows (createdate,
+# hs_object_id and lastmodifieddate beside the asked-for properties); "" is engagements.
+ALWAYS = {
+    "person": ("createdate", "hs_object_id", "lastmodifieddate"),
+    "deal": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "company": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+}
 RESULT_CAP = 10_000
 # properties backed by an integer attribute: compared and indexed without formatting
 RAW_ATTRS = {
@@ -64,7 +76,8 @@ def search(
         )
     groups = [_group(world, kind, g) for g in _groups(body.get("filterGroups") or [])]
     query = str(body.get("query") or "").strip().lower()
-    names = body.get("properties") or default_properties(kind)
+    names = [*(body.get("properties") or default_properties(kind)), *ALWAYS.get(kind, ALWAYS[""])]
+    names = list(dict.fromkeys(names))
     sort_name, descending = _sort(body.get("sorts") or [])
     attr = RAW_ATTRS.get(sort_name or "hs_object_id")
     if sort_name is not None and attr is None and property_type(world, kind, sort_name) is None:

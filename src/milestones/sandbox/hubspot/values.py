@@ -12,12 +12,40 @@ from typing import Any
 from milestones.sandbox.hubspot.props import CATALOGUE, as_wire, iso, parse_bool, parse_time
 from milestones.sandbox.world.store import World
 
+STAGE_ENTERED = "hs_v2_date_entered_"
+
+
+def stage_entered(world: World, kind: str, rec: Any, name: str) -> tuple[bool, str | None]:
+    """Whether ``name`` is a deal's stage-entry date, and its value.
+
+    HubSpot calculates one ``hs_v2_date_entered_<stage id>`` per stage of the deal pipelines,
+    set when the deal enters the stage and kept after it leaves, plus
+    ``hs_v2_date_entered_current_stage``; they are absent from the properties API and must
+    be asked for by name. The legacy ``hs_date_entered_<stage id>`` names were sunset in
+    Nov 2024, so they are not served (reference/hubspot-api.md section 2, "Stage timing
+    props").
+    """
+    if kind != "deal" or not name.startswith(STAGE_ENTERED):
+        return False, None
+    stage_id: str | None = name.removeprefix(STAGE_ENTERED)
+    if stage_id == "current_stage":
+        stage_id = rec.stage
+    elif world.stage(str(stage_id)) is None:
+        return False, None
+    return True, iso((rec.entered or {}).get(stage_id))
+
 
 def property_type(world: World, kind: str, name: str) -> str | None:
     """The HubSpot type of a property (built-in or created), None if unknown."""
     prop = CATALOGUE[kind].get(name)
     if prop is not None:
         return prop.type
+    if kind == "deal" and name.startswith(STAGE_ENTERED):
+        return (
+            "datetime"
+            if name.endswith("current_stage") or world.stage(name.removeprefix(STAGE_ENTERED))
+            else None
+        )
     custom = world.defined_fields[kind].get(name)
     return None if custom is None else str(custom.get("type", "string"))
 
@@ -27,6 +55,9 @@ def value_of(world: World, kind: str, rec: Any, name: str) -> str | None:
     prop = CATALOGUE[kind].get(name)
     if prop is not None:
         return prop.getter(world, rec)
+    is_stage_date, entered = stage_entered(world, kind, rec, name)
+    if is_stage_date:
+        return entered
     return None if rec.extra is None else as_wire(rec.extra.get(name))
 
 
@@ -40,6 +71,10 @@ def render(world: World, kind: str, rec: Any, names: list[str] | tuple[str, ...]
             props[name] = prop.getter(world, rec)
         elif name in defined:
             props[name] = None if extra is None else as_wire(extra.get(name))
+        else:
+            is_stage_date, entered = stage_entered(world, kind, rec, name)
+            if is_stage_date:
+                props[name] = entered
     out = {
         "id": str(rec.id),
         "properties": props,
@@ -69,6 +104,8 @@ def plan_write(world: World, kind: str, rec: Any, values: dict[str, Any]) -> dic
                 updates.update(prop.setter(world, rec, value))
             except ValueError as exc:
                 raise ValueError(f'Property "{name}": {exc}') from None
+        elif stage_entered(world, kind, rec, name)[0]:
+            raise ValueError(f'Property "{name}" is read-only')
         elif name in world.defined_fields[kind]:
             try:
                 updates[name] = normalize(world.defined_fields[kind][name], name, value)

@@ -100,7 +100,8 @@ class SalesforceServer(SandboxServer):
         self.daily_api_max = daily_api_max
         self.api_used = 0
         self._usage_lock = threading.Lock()
-        self.setup = OrgSetup(world)
+        credentials = credentials or Credentials()
+        self.setup = OrgSetup(world, credentials.username)
         self.objects: dict[str, SObject] = {**WorldObjects(world).build(), **self.setup.build()}
         self.catalog = Catalog(self.objects, self.setup)
         self.tooling = Catalog(self.setup.tooling_objects(), self.setup)
@@ -109,7 +110,6 @@ class SalesforceServer(SandboxServer):
         self.writer = Writer(world, self.catalog, self.faults_fail_record)
         self.sessions = Sessions(session_id)
         self.org_id = self.objects["Organization"].rows(False)[0]["Id"]
-        credentials = credentials or Credentials()
         self.jwt_key_file: Path | None = None
         if credentials.jwt_certificate is None:  # the app's certificate, and its key for clients
             self.jwt_key_file, certificate = make_signing_pair(
@@ -149,8 +149,10 @@ class SalesforceServer(SandboxServer):
     # ---- hooks of the core ---------------------------------------------------------------
 
     def authenticate(self, req: Request) -> Response | None:
-        if req.path.startswith(("/services/oauth2/token", "/services/Soap/u/")):
-            return None
+        if req.path.startswith(
+            ("/services/oauth2/token", "/services/oauth2/userinfo", "/services/Soap/u/")
+        ):
+            return None  # logins, and userinfo, which checks its OAuth token itself
         if req.path.rstrip("/") == "/services/data":  # the version list is public
             return None
         gone = versions.unserved(req.path)  # a retired or unknown version, before the session

@@ -69,25 +69,38 @@ class Credentials:
 
 
 class Sessions:
-    """Valid session ids; thread-safe."""
+    """Valid session ids, and which of them an OAuth flow issued; thread-safe.
+
+    The REST API takes every valid session; the OAuth endpoints (userinfo) take only tokens
+    an OAuth flow issued. The initial session stands for a token handed to the client, so
+    it counts as OAuth.
+    """
 
     def __init__(self, initial: str) -> None:
         self._valid = {initial}
+        self._oauth = {initial}
         self._lock = threading.Lock()
 
     def is_valid(self, session_id: str) -> bool:
         with self._lock:
             return session_id in self._valid
 
-    def issue(self, org_id: str) -> str:
+    def is_oauth(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._valid and session_id in self._oauth
+
+    def issue(self, org_id: str, *, oauth: bool = True) -> str:
         session_id = f"{org_id[:15]}!{secrets.token_urlsafe(48)}"
         with self._lock:
             self._valid.add(session_id)
+            if oauth:
+                self._oauth.add(session_id)
         return session_id
 
     def expire_all(self) -> None:
         with self._lock:
             self._valid.clear()
+            self._oauth.clear()
 
 
 def bearer(req: Request) -> str | None:
@@ -191,7 +204,7 @@ class LoginService:
             )
         if not self.use_any_api_auth:
             return _soap_fault("INSUFFICIENT_ACCESS", NO_USE_ANY_API_AUTH)
-        session_id = self.sessions.issue(self.org_id)
+        session_id = self.sessions.issue(self.org_id, oauth=False)  # a SOAP session id
         server_url = f"{instance_url}/services/Soap/u/{version}/{self.org_id}"
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
@@ -218,7 +231,19 @@ class LoginService:
             return _soap_fault("INVALID_OPERATION", SOAP_LOGIN_DISABLED)
         return None
 
-    def userinfo(self, instance_url: str) -> Response:
+    def userinfo(self, req: Request, instance_url: str) -> Response:
+        """The OpenID Connect userinfo of an OAuth token's user.
+
+        A real org answers a session id from SOAP login() (or no valid token) with 403 and
+        the plain-text body ``Bad_OAuth_Token`` (``Missing_OAuth_Token`` without a header), not
+        the REST API's 401 array: observed on orgs, as reported against ``fields --create``;
+        the reference notes do not cover this endpoint's refusals.
+        """
+        token = bearer(req)
+        if token is None:
+            return _text(403, "Missing_OAuth_Token")
+        if not self.sessions.is_oauth(token):
+            return _text(403, "Bad_OAuth_Token")
         return json_response(
             200,
             {
@@ -229,6 +254,10 @@ class LoginService:
                 "urls": {"rest": f"{instance_url}/services/data/v{{version}}/"},
             },
         )
+
+
+def _text(status: int, text: str) -> Response:
+    return Response(status, text.encode(), [("Content-Type", "text/plain;charset=UTF-8")])
 
 
 def _basic_auth(req: Request) -> tuple[str, str] | None:

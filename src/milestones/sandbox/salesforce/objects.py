@@ -30,6 +30,7 @@ from milestones.sandbox.salesforce.schema import (
     id_number,
     iso_date,
     reference,
+    seconds,
     sf_id,
     stamps,
 )
@@ -289,6 +290,8 @@ class WorldObjects(ActivityObjects):
             ),
             attr("Amount", "currency", "amount", updateable=True, write=_set("amount")),
             computed("CloseDate", "date", lambda d: iso_date(d.close_ms), nillable=False),
+            # Object Reference, Opportunity: when StageName last changed (a datetime).
+            computed("LastStageChangeDate", "datetime", lambda d: seconds(_entered(d))),
             computed("IsClosed", "boolean", lambda d: bool(stage(d) and stage(d).is_closed)),
             computed("IsWon", "boolean", lambda d: bool(stage(d) and stage(d).is_won)),
             computed(
@@ -403,3 +406,7 @@ def _lead_status(value: Any) -> dict[str, Any]:
 
 def _stage(value: Any) -> dict[str, Any]:
     return {"__stage__": vocab.STAGE_IDS.get(str(value).casefold())}
+
+
+def _entered(deal: Any) -> int | None:
+    return (deal.entered or {}).get(deal.stage)

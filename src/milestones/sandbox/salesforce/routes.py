@@ -41,7 +41,7 @@ def register_routes(server: Org) -> None:
         "/services/Soap/u/{version}",
         lambda req, version: server.login.soap_login(req, server.url, version),
     )
-    r("GET", "/services/oauth2/userinfo", lambda req: server.login.userinfo(server.url))
+    r("GET", "/services/oauth2/userinfo", lambda req: server.login.userinfo(req, server.url))
     r("GET", "/services/data", lambda req: json_response(200, versions.listing()))
     r("GET", DATA, lambda req, version: json_response(200, _resources(version)))
     for endpoint in ("query", "queryAll"):

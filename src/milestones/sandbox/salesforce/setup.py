@@ -65,8 +65,9 @@ def dict_field(name: str, kind: str, **options: Any) -> FieldDef:
 class OrgSetup:
     """Setup objects (dict rows) and the field-level security the integration user has."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, username: str = "integration@sandbox.example") -> None:
         self.world = world
+        self.username = username  # the integration user's login name (User.Username)
         self.created_ms = world.anchor_ms - 3 * 365 * 86_400_000
         self.numbers = itertools.count(10)
         self.user_id = sf_id("005", INTEGRATION_USER)
@@ -271,8 +272,8 @@ class OrgSetup:
     def users(self) -> SObject:
         integration = {
             "Id": self.user_id,
-            "Username": "integration@sandbox.example",
-            "Email": "integration@sandbox.example",
+            "Username": self.username,
+            "Email": self.username,
             "FirstName": "Integration",
             "LastName": "User",
             "Name": "Integration User",

@@ -254,6 +254,7 @@ class _Generator:
         d.close_ms = created + int(rng.random() * (self.anchor - created))
         d.contact_ids = (p.id, *self._co_contacts(p))
         d.modified = d.touched = d.close_ms if found[1].is_closed else created
+        d.entered = {stage: d.modified}
         if rng.random() < 0.01:
             d.archived = True
         self.w.insert(d)

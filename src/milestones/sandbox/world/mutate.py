@@ -65,6 +65,7 @@ class WorldMutations:
             rec = self._require(kind, record_id)
             slots = _slot_names(type(rec))
             before = set(getattr(rec, "contact_ids", ()) or ())
+            moved = kind == "deal" and "stage" in values and values["stage"] != rec.stage
             self._unlink(rec)
             for name, value in values.items():
                 if name in slots and name not in _PROTECTED:
@@ -75,6 +76,8 @@ class WorldMutations:
                     rec.extra[name] = value
             self._link(rec)
             ts = self.bump(rec)
+            if moved:
+                rec.entered = {**(rec.entered or {}), rec.stage: ts}
             after = set(getattr(rec, "contact_ids", ()) or ())
             self._touch_people(before ^ after, ts)
             return rec
@@ -97,6 +100,7 @@ class WorldMutations:
                 raise KeyError(f"stage {stage_id} is not in pipeline {pipeline_id}")
             deal.stage, deal.pipeline = stage.id, pipeline.id
             ts = self.clock()
+            deal.entered = {**(deal.entered or {}), stage.id: ts}
             if stage.is_closed:
                 deal.close_ms = ts
             self.bump(deal, ts=ts)
@@ -171,6 +175,8 @@ class WorldMutations:
                 rec.contact_ids = ()
             for name, value in fields.items():
                 setattr(rec, name, value)
+            if kind == "deal" and rec.stage is not None and rec.entered is None:
+                rec.entered = {rec.stage: ts}
             self.insert(rec)
             self.version += 1
             self._touch_people(getattr(rec, "contact_ids", ()), ts)

@@ -160,13 +160,19 @@ class Person(Record):
 
 
 class Deal(Record):
-    """A deal (Salesforce Opportunity). ``close_ms``: expected or actual close date."""
+    """A deal (Salesforce Opportunity). ``close_ms``: expected or actual close date.
+
+    ``entered``: stage id -> epoch ms the deal last entered that stage; an entry stays when
+    the deal moves on (HubSpot's ``hs_v2_date_entered_<stage>``; Salesforce shows the
+    current stage's as ``LastStageChangeDate``).
+    """
 
     __slots__ = (
         "amount",
         "close_ms",
         "company_id",
         "contact_ids",
+        "entered",
         "name",
         "owner_id",
         "pipeline",
