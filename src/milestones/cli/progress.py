@@ -41,14 +41,14 @@ class ProgressLine:
             self._read_total = total
         self.written = report.figures.get("written", 0)
         self.calls = calls
-        self.show()
+        self.refresh()
 
     def on_wait(self, reason: str, seconds: float) -> None:
         """The connector is about to wait ``seconds`` for ``reason`` (a limit, a retry)."""
         self.waits += 1
         self.waited += seconds
         self.last_reason = reason
-        self.show(now=seconds >= LONG_WAIT_SECONDS)
+        self.refresh(now=seconds >= LONG_WAIT_SECONDS)
 
     def text(self) -> str:
         """The line as it stands: read per type, written, calls, waits."""
@@ -58,7 +58,7 @@ class ProgressLine:
             text += f"; waited {self.waited:.1f}s ({self.waits}x, last: {self.last_reason})"
         return text
 
-    def show(self, now: bool = False) -> None:
+    def refresh(self, now: bool = False) -> None:
         """Rewrite the line, at most every ``REFRESH_SECONDS`` unless ``now``."""
         clock = time.monotonic()
         if not now and clock - self._shown_at < REFRESH_SECONDS:
@@ -72,5 +72,5 @@ class ProgressLine:
     def finish(self) -> None:
         """Show the last figures and end the line, so the summary starts a line of its own."""
         if self._shown_at:
-            self.show(now=True)
+            self.refresh(now=True)
             say("", err=True)
