@@ -12,7 +12,15 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from milestones.connectors.base import FieldStatus, Page, RecordKind, Usage, Window, WriteResult
+from milestones.connectors.base import (
+    FieldStatus,
+    OnWait,
+    Page,
+    RecordKind,
+    Usage,
+    Window,
+    WriteResult,
+)
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
@@ -146,6 +154,9 @@ class FakeCRM:
     def rules_version(self) -> str | None:
         self._usage.count("meta")
         return self.rules
+
+    def watch_waits(self, on_wait: OnWait | None) -> None:
+        self.on_wait = on_wait
 
     def close(self) -> None:
         pass

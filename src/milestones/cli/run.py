@@ -21,8 +21,9 @@ from typing import Any
 
 import click
 
-from milestones.cli.app import AppContext, Busy, ConfigProblem, say, say_over
-from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.cli.app import AppContext, Busy, ConfigProblem, say
+from milestones.cli.progress import ProgressLine
+from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
 from milestones.mapping.fields import Change
 from milestones.store.sqlite import Store
@@ -46,8 +47,13 @@ def parse_interval(text: str) -> timedelta:
 
 
 @contextmanager
-def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[Engine]:
-    """Lock the state, open it, build the connector and the engine; close all after."""
+def open_engine(
+    app: AppContext, progress: Progress | None = None, on_wait: OnWait | None = None
+) -> Iterator[Engine]:
+    """Lock the state, open it, build the connector and the engine; close all after.
+
+    ``progress`` hears where the run stands, ``on_wait`` of each rate-limit or retry wait.
+    """
     config = app.config()
     try:
         with (
@@ -58,6 +64,7 @@ def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[E
                 connector = build_connector(config)
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
+            connector.watch_waits(on_wait)
             try:
                 yield build_engine(
                     config,
@@ -134,13 +141,13 @@ class PlanPrinter:
 
 def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) -> int:
     """One engine run, its output, and its exit code."""
-    # Backfills are long by nature; a sync shows progress only to a person at a terminal.
-    # JSON logs are for log shippers: a progress line would break their one object a line.
-    wants_progress = (command == "backfill" or sys.stderr.isatty()) and app.log_format == "text"
-    progress = ProgressLine(command) if wants_progress and not as_json else None
+    # Progress only for a person at a terminal: cron and Kubernetes get the one summary line,
+    # and JSON logs are for log shippers (a progress line would break their object a line).
+    wants_progress = sys.stderr.isatty() and app.log_format == "text" and not as_json
+    progress = ProgressLine(command) if wants_progress else None
     printer = PlanPrinter() if options.dry_run and not as_json else None
     warn_of_retiring_apis(app.config(), datetime.now(UTC).date())
-    with open_engine(app, progress) as engine:
+    with open_engine(app, progress, progress.on_wait if progress else None) as engine:
         report = engine.run(options, command=command, plan_sink=printer)
     if progress is not None:
         progress.finish()
@@ -155,35 +162,6 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
             printer.finish(report)
         say(*summary_lines(command, report))
     return report.exit_code
-
-
-class ProgressLine:
-    """A one-line progress display on stderr: records read and API calls spent."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.is_tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, kind: str, report: RunReport, calls: int) -> None:
-        now = time.monotonic()
-        if now - self.last < (0.2 if self.is_tty else 5.0):
-            return
-        self.last = now
-        f = report.figures
-        text = (
-            f"{self.label}: {kind:<13} {f.get('records_read', 0):>9,} records read  "
-            f"{f.get('written', 0):>8,} written  {calls:>7,} API calls"
-        )
-        if self.is_tty:
-            say_over(text)
-        else:
-            say(text, err=True)
-
-    def finish(self) -> None:
-        """End the progress line."""
-        if self.is_tty and self.last:
-            say("", err=True)
 
 
 def _sleep_or_stop(seconds: float) -> bool:

@@ -13,7 +13,7 @@ can checkpoint and resume; ``ConfigurationError`` asks the user to fix the confi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
@@ -145,6 +145,10 @@ class Usage:
         self.calls[category] = self.calls.get(category, 0) + 1
 
 
+OnWait = Callable[[str, float], None]
+"""Told before a connector waits: why (a rate limit's name, a retry's cause) and how long."""
+
+
 class Connector(Protocol):
     """The few methods the engine needs from a CRM."""
 
@@ -175,6 +179,10 @@ class Connector(Protocol):
     def rules_version(self) -> str | None:
         """A fingerprint of the CRM's validation rules on the written fields, or None when
         the CRM does not let us read them; a change lets refused writes be tried again."""
+        ...
+
+    def watch_waits(self, on_wait: OnWait | None) -> None:
+        """Call ``on_wait`` before each wait for a rate limit or a retry (None: stop)."""
         ...
 
     def close(self) -> None:

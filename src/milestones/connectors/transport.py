@@ -8,6 +8,8 @@ backoff, honouring a server's ``Retry-After`` hint, for a bounded number of trie
 
 ``Pacer`` keeps a connector under a rolling-window rate limit so a steady run causes no 429
 at all. Everything takes its clock and sleep from outside so tests run without waiting.
+Every wait, a pacer's or a retry's, is told first to the transport's ``on_wait`` (the reason
+and the seconds) when one is set, so a progress display can say why a run is idle.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TypeVar
 
 import tenacity
 
-from milestones.connectors.base import ConnectorError, RetryableError, Usage
+from milestones.connectors.base import ConnectorError, OnWait, RetryableError, Usage
 from milestones.connectors.settings import Pacing
 
 log = logging.getLogger(__name__)
@@ -47,16 +49,23 @@ class Pacer:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        name: str = "rate limit",
     ) -> None:
+        self.name = name
         self.max_calls = max_calls
         self.per_seconds = per_seconds
         self._clock = clock
         self._sleep = sleep
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
+        self._held_until = 0.0
+        self._held_for = ""
 
-    def acquire(self) -> None:
-        """Block until one more call fits in the window, then count it."""
+    def acquire(self, on_wait: OnWait | None = None) -> None:
+        """Block until one more call fits in the window, then count it.
+
+        ``on_wait`` hears of each wait first: this pacer's name and the seconds.
+        """
         while True:
             with self._lock:
                 now = self._clock()
@@ -68,6 +77,9 @@ class Pacer:
                 # A floor on the wait: a float clock far from zero can round a tiny
                 # remainder away, and a zero sleep would spin without the clock moving.
                 wait = max(self.per_seconds - (now - self._starts[0]), _MIN_WAIT)
+            if on_wait is not None:
+                held = f", {self._held_for}" if self._held_for and now < self._held_until else ""
+                on_wait(self.name + held, wait)
             self._sleep(wait)
 
     @property
@@ -75,10 +87,11 @@ class Pacer:
         """Whether no slot is left in the current window."""
         return len(self._starts) >= self.max_calls
 
-    def hold(self, seconds: float) -> None:
-        """Pause every caller (the server said its window is spent)."""
+    def hold(self, seconds: float, reason: str = "") -> None:
+        """Pause every caller (the server said its window is spent); waits name ``reason``."""
         with self._lock:
             now = self._clock()
+            self._held_until, self._held_for = now + seconds, reason
             stamp = now + seconds - self.per_seconds
             self._starts = deque([stamp] * self.max_calls)
 
@@ -91,14 +104,27 @@ def backoff_wait(attempt: int, max_wait: float, hint: float | None = None) -> fl
     return base / 2 + random.uniform(0, base / 2)
 
 
+def wait_reason(error: RetryableError) -> str:
+    """Why a retry waits, in a few words: ``retry after HTTP 429 (TEN_SECONDLY_ROLLING)``."""
+    what = f"HTTP {error.status}" if error.status is not None else "a connection error"
+    code = f" ({error.code})" if error.code else ""
+    hint = ", as the server asked" if error.retry_after is not None else ""
+    return f"retry after {what}{code}{hint}"
+
+
 def retrying(
     *,
     max_attempts: int,
     max_wait: float,
     sleep: Sleep = time.sleep,
     on_retry: Callable[[RetryableError, int], None] | None = None,
+    on_wait: OnWait | None = None,
 ) -> tenacity.Retrying:
-    """A tenacity policy: retry ``RetryableError`` only, waits from ``backoff_wait``."""
+    """A tenacity policy: retry ``RetryableError`` only, waits from ``backoff_wait``.
+
+    ``on_retry`` hears of each retried error and its try; ``on_wait`` of the wait before the
+    next try (``wait_reason`` and the seconds).
+    """
 
     def wait(state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
@@ -109,8 +135,13 @@ def retrying(
     def before_sleep(state: tenacity.RetryCallState) -> None:
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
-        if on_retry is not None and isinstance(error, RetryableError):
+        if not isinstance(error, RetryableError):
+            return
+        if on_retry is not None:
             on_retry(error, state.attempt_number)
+        seconds = state.next_action.sleep if state.next_action is not None else 0.0
+        if on_wait is not None and seconds > 0:  # a zero wait: a pacer's hold does the waiting
+            on_wait(wait_reason(error), seconds)
 
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(RetryableError),
@@ -127,7 +158,8 @@ class Transport:
 
     ``counts_tries`` says what ``usage`` counts: every try that started (Salesforce: a
     dropped connection may still have reached the org and spent a request), or only the tries
-    the server answered (HubSpot: its quota headers count answers).
+    the server answered (HubSpot: its quota headers count answers). ``on_wait``, settable at
+    any time, hears of every wait on this path, the pacers' and the retries'.
     """
 
     def __init__(
@@ -144,11 +176,13 @@ class Transport:
         self.usage = usage
         self._counts_tries = counts_tries
         self._on_retry = on_retry
+        self.on_wait: OnWait | None = None
         self._policy = retrying(
             max_attempts=pacing.max_attempts,
             max_wait=pacing.max_wait_seconds,
             sleep=sleep,
             on_retry=self._retried,
+            on_wait=self._waits,
         )
 
     def send(
@@ -182,7 +216,7 @@ class Transport:
         if admit is not None:
             admit()
         for pacer in pacers:
-            pacer.acquire()
+            pacer.acquire(self._waits)
         if self._counts_tries:
             self.usage.count(category)
         try:
@@ -209,3 +243,7 @@ class Transport:
         if self._on_retry is not None:
             self._on_retry(error, attempt)
         log.warning("%s: retrying after try %d: %s", self.connector, attempt, error)
+
+    def _waits(self, reason: str, seconds: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(reason, seconds)

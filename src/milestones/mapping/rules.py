@@ -27,7 +27,8 @@ def check_field_name(name: str) -> str:
     protect them: anything else is refused rather than sent.
     """
     if not _FIELD_NAME.match(name):
-        raise ValueError(f"{name!r} is not a field name (letters, digits and _ only)")
+        shown = name if len(name) <= 80 else f"{name[:60]}... ({len(name)} characters)"
+        raise ValueError(f"{shown!r} is not a field name (letters, digits and _ only)")
     return name
 
 

@@ -8,7 +8,7 @@ from milestones.config.settings import Config
 from milestones.connectors.base import ConnectorError
 from milestones.mapping.derive import stage_milestone
 from milestones.sync.factory import build_connector
-from milestones.text import MESSAGE_LIMIT, printable
+from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
 
 
 def check_connection(config: Config) -> tuple[bool, dict[str, Any], list[str]]:
@@ -46,7 +46,8 @@ def check_connection(config: Config) -> tuple[bool, dict[str, Any], list[str]]:
     lines.append(f"  stages     {len(stages)} in the CRM, {len(fallback)} on fallback")
     for stage_id in unknown:
         lines.append(
-            f"  WARNING    [mapping.stages] names {stage_id!r}, which the CRM does not have"
+            f"  WARNING    [mapping.stages] names {printable(repr(stage_id), NAME_LIMIT)}, "
+            "which the CRM does not have"
         )
     for status in problems:
         state = "missing" if not status.exists else "not writable"

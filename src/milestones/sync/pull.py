@@ -21,6 +21,7 @@ from milestones.store import codec
 from milestones.store.rows import Cursor
 from milestones.store.sqlite import Store
 from milestones.sync.run import Checkpoints, RunOptions, RunReport
+from milestones.text import NAME_LIMIT, printable
 
 log = logging.getLogger("milestones.sync")
 
@@ -41,7 +42,8 @@ class Puller:
         stages = self.connector.stages()
         known = {s.id for s in stages}
         for stage_id in sorted(set(rules.stages) - known):  # a typo maps nothing
-            log.warning("[mapping.stages] names %r, which the CRM does not have", stage_id)
+            shown = printable(repr(stage_id), NAME_LIMIT)  # a config value: any length, any text
+            log.warning("[mapping.stages] names %s, which the CRM does not have", shown)
         rows = sorted((s.id, codec.encode_stage(s)) for s in stages)
         digest = hashlib.sha256()
         digest.update(rules.model_dump_json().encode())

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from milestones.connectors.base import (
     FieldStatus,
+    OnWait,
     Page,
     RecordKind,
     StreamError,
@@ -101,6 +102,10 @@ class HubSpotConnector:
     def rules_version(self) -> str | None:
         """The portal's validation rules on our properties, fingerprinted (two calls)."""
         return rules_version(self.http, self.spec)
+
+    def watch_waits(self, on_wait: OnWait | None) -> None:
+        """Tell ``on_wait`` of every pacing and retry wait on the request path."""
+        self.http.transport.on_wait = on_wait
 
     def close(self) -> None:
         """Release the shared connection pool."""

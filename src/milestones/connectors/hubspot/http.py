@@ -90,6 +90,9 @@ class Response:
     data: dict[str, Any]
 
 
+SPENT = "the server says its window is spent"
+
+
 class HubSpotHttp:
     """The SDK API objects, built once, behind one paced, retrying ``call``."""
 
@@ -104,11 +107,13 @@ class HubSpotHttp:
         self.usage = Usage()
         self._settings = settings
         limit = settings.ten_second_limit
-        self.ten_second = Pacer(limit, 10.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)
-        self.secondly = Pacer(math.ceil(limit / 10), 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep)
-        self.search_pacer = Pacer(
-            settings.search_per_second, 1.0 * WINDOW_MARGIN, clock=clock, sleep=sleep
-        )
+
+        def pacer(calls: int, seconds: float, name: str) -> Pacer:
+            return Pacer(calls, seconds * WINDOW_MARGIN, clock=clock, sleep=sleep, name=name)
+
+        self.ten_second = pacer(limit, 10.0, "10-second limit")
+        self.secondly = pacer(math.ceil(limit / 10), 1.0, "per-second limit")
+        self.search_pacer = pacer(settings.search_per_second, 1.0, "search limit")
         self.transport = Transport(
             PROVIDER, settings.pacing, self.usage, counts_tries=False, sleep=sleep
         )
@@ -228,7 +233,8 @@ class HubSpotHttp:
             # Ten-secondly: the app's window is full; pause every caller until it rolls over
             # (the official Node SDK waits 10 s, hubspot-api.md §6.2). Search: one second.
             pause = hint if hint is not None else (1.0 if is_search else self._interval())
-            (self.search_pacer if is_search else self.ten_second).hold(pause)
+            held = self.search_pacer if is_search else self.ten_second
+            held.hold(pause, f"HTTP 429 ({code})" if code else "HTTP 429")
             return RetryableError(
                 message, connector=PROVIDER, status=429, code=code, url=url, retry_after=0.0
             )
@@ -270,10 +276,10 @@ class HubSpotHttp:
         # we cannot know when their calls age out: pause a whole window.
         left = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
         if left is not None and left <= 0 and not self.ten_second.is_full:
-            self.ten_second.hold(self._interval())
+            self.ten_second.hold(self._interval(), SPENT)
         left_now = _int(headers.get("X-HubSpot-RateLimit-Secondly-Remaining"))
         if left_now is not None and left_now <= 0 and not self.secondly.is_full:
-            self.secondly.hold(1.0)
+            self.secondly.hold(1.0, SPENT)
 
     def _check_daily(self, path: str) -> None:
         usage = self.usage

@@ -22,6 +22,7 @@ import requests
 
 from milestones.connectors.base import (
     FieldStatus,
+    OnWait,
     Page,
     Record,
     RecordKind,
@@ -305,6 +306,10 @@ class SalesforceConnector:
         """Not read: the org's validation rules live in the Metadata/Tooling APIs; a refused
         write is tried again when its record changes."""
         return None
+
+    def watch_waits(self, on_wait: OnWait | None) -> None:
+        """Tell ``on_wait`` of every pacing and retry wait on the request path."""
+        self.client.transport.on_wait = on_wait
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -74,6 +74,8 @@ def html_response(status: int, html: str) -> Response:
 
 
 _REASONS = BaseHTTPRequestHandler.responses
+MAX_BODY = 64 * 1024 * 1024
+"""Largest request body the sandbox reads; a bigger one is answered 413 unread."""
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -131,13 +133,33 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: the sandbox counts requests instead of logging them."""
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         req = Request(self.command, self.path, self.headers, body)
         resp = self.server.sandbox.handle(req)
         if resp is None:
             self._reset()
             return
+        self._answer(resp)
+
+    def _read_body(self) -> bytes | None:
+        """The request's body, or None once a length it cannot read is answered with an error.
+
+        A Content-Length that is no length (``-5``, ``ten``) or is over ``MAX_BODY`` gets a 400
+        or 413 and the connection is closed: its unread bytes cannot be told from a next request.
+        """
+        text = (self.headers.get("Content-Length") or "0").strip()
+        length = int(text) if text.isascii() and text.isdigit() else -1
+        if 0 <= length <= MAX_BODY:
+            return self.rfile.read(length) if length else b""
+        self.close_connection = True
+        status, problem = (413, "is too large") if length > MAX_BODY else (400, "is not a length")
+        message = f"Content-Length {text[:40]!r} {problem}"
+        self._answer(json_response(status, {"status": "error", "message": message}))
+        return None
+
+    def _answer(self, resp: Response) -> None:
         lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, ('',))[0]}"]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         lines.append(f"Content-Length: {len(resp.body)}")
