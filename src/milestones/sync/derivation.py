@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from milestones.mapping.derive import Derived, deal_milestone, derive
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
@@ -65,12 +66,9 @@ class Deriver:
                     settled.append((contact.kind, contact.id))
                 else:
                     changes.append(change)
-            if self._plan_only(report, sink, changes):
-                continue
-            with self.store.transaction():
-                people.save_people(results, ids)
-                self._keep(ledger, changes, settled, report.run_id)
-            self._chunk_done()
+            self._finish_chunk(
+                report, sink, partial(people.save_people, results, ids), ledger, changes, settled
+            )
 
     def derive_deals(self, report: RunReport, sink: Sink | None) -> None:
         """Each dirty deal's milestone, kept as a high-water mark, planned like the people."""
@@ -114,35 +112,31 @@ class Deriver:
                     settled.append(("deal", deal.id))
                 else:
                     changes.append(change)
-            if self._plan_only(report, sink, changes):
-                continue
-            with self.store.transaction():
-                people.save_deals(levels, ids)
-                self._keep(ledger, changes, settled, report.run_id)
-            self._chunk_done()
+            self._finish_chunk(
+                report, sink, partial(people.save_deals, levels, ids), ledger, changes, settled
+            )
 
-    def _plan_only(self, report: RunReport, sink: Sink | None, changes: list[Change]) -> bool:
-        """Count a chunk's changes; on a dry run hand them to ``sink`` and keep nothing."""
-        report.bump("changed", len(changes))
-        if sink is None:
-            return False
-        for change in changes:
-            sink(change)
-        return True
-
-    def _keep(
+    def _finish_chunk(
         self,
+        report: RunReport,
+        sink: Sink | None,
+        save_results: Callable[[], None],
         ledger: list[LedgerEntry],
         changes: list[Change],
         settled: list[tuple[str, str]],
-        run_id: int,
     ) -> None:
-        """Ledger rows, planned writes (before they are sent), and writes no longer needed."""
-        self.store.ledger.add(ledger)
-        self.store.outbox.plan(changes, run_id, self.clock().isoformat())
-        self.store.outbox.settle(settled)
-
-    def _chunk_done(self) -> None:
+        """Plan only (``sink``), or commit a chunk's results, ledger rows, planned writes and
+        settled writes in one transaction, then pass the chunk's checkpoint."""
+        report.bump("changed", len(changes))
+        if sink is not None:
+            for change in changes:
+                sink(change)
+            return
+        with self.store.transaction():
+            save_results()  # the results, and the chunk's removal from the dirty set
+            self.store.ledger.add(ledger)
+            self.store.outbox.plan(changes, report.run_id, self.clock().isoformat())
+            self.store.outbox.settle(settled)
         self.checkpoints.crash.point("chunk")
         self.checkpoints.check_stop()
 
