@@ -53,7 +53,7 @@ class People:
 
     def _contact_rows(self, ids: Iterable[str]) -> list[tuple[str, ...]]:
         return self.db.execute(
-            "SELECT id, data, is_deleted, derived, crm, converted_to, email_lc FROM contacts "
+            "SELECT id, data, is_deleted, derived, crm, converted_to, email_key FROM contacts "
             f"WHERE id IN {_IDS}",
             (codec.dumps(list(ids)),),
         ).fetchall()
@@ -76,11 +76,11 @@ class People:
         """
         chunk = PeopleChunk()
         people = {}
-        for rid, data, is_deleted, derived, crm, converted_to, email_lc in self._contact_rows(ids):
+        for rid, data, is_deleted, derived, crm, converted_to, email_key in self._contact_rows(ids):
             if is_deleted or converted_to:
                 chunk.skipped.append(rid)
                 continue
-            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_lc)
+            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_key)
         if not people:
             return chunk
         person_ids = list(people)
