@@ -25,6 +25,7 @@ from milestones.cli.app import AppContext, Busy, ConfigProblem, say, say_over
 from milestones.connectors.base import ConfigurationError, ConnectorError
 from milestones.logs import redact
 from milestones.mapping.fields import Change
+from milestones.store.forgetting import after_run
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
@@ -70,6 +71,7 @@ def open_engine(app: AppContext, progress: Progress | None = None) -> Iterator[E
                 raise ConfigProblem(str(exc)) from None
             finally:
                 connector.close()
+            after_run(state, datetime.now(UTC), config.privacy.keep_run_details_days)
     except AlreadyRunning as exc:
         raise Busy(str(exc)) from None
 

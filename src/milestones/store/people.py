@@ -249,3 +249,19 @@ class People:
         """The ids of the people linked to a deal."""
         rows = self.db.execute("SELECT contact_id FROM deal_contacts WHERE deal_id = ?", (deal_id,))
         return [str(r[0]) for r in rows]
+
+    def held(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the mirror holds a row of (live, deleted or erased)."""
+        rows = self.db.execute(
+            f"SELECT id FROM contacts WHERE id IN {_IDS}", (codec.dumps(list(ids)),)
+        )
+        return {str(r[0]) for r in rows}
+
+    def names_of(self, ids: Sequence[str]) -> list[str]:
+        """The first and last names (and plain emails) the mirror holds for ``ids``."""
+        rows = self.db.execute(
+            "SELECT json_extract(data, '$[1]'), json_extract(data, '$[2]'), "
+            f"json_extract(data, '$[3]') FROM contacts WHERE id IN {_IDS}",
+            (codec.dumps(list(ids)),),
+        )
+        return sorted({str(v) for row in rows for v in row if v})
