@@ -48,6 +48,7 @@ def forget(
         if not matches:
             result.unknown.append(email)
         found.update(dict.fromkeys(matches))
+    found.update(dict.fromkeys(store.people.leads_of(ids)))  # the leads they were
     held = store.people.held(ids)
     for rid in ids:
         found[rid] = None

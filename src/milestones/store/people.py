@@ -265,3 +265,11 @@ class People:
             (codec.dumps(list(ids)),),
         )
         return sorted({str(v) for row in rows for v in row if v})
+
+    def leads_of(self, ids: Sequence[str]) -> list[str]:
+        """The converted leads that became the given contacts."""
+        rows = self.db.execute(
+            f"SELECT id FROM contacts WHERE converted_to IN {_IDS} ORDER BY id",
+            (codec.dumps(list(ids)),),
+        )
+        return [str(r[0]) for r in rows]
