@@ -54,3 +54,19 @@ def test_erasing_a_person_leaves_no_bytes_of_them_in_the_file(tmp_path: Path) ->
         assert all(e.evidence is None for e in store.ledger.of(rid))
     raw = state.read_bytes()
     assert f'"{email}"'.encode() not in raw and f'"{last}"'.encode() not in raw
+
+
+def test_the_store_overwrites_what_it_deletes(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        assert store.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_a_forgotten_id_is_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        with store.transaction():
+            store.privacy.deny(["2000123"], "2026-01-01T00:00:00+00:00")
+        assert store.privacy.denied(["2000123", "2000124"]) == {"2000123"}
+        with store.transaction():
+            assert store.privacy.allow(["2000123"]) == 1
+        assert store.privacy.denied(["2000123"]) == set()
+    assert b"2000123" not in (tmp_path / "state.db").read_bytes()

@@ -96,6 +96,9 @@ class Mirror:
             return
         ids_arg = codec.dumps([c.id for c in contacts])
         old_refs = self._old_ref_keys("contacts", ids_arg)
+        newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
+        # Archived in the CRM: nothing personal is stored, only a tombstone (docs/privacy.md).
+        contacts = [privacy.tombstone_contact(c) if c.is_deleted else c for c in contacts]
         key = self.keys.key()
         rows = []
         for c in contacts:
@@ -110,7 +113,7 @@ class Mirror:
                     int(c.is_deleted),
                     pull_id,
                     codec.encode_contact(c),
-                    _crm_values(c.properties, names, PERSON_FIELDS),
+                    None if c.is_deleted else _crm_values(c.properties, names, PERSON_FIELDS),
                 )
             )
         self.db.executemany(
@@ -130,9 +133,17 @@ class Mirror:
                 (codec.dumps(converted),),
             )
         self.mark_referrers([*old_refs, *(r[3] for r in rows)])
-        gone = [c.id for c in contacts if c.is_deleted]
-        if gone:  # archived in the CRM: nothing personal is kept (docs/privacy.md)
-            self.erase(gone, ())
+        if newly_gone:  # their ledger evidence, writes, and the copies of the state
+            self.erase(newly_gone, ())
+
+    def _live(self, table: str, ids: list[str]) -> list[str]:
+        """Which of ``ids`` are stored and not deleted (an erasure would change them)."""
+        if not ids:
+            return []
+        rows = self.db.execute(
+            f"SELECT id FROM {table} WHERE id IN {_IDS} AND is_deleted = 0", (codec.dumps(ids),)
+        )
+        return [str(r[0]) for r in rows]
 
     def _mark_deal_contacts(self, ids_arg: str) -> None:
         self.db.execute(
@@ -147,6 +158,8 @@ class Mirror:
         ids_arg = codec.dumps([d.id for d in deals])
         old_refs = self._old_ref_keys("deals", ids_arg)
         self._mark_deal_contacts(ids_arg)  # the people the deal touched before this change
+        newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
+        deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
         key = self.keys.key()
         rows = [
             (
@@ -155,7 +168,7 @@ class Mirror:
                 int(d.is_deleted),
                 pull_id,
                 codec.encode_deal(d),
-                _crm_values(d.properties, names, ("deal_milestone",)),
+                None if d.is_deleted else _crm_values(d.properties, names, ("deal_milestone",)),
             )
             for d in deals
         ]
@@ -182,9 +195,8 @@ class Mirror:
             "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (ids_arg,)
         )
         self.mark_referrers([*old_refs, *(r[1] for r in rows)])
-        gone = [d.id for d in deals if d.is_deleted]
-        if gone:
-            self.erase((), gone)
+        if newly_gone:
+            self.erase((), newly_gone)
 
     def _apply_activities(self, activities: list[Activity], pull_id: int) -> None:
         if not activities:
@@ -250,6 +262,7 @@ class Mirror:
             self._apply_links([Link(i, "", "", is_deleted=True) for i in ids], 0)
             return
         table = _TABLES[kind]
+        newly_gone = self._live(table, list(ids)) if kind in ("contacts", "deals") else []
         if kind == "contacts":
             self.mark_referrers(self._old_ref_keys("contacts", ids_arg))
             self.db.execute(
@@ -261,13 +274,9 @@ class Mirror:
         else:
             self.mark_activity_contacts(ids_arg)
         self.db.execute(f"UPDATE {table} SET is_deleted = 1 WHERE id IN {_IDS}", (ids_arg,))
-        if kind in ("contacts", "deals"):
-            known = [
-                str(r[0])
-                for r in self.db.execute(f"SELECT id FROM {table} WHERE id IN {_IDS}", (ids_arg,))
-            ]
-            if known:
-                self.erase(known if kind == "contacts" else (), known if kind == "deals" else ())
+        if newly_gone:  # already-erased ones were erased by the run that saw them go
+            people = newly_gone if kind == "contacts" else []
+            self.erase(people, newly_gone if kind == "deals" else [])
 
     def reconcile_full(self, kind: str, pull_id: int) -> int:
         """After a complete full pull: what it did not see is gone. Returns how many."""

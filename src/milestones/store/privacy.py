@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+from milestones.mapping.records import Contact, Deal
 from milestones.store import codec
 
 KEY_META = "privacy_key"
@@ -64,6 +65,26 @@ def ref_key(key: bytes, referred_by: str | None) -> str | None:
     return email_key(key, text) if "@" in text else text
 
 
+def tombstone_contact(c: Contact) -> Contact:
+    """What is kept of a deleted person: the same fields ``erase`` keeps (``$[0]``, ``$[11]``)."""
+    return Contact(id=c.id, kind=c.kind, converted_to=c.converted_to, is_deleted=True)
+
+
+def tombstone_deal(d: Deal) -> Deal:
+    """What is kept of a deleted deal: stage, pipeline, flags, close date, amount, links."""
+    return Deal(
+        id=d.id,
+        stage_id=d.stage_id,
+        pipeline_id=d.pipeline_id,
+        is_closed=d.is_closed,
+        is_won=d.is_won,
+        close_date=d.close_date,
+        amount=d.amount,
+        contact_ids=d.contact_ids,
+        is_deleted=True,
+    )
+
+
 def is_plain_email(value: str | None) -> bool:
     """True for a key stored before keys were hashed (a plain address)."""
     return value is not None and "@" in value
@@ -100,8 +121,9 @@ def ensure_key(db: sqlite3.Connection) -> bytes:
 def hash_plain_keys(db: sqlite3.Connection) -> None:
     """Replace plain emails in ``email_key``/``ref_key`` and plain referrers in the records.
 
-    Files written before keys were hashed hold addresses in plain; run once by the migration
-    that introduced the hashing, in its transaction.
+    Files written before keys were hashed hold addresses in plain, and kept the data of
+    deleted records; run once by the migration that introduced the hashing, in its
+    transaction, it also reduces every deleted record to a tombstone.
     """
     key = ensure_key(db)
     for table, ref_index in (("contacts", 10), ("deals", 11)):
@@ -123,6 +145,8 @@ def hash_plain_keys(db: sqlite3.Connection) -> None:
                 db.execute(
                     "UPDATE contacts SET email_key = ? WHERE id = ?", (email_key(key, row[3]), rid)
                 )
+    erase(db, *tombstones(db))
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", (COPIES_STALE_META,))
 
 
 def erase(db: sqlite3.Connection, person_ids: Iterable[str], deal_ids: Iterable[str]) -> Erasure:
