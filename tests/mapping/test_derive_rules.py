@@ -335,7 +335,7 @@ def test_target_fields() -> None:
 def test_bad_nps_is_reported_as_a_warning() -> None:
     bundle = Bundle(person(properties={"hs_feedback_last_nps_rating": "ten"}))
     assert run(bundle).warnings == (
-        "hs_feedback_last_nps_rating='ten' is not a number; NPS ignored",
+        "hs_feedback_last_nps_rating (3 characters) is not a number; NPS ignored",
     )
 
 

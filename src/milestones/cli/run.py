@@ -26,6 +26,7 @@ from milestones.cli.progress import ProgressLine
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
 from milestones.mapping.fields import Change
+from milestones.store.forgetting import after_run
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
@@ -77,6 +78,7 @@ def open_engine(
                 raise ConfigProblem(str(exc)) from None
             finally:
                 connector.close()
+            after_run(state, datetime.now(UTC), config.privacy.keep_run_details_days)
     except AlreadyRunning as exc:
         raise Busy(str(exc)) from None
 

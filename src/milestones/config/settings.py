@@ -88,6 +88,18 @@ class StateSettings(_Section):
     )
 
 
+class PrivacySettings(_Section):
+    """``[privacy]``: how long texts that may quote CRM values are kept (docs/privacy.md)."""
+
+    keep_run_details_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days run details and failed-write texts are kept (they may quote CRM "
+        "values); damaged state copies that cannot be scrubbed are deleted after as many days.",
+    )
+
+
 class WritebackSettings(_Section):
     """``[writeback]``: whether and under which names the fields are written."""
 
@@ -139,6 +151,7 @@ class Config(_Section):
     writeback: WritebackSettings = WritebackSettings()
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")
     def _provider_section(self) -> Config:

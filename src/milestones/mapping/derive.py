@@ -340,7 +340,8 @@ def _parse_score(raw: str | None, name: str, warnings: list[str]) -> float | Non
     try:
         score = float(raw)
     except ValueError:
-        warnings.append(f"{name}={raw[:40]!r} is not a number; NPS ignored")
+        # Warnings are logged: the text itself (maybe a name, maybe an address) is not quoted.
+        warnings.append(f"{name} ({len(raw)} characters) is not a number; NPS ignored")
         return None
     if not 0 <= score <= 10:
         warnings.append(f"{name}={raw[:40]!r} is outside 0-10; NPS ignored")

@@ -32,8 +32,23 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
+def _without_referrer(props: Mapping[str, Any], referred_by: str | None) -> dict[str, Any]:
+    """The properties without the referrer reference (kept only as ``ref_key``, hashed)."""
+    if referred_by is None:
+        return dict(props)
+    return {k: v for k, v in props.items() if v != referred_by}
+
+
+def drop_referrer(text: str, index: int) -> str:
+    """A stored contact or deal array with its referrer reference removed (see docs/privacy.md)."""
+    v = _loads(text)
+    v[-1] = _without_referrer(v[-1], v[index])
+    v[index] = None
+    return _dumps(v)
+
+
 def encode_contact(c: Contact) -> str:
-    """A contact as one JSON array."""
+    """A contact as one JSON array; the referrer reference is not kept (only ``ref_key``)."""
     return _dumps(
         [
             c.kind,
@@ -46,9 +61,9 @@ def encode_contact(c: Contact) -> str:
             _dt(c.modified_at),
             c.lead_status,
             c.is_opted_out,
-            c.referred_by,
+            None,
             c.converted_to,
-            dict(c.properties),
+            _without_referrer(c.properties, c.referred_by),
         ]
     )
 
@@ -76,7 +91,10 @@ def decode_contact(record_id: str, text: str, is_deleted: bool = False) -> Conta
 
 
 def encode_deal(d: Deal) -> str:
-    """A deal as one JSON array (its contact links live in ``deal_contacts``)."""
+    """A deal as one JSON array (its contact links live in ``deal_contacts``).
+
+    Like a contact's, its referrer reference is kept only as the mirror's ``ref_key``.
+    """
     return _dumps(
         [
             d.name,
@@ -90,8 +108,8 @@ def encode_deal(d: Deal) -> str:
             _dt(d.created_at),
             _dt(d.modified_at),
             _dt(d.stage_changed_at),
-            d.referred_by,
-            dict(d.properties),
+            None,
+            _without_referrer(d.properties, d.referred_by),
         ]
     )
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from milestones.mapping.fields import PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
-from milestones.store import codec
+from milestones.store import codec, privacy
 
 log = logging.getLogger("milestones.sync")
 _IDS = "(SELECT value FROM json_each(?))"
@@ -32,19 +32,12 @@ def utc_iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def ref_key(referred_by: str | None) -> str | None:
-    """How a referrer reference is indexed: emails lower-cased, record ids as they are."""
-    if referred_by is None or not referred_by.strip():
-        return None
-    text = referred_by.strip()
-    return text.lower() if "@" in text else text
-
-
 class Mirror:
     """The mirror's writes: pulled pages, deletions, and the dirty marks they cause."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, keys: privacy.Privacy) -> None:
         self.db = db
+        self.keys = keys
 
     def mark_referrers(self, keys: Iterable[str | None]) -> None:
         """Mark dirty the contacts that the given referrer references name."""
@@ -53,7 +46,7 @@ class Mirror:
             arg = codec.dumps(wanted)
             self.db.execute(
                 f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS} "
-                f"OR email_lc IN {_IDS}",
+                f"OR email_key IN {_IDS}",
                 (arg, arg),
             )
 
@@ -78,6 +71,10 @@ class Mirror:
         """
         pulled = len(records)
         records = [r for r in records if r.id and str(r.id).strip()]
+        denied = self.keys.denied(r.id for r in records if isinstance(r, Contact))
+        if denied:  # forgotten on request: their data does not come back
+            records = [r for r in records if not (isinstance(r, Contact) and r.id in denied)]
+            pulled -= len(denied)
         if len(records) < pulled:
             # A record without an id cannot be stored, planned or written back: say so.
             log.warning(
@@ -99,26 +96,30 @@ class Mirror:
             return
         ids_arg = codec.dumps([c.id for c in contacts])
         old_refs = self._old_ref_keys("contacts", ids_arg)
+        newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
+        # Archived in the CRM: nothing personal is stored, only a tombstone (docs/privacy.md).
+        contacts = [privacy.tombstone_contact(c) if c.is_deleted else c for c in contacts]
+        key = self.keys.key()
         rows = []
         for c in contacts:
             rows.append(
                 (
                     c.id,
                     c.kind,
-                    c.email.strip().lower() if c.email else None,
-                    ref_key(c.referred_by),
+                    privacy.email_key(key, c.email),
+                    privacy.ref_key(key, c.referred_by),
                     c.converted_to,
                     c.company_id,
                     int(c.is_deleted),
                     pull_id,
                     codec.encode_contact(c),
-                    _crm_values(c.properties, names, PERSON_FIELDS),
+                    None if c.is_deleted else _crm_values(c.properties, names, PERSON_FIELDS),
                 )
             )
         self.db.executemany(
-            "INSERT INTO contacts (id, kind, email_lc, ref_key, converted_to, company_id, "
+            "INSERT INTO contacts (id, kind, email_key, ref_key, converted_to, company_id, "
             "is_deleted, seen, data, crm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, email_lc = excluded.email_lc, "
+            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, email_key = excluded.email_key, "
             "ref_key = excluded.ref_key, converted_to = excluded.converted_to, "
             "company_id = excluded.company_id, is_deleted = excluded.is_deleted, "
             "seen = excluded.seen, data = excluded.data, crm = excluded.crm",
@@ -132,6 +133,17 @@ class Mirror:
                 (codec.dumps(converted),),
             )
         self.mark_referrers([*old_refs, *(r[3] for r in rows)])
+        if newly_gone:  # their ledger evidence, writes, and the copies of the state
+            self.erase(newly_gone, ())
+
+    def _live(self, table: str, ids: list[str]) -> list[str]:
+        """Which of ``ids`` are stored and not deleted (an erasure would change them)."""
+        if not ids:
+            return []
+        rows = self.db.execute(
+            f"SELECT id FROM {table} WHERE id IN {_IDS} AND is_deleted = 0", (codec.dumps(ids),)
+        )
+        return [str(r[0]) for r in rows]
 
     def _mark_deal_contacts(self, ids_arg: str) -> None:
         self.db.execute(
@@ -146,14 +158,17 @@ class Mirror:
         ids_arg = codec.dumps([d.id for d in deals])
         old_refs = self._old_ref_keys("deals", ids_arg)
         self._mark_deal_contacts(ids_arg)  # the people the deal touched before this change
+        newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
+        deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
+        key = self.keys.key()
         rows = [
             (
                 d.id,
-                ref_key(d.referred_by),
+                privacy.ref_key(key, d.referred_by),
                 int(d.is_deleted),
                 pull_id,
                 codec.encode_deal(d),
-                _crm_values(d.properties, names, ("deal_milestone",)),
+                None if d.is_deleted else _crm_values(d.properties, names, ("deal_milestone",)),
             )
             for d in deals
         ]
@@ -180,6 +195,8 @@ class Mirror:
             "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (ids_arg,)
         )
         self.mark_referrers([*old_refs, *(r[1] for r in rows)])
+        if newly_gone:
+            self.erase((), newly_gone)
 
     def _apply_activities(self, activities: list[Activity], pull_id: int) -> None:
         if not activities:
@@ -228,13 +245,24 @@ class Mirror:
             (codec.dumps([link.contact_id for link in links if link.contact_id]),),
         )
 
+    def erase(self, person_ids: Iterable[str], deal_ids: Iterable[str]) -> privacy.Erasure:
+        """Reduce records to tombstones (``privacy.erase``); backups and exports follow later."""
+        done = privacy.erase(self.db, person_ids, deal_ids)
+        if done.people or done.deals:
+            self.keys.mark_copies_stale()
+        return done
+
     def mark_deleted(self, kind: str, ids: Sequence[str]) -> None:
-        """Mark records deleted (they stop counting as evidence) and their people dirty."""
+        """Mark records deleted (they stop counting as evidence) and their people dirty.
+
+        A deleted person or deal keeps no personal data: it becomes a tombstone.
+        """
         ids_arg = codec.dumps(list(ids))
         if kind == "deal_contacts":
             self._apply_links([Link(i, "", "", is_deleted=True) for i in ids], 0)
             return
         table = _TABLES[kind]
+        newly_gone = self._live(table, list(ids)) if kind in ("contacts", "deals") else []
         if kind == "contacts":
             self.mark_referrers(self._old_ref_keys("contacts", ids_arg))
             self.db.execute(
@@ -246,6 +274,9 @@ class Mirror:
         else:
             self.mark_activity_contacts(ids_arg)
         self.db.execute(f"UPDATE {table} SET is_deleted = 1 WHERE id IN {_IDS}", (ids_arg,))
+        if newly_gone:  # already-erased ones were erased by the run that saw them go
+            people = newly_gone if kind == "contacts" else []
+            self.erase(people, newly_gone if kind == "deals" else [])
 
     def reconcile_full(self, kind: str, pull_id: int) -> int:
         """After a complete full pull: what it did not see is gone. Returns how many."""

@@ -53,7 +53,7 @@ class People:
 
     def _contact_rows(self, ids: Iterable[str]) -> list[tuple[str, ...]]:
         return self.db.execute(
-            "SELECT id, data, is_deleted, derived, crm, converted_to, email_lc FROM contacts "
+            "SELECT id, data, is_deleted, derived, crm, converted_to, email_key FROM contacts "
             f"WHERE id IN {_IDS}",
             (codec.dumps(list(ids)),),
         ).fetchall()
@@ -76,11 +76,11 @@ class People:
         """
         chunk = PeopleChunk()
         people = {}
-        for rid, data, is_deleted, derived, crm, converted_to, email_lc in self._contact_rows(ids):
+        for rid, data, is_deleted, derived, crm, converted_to, email_key in self._contact_rows(ids):
             if is_deleted or converted_to:
                 chunk.skipped.append(rid)
                 continue
-            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_lc)
+            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_key)
         if not people:
             return chunk
         person_ids = list(people)
@@ -248,4 +248,28 @@ class People:
     def deal_people(self, deal_id: str) -> list[str]:
         """The ids of the people linked to a deal."""
         rows = self.db.execute("SELECT contact_id FROM deal_contacts WHERE deal_id = ?", (deal_id,))
+        return [str(r[0]) for r in rows]
+
+    def held(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the mirror holds a row of (live, deleted or erased)."""
+        rows = self.db.execute(
+            f"SELECT id FROM contacts WHERE id IN {_IDS}", (codec.dumps(list(ids)),)
+        )
+        return {str(r[0]) for r in rows}
+
+    def names_of(self, ids: Sequence[str]) -> list[str]:
+        """The first and last names (and plain emails) the mirror holds for ``ids``."""
+        rows = self.db.execute(
+            "SELECT json_extract(data, '$[1]'), json_extract(data, '$[2]'), "
+            f"json_extract(data, '$[3]') FROM contacts WHERE id IN {_IDS}",
+            (codec.dumps(list(ids)),),
+        )
+        return sorted({str(v) for row in rows for v in row if v})
+
+    def leads_of(self, ids: Sequence[str]) -> list[str]:
+        """The converted leads that became the given contacts."""
+        rows = self.db.execute(
+            f"SELECT id FROM contacts WHERE converted_to IN {_IDS} ORDER BY id",
+            (codec.dumps(list(ids)),),
+        )
         return [str(r[0]) for r in rows]

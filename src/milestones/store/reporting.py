@@ -83,7 +83,7 @@ _REFERRALS_SQL = f"""
         SELECT coalesce(
             (SELECT p.id FROM contacts p WHERE p.id = refs.ref_key
              AND p.is_deleted = 0 AND p.converted_to IS NULL),
-            (SELECT min(p.id) FROM contacts p WHERE p.email_lc = refs.ref_key
+            (SELECT min(p.id) FROM contacts p WHERE p.email_key = refs.ref_key
              AND p.is_deleted = 0 AND p.converted_to IS NULL)
         ), kind, rid, at
         FROM refs

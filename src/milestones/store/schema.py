@@ -78,4 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE writes ADD COLUMN field TEXT;
     ALTER TABLE writes ADD COLUMN record_modified TEXT;
     """,
+    # 3: privacy. Email addresses kept only to match are keyed hashes (``privacy.py``; the
+    # existing plain ones are hashed in Python right after this script), and people forgotten
+    # on request are kept out of the mirror by a keyed hash of their id.
+    """
+    ALTER TABLE contacts RENAME COLUMN email_lc TO email_key;
+    CREATE TABLE forgotten (id_key TEXT PRIMARY KEY, forgotten_at TEXT NOT NULL) WITHOUT ROWID;
+    """,
 )

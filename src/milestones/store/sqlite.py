@@ -7,7 +7,8 @@ hands out one typed API per concern (``mirror``, ``people``, ``cursors``, ``ledg
 ``outbox``, ``runs``, ``reporting``), all on one connection, so one ``transaction()`` can
 cover work across them.
 
-The file is created with mode 0600 (it holds names and emails), runs in WAL mode, and its
+The file is created with mode 0600 (it holds names and emails; ``docs/privacy.md`` says which
+and why), runs in WAL mode with ``secure_delete`` (erased text is overwritten), and its
 schema is versioned through ``PRAGMA user_version``: ``schema.MIGRATIONS`` are applied in order
 on open, each in its own transaction. A read-only store (the report) neither creates nor
 migrates the file, so a running sync is not disturbed.
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from milestones.store import backup
+from milestones.store import backup, privacy
 from milestones.store.health import (
     StateError,
     is_state_failure,
@@ -84,7 +85,8 @@ class Store:
         except BaseException:
             self.db.close()
             raise
-        self.mirror = Mirror(self.db)
+        self.privacy = privacy.Privacy(self.db)
+        self.mirror = Mirror(self.db, self.privacy)
         self.people = People(self.db)
         self.cursors = Cursors(self.db)
         self.ledger = Ledger(self.db)
@@ -106,6 +108,7 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=OFF")
             db.execute("PRAGMA cache_size=-16000")
+            privacy.secure(db)
         except BaseException:
             db.close()
             raise
@@ -138,6 +141,8 @@ class Store:
                 for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                if number == privacy.HASHED_KEYS_SCHEMA:
+                    privacy.hash_plain_keys(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager

@@ -157,7 +157,8 @@ def parse_time(value: str | None) -> datetime | None:
             return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):  # garbage, or a year out of range
-        log.warning("hubspot: %r is not a date or time; ignored", text[:40])
+        # The value is not logged: a mistyped field may hold a name or an address.
+        log.warning("hubspot: a value of %d characters is not a date or time; ignored", len(text))
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

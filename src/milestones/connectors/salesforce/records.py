@@ -59,12 +59,13 @@ def _day(row: Row, field: str) -> date | None:
 def _warn_unreadable(row: Row, field: str, what: str) -> None:
     """One unreadable value is ignored with a warning; it never stops the run."""
     kind = (row.get("attributes") or {}).get("type", "record")
+    # The value is not logged: a mistyped field may hold a name or an address.
     log.warning(
-        "salesforce: %s %s: %s %r is not a %s; ignored",
+        "salesforce: %s %s: %s (%d characters) is not a %s; ignored",
         kind,
         row.get("Id"),
         field,
-        str(row.get(field))[:40],
+        len(str(row.get(field))),
         what,
     )
 
