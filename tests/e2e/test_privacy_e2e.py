@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from e2e_support import Sandbox, start_sandbox
 
+from milestones.config.settings import load_config
+from milestones.report.build import report_from_state
+from milestones.report.model import View
 from milestones.store.backup import list_state_copies
 from milestones.store.sqlite import Store
 
@@ -66,12 +70,25 @@ def test_a_person_deleted_in_the_crm_leaves_no_trace_after_a_full_sync(sandbox: 
     assert box.run("state", "export") == 0
     assert box.run("state", "backup") == 0
     assert _traces(box, email, last) == [box.state.name, _backups(box)[0]]  # the newest one
+    reached_before = _reached(box)
     box.world.delete("person", pid)  # a GDPR deletion: no recycle bin
     assert box.run("sync", "--full") == 0
     assert _traces(box, email, last) == []
     with Store(box.state) as store:
         history = store.ledger.of(rid)
     assert history and all(e.evidence is None for e in history)  # transitions stay, anonymous
+    overall = _overall(box)
+    assert overall.gone_people == 1  # the report still counts their past transitions
+    assert [step.reached for step in overall.funnel] == reached_before
+
+
+def _overall(box: Sandbox) -> View:
+    rules = load_config(box.config).mapping
+    return report_from_state(box.state, rules, datetime.now(UTC)).overall
+
+
+def _reached(box: Sandbox) -> list[int]:
+    return [step.reached for step in _overall(box).funnel]
 
 
 def _backups(box: Sandbox) -> list[str]:

@@ -84,6 +84,9 @@ def build_report(
             facts = _person_facts(person.contact, person.derived, rules)
             for tally in tallies.both(facts.owner):
                 tally.add_person(facts)
+    for gone in queries.iter_gone_people():  # tombstones: history without personal data
+        dates = {level: evidence.on for level, evidence in gone.reached.items()}
+        tallies.overall.add_gone(gone.milestone, dates)
     for row in queries.iter_referrers():
         referrer = _referrer(row, stages, rules, since)
         for tally in tallies.both(referrer.owner):

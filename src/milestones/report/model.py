@@ -196,6 +196,7 @@ class View:
     at_risk: AtRisk
     cohorts: list[Cohort]
     idle_targets: IdleTargets
+    gone_people: int = 0  # deleted from the CRM since: only their past transitions count
 
 
 @dataclass(slots=True)

@@ -137,6 +137,7 @@ class Tally:
     silent_days: int
     lapse_window_days: int
     people: int = 0
+    gone: int = 0  # people since deleted from the CRM whose history still counts
     now: Counter[Milestone] = field(default_factory=Counter)
     reached: Counter[Milestone] = field(default_factory=Counter)
     to_next: Counter[Milestone] = field(default_factory=Counter)
@@ -170,17 +171,7 @@ class Tally:
         """Count one derived person in the funnel, times, disqualified and cohorts."""
         self.people += 1
         self.now[p.milestone] += 1
-        for level in LEVELS[: p.milestone + 1]:
-            # Without a period everyone counts as having been a target, dated or not.
-            if self.since is not None and not self._in_period(p.dates.get(level)):
-                continue
-            self.reached[level] += 1
-            if level < p.milestone:
-                self.to_next[level] += 1
-        for pair in INTERVALS[: p.milestone]:
-            first, second = p.dates.get(pair[0]), p.dates.get(pair[1])
-            if first is not None and second is not None and self._in_period(second):
-                self.times[pair].add((second - first).days)
+        self._add_transitions(p.milestone, p.dates)
         if p.is_disqualified:
             self.disqualified[p.milestone] += 1
             self.reasons[p.reason or "unspecified"] += 1
@@ -189,6 +180,26 @@ class Tally:
         if p.is_advocate:
             self.advocacy.current_advocates += 1
         self._add_cohort(p)
+
+    def add_gone(self, milestone: Milestone, dates: dict[Milestone, date]) -> None:
+        """Count the past transitions of a person since gone from the CRM: the milestones
+        they reached and the times between them, not where anyone stands now."""
+        self.gone += 1
+        self._add_transitions(milestone, dates)
+
+    def _add_transitions(self, milestone: Milestone, dates: dict[Milestone, date]) -> None:
+        """The milestones reached (in the period, if any) and the times between them."""
+        for level in LEVELS[: milestone + 1]:
+            # Without a period everyone counts as having been a target, dated or not.
+            if self.since is not None and not self._in_period(dates.get(level)):
+                continue
+            self.reached[level] += 1
+            if level < milestone:
+                self.to_next[level] += 1
+        for pair in INTERVALS[:milestone]:
+            first, second = dates.get(pair[0]), dates.get(pair[1])
+            if first is not None and second is not None and self._in_period(second):
+                self.times[pair].add((second - first).days)
 
     def _add_cohort(self, p: PersonFacts) -> None:
         became = p.dates.get(Milestone.PROSPECT)
@@ -242,6 +253,7 @@ class Tally:
         self.advocacy.open_amount = round(self.advocacy.open_amount, 2)
         return View(
             people=self.people,
+            gone_people=self.gone,
             funnel=self._funnel(),
             times=[
                 Interval(a.label, b.label, h.total, h.median(), h.percentile(0.9))

@@ -91,6 +91,11 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     ]
     if report.not_derived:
         lines.append(f"  ({report.not_derived} people not derived yet: run `milestones sync`)")
+    if view.gone_people:
+        lines.append(
+            f"  (reached counts and times include {view.gone_people} people since deleted from "
+            "the CRM: their milestone history only, no personal data)"
+        )
     for section in (_funnel, _times, _disqualified, _advocacy, _at_risk, _cohorts, _idle):
         lines.append("")
         lines.extend(section(view, report.owner_label))

@@ -111,6 +111,18 @@ class Reporting:
         for rid, data, derived in rows:
             yield DerivedPerson(codec.decode_contact(rid, data), codec.decode_derived(rid, derived))
 
+    def iter_gone_people(self) -> Iterator[Derived]:
+        """The last derived result of every person gone from the CRM (a tombstone keeps it,
+        with no personal data): their past transitions still count in the funnel."""
+        rows = self.db.execute(
+            "SELECT id, derived FROM contacts WHERE is_deleted = 1 AND converted_to IS NULL "
+            "AND derived IS NOT NULL"
+        )
+        for rid, derived in rows:
+            result = codec.decode_derived(rid, derived)
+            if result is not None:
+                yield result
+
     def iter_people_at_least(self, level: Milestone, chunk: int = 500) -> Iterator[list[Person]]:
         """The bundles of the live people at ``level`` or above, ``chunk`` people at a time."""
         after = ""
