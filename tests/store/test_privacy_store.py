@@ -70,3 +70,40 @@ def test_a_forgotten_id_is_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
             assert store.privacy.allow(["2000123"]) == 1
         assert store.privacy.denied(["2000123"]) == set()
     assert b"2000123" not in (tmp_path / "state.db").read_bytes()
+
+
+def _erase_a_long_name(state: Path, *, secure_delete: bool) -> bytes:
+    """Store a person whose name fills overflow pages, erase them, return the file's bytes.
+
+    Erasing frees whole overflow pages; without secure_delete SQLite leaves their old bytes
+    in the free list, where a copy of the file would still carry the name.
+    """
+    from datetime import UTC, datetime
+
+    from milestones.mapping.records import Contact
+
+    name = "Zephyrine" * 2_000  # about 18 KB: several overflow pages
+    with Store(state) as store:
+        if not secure_delete:
+            store.db.execute("PRAGMA secure_delete = OFF")
+        with store.transaction():
+            person = Contact(
+                "c-long",
+                email="long@example.invalid",
+                last_name=name,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+            store.mirror.apply_page("contacts", [person], [], 1, {})
+        with store.transaction():
+            store.mirror.mark_deleted("contacts", ["c-long"])
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return state.read_bytes()
+
+
+def test_erased_pages_keep_no_bytes_of_the_person(tmp_path: Path) -> None:
+    erased = _erase_a_long_name(tmp_path / "secure.db", secure_delete=True)
+    assert b"Zephyrine" not in erased
+    # The same erase with secure_delete off leaves the name in the freed pages: the pragma
+    # is what makes the erase reach the file's bytes.
+    leaky = _erase_a_long_name(tmp_path / "leaky.db", secure_delete=False)
+    assert b"Zephyrine" in leaky
