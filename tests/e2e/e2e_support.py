@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ from milestones.sandbox.world.store import World
 
 WORLD_SIZE = 120
 SEED = 11
+
+
+def settle(box: Sandbox) -> None:
+    """Salesforce's SystemModstamp has one-second granularity: let a changed second pass."""
+    if box.provider == "salesforce":
+        time.sleep(1.1)
 
 
 @dataclass

@@ -4,13 +4,12 @@ from the state file's bytes (free pages included), its backups and its exports."
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from e2e_support import Sandbox, start_sandbox
+from e2e_support import Sandbox, settle, start_sandbox
 
 from milestones.config.settings import load_config
 from milestones.report.build import report_from_state
@@ -49,12 +48,6 @@ def _someone_with_history(box: Sandbox) -> tuple[int, str, str]:
             assert box.run("sync") == 0
             return p.id, p.email, last
     raise AssertionError("no person past target with a unique email")
-
-
-def settle(box: Sandbox) -> None:
-    """Salesforce's SystemModstamp has one-second granularity: let a changed second pass."""
-    if box.provider == "salesforce":
-        time.sleep(1.1)
 
 
 def _state_ids(box: Sandbox, email: str) -> list[str]:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import Sandbox, start_sandbox
+from e2e_support import Sandbox, settle, start_sandbox
 
 ORDER = ["target", "prospect", "opportunity", "client", "advocate"]
 
@@ -22,12 +22,6 @@ def live_people(box: Sandbox) -> list[int]:
             for pid in box.world.ids("person")
             if not box.world.get("person", pid).archived  # type: ignore[union-attr]
         ]
-
-
-def settle(box: Sandbox) -> None:
-    """Salesforce's SystemModstamp has one-second granularity: let a changed second pass."""
-    if box.provider == "salesforce":
-        time.sleep(1.1)
 
 
 def test_first_sync_writes_the_milestones_the_records_prove(sandbox: Sandbox) -> None:
