@@ -52,13 +52,16 @@ class Page:
 
     ``resume`` is an opaque token the same pull can restart from after this page (the engine
     stores it with the page in one transaction); None on the last page of the stream.
-    ``deleted_ids`` are records of this kind found deleted, archived or merged away.
+    ``deleted_ids`` are records of this kind found deleted, archived or merged away;
+    ``merges`` pairs each merged-away id with the id of the record it was merged into (that
+    record is on this page), so the state can carry its history over before erasing it.
     """
 
     kind: RecordKind
     records: Sequence[Record]
     resume: str | None = None
     deleted_ids: Sequence[str] = ()
+    merges: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ class Puller:
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
-                    page.kind, page.records, page.deleted_ids, pull_id, self.names
+                    page.kind, page.records, page.deleted_ids, pull_id, self.names, page.merges
                 )
                 cursor.resume = page.resume
                 cursor.pages += 1

@@ -21,7 +21,8 @@ models the search index lag (§1.5): records changed within it are not found yet
 
 Routes (``{type}``: ``contacts``, ``companies``, ``deals``, ``emails``, ``calls``,
 ``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids), legacy and 2026-09:
-objects list/get/create/update/archive, ``batch/read|update|archive|create``, ``search``
+objects list/get/create/update/archive, ``batch/read|update|archive|create``, ``search``,
+``merge`` (contacts; a merged-away id stays an alias of the survivor, ``objects.live``)
 (``/crm/v3/objects/{type}``, ``/crm/objects/2026-09/{type}``); association batch read
 (``/crm/v4/associations/{from}/{to}/batch/read``, ``/crm/associations/2026-09/{from}/
 {to}/batch/read``); pipelines ``{type}[/{id}]``; properties ``{type}[/{name}]`` (GET,
@@ -122,6 +123,7 @@ class HubSpotServer(SandboxServer):
             o("POST", objs + "/batch/archive", objects.batch_archive)
             o("POST", objs + "/batch/create", objects.batch_create)
             o("POST", objs + "/search", self._search)
+            o("POST", objs + "/merge", objects.merge)
             batch = partial(self._assoc_batch, v)
             self.route("POST", api_path("associations", v, "/{from}/{to}/batch/read"), batch)
             pipes = api_path("pipelines", v, "/{type}")

@@ -134,6 +134,7 @@ class World(WorldMutations):
         self._time_index: dict[tuple[str, str], SortedIndex] = {}
         self.defined_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.deleted_log: list[tuple[str, int, int]] = []
+        self.merged_into: dict[int, int] = {}  # merged-away person id -> the one it went into
         self.version = 0
         self._last_clock = anchor_ms
         self.clock: Callable[[], int] = self._wall_clock
