@@ -185,8 +185,13 @@ def _contact_props() -> list[Prop]:
         _ID,
         _OWNER,
         Prop("createdate", "datetime", _time("created")),
+        # Contacts keep two modified times. Search filters and sorts them on lastmodifieddate;
+        # hs_lastmodifieddate ("Object last modified date/time") also moves when an internal
+        # property changes, and it is what the objects API reports as updatedAt, so it can be
+        # later than lastmodifieddate (reference hubspot-api.md §1.5, §2 and §9.2: amp-labs/
+        # connectors#45, supaglue-labs/supaglue#478; ``World.touch_hidden``).
         Prop("lastmodifieddate", "datetime", _time("touched")),
-        Prop("hs_lastmodifieddate", "datetime", _time("touched")),
+        Prop("hs_lastmodifieddate", "datetime", lambda w, r: iso(w.object_touched(r))),
         Prop("email", "string", _attr("email"), _set("email")),
         Prop("firstname", "string", _attr("first_name"), _set("first_name")),
         Prop("lastname", "string", _attr("last_name"), _set("last_name")),

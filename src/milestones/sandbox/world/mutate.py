@@ -35,6 +35,7 @@ class WorldMutations:
     _next_id: dict[str, int]
     deleted_log: list[tuple[str, int, int]]
     merged_into: dict[int, int]
+    hidden_touched: dict[int, int]
     defined_fields: dict[str, dict[str, dict[str, Any]]]
 
     def bump(self, rec: Any, user: bool = True, ts: int | None = None) -> int:
@@ -297,6 +298,17 @@ class WorldMutations:
             for old in (primary_id, other_id):
                 self.merge(merged.id, old)
             return merged
+
+    def touch_hidden(self, kind: str, record_id: int, ts: int | None = None) -> int:
+        """Change a hidden (internal) property of a record, as HubSpot does on its own: only
+        its ``hs_lastmodifieddate`` moves, not ``lastmodifieddate`` (``World.object_touched``).
+        """
+        with self.lock:
+            self._require(kind, record_id)
+            ts = self.clock() if ts is None else ts
+            self.hidden_touched[record_id] = ts
+            self.version += 1
+            return ts
 
     def survivor_of(self, kind: str, record_id: int) -> int:
         """The id a (possibly merged-away) id now stands for: merges are followed to the end."""

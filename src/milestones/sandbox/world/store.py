@@ -135,6 +135,7 @@ class World(WorldMutations):
         self.defined_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.deleted_log: list[tuple[str, int, int]] = []
         self.merged_into: dict[int, int] = {}  # merged-away person id -> the one it went into
+        self.hidden_touched: dict[int, int] = {}  # record id -> its last hidden-property change
         self.version = 0
         self._last_clock = anchor_ms
         self.clock: Callable[[], int] = self._wall_clock
@@ -154,6 +155,11 @@ class World(WorldMutations):
         return rid
 
     # ---- reading -------------------------------------------------------------------------
+
+    def object_touched(self, rec: Any) -> int:
+        """``touched`` or the record's last change of a hidden (internal) property, whichever
+        is later: HubSpot's ``hs_lastmodifieddate`` (and ``updatedAt``) on contacts."""
+        return max(rec.touched, self.hidden_touched.get(rec.id, 0))
 
     def pipeline(self, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self.pipelines if p.id == pipeline_id), None)
