@@ -34,6 +34,7 @@ class WorldMutations:
     _ids: dict[str, list[int]]
     _next_id: dict[str, int]
     deleted_log: list[tuple[str, int, int]]
+    deleted_records: dict[int, Any]
     merged_into: dict[int, int]
     hidden_touched: dict[int, int]
     defined_fields: dict[str, dict[str, dict[str, Any]]]
@@ -244,6 +245,7 @@ class WorldMutations:
             del ids[bisect.bisect_left(ids, record_id)]
             ts = self.clock()
             self.deleted_log.append((kind, record_id, ts))
+            self.deleted_records[record_id] = rec
             self.version += 1
             self._touch_people(getattr(rec, "contact_ids", ()) or (), ts)
 

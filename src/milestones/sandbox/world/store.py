@@ -134,6 +134,7 @@ class World(WorldMutations):
         self._time_index: dict[tuple[str, str], SortedIndex] = {}
         self.defined_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.deleted_log: list[tuple[str, int, int]] = []
+        self.deleted_records: dict[int, Any] = {}  # hard-deleted records, for delete logs
         self.merged_into: dict[int, int] = {}  # merged-away person id -> the one it went into
         self.hidden_touched: dict[int, int] = {}  # record id -> its last hidden-property change
         self.version = 0
