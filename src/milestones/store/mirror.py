@@ -144,6 +144,10 @@ class Mirror:
         if newly_gone:  # their ledger evidence, writes, and the copies of the state
             self.erase(newly_gone, ())
 
+    def live_ids(self, kind: str, ids: Sequence[str]) -> list[str]:
+        """Which of ``ids`` of a kind (contacts, deals) the mirror holds and are not deleted."""
+        return self._live(_TABLES[kind], list(ids))
+
     def _live(self, table: str, ids: list[str]) -> list[str]:
         """Which of ``ids`` are stored and not deleted (an erasure would change them)."""
         if not ids:
