@@ -85,3 +85,18 @@ def test_a_hard_delete_is_erased_by_the_next_run_once_the_daily_check_is_due(
     with Store(box.state) as store:
         checked = datetime.fromisoformat(str(store.get_meta(meta_key("salesforce", "contacts"))))
     assert datetime.now(UTC) - checked < timedelta(minutes=5)
+
+
+def test_a_state_not_checked_for_longer_than_the_log_keeps_reads_what_it_still_has(
+    box: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert box.run("sync") == 0
+    with Store(box.state) as store, store.transaction():
+        for kind in ("contacts", "deals"):
+            old = datetime.now(UTC) - timedelta(days=20)
+            store.set_meta(meta_key("salesforce", kind), old.isoformat())
+    settle(box)
+    capfd.readouterr()
+    assert box.run("sync") == 0  # no INVALID_REPLICATION_DATE: the read starts in reach
+    assert _log_reads(box) == 3
+    assert "found by the next sync --full" in capfd.readouterr().err

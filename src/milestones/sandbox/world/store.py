@@ -53,7 +53,11 @@ such as a server thread, holds ``world.lock`` while it reads):
   pipeline=None)``, ``add_activity(kind, person_ids, deal_id=None, **fields)``,
   ``add_inbound_email(person_id)``, ``add_person(**fields)``, ``add(kind, **fields)`` (owner,
   company, deal), ``record_referral(referrer_id,
-  person_id=None)``, ``archive(kind, id)``, ``delete(kind, id)``.
+  person_id=None)``, ``archive(kind, id)``, ``delete(kind, id)`` (kept in ``deleted_log`` and
+  ``deleted_records``), ``merge(survivor, merged)`` (the survivor keeps its id),
+  ``merge_as_new(primary, other)`` (HubSpot's merge: a new record; old ids stay aliases, see
+  ``survivor_of``), ``touch_hidden(kind, id)`` (an internal property changed: only
+  ``object_touched``, HubSpot's ``hs_lastmodifieddate``, moves).
 - Custom fields the product writes (``sales_milestone``, ``Sales_Milestone__c``, ...): each
   flavour defines them with ``define_field(kind, name, definition)`` and stores values in
   ``record.extra`` (a dict, None until first written) via ``update``; the world keeps
