@@ -60,8 +60,9 @@ class Puller:
 
     def pull_kind(
         self, kind: RecordKind, lane: str, options: RunOptions, started: datetime, report: RunReport
-    ) -> None:
-        """Pull one record kind to its end, resuming an unfinished pull of it where it fits."""
+    ) -> Window | None:
+        """Pull one record kind to its end, resuming an unfinished pull of it where it fits;
+        the window it read (None when there was nothing to read)."""
         provider = self.connector.provider
         cursor = self.store.cursors.get(provider, kind, lane)
         if self._resumes(cursor, lane, options):
@@ -71,7 +72,7 @@ class Puller:
         else:
             window = self._window(cursor, lane, options, started)
             if window.since is not None and window.since >= window.until:
-                return
+                return None
             cursor.window_since, cursor.window_until = window.since, window.until
             cursor.resume, cursor.pull_id, cursor.is_running, cursor.pages = (
                 None,
@@ -87,7 +88,7 @@ class Puller:
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
-                    page.kind, page.records, page.deleted_ids, pull_id, self.names
+                    page.kind, page.records, page.deleted_ids, pull_id, self.names, page.merges
                 )
                 cursor.resume = page.resume
                 cursor.pages += 1
@@ -103,6 +104,7 @@ class Puller:
             with self.store.transaction():
                 self._complete(cursor, lane, window, kind, pull_id)
                 self.store.cursors.save(cursor)
+        return window
 
     def _window(self, cursor: Cursor, lane: str, options: RunOptions, started: datetime) -> Window:
         until = started - self.lag

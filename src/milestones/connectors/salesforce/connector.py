@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from milestones.connectors.base import (
+    DeletedRecords,
     FieldStatus,
     OnWait,
     Page,
@@ -32,6 +33,7 @@ from milestones.connectors.base import (
     WriteResult,
 )
 from milestones.connectors.fields import WriteSpec
+from milestones.connectors.salesforce import deleted
 from milestones.connectors.salesforce import records as convert
 from milestones.connectors.salesforce.client import LocatorExpired, SalesforceClient
 from milestones.connectors.salesforce.fields import FieldManager
@@ -78,6 +80,8 @@ class SalesforceConnector:
     provider = "salesforce"
     write_batch_size = BATCH_SIZE
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
+    log_days = deleted.LOG_DAYS
+    log_kinds: tuple[RecordKind, ...] = tuple(deleted.LOGGED)
 
     def __init__(
         self,
@@ -123,6 +127,16 @@ class SalesforceConnector:
             after = start if start is not None and start.sobject == sobject else None
             following = objects[number + 1] if number + 1 < len(objects) else None
             yield from self._pull_object(kind, sobject, window, after, following)
+
+    def deleted(self, kind: RecordKind, start: datetime, end: datetime) -> DeletedRecords:
+        """The ids of ``kind`` deleted in [start, end), from the org's delete log
+        (``deleted.read_deleted``); one request per sObject."""
+
+        def call(sobject: str) -> dict[str, Any]:
+            api = getattr(self.client.sf, sobject)
+            return self.client.call("deleted", api.deleted, start, end)  # type: ignore[no-any-return]
+
+        return deleted.read_deleted(call, kind, start, end)
 
     def _has(self, sobject: str) -> bool:
         return sobject not in OPTIONAL_OBJECTS or self.schema.exists(sobject)
