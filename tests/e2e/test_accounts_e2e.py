@@ -1,0 +1,120 @@
+"""The account roll-up against both sandbox CRMs, through the real client libraries.
+
+Results are read from the sandbox's own company / Account records: the account fields must
+hold the furthest milestone the company's people hold in the CRM, a rerun must write
+nothing, and a reply moves the account in the next incremental run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import Sandbox, settle, start_sandbox
+
+from milestones.config.settings import ACCOUNT_FIELD_NAMES
+from milestones.mapping.records import Milestone
+from milestones.store.sqlite import Store
+
+
+@pytest.fixture(params=["hubspot", "salesforce"])
+def box(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
+    """A fresh sandbox with ``[accounts] enabled = true`` and every field created."""
+    sandbox = start_sandbox(request.param, tmp_path)
+    sandbox.config.write_text(sandbox.config.read_text() + "[accounts]\nenabled = true\n")
+    for name, value in sandbox.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert sandbox.run("fields", "--create") == 0
+        yield sandbox
+    finally:
+        sandbox.server.stop()
+
+
+def account_value(box: Sandbox, company_id: int, key: str) -> object:
+    name = ACCOUNT_FIELD_NAMES[box.provider][key]  # type: ignore[index]
+    with box.world.lock:
+        company = box.world.get("company", company_id)
+        return (company.extra or {}).get(name)
+
+
+def people_levels(box: Sandbox, company_id: int) -> list[Milestone]:
+    """The milestones the CRM holds for the company's people who count for it there."""
+    levels = []
+    with box.world.lock:
+        for pid in box.world.people_of_company(company_id):
+            person = box.world.get("person", pid)
+            if person.archived or (box.provider == "salesforce" and person.is_lead_only):
+                continue  # an unconverted Lead has no Account in Salesforce
+            value = (person.extra or {}).get(box.names["milestone"])
+            if value:
+                levels.append(Milestone.parse(str(value)))
+    return levels
+
+
+def last_run_calls(box: Sandbox) -> int:
+    with Store(box.state, read_only=True) as store:
+        calls = store.runs.recent(1)[0].api_calls
+    assert calls is not None
+    return calls
+
+
+def test_sync_writes_each_company_the_furthest_milestone_of_its_people(box: Sandbox) -> None:
+    assert box.run("sync") == 0
+    checked = 0
+    for company_id in box.world.ids("company"):
+        levels = people_levels(box, company_id)
+        if not levels:
+            continue
+        assert account_value(box, company_id, "account_milestone") == max(levels).label
+        engaged = sum(1 for level in levels if level >= Milestone.PROSPECT)
+        assert int(str(account_value(box, company_id, "account_contacts_engaged"))) == engaged
+        checked += 1
+    assert checked > 10
+
+
+def test_a_rerun_writes_nothing_and_costs_no_call(box: Sandbox) -> None:
+    assert box.run("sync") == 0
+    assert box.run("sync") == 0
+    settle(box)
+    box.server.reset_stats()
+    assert box.run("sync") == 0
+    assert box.write_calls() == 0
+    with_accounts = last_run_calls(box)
+    # The same unchanged run without the roll-up spends the same calls: reading a person's
+    # account rides on the person's own record (no association read of its own).
+    box.config.write_text(box.config.read_text().replace("enabled = true", "enabled = false"))
+    assert box.run("sync") == 0
+    assert last_run_calls(box) == with_accounts
+
+
+def _can_answer(box: Sandbox, person_id: int) -> bool:
+    """A live person counted for the account whose reply opens a conversation."""
+    person = box.world.get("person", person_id)
+    lead = box.provider == "salesforce" and person.is_lead_only
+    return not (person.archived or person.opted_out or lead)
+
+
+def test_a_reply_moves_the_account_in_the_next_incremental_run(box: Sandbox) -> None:
+    assert box.run("sync") == 0
+    quiet = next(
+        c
+        for c in box.world.ids("company")
+        if account_value(box, c, "account_milestone") == "target"
+        and any(_can_answer(box, p) for p in box.world.people_of_company(c))
+    )
+    with box.world.lock:
+        person_id = next(p for p in box.world.people_of_company(quiet) if _can_answer(box, p))
+    settle(box)
+    box.server.mutate("add_inbound_email", person_id=person_id)
+    settle(box)
+    assert box.run("sync") == 0
+    assert account_value(box, quiet, "account_milestone") == "prospect"
+    assert int(str(account_value(box, quiet, "account_contacts_engaged"))) == 1
+    settle(box)
+    calls_before = box.write_calls()
+    assert box.run("sync") == 0
+    assert box.write_calls() == calls_before
