@@ -7,6 +7,7 @@ nothing, and a reply moves the account in the next incremental run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from e2e_support import Sandbox, settle, start_sandbox
 
 from milestones.config.settings import ACCOUNT_FIELD_NAMES
 from milestones.mapping.records import Milestone
+from milestones.sandbox.salesforce.schema import sf_id
 from milestones.store.sqlite import Store
 
 
@@ -118,3 +120,31 @@ def test_a_reply_moves_the_account_in_the_next_incremental_run(box: Sandbox) -> 
     calls_before = box.write_calls()
     assert box.run("sync") == 0
     assert box.write_calls() == calls_before
+
+
+def _crm_id(box: Sandbox, company_id: int) -> str:
+    """The id the CRM shows for a world company (Salesforce: an Account id)."""
+    return str(company_id) if box.provider == "hubspot" else sf_id("001", company_id)
+
+
+def test_explain_an_account_names_the_person_who_carries_it(
+    box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert box.run("sync") == 0
+    company = next(
+        c
+        for c in box.world.ids("company")
+        if account_value(box, c, "account_milestone") in ("client", "advocate")
+    )
+    account_id = _crm_id(box, company)
+    capsys.readouterr()
+    assert box.run("explain", account_id, "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "account" and data["is_crm_record"] is True
+    assert data["account_milestone"] == account_value(box, company, "account_milestone")
+    carrier = next(p for p in data["people"] if p["id"] == data["carried_by"]["id"])
+    assert carrier["milestone"] == data["account_milestone"]
+    assert carrier["reached_on"] == data["account_milestone_date"]
+    assert box.run("explain", account_id) == 0
+    text = capsys.readouterr().out
+    assert f"carried by {data['carried_by']['name']}" in text

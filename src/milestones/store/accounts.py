@@ -132,6 +132,8 @@ class Accounts:
 
     def people(self, ids: Sequence[str]) -> list[AccountPerson]:
         """The marked people that still exist, with their derived results."""
+        if not ids:
+            return []
         rows = self.db.execute(
             f"SELECT id, data, is_deleted, derived FROM contacts WHERE id IN ({_marks(len(ids))})",
             tuple(ids),
@@ -144,6 +146,8 @@ class Accounts:
 
     def memberships(self, ids: Sequence[str]) -> dict[str, str]:
         """person id -> the account they were last counted in."""
+        if not ids:
+            return {}
         rows = self.db.execute(
             "SELECT person_id, account_id FROM account_members "
             f"WHERE person_id IN ({_marks(len(ids))})",
