@@ -16,7 +16,8 @@ from e2e_support import Sandbox, settle, start_sandbox
 
 from milestones.config.settings import ACCOUNT_FIELD_NAMES
 from milestones.mapping.records import Milestone
-from milestones.sandbox.salesforce.schema import sf_id
+from milestones.sandbox.salesforce.schema import id_number, sf_id
+from milestones.sandbox.world.records import kind_of
 from milestones.store.sqlite import Store
 
 
@@ -148,3 +149,56 @@ def test_explain_an_account_names_the_person_who_carries_it(
     assert box.run("explain", account_id) == 0
     text = capsys.readouterr().out
     assert f"carried by {data['carried_by']['name']}" in text
+
+
+def test_report_shows_the_account_funnel_and_untouched_target_accounts(
+    box: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    owner = box.world.ids("owner")[0]
+    fresh = box.world.add("company", name="Quiet Ltd", domain="quiet.example", owner_id=owner)
+    for n in range(2):  # a new business nobody has written to or called yet
+        box.world.add_person(
+            first_name="Quiet", last_name=f"Person {n}", email=f"q{n}@quiet.example",
+            company_id=fresh.id, owner_id=owner,
+        )  # fmt: skip
+    assert box.run("sync") == 0
+    capsys.readouterr()
+    assert box.run("report", "--json") == 0
+    accounts = json.loads(capsys.readouterr().out)["accounts"]
+    funnel = {step["milestone"]: step for step in accounts["funnel"]}
+    assert sum(step["now"] for step in funnel.values()) == accounts["accounts"]
+    assert funnel["target"]["reached"] == accounts["accounts"]
+    written = [account_value(box, c, "account_milestone") for c in box.world.ids("company")]
+    assert funnel["client"]["reached"] >= sum(1 for w in written if w in ("client", "advocate"))
+    listed = [a for group in accounts["untouched_by_owner"] for a in group["accounts"]]
+    assert accounts["untouched_targets"] >= len(listed) > 0
+    fresh_id = str(fresh.id) if box.provider == "hubspot" else sf_id("001", fresh.id)
+    assert {"id": fresh_id, "people": 2, "is_crm_record": True}.items() <= next(
+        a for a in listed if a["id"] == fresh_id
+    ).items()
+    for account in (a for a in listed if a["is_crm_record"]):
+        company = int(account["id"]) if box.provider == "hubspot" else _world_company(account["id"])
+        assert account_value(box, company, "account_milestone") == "target"
+        with box.world.lock:
+            for pid in box.world.people_of_company(company):
+                person = box.world.get("person", pid)
+                if person.archived or (box.provider == "salesforce" and person.is_lead_only):
+                    continue
+                touches = [
+                    a
+                    for a in box.world.activities_of(pid)
+                    if box.world.get(kind_of(a), a).kind in ("email", "call", "meeting")
+                    and not box.world.get(kind_of(a), a).archived
+                ]
+                assert touches == [], (account, pid)
+    assert box.run("report") == 0
+    text = capsys.readouterr().out
+    assert "TARGET ACCOUNTS NOBODY HAS CONTACTED" in text and "ACCOUNTS:" in text
+    html = tmp_path / "report.html"
+    assert box.run("report", "--html", str(html)) == 0
+    assert 'id="accounts"' in html.read_text(encoding="utf-8")
+
+
+def _world_company(account_id: str) -> int:
+    """The world company behind a sandbox Account id."""
+    return id_number(account_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from milestones.mapping.records import Milestone
 from milestones.store import codec
 from milestones.store.sqlite import Store
 from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
@@ -101,3 +102,30 @@ def account_text(data: dict[str, Any]) -> list[str]:
             f"  write {p['status']}: {p['fields']} {printable(p['message'] or '', MESSAGE_LIMIT)}"
         )
     return lines
+
+
+def account_funnel(state: Store) -> dict[str, int]:
+    """Businesses that reached at least each milestone (``demo``), from the roll-up's rows."""
+    reached = dict.fromkeys((m.label for m in Milestone), 0)
+    for account in state.accounts.all():
+        for level in Milestone:
+            if level <= account.rollup.milestone:
+                reached[level.label] += 1
+    return reached
+
+
+def account_funnel_lines(reached: dict[str, int]) -> list[str]:
+    """``demo``'s account funnel, drawn like the people's."""
+    total = reached.get(Milestone.TARGET.label) or 1
+    lines = ["account funnel (businesses where someone reached at least each milestone):"]
+    for level in Milestone:
+        count = reached.get(level.label, 0)
+        lines.append(f"  {level.label:<12} {count:>6}  {'#' * round(40 * count / total)}")
+    return lines
+
+
+def example_account(state: Store) -> str | None:
+    """The CRM account with the most people at its furthest milestone, for ``explain``."""
+    found = [a.rollup for a in state.accounts.all() if a.rollup.is_crm_record]
+    best = max(found, key=lambda r: (r.milestone, r.people, r.account_id), default=None)
+    return None if best is None else best.account_id

@@ -32,7 +32,7 @@ from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotS
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
 from milestones.logs import register_secret
 from milestones.mapping.accounts import AccountRules
-from milestones.mapping.fields import FieldKey
+from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"
@@ -136,7 +136,9 @@ class WritebackSettings(_Section):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[FieldKey, str]) -> dict[FieldKey, str]:
-        for name in fields.values():
+        for key, name in fields.items():
+            if key in ACCOUNT_FIELDS:
+                raise ValueError(f"{key} is an account field: rename it under [accounts] fields")
             check_field_name(name)
         return fields
 

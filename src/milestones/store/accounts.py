@@ -20,6 +20,7 @@ from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Milestone
 from milestones.store import codec
 
+ACCOUNTS_SCHEMA = 5  # the migration that made the tables below
 SEEDED = "accounts_seeded"  # meta: every person was marked once when accounts were turned on
 
 
@@ -48,8 +49,16 @@ class AccountMember:
     owner_id: str | None
 
 
+CHUNK = 500  # ids per IN list: well inside every engine's limit on bound parameters
+
+
 def _marks(n: int) -> str:
     return ", ".join("?" * n)
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    for start in range(0, len(ids), CHUNK):
+        yield tuple(ids[start : start + CHUNK])
 
 
 def _encode(rollup: AccountRollup) -> str:
@@ -132,12 +141,13 @@ class Accounts:
 
     def people(self, ids: Sequence[str]) -> list[AccountPerson]:
         """The marked people that still exist, with their derived results."""
-        if not ids:
-            return []
-        rows = self.db.execute(
-            f"SELECT id, data, is_deleted, derived FROM contacts WHERE id IN ({_marks(len(ids))})",
-            tuple(ids),
-        ).fetchall()
+        rows = []
+        for chunk in _chunks(ids):
+            rows += self.db.execute(
+                "SELECT id, data, is_deleted, derived FROM contacts "
+                f"WHERE id IN ({_marks(len(chunk))})",
+                chunk,
+            ).fetchall()
         found = []
         for rid, data, is_deleted, derived in rows:
             contact = codec.decode_contact(rid, data, bool(is_deleted))
@@ -146,26 +156,26 @@ class Accounts:
 
     def memberships(self, ids: Sequence[str]) -> dict[str, str]:
         """person id -> the account they were last counted in."""
-        if not ids:
-            return {}
-        rows = self.db.execute(
-            "SELECT person_id, account_id FROM account_members "
-            f"WHERE person_id IN ({_marks(len(ids))})",
-            tuple(ids),
-        ).fetchall()
+        rows = []
+        for chunk in _chunks(ids):
+            rows += self.db.execute(
+                "SELECT person_id, account_id FROM account_members "
+                f"WHERE person_id IN ({_marks(len(chunk))})",
+                chunk,
+            ).fetchall()
         return {str(p): str(a) for p, a in rows}
 
     def members(self, account_ids: Sequence[str]) -> dict[str, list[AccountMember]]:
         """Each account's member rows."""
         found: dict[str, list[AccountMember]] = {a: [] for a in account_ids}
-        if not account_ids:
-            return found
-        rows = self.db.execute(
-            "SELECT account_id, person_id, milestone, reached_on, is_advocate, owner_id "
-            f"FROM account_members WHERE account_id IN ({_marks(len(account_ids))}) "
-            "ORDER BY account_id, person_id",
-            tuple(account_ids),
-        ).fetchall()
+        rows = []
+        for chunk in _chunks(account_ids):
+            rows += self.db.execute(
+                "SELECT account_id, person_id, milestone, reached_on, is_advocate, owner_id "
+                f"FROM account_members WHERE account_id IN ({_marks(len(chunk))}) "
+                "ORDER BY account_id, person_id",
+                chunk,
+            ).fetchall()
         for account_id, pid, level, reached_on, is_advocate, owner in rows:
             member = Member(str(pid), Milestone(int(level)), reached_on, bool(is_advocate))
             found[str(account_id)].append(AccountMember(str(account_id), member, owner))
@@ -173,13 +183,13 @@ class Accounts:
 
     def stored(self, account_ids: Sequence[str]) -> dict[str, StoredAccount]:
         """The stored roll-ups (and written CRM values) of these accounts."""
-        if not account_ids:
-            return {}
-        rows = self.db.execute(
-            f"SELECT id, derived, crm FROM accounts WHERE id IN ({_marks(len(account_ids))}) "
-            "AND derived IS NOT NULL",
-            tuple(account_ids),
-        ).fetchall()
+        rows = []
+        for chunk in _chunks(account_ids):
+            rows += self.db.execute(
+                f"SELECT id, derived, crm FROM accounts WHERE id IN ({_marks(len(chunk))}) "
+                "AND derived IS NOT NULL",
+                chunk,
+            ).fetchall()
         return {
             str(i): StoredAccount(_decode(str(i), d), codec.decode_values(c)) for i, d, c in rows
         }
