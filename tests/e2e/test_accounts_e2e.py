@@ -94,6 +94,12 @@ def test_a_rerun_writes_nothing_and_costs_no_call(box: Sandbox) -> None:
     assert last_run_calls(box) == with_accounts
 
 
+def _company_stamps(box: Sandbox) -> dict[int, int]:
+    """Each company's last-modified time in the CRM (our writes bump it)."""
+    with box.world.lock:
+        return {c: box.world.get("company", c).modified for c in box.world.ids("company")}
+
+
 def _can_answer(box: Sandbox, person_id: int) -> bool:
     """A live person counted for the account whose reply opens a conversation."""
     person = box.world.get("person", person_id)
@@ -114,8 +120,11 @@ def test_a_reply_moves_the_account_in_the_next_incremental_run(box: Sandbox) -> 
     settle(box)
     box.server.mutate("add_inbound_email", person_id=person_id)
     settle(box)
+    before = _company_stamps(box)
     assert box.run("sync") == 0
     assert account_value(box, quiet, "account_milestone") == "prospect"
+    after = _company_stamps(box)
+    assert [c for c in after if after[c] != before[c]] == [quiet]  # only their account
     assert int(str(account_value(box, quiet, "account_contacts_engaged"))) == 1
     settle(box)
     calls_before = box.write_calls()
@@ -202,3 +211,34 @@ def test_report_shows_the_account_funnel_and_untouched_target_accounts(
 def _world_company(account_id: str) -> int:
     """The world company behind a sandbox Account id."""
     return id_number(account_id)
+
+
+def test_a_person_moving_company_rolls_up_both_accounts(box: Sandbox) -> None:
+    assert box.run("sync") == 0
+    ranked = {m: i for i, m in enumerate(m.label for m in Milestone)}
+    with box.world.lock:
+        pairs = [
+            (c, p)
+            for c in box.world.ids("company")
+            for p in box.world.people_of_company(c)
+            if _can_answer(box, p) and box.value("person", p, "milestone") in ("client", "advocate")
+        ]
+    source, mover = next(
+        (c, p) for c, p in pairs
+        if max(people_levels(box, c)).label == box.value("person", p, "milestone")
+        and sorted(people_levels(box, c))[-2:-1] != [max(people_levels(box, c))]
+    )  # fmt: skip
+    target = next(
+        c for c in box.world.ids("company")
+        if account_value(box, c, "account_milestone") == "target" and c != source
+    )  # fmt: skip
+    settle(box)
+    box.world.update("person", mover, {"company_id": target})
+    settle(box)
+    assert box.run("sync") == 0
+    moved_level = box.value("person", mover, "milestone")
+    assert account_value(box, target, "account_milestone") == moved_level
+    left = people_levels(box, source)
+    expected = max(left).label if left else "target"
+    assert account_value(box, source, "account_milestone") == expected
+    assert ranked[expected] < ranked[moved_level]
