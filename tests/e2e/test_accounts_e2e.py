@@ -242,3 +242,51 @@ def test_a_person_moving_company_rolls_up_both_accounts(box: Sandbox) -> None:
     expected = max(left).label if left else "target"
     assert account_value(box, source, "account_milestone") == expected
     assert ranked[expected] < ranked[moved_level]
+
+
+def test_salesforce_lead_groups_are_reported_not_written_and_a_conversion_moves_the_lead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = start_sandbox("salesforce", tmp_path)
+    box.config.write_text(box.config.read_text() + "[accounts]\nenabled = true\n")
+    for name, value in box.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert box.run("fields", "--create") == 0
+        assert box.run("sync") == 0
+        with Store(box.state, read_only=True) as store:
+            groups = {a.rollup.account_id: a for a in store.accounts.all()}
+        lead_groups = [g for g in groups if g.startswith("domain:")]
+        assert lead_groups  # unconverted Leads, grouped by email domain and Company
+        with Store(box.state, read_only=True) as store:
+            pending = [store.outbox.of(g) for g in lead_groups]
+        assert pending == [None] * len(pending)  # nothing to write them to
+        capsys.readouterr()
+        assert box.run("explain", lead_groups[0]) == 0
+        assert "reported, never written" in capsys.readouterr().out
+
+        with box.world.lock:
+            lead = next(
+                p
+                for p in box.world.iter("person")
+                if p.is_lead_only and p.company_id and p.email and not p.archived
+            )
+        settle(box)
+        box.world.update(
+            "person", lead.id, {"is_lead_only": False, "converted_ms": box.world.clock()}
+        )
+        settle(box)
+        assert box.run("sync") == 0
+        account = sf_id("001", lead.company_id)
+        with Store(box.state, read_only=True) as store:
+            members = store.accounts.members([account])[account]
+            in_groups = [
+                m
+                for g, rows in store.accounts.members(lead_groups).items()
+                for m in rows
+                if m.member.person_id.startswith("00Q") and id_number(m.member.person_id) == lead.id
+            ]
+        assert any(id_number(m.member.person_id) == lead.id for m in members)
+        assert in_groups == []
+    finally:
+        box.server.stop()

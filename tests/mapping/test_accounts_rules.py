@@ -24,6 +24,8 @@ RULES = AccountRules(enabled=True)
         (Contact("7", kind="lead", company_id="900", converted_to="8"), RULES, None),
         (Contact("9", company_id="900", is_deleted=True), RULES, None),
         (Contact("10", email="no-at-sign"), RULES, None),
+        (Contact("11", email="a@b.example", properties={"company": "\x1b]0;x\x07" + "A" * 5000}),
+         RULES, "domain:b.example|\x1b]0;x\x07" + "a" * 114),
     ],
 )  # fmt: skip
 def test_account_of(contact: Contact, rules: AccountRules, expected: str | None) -> None:

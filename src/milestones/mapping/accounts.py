@@ -24,6 +24,7 @@ from milestones.mapping.records import Contact, Milestone
 from milestones.mapping.rules import check_field_name
 
 GROUP_PREFIX = "domain:"
+LABEL_LIMIT = 120  # characters of a company name kept in a group's key (anyone can type one)
 # Mailbox providers whose domain names no employer. Sources: the providers' own sign-up
 # domains; extend it under [accounts] free_mail_domains.
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
@@ -156,7 +157,7 @@ def email_domain(email: str | None) -> str | None:
     if not email or "@" not in email:
         return None
     domain = email.rsplit("@", 1)[1].strip().lower().rstrip(".")
-    return domain or None
+    return domain[:253] or None  # the longest a DNS name can be
 
 
 def account_of(contact: Contact, rules: AccountRules, company_property: str | None) -> str | None:
@@ -171,7 +172,7 @@ def account_of(contact: Contact, rules: AccountRules, company_property: str | No
     if domain is None or domain in rules.free_mail_domains:
         return None
     name = contact.properties.get(company_property) if company_property else None
-    label = " ".join((name or "").lower().split())
+    label = " ".join((name or "").lower().split())[:LABEL_LIMIT]
     return f"{GROUP_PREFIX}{domain}|{label}" if label else f"{GROUP_PREFIX}{domain}"
 
 

@@ -118,6 +118,17 @@ class Accounts:
         )
         return True
 
+    def mark_converted(self) -> None:
+        """Leads converted since they were counted: their Contact counts now, not they.
+
+        A converted lead is never derived itself (its Contact is), so nothing else marks it.
+        """
+        self.db.execute(
+            "INSERT INTO dirty_account_people (person_id) SELECT c.id FROM contacts c "
+            "JOIN account_members m ON m.person_id = c.id WHERE c.converted_to IS NOT NULL "
+            "ON CONFLICT (person_id) DO NOTHING"
+        )
+
     def dirty_people(self, size: int) -> Iterator[list[str]]:
         """Marked people in id order, ``size`` at a time; safe while the caller clears them."""
         after = ""

@@ -56,6 +56,7 @@ class AccountDeriver:
             with self.store.transaction():
                 if accounts.seed():
                     log.info("accounts: first roll-up, every person is counted once")
+                accounts.mark_converted()
         keys = {k for k in ACCOUNT_FIELDS if k in self.names}
         for ids in accounts.dirty_people(self.chunk_size):
             people = accounts.people(ids)
