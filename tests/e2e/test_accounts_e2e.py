@@ -290,3 +290,40 @@ def test_salesforce_lead_groups_are_reported_not_written_and_a_conversion_moves_
         assert in_groups == []
     finally:
         box.server.stop()
+
+
+HOSTILE = "\x1b]0;pwned\x07Evil\u202eCo\x1b[2J"
+
+
+def test_a_hostile_company_name_never_reaches_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = start_sandbox("salesforce", tmp_path)
+    box.config.write_text(box.config.read_text() + "[accounts]\nenabled = true\n")
+    for name, value in box.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        with box.world.lock:
+            lead = next(
+                p for p in box.world.iter("person") if p.is_lead_only and p.company_id and p.email
+            )
+        box.world.update("company", lead.company_id, {"name": HOSTILE})
+        assert box.run("fields", "--create") == 0
+        assert box.run("sync") == 0
+        with Store(box.state, read_only=True) as store:
+            group = next(
+                a.rollup.account_id
+                for a in store.accounts.all()
+                if a.rollup.account_id.startswith("domain:") and "evil" in a.rollup.account_id
+            )
+        capsys.readouterr()
+        assert box.run("explain", group) == 0
+        assert box.run("report") == 0
+        out = capsys.readouterr().out
+        assert "\\x1b" in out  # shown, visibly
+        for raw in ("\x1b", "\x07", "\u202e"):
+            assert raw not in out
+        assert box.run("explain", group, "--json") == 0
+        assert json.loads(capsys.readouterr().out)["id"] == group  # data given back whole
+    finally:
+        box.server.stop()
