@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from milestones.cli.accounts import account_funnel, account_funnel_lines, example_account
 from milestones.cli.app import AppContext, say
 from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
@@ -66,7 +67,8 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
             f'session_id = "${{MILESTONES_DEMO_TOKEN}}"\nca_bundle = "{server.ca_bundle}"\n'
         )
     config.write_text(
-        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n',
+        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'
+        "[accounts]\nenabled = true\n",
         encoding="utf-8",
     )
     try:
@@ -154,7 +156,12 @@ def demo(
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
-                    state, connector, config.mapping, config.write_spec.names, lag=timedelta(0)
+                    state,
+                    connector,
+                    config.mapping,
+                    config.write_spec.names,
+                    lag=timedelta(0),
+                    accounts=config.account_rules,
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()
@@ -165,15 +172,24 @@ def demo(
                 )
                 counts = funnel(state)
                 examples = _examples(state)
+                accounts = account_funnel(state)
+                account = example_account(state)
             html = Path(html_path).resolve()
             write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
             app.use(config)  # explain reads this config's state
             if as_json:
-                data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
+                data = {
+                    "funnel": counts,
+                    "account_funnel": accounts,
+                    "run": f,
+                    "examples": examples,
+                    "report": str(html),
+                }
                 app.emit(data, True)
                 return report.exit_code
             say("", *_funnel_lines(counts))
-            for record_id in examples:
+            say("", *account_funnel_lines(accounts))
+            for record_id in [*examples, *([account] if account else [])]:
                 say("", f"$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
             say("", f"The milestone report of this world: {html}")

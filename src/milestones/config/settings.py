@@ -31,7 +31,8 @@ from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
 from milestones.logs import register_secret
-from milestones.mapping.fields import FieldKey
+from milestones.mapping.accounts import AccountRules
+from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"
@@ -60,6 +61,24 @@ PROVIDER_MAPPING_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "two_way": {"call_connected_dispositions": ["Connected"]},
     },
 }
+
+
+# The account fields and the person's company-name field, per provider ([accounts]).
+ACCOUNT_FIELD_NAMES: dict[str, dict[FieldKey, str]] = {
+    "hubspot": {
+        "account_milestone": "account_milestone",
+        "account_milestone_date": "account_milestone_date",
+        "account_advocates": "account_advocates",
+        "account_contacts_engaged": "account_contacts_engaged",
+    },
+    "salesforce": {
+        "account_milestone": "Account_Milestone__c",
+        "account_milestone_date": "Account_Milestone_Date__c",
+        "account_advocates": "Account_Advocates__c",
+        "account_contacts_engaged": "Account_Contacts_Engaged__c",
+    },
+}
+COMPANY_PROPERTY = {"hubspot": "company", "salesforce": "Company"}
 
 
 class ConfigError(Exception):
@@ -118,7 +137,9 @@ class WritebackSettings(_Section):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[FieldKey, str]) -> dict[FieldKey, str]:
-        for name in fields.values():
+        for key, name in fields.items():
+            if key in ACCOUNT_FIELDS:
+                raise ValueError(f"{key} is an account field: rename it under [accounts] fields")
             check_field_name(name)
         return fields
 
@@ -158,6 +179,16 @@ class Config(_Section):
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
     privacy: PrivacySettings = PrivacySettings()
+    accounts: AccountRules = AccountRules()
+
+    @property
+    def account_rules(self) -> AccountRules:
+        """``[accounts]`` with the provider's company-name field filled in."""
+        if self.accounts.company_property:
+            return self.accounts
+        return self.accounts.model_copy(
+            update={"company_property": COMPANY_PROPERTY[self.provider]}
+        )
 
     @model_validator(mode="after")
     def _provider_section(self) -> Config:
@@ -174,11 +205,15 @@ class Config(_Section):
         advocate = self.mapping.advocate
         extra = [advocate.referred_by_property, *advocate.flag_properties]
         extra += [p for p in (advocate.nps_property, advocate.nps_date_property) if p]
+        names = {**defaults, **self.writeback.fields}
+        if self.accounts.enabled:
+            names |= {**ACCOUNT_FIELD_NAMES[self.provider], **self.accounts.fields}
+            extra.append(self.account_rules.company_property or "")
         persons: tuple[Literal["contact", "lead"], ...] = ("contact",)
         if self.provider == "salesforce" and self.writeback.leads:
             persons = ("contact", "lead")
         return WriteSpec(
-            names={**defaults, **self.writeback.fields},
+            names=names,
             person_objects=persons,
             extra_properties=tuple(dict.fromkeys(extra)),
             referrer_property=advocate.referred_by_property,

@@ -9,7 +9,7 @@ from pydantic import Field
 from milestones.connectors.settings import Settings
 from milestones.mapping.fields import FieldKey, ObjectKind
 
-FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text"]] = {
+FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text", "number"]] = {
     "milestone": "milestone",
     "milestone_date": "date",
     "next_milestone": "milestone",
@@ -18,6 +18,10 @@ FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text"]] = {
     "is_advocate": "boolean",
     "advocate_since": "date",
     "deal_milestone": "milestone",
+    "account_milestone": "milestone",
+    "account_milestone_date": "date",
+    "account_advocates": "number",
+    "account_contacts_engaged": "number",
 }
 
 

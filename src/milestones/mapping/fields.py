@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-ObjectKind = Literal["contact", "lead", "deal"]
+ObjectKind = Literal["contact", "lead", "deal", "account"]
 FieldKey = Literal[
     "milestone",
     "milestone_date",
@@ -21,6 +21,10 @@ FieldKey = Literal[
     "is_advocate",
     "advocate_since",
     "deal_milestone",
+    "account_milestone",
+    "account_milestone_date",
+    "account_advocates",
+    "account_contacts_engaged",
 ]
 PERSON_FIELDS: tuple[FieldKey, ...] = (
     "milestone",
@@ -32,6 +36,13 @@ PERSON_FIELDS: tuple[FieldKey, ...] = (
     "advocate_since",
 )
 DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
+# Written on a HubSpot company or a Salesforce Account when ``[accounts] enabled = true``.
+ACCOUNT_FIELDS: tuple[FieldKey, ...] = (
+    "account_milestone",
+    "account_milestone_date",
+    "account_advocates",
+    "account_contacts_engaged",
+)
 
 
 @dataclass(frozen=True, slots=True)

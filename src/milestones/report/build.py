@@ -19,6 +19,7 @@ from pathlib import Path
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
+from milestones.report.accounts import build_accounts
 from milestones.report.model import (
     UNASSIGNED,
     IdleTarget,
@@ -93,7 +94,10 @@ def build_report(
             tally.add_referrer(referrer)
     _add_clients(queries, tallies, stages, rules, now, settings)
     today = now.date()
+    untouched: set[str] = set()
     for target in queries.iter_targets():
+        if target.touches == 0:
+            untouched.add(target.contact.id)
         idle = None if target.is_disqualified else _idle_target(target, today)
         for tally in tallies.both(owner_of(target.contact)):
             tally.add_target(idle)
@@ -107,6 +111,7 @@ def build_report(
         overall=tallies.overall.view(),
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
         owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
+        accounts=build_accounts(store, untouched),
     )
 
 

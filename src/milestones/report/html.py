@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from milestones.report.accounts import account_html
 from milestones.report.model import Report, View
 from milestones.report.svg import ages_svg, funnel_svg, times_svg
 from milestones.report.text import days, money, percent
@@ -66,6 +67,8 @@ def render_html(report: Report) -> str:
         )
     parts.append(_cards(report.overall))
     parts.append(render_view(report.overall, label=report.owner_label))
+    if report.accounts is not None:
+        parts.append(account_html(report.accounts, report.owner_label))
     if report.owners:
         parts.append('<h2 id="owners">By owner</h2>')
         parts.append(_ownerstable(report))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from milestones.report.accounts import account_lines
 from milestones.report.model import Report, View
 from milestones.text import NAME_LIMIT, printable
 
@@ -99,6 +100,9 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     for section in (_funnel, _times, _disqualified, _advocacy, _at_risk, _cohorts, _idle):
         lines.append("")
         lines.extend(section(view, report.owner_label))
+    if owner is None and report.accounts is not None:
+        lines.append("")
+        lines.extend(account_lines(report.accounts, report.owner_label))
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))

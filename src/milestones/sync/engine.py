@@ -35,9 +35,11 @@ from milestones.connectors.base import (
     DeletionLog,
     QuotaExhausted,
 )
+from milestones.mapping.accounts import AccountRules
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
+from milestones.sync.accounts import AccountDeriver
 from milestones.sync.deletions import DeletionCheck
 from milestones.sync.derivation import Deriver
 from milestones.sync.pull import Puller
@@ -77,6 +79,7 @@ class Engine:
         progress: Progress | None = None,
         objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
         crash: CrashHook | None = None,
+        accounts: AccountRules | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -88,6 +91,18 @@ class Engine:
         self.deriver = Deriver(
             store, rules, names, frozenset(objects), chunk_size, clock, self.checkpoints
         )
+        self.accounts: AccountDeriver | None = None
+        if accounts is not None and accounts.enabled:
+            self.deriver.track_accounts = True
+            self.accounts = AccountDeriver(
+                store,
+                accounts,
+                names,
+                accounts.company_property,
+                chunk_size,
+                clock,
+                self.checkpoints,
+            )
         self.writer = Writer(store, connector, clock, self.checkpoints)
         self.deletions = (
             DeletionCheck(store, connector, connector.provider)
@@ -186,6 +201,8 @@ class Engine:
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         self.deriver.derive_people(started, report, sink)
         self.deriver.derive_deals(report, sink)
+        if self.accounts is not None:
+            self.accounts.derive_accounts(report, sink)
         if options.dry_run:
             report.queued_retries = self.store.outbox.retryable()
             return

@@ -77,4 +77,5 @@ def build_engine(
         objects=(*config.write_spec.person_objects, "deal"),
         progress=progress,
         crash=crash,
+        accounts=config.account_rules,
     )

@@ -36,7 +36,7 @@ from milestones.mapping.fields import Change
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 100
-OBJECT_TYPES = {"contact": "contacts", "deal": "deals"}
+OBJECT_TYPES = {"contact": "contacts", "deal": "deals", "account": "companies"}
 LIFECYCLE = "lifecyclestage"
 # HubSpot's default lifecycle order (§2); portals may add stages, read from the property.
 DEFAULT_LIFECYCLE_ORDER = (
