@@ -299,7 +299,7 @@ class SalesforceConnector:
         return self.fields.ensure(dry_run)
 
     def usage(self) -> Usage:
-        """Calls by category (query, write, meta, auth, limits) and the org's daily quota."""
+        """Calls by category (query, write, meta, auth) and the org's daily quota."""
         return self.client.usage
 
     def rules_version(self) -> str | None:
