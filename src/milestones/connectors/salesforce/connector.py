@@ -112,6 +112,9 @@ class SalesforceConnector:
         """Every Opportunity stage, keyed on its API name, in the org's sort order."""
         return [convert.stage(row) for rows in self._pages(STAGE_QUERY) for row in rows[0]]
 
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Nothing to take: Salesforce pulls need no stage catalogue."""
+
     # -- pulls ----------------------------------------------------------------------------
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
         """Pages of ``kind`` changed in ``window``; ``resume`` continues an earlier pull."""
