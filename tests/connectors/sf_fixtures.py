@@ -107,6 +107,8 @@ class FakeOrg:
         self.queries: list[str] = []
         self.endpoints: list[str] = []
         self.remaining = remaining  # the org's daily requests left before the next answer
+        self.described: dict[str, tuple[int, Any]] = {}  # sobject -> describe status, body
+        self.mock.add_callback(responses.POST, f"{API}/composite", callback=self._composite)
 
     def limit_header(self) -> dict[str, str]:
         """The header of one more answer: that request is spent (api-usage=used/max)."""
@@ -122,22 +124,39 @@ class FakeOrg:
         self.mock.add_callback(method, url, callback=callback)
 
     def describe(self, sobject: str, extra: Sequence[str] = (), *, status: int = 200) -> None:
-        """Answer describe for ``sobject`` with its standard fields plus ``extra``."""
+        """Answer describe for ``sobject`` with its standard fields plus ``extra``, alone or
+        inside a Composite call (an object never registered answers 404 there)."""
         if status != 200:
+            missing = sf_error("NOT_FOUND", "The requested resource does not exist")
+            self.described[sobject] = (status, missing)
             self.mock.add(
-                responses.GET,
-                f"{API}/sobjects/{sobject}/describe",
-                json=sf_error("NOT_FOUND", "The requested resource does not exist"),
-                status=status,
+                responses.GET, f"{API}/sobjects/{sobject}/describe", json=missing, status=status
             )
             return
         fields = [
             {"name": n, "updateable": n.endswith("__c"), "type": "string"}
             for n in [*STANDARD[sobject], *extra]
         ]
-        self.answer(
-            responses.GET, f"{API}/sobjects/{sobject}/describe", {"name": sobject, "fields": fields}
-        )
+        body = {"name": sobject, "fields": fields}
+        self.described[sobject] = (200, body)
+        self.answer(responses.GET, f"{API}/sobjects/{sobject}/describe", body)
+
+    def _composite(self, request: Any) -> tuple[int, dict[str, str], str]:
+        """The Composite resource over the registered describes: one call, one answer each."""
+        results = []
+        for sub in json.loads(request.body)["compositeRequest"]:
+            sobject = sub["url"].split("/sobjects/")[1].split("/")[0]
+            missing = (404, sf_error("NOT_FOUND", "The requested resource does not exist"))
+            status, body = self.described.get(sobject, missing)
+            results.append(
+                {
+                    "body": body,
+                    "httpHeaders": {},
+                    "httpStatusCode": status,
+                    "referenceId": sub["referenceId"],
+                }
+            )
+        return 200, self.limit_header(), json.dumps({"compositeResponse": results})
 
     def query(
         self, answer: Callable[[str], tuple[int, Any]], *, endpoint: str = "queryAll"

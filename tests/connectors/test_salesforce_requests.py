@@ -171,7 +171,8 @@ def test_the_budget_guard_stops_a_pull_before_the_share_is_spent(mock):
             pages.append(page)
 
     # The describe's Sforce-Limit-Info (11 left after it) fixed the budget: 12 at the start,
-    # 6 for this run. 1 describe + 5 query pages = 6 calls; the 7th is refused unsent.
+    # 6 for this run. 1 describe (a Composite call) + 5 query pages = 6 calls; the 7th is
+    # refused unsent.
     assert sf.client.budget.allowance == 6
     assert sf.usage().total == 6 and "limits" not in sf.usage().calls
     assert len(pages) == 5 and pages[-1].resume is not None

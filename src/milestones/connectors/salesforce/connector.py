@@ -102,7 +102,8 @@ class SalesforceConnector:
         # ``clock`` is taken so both connectors are built alike (sync.factory); Salesforce has
         # no rolling-window pacer to give it to.
         self.client = SalesforceClient(settings, sleep=sleep, session=session)
-        self.schema = Schema(self.client, describe_cache)
+        pulled = [o for kind in self.kinds for o in OBJECTS[kind]]
+        self.schema = Schema(self.client, describe_cache, together=pulled)
         self.writer = CollectionWriter(self.client, spec, sleep)
         self.fields = FieldManager(self.client, self.schema, spec)
         self.forecast: dict[str, int] = {}  # query pages each object's pull still needs
