@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sf_fixtures import spec
 
-from milestones.connectors.base import Window
+from milestones.connectors.base import ConfigurationError, Window
 from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.connectors.salesforce.settings import SalesforceSession
+from milestones.mapping.fields import Change
 from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 
@@ -97,3 +98,19 @@ def test_without_a_cache_file_every_connector_describes(
         sf = SalesforceConnector(settings, spec(), sleep=lambda s: None)
         pull_ids(sf, ("contacts",))
         assert describes(org) == composites(org) == 1  # the pulled objects, in one call
+
+
+def test_a_write_naming_a_field_the_org_lacks_drops_the_kept_describes(
+    org: SalesforceServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "state.db.describe.json"
+    ids = pull_ids(connector(org, cache), ("contacts",))
+    kept = json.loads(cache.read_text())["objects"]
+    assert {"Contact", "Lead", "Opportunity"} <= set(kept)
+    contact = min(i for i in ids if i.startswith("003"))  # fields were never created here
+    sf = connector(org, cache)
+    with pytest.raises(ConfigurationError):
+        sf.write([Change("contact", contact, {"milestone": "client"})])
+    left = json.loads(cache.read_text())["objects"]
+    assert not {"Contact", "Lead", "Opportunity"} & set(left)
+    assert {"Task", "Event"} <= set(left)  # objects we never write stay kept

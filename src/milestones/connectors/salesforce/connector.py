@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from milestones.connectors.base import (
+    ConfigurationError,
     FieldStatus,
     OnWait,
     Page,
@@ -57,6 +58,7 @@ OBJECTS: dict[RecordKind, tuple[str, ...]] = {
     "deal_contacts": ("OpportunityContactRole",),
     "activities": ("Task", "Event", "EmailMessage"),
 }
+WRITTEN_OBJECTS = ("Contact", "Lead", "Opportunity")
 # Objects an org may lack (EmailMessage needs Enhanced Email or Email-to-Case).
 OPTIONAL_OBJECTS = frozenset({"EmailMessage"})
 # Who sent a received email: its EmailMessageRelation of type FromAddress. Read as a
@@ -295,8 +297,18 @@ class SalesforceConnector:
 
     # -- writes, fields, usage ------------------------------------------------------------
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
-        """One sObject Collections call per batch (plus retries of locked rows)."""
-        return self.writer.write(changes)
+        """One sObject Collections call per batch (plus retries of locked rows).
+
+        A write refused for naming a field the user cannot see drops the written objects'
+        kept describes, so the next run sees the org's fields as they are now.
+        """
+        try:
+            return self.writer.write(changes)
+        except ConfigurationError as error:
+            if error.code in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"):
+                for sobject in WRITTEN_OBJECTS:
+                    self.schema.forget(sobject)
+            raise
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check, and unless ``dry_run`` create and grant, every written field."""
