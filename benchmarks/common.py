@@ -64,14 +64,19 @@ def _pages(n: int, size: int) -> int:
     return max(1, math.ceil(n / size))
 
 
-def hubspot_floor(world: World, since_ms: int | None, until_ms: int) -> Floor:
+def hubspot_floor(
+    world: World, since_ms: int | None, until_ms: int, catalogue: bool = True
+) -> Floor:
     """Read calls of one HubSpot pull: the stage catalogue, list or search pages, associations.
+
+    ``catalogue``: whether the run must read the stage catalogue (a full run, or the first
+    run of a day); other runs take the one kept in the state.
 
     A full pull lists each type's live and archived records (100 a page, one call even when
     empty); an incremental one searches records touched in the window (200 a page, one call
     even when nothing changed). Each association read covers 1,000 records.
     """
-    floor = Floor(reads=1, formula=["1 stage catalogue"])
+    floor = Floor(reads=int(catalogue), formula=["1 stage catalogue"] if catalogue else [])
     for kind, associations in HUBSPOT_TYPES.items():
         if since_ms is None:
             live, archived = world.count(kind), world.count(kind, True)
@@ -91,12 +96,16 @@ def hubspot_floor(world: World, since_ms: int | None, until_ms: int) -> Floor:
     return floor
 
 
-def salesforce_floor(server: Any, since: datetime | None, until: datetime) -> Floor:
-    """The stage catalogue, then query pages: ceil(rows / 2000) per object, at least one."""
+def salesforce_floor(
+    server: Any, since: datetime | None, until: datetime, catalogue: bool = True
+) -> Floor:
+    """The stage catalogue (when due), then query pages: ceil(rows / 2000) per object, at
+    least one."""
     pages = salesforce_read_floor(server, since, until)
     return Floor(
-        reads=1 + sum(pages.values()),
-        formula=["1 stage catalogue"] + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
+        reads=int(catalogue) + sum(pages.values()),
+        formula=(["1 stage catalogue"] if catalogue else [])
+        + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
     )
 
 
