@@ -207,14 +207,45 @@ def worker_argv(config: Path, *args: str, profile: Path | None = None) -> list[s
     """The real CLI, ``python -m milestones --config <config> <args>``, in this interpreter.
 
     A few lines around it record the process's peak RSS at exit (see ``_WORKER``). With
-    ``profile``, the worker runs under pyinstrument instead (not a dependency: install it
-    where you profile), which writes its text report there.
+    ``profile``, the worker runs under the standard library's cProfile on process CPU time
+    instead and writes its statistics there (``.prof``; ``profile_table`` prints them).
     """
     tail = ["--config", str(config), *args]
     if profile is not None:
-        pyinstrument = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(profile)]
-        return [sys.executable, *pyinstrument, "-m", "milestones", *tail]
+        return [sys.executable, "-c", _PROFILED, str(profile), *tail]
     return [sys.executable, "-c", _WORKER, *tail]
+
+
+# cProfile timed on process CPU time, so waits for the API (pacing, the network) do not count.
+_PROFILED = """
+import cProfile, runpy, sys, time
+out = sys.argv.pop(1)
+sys.argv[0] = 'milestones'
+profiler = cProfile.Profile(time.process_time)
+try:
+    profiler.runcall(runpy.run_module, 'milestones', run_name='__main__', alter_sys=True)
+finally:
+    profiler.dump_stats(out)
+"""
+
+
+def profile_table(path: Path, top: int = 10) -> str:
+    """The ``top`` functions by their own CPU time in a cProfile dump, as a markdown table."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    lines = [
+        "| own s | share | calls | cumulative s | function |",
+        "| ---: | ---: | ---: | ---: | --- |",
+    ]
+    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in rows[:top]:
+        where = f"{Path(filename).name}:{line}" if line else filename
+        lines.append(
+            f"| {own:.3f} | {own / total:.1%} | {calls:,} | {cumulative:.3f} | `{name}` ({where}) |"
+        )
+    return f"Total {total:.2f} CPU s\n\n" + "\n".join(lines)
 
 
 STARTUP = (

@@ -231,7 +231,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             profile = None
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
-                profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.txt"
+                profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.prof"
             result = measure_run(name, args.provider, world, server, config, env, profile)
             result["changed_contacts"] = changed
             runs.append(result)
@@ -351,7 +351,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-save", action="store_true", help="print only, write no files")
     parser.add_argument("--keep", action="store_true", help="keep the state and worker logs")
     parser.add_argument(
-        "--profile", type=Path, help="run the worker under pyinstrument; reports go here"
+        "--profile", type=Path, help="run the worker under cProfile; statistics go here"
     )
     parser.add_argument(
         "--worker-src", type=Path, help="run the worker from this src/ (another release)"
