@@ -40,6 +40,7 @@ Provider = Literal["hubspot", "salesforce"]
 
 _AUTH_TAGS = ("client_credentials", "jwt", "password", "session")
 _OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
+ORG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Vendor values the neutral rules need, per provider; the user's own [mapping] wins.
@@ -144,6 +145,11 @@ class Config(_Section):
     """The whole file."""
 
     provider: Provider = Field(description="Which CRM: hubspot or salesforce.")
+    org: Annotated[str, Field(pattern=ORG_PATTERN)] | None = Field(
+        default=None,
+        description="This org's name in a fleet (`milestones fleet`): letters, digits, `_` and "
+        "`-`, at most 63. Without it the config file's name (its stem) names the org.",
+    )
     hubspot: HubSpotSettings | None = None
     salesforce: SalesforceSettings | None = None
     state: StateSettings = StateSettings()
