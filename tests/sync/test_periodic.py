@@ -123,3 +123,14 @@ def test_forgotten_work_is_due_again(state: Store) -> None:
     assert periodic.last_done("describe") == NOW
     periodic.forget("describe")
     assert periodic.is_due("describe", NOW + timedelta(hours=1))
+
+
+def test_the_kept_catalogue_derives_nobody_again(
+    state: Store, crm: FakeCRM, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The kept catalogue fingerprints as the read one did: no run re-derives everyone."""
+    run(state, crm, NOW)
+    with caplog.at_level("INFO", logger="milestones.sync"):
+        run(state, crm, NOW + timedelta(minutes=15))
+    assert crm.given_stages is not None
+    assert "everyone is derived again" not in caplog.text
