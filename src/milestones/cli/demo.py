@@ -24,11 +24,7 @@ from milestones.cli.accounts import account_funnel, account_funnel_lines, exampl
 from milestones.cli.app import AppContext, say
 from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
-from milestones.report.build import write_html_report
 from milestones.store.sqlite import Store
-from milestones.sync.engine import Engine
-from milestones.sync.factory import build_connector
-from milestones.sync.run import RunOptions
 
 REAL_CRM_STEPS = """\
 To run it against your own CRM:
@@ -143,6 +139,10 @@ def demo(
       milestones demo --provider salesforce --contacts 1000
     """
     from milestones.cli.state import explain
+    from milestones.report.build import write_html_report
+    from milestones.sync.engine import Engine
+    from milestones.sync.factory import build_connector
+    from milestones.sync.run import RunOptions
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
     folder.mkdir(parents=True, exist_ok=True)

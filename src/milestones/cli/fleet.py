@@ -19,9 +19,6 @@ import click
 
 from milestones.cli.app import EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, AppContext, pass_app
 from milestones.config.fleet import FleetError, FleetMember, load_fleet
-from milestones.report.fleet import build_fleet_report
-from milestones.report.fleet_status import fleet_status
-from milestones.report.fleet_views import render_fleet_html, report_lines, status_lines
 
 
 def _members(folder: str) -> list[FleetMember]:
@@ -79,6 +76,9 @@ def status(app: AppContext, folder: str, as_json: bool) -> int:
       milestones fleet status --dir /etc/milestones/orgs
       milestones fleet status --dir orgs --json
     """
+    from milestones.report.fleet_status import fleet_status  # report code: this command only
+    from milestones.report.fleet_views import status_lines
+
     members = _members(folder)
     rows = fleet_status(members, datetime.now(UTC))
     data = {"dir": folder, "orgs": [row.as_dict() for row in rows]}
@@ -115,6 +115,9 @@ def report(
       milestones fleet report --dir orgs
       milestones fleet report --dir orgs --since 2026-01-01 --html fleet.html
     """
+    from milestones.report.fleet import build_fleet_report  # report code: this command only
+    from milestones.report.fleet_views import render_fleet_html, report_lines
+
     members = _members(folder)
     data = build_fleet_report(members, datetime.now(UTC), since=since)
     if html_path is not None:

@@ -16,9 +16,6 @@ from milestones.cli.app import AppContext, pass_app
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
-from milestones.report.build import provider_of, report_from_state
-from milestones.report.html import render_html
-from milestones.report.text import render_lines
 from milestones.text import NAME_LIMIT, printable
 
 
@@ -38,6 +35,8 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
     synced from (its run log says which).
     """
     if state is not None and not resolve_path(app.config_path).exists():
+        from milestones.report.build import provider_of
+
         provider = provider_of(Path(state))
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
         return Path(state), MappingRules.model_validate(defaults), ReportSettings()
@@ -113,6 +112,11 @@ def report(
       milestones report --html report.html      a page to open or attach to an email
       milestones report --state milestones.db   no config needed
     """
+    # The report code is imported by this command only: other commands start without it.
+    from milestones.report.build import report_from_state
+    from milestones.report.html import render_html
+    from milestones.report.text import render_lines
+
     path, rules, defaults = _sources(app, state)
     now = datetime.now(UTC)
     if as_of is not None:

@@ -160,7 +160,11 @@ class Connector(Protocol):
     kinds: tuple[RecordKind, ...]  # in pull order
 
     def stages(self) -> list[Stage]:
-        """The stage catalogue of every deal pipeline."""
+        """The stage catalogue of every deal pipeline, read from the CRM."""
+        ...
+
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Take the catalogue the state kept from an earlier read instead of reading it."""
         ...
 
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:

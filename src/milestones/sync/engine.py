@@ -171,7 +171,7 @@ class Engine:
     ) -> None:
         for name in ("records_read", "changed", "written", "failed"):
             report.figures.setdefault(name, 0)
-        self.puller.refresh_stages(self.rules)
+        self.puller.refresh_stages(self.rules, started, force=options.mode == "full")
         lane = "backfill" if options.mode == "backfill" else "sync"
         broken: list[str] = []
         full: set[str] = set()  # kinds read whole: their deletions are reconciled already

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from milestones.connectors.base import (
+    ConfigurationError,
     DeletedRecords,
     FieldStatus,
     OnWait,
@@ -59,6 +60,7 @@ OBJECTS: dict[RecordKind, tuple[str, ...]] = {
     "deal_contacts": ("OpportunityContactRole",),
     "activities": ("Task", "Event", "EmailMessage"),
 }
+WRITTEN_OBJECTS = ("Contact", "Lead", "Opportunity")
 # Objects an org may lack (EmailMessage needs Enhanced Email or Email-to-Case).
 OPTIONAL_OBJECTS = frozenset({"EmailMessage"})
 # Who sent a received email: its EmailMessageRelation of type FromAddress. Read as a
@@ -106,7 +108,8 @@ class SalesforceConnector:
         # ``clock`` is taken so both connectors are built alike (sync.factory); Salesforce has
         # no rolling-window pacer to give it to.
         self.client = SalesforceClient(settings, sleep=sleep, session=session)
-        self.schema = Schema(self.client, describe_cache)
+        pulled = [o for kind in self.kinds for o in OBJECTS[kind]]
+        self.schema = Schema(self.client, describe_cache, together=pulled)
         self.writer = CollectionWriter(self.client, spec, sleep)
         self.fields = FieldManager(self.client, self.schema, spec)
         self.forecast: dict[str, int] = {}  # query pages each object's pull still needs
@@ -115,6 +118,9 @@ class SalesforceConnector:
     def stages(self) -> list[Stage]:
         """Every Opportunity stage, keyed on its API name, in the org's sort order."""
         return [convert.stage(row) for rows in self._pages(STAGE_QUERY) for row in rows[0]]
+
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Nothing to take: Salesforce pulls need no stage catalogue."""
 
     # -- pulls ----------------------------------------------------------------------------
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
@@ -305,15 +311,25 @@ class SalesforceConnector:
 
     # -- writes, fields, usage ------------------------------------------------------------
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
-        """One sObject Collections call per batch (plus retries of locked rows)."""
-        return self.writer.write(changes)
+        """One sObject Collections call per batch (plus retries of locked rows).
+
+        A write refused for naming a field the user cannot see drops the written objects'
+        kept describes, so the next run sees the org's fields as they are now.
+        """
+        try:
+            return self.writer.write(changes)
+        except ConfigurationError as error:
+            if error.code in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"):
+                for sobject in WRITTEN_OBJECTS:
+                    self.schema.forget(sobject)
+            raise
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check, and unless ``dry_run`` create and grant, every written field."""
         return self.fields.ensure(dry_run)
 
     def usage(self) -> Usage:
-        """Calls by category (query, write, meta, auth, limits) and the org's daily quota."""
+        """Calls by category (query, write, meta, auth) and the org's daily quota."""
         return self.client.usage
 
     def rules_version(self) -> str | None:

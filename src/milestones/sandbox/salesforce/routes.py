@@ -18,6 +18,7 @@ from milestones.sandbox.salesforce.collections import (
     delete_records,
     retrieve_records,
 )
+from milestones.sandbox.salesforce.composite import composite
 from milestones.sandbox.salesforce.deleted import deleted_handler
 from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.salesforce.org import Org
@@ -66,6 +67,7 @@ def register_routes(server: Org) -> None:
         lambda req, version: json_response(200, server.limits()),
         "GET limits",
     )
+    r("POST", f"{DATA}/composite", composite(_describe(server)), "POST composite")
     r("PATCH", f"{DATA}/composite/sobjects", _collection(server), "PATCH composite/sobjects")
     r(
         "POST",
