@@ -66,6 +66,12 @@ SENDERS_RELATIONSHIP = "EmailMessageRelations"
 SENDERS_SUBQUERY = (
     "(SELECT RelationId FROM EmailMessageRelations WHERE RelationType = 'FromAddress')"
 )
+# When each Opportunity entered each stage: its OpportunityHistory rows (one per change of
+# stage, amount, probability or close date; read-only, created by Salesforce), read as a
+# subquery of each Opportunity page where describe lists the relationship: no extra call.
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunityhistory.htm
+HISTORY_RELATIONSHIP = "OpportunityHistories"
+HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
 EMAIL_SENDERS = (
     "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
     "WHERE RelationType = 'FromAddress' AND EmailMessageId IN {ids}"
@@ -173,6 +179,8 @@ class SalesforceConnector:
             where = "Incoming = true"
             if SENDERS_RELATIONSHIP in self.schema.children(sobject):
                 fields.append(SENDERS_SUBQUERY)
+        elif sobject == "Opportunity" and HISTORY_RELATIONSHIP in self.schema.children(sobject):
+            fields.append(HISTORY_SUBQUERY)
         return fields, where
 
     def _pages(
