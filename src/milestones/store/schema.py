@@ -85,4 +85,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE contacts RENAME COLUMN email_lc TO email_key;
     CREATE TABLE forgotten (id_key TEXT PRIMARY KEY, forgotten_at TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 4: each ledger date says how it was known: 'observed' (the evidence's own date: a
+    # reply, a stage entered, a referral made) or 'inferred' (a deal's creation standing in
+    # for an unlogged first conversation, advocacy dated to the client date); NULL on rows
+    # recorded before dates were told apart. ``backfill --rebuild-history`` fills it.
+    """
+    ALTER TABLE ledger ADD COLUMN basis TEXT;
+    """,
 )
