@@ -101,7 +101,8 @@ def _dated_level(
     created: date | None,
 ) -> tuple[date, str, bool] | None:
     for on, reached, stage_id in entries:
-        if reached >= level:
+        # A prospect is observed in a prospect stage only: a later stage proves it by then.
+        if reached >= level and (level is not Milestone.PROSPECT or reached is level):
             return on, _rule(level, stage_id), False
     rule = _rule(level, deal.stage_id)
     if level is Milestone.PROSPECT:

@@ -282,7 +282,8 @@ def _add_advocacy(
 def _reached_by_level(
     candidates: Iterable[tuple[Milestone, Evidence]],
 ) -> dict[Milestone, Evidence]:
-    """For each milestone up to the highest proven, the earliest evidence at or above it."""
+    """For each milestone up to the highest proven, the earliest evidence at or above it;
+    a date borrowed from a higher milestone's evidence is inferred."""
     best: dict[Milestone, Evidence] = {}
     for milestone, evidence in candidates:
         current = best.get(milestone)
@@ -298,8 +299,9 @@ def _reached_by_level(
         own = best.get(level)
         if own is not None and (first is None or earliest((own, first)) is own):
             first = own
-        if first is not None:
-            reached[level] = first
+            reached[level] = own
+        elif first is not None:  # proven by a later milestone's evidence: by then, at the latest
+            reached[level] = first if first.is_inferred else first.redated(first.on, True)
     return reached
 
 

@@ -258,18 +258,22 @@ class _Generator:
         d.close_ms = created + int(rng.random() * (self.anchor - created))
         d.contact_ids = (p.id, *self._co_contacts(p))
         d.modified = d.touched = d.close_ms if found[1].is_closed else created
-        self._stage_path(d, found[0], found[1].is_closed)
+        self._stage_path(d, found[0], found[1].is_closed, p.journey == "target")
         if rng.random() < 0.01:
             d.archived = True
         self.w.insert(d)
         p.touched = max(p.touched, d.touched)
         return d
 
-    def _stage_path(self, d: Deal, pipeline: Pipeline, is_closed: bool) -> None:
+    def _stage_path(self, d: Deal, pipeline: Pipeline, is_closed: bool, is_direct: bool) -> None:
         """The stages the deal passed and when (see ``stage_paths``); an open deal was last
         modified when it entered its current stage, a deal created already won was created
-        on the day it closed."""
+        on the day it closed. ``is_direct``: a target's lost deal never got going (logged
+        and lost, it proves nothing)."""
         closed = d.close_ms if is_closed else None
+        if is_direct:
+            d.entered = {d.stage: d.modified}
+            return
         d.entered = walk_stages(self.path_rng, pipeline, d.stage, d.created, closed, self.anchor)
         if not is_closed:
             d.modified = d.touched = max(d.modified, *d.entered.values())
