@@ -69,7 +69,7 @@ SENDERS_SUBQUERY = (
 # When each Opportunity entered each stage: its OpportunityHistory rows (one per change of
 # stage, amount, probability or close date; read-only, created by Salesforce), read as a
 # subquery of each Opportunity page where describe lists the relationship: no extra call.
-# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunityhistory.htm
+# https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_opportunityhistory.htm
 HISTORY_RELATIONSHIP = "OpportunityHistories"
 HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
 EMAIL_SENDERS = (

@@ -4,7 +4,7 @@ Salesforce writes a row when an Opportunity is created and whenever its StageNam
 Probability, ForecastCategory or CloseDate changes; rows are never updated, and
 ``CreatedDate`` is when the change happened. The child relationship from Opportunity is
 ``OpportunityHistories``. Object reference:
-https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunityhistory.htm
+https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_opportunityhistory.htm
 
 The sandbox serves the stage changes only: one row per stage the world's deal entered
 (``Deal.entered``, which keeps each stage's last entry), in time order.
