@@ -342,3 +342,26 @@ def test_salesforce_reads_opportunity_history_where_the_org_shows_it_at_no_extra
     assert calls[True] == calls[False]
     assert opportunity[True] == (b.day(20), "observed")  # entered Contract sent
     assert opportunity[False] == (b.day(5), "inferred")  # only the deal's creation is known
+
+
+def test_salesforce_history_access_revoked_after_describe_is_described_again(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = open_box("salesforce", tmp_path, contacts=60)
+    for name, value in box.env.items():
+        env.setenv(name, value)
+    try:
+        b, ids = build_cases(box.world)
+        pid = ids["through the stages"]
+        assert box.run("fields", "--create") == 0
+        assert box.run("sync", "--full") == 0
+        del box.server.objects["OpportunityHistory"]  # the org takes the access away
+        b.at(70)
+        box.world.move_deal(box.world.deals_of(pid)[0], "closedwon")  # a change to re-read
+        box.world.clock = lambda: int(datetime.now(UTC).timestamp() * 1000)
+        assert box.run("sync") == 0
+        evidence = run_json(box, capsys, "explain", _record_id(box, pid))["evidence"]
+    finally:
+        box.server.stop()
+    opportunity = next(e for e in evidence if e["milestone"] == "opportunity")
+    assert (opportunity["on"], opportunity["basis"]) == (b.day(20), "observed")  # kept

@@ -164,8 +164,9 @@ class SalesforceConnector:
                 log.warning("salesforce: %s cursor expired; restarting from %s", sobject, position)
             except StreamError as error:
                 # Field names from an earlier run's describe, and the org no longer shows
-                # one of them (deleted, or its field-level security revoked): describe again.
-                if error.code != "INVALID_FIELD" or not is_cached:
+                # one of them (deleted, or its field-level security revoked), or a child
+                # relationship it no longer lets us read (OpportunityHistories): describe again.
+                if error.code not in ("INVALID_FIELD", "INVALID_TYPE") or not is_cached:
                     raise
                 log.warning("salesforce: %s changed since it was described; describing", sobject)
                 self.schema.forget(sobject)
