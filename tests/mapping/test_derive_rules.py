@@ -252,11 +252,15 @@ def test_lower_milestones_are_dated_no_later_than_higher_ones() -> None:
     )
     result = run(bundle)
     assert result.milestone is Milestone.CLIENT
-    # Winning on 2 March proves they were a prospect and an opportunity by then, even though
-    # the first reply on record came later.
-    assert result.reached[Milestone.PROSPECT].on == date(2026, 3, 2)
-    assert result.reached[Milestone.OPPORTUNITY].on == date(2026, 3, 2)
+    # A deal opened on 1 March and won on 2 March proves they were a prospect and an
+    # opportunity by then, even though the first reply on record came later; without stage
+    # history both dates are the deal's creation, inferred.
+    assert result.reached[Milestone.PROSPECT].on == date(2026, 3, 1)
+    assert result.reached[Milestone.PROSPECT].is_inferred
+    assert result.reached[Milestone.OPPORTUNITY].on == date(2026, 3, 1)
+    assert result.reached[Milestone.OPPORTUNITY].is_inferred
     assert result.reached[Milestone.CLIENT].on == date(2026, 3, 2)
+    assert not result.reached[Milestone.CLIENT].is_inferred
 
 
 def test_future_close_date_counts_as_today() -> None:

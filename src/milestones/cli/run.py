@@ -106,6 +106,8 @@ def summary_lines(command: str, report: RunReport) -> list[str]:
         f"records, {f.get('changed', 0)} to write, wrote {f.get('written', 0)}, "
         f"failed {f.get('failed', 0)}, {f.get('api_calls', 0)} API calls, {report.duration:.1f}s"
     )
+    if "redated" in f:
+        line += f"; {f['redated']} ledger dates changed"
     detail = f"  {printable(report.detail, MESSAGE_LIMIT)}" if report.detail else None
     return [line] if detail is None else [line, detail]
 
@@ -247,32 +249,55 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
 
 
 @click.command()
-@click.option("--since", required=True, metavar="DATE", help="First day to re-read (YYYY-MM-DD).")
+@click.option("--since", metavar="DATE", help="First day to re-read (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Day to stop before (default: now).")
+@click.option(
+    "--rebuild-history",
+    is_flag=True,
+    help="Re-read everything and re-date every milestone from the CRM's evidence.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; send nothing to the CRM.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @click.pass_obj
-def backfill(app: AppContext, since: str, until: str | None, dry_run: bool, as_json: bool) -> int:
+def backfill(
+    app: AppContext,
+    since: str | None,
+    until: str | None,
+    rebuild_history: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
     """Re-read records modified in a date range, derive them and write the differences.
 
     Resumable: rerun the same command after an interruption and it continues where it
     stopped. The incremental cursors of `sync` are left alone.
 
+    With --rebuild-history it re-reads everything instead (the deals' stage histories
+    included), dates each person's milestones by the evidence that proves them, re-dates
+    the transition ledger to match and writes the dates that changed. No milestone moves
+    down; the run's figures say how many ledger dates changed (`redated`).
+
     \b
-    Example:
+    Examples:
       milestones backfill --since 2024-01-01 --until 2024-07-01
+      milestones backfill --rebuild-history
     """
+    if rebuild_history and (since or until):
+        raise click.UsageError("--rebuild-history re-reads everything: leave out --since/--until")
+    if not rebuild_history and since is None:
+        raise click.UsageError("give --since DATE (or --rebuild-history)")
     start = _parse_day(since, "--since")
     end = _parse_day(until, "--until")
     if start is not None and end is not None and end <= start:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     config = app.config()
     options = RunOptions(
-        mode="backfill",
+        mode="full" if rebuild_history else "backfill",
         dry_run=dry_run,
         writeback=config.writeback.enabled,
         since=start,
         until=end,
+        rebuild_history=rebuild_history,
     )
     return run_once(app, options, "backfill", as_json)
 

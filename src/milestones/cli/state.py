@@ -169,6 +169,7 @@ def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, A
                 {
                     "milestone": level.label,
                     "on": evidence.on.isoformat(),
+                    "basis": evidence.basis,
                     "rule": evidence.rule,
                     "record": f"{evidence.record_kind} {evidence.record_id}",
                     "what": _describe_record(evidence, by_id),
@@ -265,7 +266,7 @@ def _explain_text(data: dict[str, Any]) -> list[str]:
         ]
         for e in data["evidence"]:
             lines.append(
-                f"    {e['milestone']:<12} {e['on']}  {e['rule']} "
+                f"    {e['milestone']:<12} {e['on']} {e['basis']:<8}  {e['rule']} "
                 f"({e['record']}: {printable(e['what'], MESSAGE_LIMIT)})"
             )
         if not data["evidence"]:
@@ -287,7 +288,8 @@ def _explain_text(data: dict[str, Any]) -> list[str]:
     lines.append("  history:")
     for h in data["history"]:
         lines.append(
-            f"    {h['reached_on'] or '':<10} {h['from_milestone']} -> {h['to_milestone']}  "
+            f"    {h['reached_on'] or '':<10} {h.get('basis') or '':<8} "
+            f"{h['from_milestone']} -> {h['to_milestone']}  "
             f"{printable(h['evidence'], MESSAGE_LIMIT)} (run {h['run_id']})"
         )
     return lines

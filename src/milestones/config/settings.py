@@ -50,6 +50,8 @@ PROVIDER_MAPPING_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "advocate": {
             "referred_by_property": "referred_by",
             "nps_property": "hs_feedback_last_nps_rating",
+            # "Last NPS survey date", HubSpot's own contact property beside the rating.
+            "nps_date_property": "hs_feedback_last_survey_date",
         },
         "disqualify": {"lead_statuses": ["UNQUALIFIED"]},
         # HubSpot's built-in "Connected" call disposition.

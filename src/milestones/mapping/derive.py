@@ -7,34 +7,25 @@ reached, so a deal moving back a stage or a deleted email does not erase history
 
 A milestone's date is the date of the earliest evidence at or above it (reaching a client
 proves the person was a prospect by then), so dates never decrease along the milestones.
+Each date is observed (the evidence's own: a reply, a stage entered, a referral made) or
+inferred (a deal's creation standing in for an unlogged first conversation; see ``dating``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from milestones.mapping.dating import Evidence, dated_deal_evidence, earliest, proven_by_history
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
+
+__all__ = ["Derived", "Evidence", "deal_milestone", "derive", "is_two_way", "stage_milestone"]
 
 _TRUE_VALUES = frozenset({"true", "1", "yes", "y", "on"})
 # Evidence without a date of its own holds for as long as the CRM still shows it.
 _STANDING_RULES = frozenset({"promoter_score_undated"})
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Evidence:
-    """One fact behind a milestone: the record and the rule that made it count."""
-
-    on: date
-    rule: str
-    record_kind: str
-    record_id: str
-
-    def describe(self) -> str:
-        """A one-line account such as ``2025-03-04 inbound_email (activity 123)``."""
-        return f"{self.on.isoformat()} {self.rule} ({self.record_kind} {self.record_id})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +114,14 @@ def derive(
     )
 
 
+def redate(prior: Derived, fresh: Derived) -> Derived:
+    """``prior`` re-dated by ``fresh`` (derived from the same records with no prior): each
+    milestone takes the date the evidence gives now, and keeps its prior date only where its
+    evidence has gone. No milestone is lost; pass the result to ``derive`` as the prior."""
+    reached = _reached_by_level({**prior.reached, **fresh.reached}.items())
+    return replace(prior, reached=reached)
+
+
 def deal_milestone(
     deal: Deal, stages: Mapping[str, Stage], rules: MappingRules
 ) -> Milestone | None:
@@ -207,24 +206,31 @@ def _two_way_evidence(
 def _deal_evidence(
     deals: Iterable[Deal], stages: Mapping[str, Stage], rules: MappingRules, today: date
 ) -> Iterator[tuple[Milestone, Evidence]]:
+    def milestone_of(stage_id: str) -> Milestone | None:
+        return _stage_id_milestone(stage_id, stages, rules)
+
     for deal in deals:
         if deal.is_deleted:
             continue
-        milestone = deal_milestone(deal, stages, rules)
-        if milestone is None:
+        current = deal_milestone(deal, stages, rules)
+        proves = max(
+            (m for m in (current, proven_by_history(deal, milestone_of)) if m), default=None
+        )
+        if proves is None:
             continue
-        on = _deal_date(deal, milestone)
-        if on is None:
-            continue
-        rule = "deal_won" if milestone is Milestone.CLIENT else f"deal_stage:{deal.stage_id}"
-        yield milestone, Evidence(_clamp(on, today), rule, "deal", deal.id)
+        for milestone, evidence in dated_deal_evidence(deal, proves, milestone_of):
+            yield milestone, _clamped(evidence, today)
 
 
-def _deal_date(deal: Deal, milestone: Milestone) -> date | None:
-    if milestone is Milestone.CLIENT and deal.close_date is not None:
-        return deal.close_date
-    moment = deal.stage_changed_at or deal.created_at
-    return moment.date() if moment else deal.close_date
+def _stage_id_milestone(
+    stage_id: str, stages: Mapping[str, Stage], rules: MappingRules
+) -> Milestone | None:
+    """The milestone a stage proves, by id; None for an unknown or a lost stage."""
+    configured = rules.stage_milestone(stage_id)
+    if configured is not None:
+        return None if configured is Milestone.TARGET else configured
+    stage = stages.get(stage_id)
+    return stage_milestone(stage, rules)[0] if stage is not None else None
 
 
 def _advocacy_evidence(
@@ -239,7 +245,8 @@ def _advocacy_evidence(
     undated_on = client.on if client else today
     for referral in bundle.referrals:
         on = referral.at.date() if referral.at else undated_on
-        yield Evidence(_clamp(on, today), "referral", referral.record_kind, referral.record_id)
+        kind, rid = referral.record_kind, referral.record_id
+        yield Evidence(_clamp(on, today), "referral", kind, rid, referral.at is None)
     props = bundle.contact.properties
     contact_id = bundle.contact.id
     if advocate.nps_property:
@@ -247,10 +254,11 @@ def _advocacy_evidence(
         if score is not None and score >= advocate.nps_min:
             answered = _parse_date(props.get(advocate.nps_date_property or ""), today)
             rule = "promoter_score" if answered else "promoter_score_undated"
-            yield Evidence(_clamp(answered or undated_on, today), rule, "contact", contact_id)
+            on = _clamp(answered or undated_on, today)
+            yield Evidence(on, rule, "contact", contact_id, answered is None)
     for flag in advocate.flag_properties:
         if (props.get(flag) or "").strip().lower() in _TRUE_VALUES:
-            yield Evidence(_clamp(undated_on, today), f"flag:{flag}", "contact", contact_id)
+            yield Evidence(_clamp(undated_on, today), f"flag:{flag}", "contact", contact_id, True)
 
 
 def _add_advocacy(
@@ -262,9 +270,9 @@ def _add_advocacy(
     if rules.advocate.requires_client:
         if client is None:
             return reached
-        first = min(advocacy)
+        first = earliest(advocacy) or advocacy[0]
         if first.on < client.on:  # endorsed before buying: an advocate from the day they bought
-            first = Evidence(client.on, first.rule, first.record_kind, first.record_id)
+            first = first.redated(client.on, True)
         return {**reached, Milestone.ADVOCATE: first}
     candidates = list(reached.items())
     candidates.extend((Milestone.ADVOCATE, e) for e in advocacy)
@@ -274,24 +282,26 @@ def _add_advocacy(
 def _reached_by_level(
     candidates: Iterable[tuple[Milestone, Evidence]],
 ) -> dict[Milestone, Evidence]:
-    """For each milestone up to the highest proven, the earliest evidence at or above it."""
+    """For each milestone up to the highest proven, the earliest evidence at or above it;
+    a date borrowed from a higher milestone's evidence is inferred."""
     best: dict[Milestone, Evidence] = {}
     for milestone, evidence in candidates:
         current = best.get(milestone)
-        if current is None or evidence < current:
+        if current is None or earliest((evidence, current)) is evidence:
             best[milestone] = evidence
     if not best:
         return {}
     reached: dict[Milestone, Evidence] = {}
-    earliest: Evidence | None = None
+    first: Evidence | None = None
     for level in sorted(Milestone, reverse=True):
         if level is Milestone.TARGET:
             break
         own = best.get(level)
-        if own is not None and (earliest is None or own < earliest):
-            earliest = own
-        if earliest is not None:
-            reached[level] = earliest
+        if own is not None and (first is None or earliest((own, first)) is own):
+            first = own
+            reached[level] = own
+        elif first is not None:  # proven by a later milestone's evidence: by then, at the latest
+            reached[level] = first if first.is_inferred else first.redated(first.on, True)
     return reached
 
 
@@ -301,9 +311,16 @@ def _merge_high_water(
     merged: dict[Milestone, Evidence] = dict(current)
     for level, evidence in prior.items():
         now_evidence = merged.get(level)
-        if now_evidence is None or evidence.on <= now_evidence.on:
+        if now_evidence is None or _keeps(evidence, now_evidence):
             merged[level] = evidence
     return _reached_by_level(merged.items())
+
+
+def _keeps(prior: Evidence, current: Evidence) -> bool:
+    """Whether a prior date stands against a current one: earlier, or as early and as sure."""
+    if prior.on != current.on:
+        return prior.on < current.on
+    return not prior.is_inferred or current.is_inferred
 
 
 def _disqualification(
@@ -359,6 +376,10 @@ def _parse_date(raw: str | None, today: date) -> date | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except (ValueError, OverflowError, OSError):  # garbage, or a year out of range
         return None
+
+
+def _clamped(evidence: Evidence, today: date) -> Evidence:
+    return evidence if evidence.on <= today else evidence.redated(today, evidence.is_inferred)
 
 
 def _clamp(on: date, today: date) -> date:

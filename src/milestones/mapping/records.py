@@ -86,7 +86,10 @@ class Deal:
     """A deal (HubSpot) or Opportunity (Salesforce) and the people it touches.
 
     ``stage_changed_at`` is when the deal entered its current stage where the CRM says so;
-    derive() falls back on the creation time.
+    derive() falls back on the creation time. ``stage_entered`` maps each stage the deal
+    has been in (stage id or API name) to the first time the CRM shows it entering it
+    (HubSpot's ``hs_v2_date_entered_<stage>``, Salesforce's OpportunityHistory); empty
+    where the CRM keeps no such history.
     """
 
     id: str
@@ -101,6 +104,7 @@ class Deal:
     created_at: datetime | None = None
     modified_at: datetime | None = None
     stage_changed_at: datetime | None = None
+    stage_entered: Mapping[str, datetime] = field(default_factory=dict)
     contact_ids: tuple[str, ...] = ()
     referred_by: str | None = None
     is_deleted: bool = False

@@ -80,8 +80,9 @@ class AdvocateRules(_Rules):
     )
     nps_date_property: str | None = Field(
         default=None,
-        description="Property holding when that NPS answer was given; without it the score "
-        "counts from the day the person became a client.",
+        description="Property holding when that NPS answer was given: it dates a promoter's "
+        "advocacy; without it the score counts from the day the person became a client "
+        "(an inferred date).",
     )
     nps_min: Annotated[int, Field(ge=0, le=10)] = Field(
         default=9, description="Lowest NPS answer that counts as a promoter."

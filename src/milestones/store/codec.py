@@ -42,7 +42,7 @@ def _without_referrer(props: Mapping[str, Any], referred_by: str | None) -> dict
 def drop_referrer(text: str, index: int) -> str:
     """A stored contact or deal array with its referrer reference removed (see docs/privacy.md)."""
     v = _loads(text)
-    v[-1] = _without_referrer(v[-1], v[index])
+    v[12] = _without_referrer(v[12], v[index])  # the properties, in both layouts
     v[index] = None
     return _dumps(v)
 
@@ -110,6 +110,7 @@ def encode_deal(d: Deal) -> str:
             _dt(d.stage_changed_at),
             None,
             _without_referrer(d.properties, d.referred_by),
+            {stage: _dt(at) for stage, at in d.stage_entered.items()},
         ]
     )
 
@@ -133,6 +134,8 @@ def decode_deal(record_id: str, text: str, is_deleted: bool = False) -> Deal:
         referred_by=v[11],
         is_deleted=is_deleted,
         properties=v[12],
+        # Deals stored before stage histories were kept have no 14th element.
+        stage_entered={k: datetime.fromisoformat(t) for k, t in v[13].items()} if v[13:] else {},
     )
 
 
@@ -189,9 +192,14 @@ def decode_stage(stage_id: str, text: str) -> Stage:
 
 
 def encode_derived(d: Derived) -> str:
-    """What the next run needs as ``prior``: the reached milestones and their evidence."""
+    """What the next run needs as ``prior``: the reached milestones and their evidence.
+
+    An inferred date carries a sixth element, 1; results stored before dates were told
+    apart have five and read as observed.
+    """
     reached = [
         [int(level), e.on.isoformat(), e.rule, e.record_kind, e.record_id]
+        + ([1] if e.is_inferred else [])
         for level, e in sorted(d.reached.items())
     ]
     return _dumps([int(d.milestone), reached, d.is_disqualified, d.is_advocate])
@@ -203,8 +211,8 @@ def decode_derived(contact_id: str, text: str | None) -> Derived | None:
         return None
     v = _loads(text)
     reached = {
-        Milestone(level): Evidence(date.fromisoformat(on), rule, kind, rid)
-        for level, on, rule, kind, rid in v[1]
+        Milestone(e[0]): Evidence(date.fromisoformat(e[1]), e[2], e[3], e[4], bool(e[5:]))
+        for e in v[1]
     }
     return Derived(
         contact_id=contact_id,

@@ -23,7 +23,7 @@ FORMAT = "milestones-history"
 VERSION = 1
 _LEDGER = (
     "record_kind, record_id, from_milestone, to_milestone, reached_on, evidence, run_id, "
-    "recorded_at"
+    "recorded_at, basis"
 )
 
 
@@ -81,11 +81,13 @@ class History:
             if item.get("format") != FORMAT or int(item.get("version", 0)) > VERSION:
                 raise ValueError(f"not a {FORMAT} v{VERSION} export")
         elif kind == "ledger":
-            values = [item[k] for k in LedgerEntry.__slots__]
+            # ``basis`` came with schema 4: older exports have none (unknown).
+            values = [item[k] if k != "basis" else item.get(k) for k in LedgerEntry.__slots__]
             if not all(isinstance(item[k], str) for k in ("record_id", "to_milestone")):
                 raise TypeError("record_id and to_milestone must be strings")
             cursor = self.db.execute(
-                f"INSERT OR IGNORE INTO ledger ({_LEDGER}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ledger ({_LEDGER}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (record_kind, record_id, to_milestone) DO NOTHING",
                 values,
             )
             result.ledger_added += cursor.rowcount
@@ -115,7 +117,9 @@ def _checked(derived: Any) -> list[Any]:
     if not isinstance(derived[0], int) or not 0 <= derived[0] <= 4:
         raise ValueError(f"milestone level {derived[0]!r} is not 0-4")
     for reached in derived[1]:
-        level, on, _rule, _kind, _rid = reached
+        if not isinstance(reached, list) or len(reached) not in (5, 6):
+            raise ValueError(f"reached entry {reached!r} is not [level, YYYY-MM-DD, ...]")
+        level, on = reached[0], reached[1]
         if not isinstance(level, int) or not isinstance(on, str) or len(on) != 10:
             raise ValueError(f"reached entry {reached!r} is not [level, YYYY-MM-DD, ...]")
     return derived

@@ -1,4 +1,8 @@
-"""The transition ledger: each milestone a record reached, recorded once, never rewritten."""
+"""The transition ledger: each milestone a record reached, recorded once.
+
+A run only adds rows; ``redate`` alone changes one, when ``backfill --rebuild-history``
+re-dates a milestone from the evidence (its date, evidence and basis, never which milestone).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from milestones.store.rows import LedgerEntry
 
 _COLUMNS = (
     "record_kind, record_id, from_milestone, to_milestone, reached_on, evidence, run_id, "
-    "recorded_at"
+    "recorded_at, basis"
+)
+_INSERT = (
+    f"INSERT INTO ledger ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (record_kind, record_id, to_milestone) DO NOTHING"
 )
 
 
@@ -23,7 +31,7 @@ class Ledger:
         """Record newly reached milestones; one already recorded is left as it is."""
         if entries:
             self.db.executemany(
-                f"INSERT OR IGNORE INTO ledger ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                _INSERT,
                 [
                     (
                         e.record_kind,
@@ -34,6 +42,7 @@ class Ledger:
                         e.evidence,
                         e.run_id,
                         e.recorded_at,
+                        e.basis,
                     )
                     for e in entries
                 ],
@@ -46,3 +55,25 @@ class Ledger:
             (record_id,),
         )
         return [LedgerEntry(*row) for row in rows.fetchall()]
+
+    def redate(self, entries: Sequence[LedgerEntry]) -> int:
+        """Give recorded milestones the date, evidence and basis of ``entries`` (matched on
+        record and milestone; a milestone not yet recorded is added). Returns how many
+        recorded dates changed."""
+        changed = 0
+        for e in entries:
+            row = self.db.execute(
+                "SELECT reached_on FROM ledger "
+                "WHERE record_kind = ? AND record_id = ? AND to_milestone = ?",
+                (e.record_kind, e.record_id, e.to_milestone),
+            ).fetchone()
+            if row is None:
+                self.add([e])
+                continue
+            changed += row[0] != e.reached_on
+            self.db.execute(
+                "UPDATE ledger SET reached_on = ?, evidence = ?, basis = ? "
+                "WHERE record_kind = ? AND record_id = ? AND to_milestone = ?",
+                (e.reached_on, e.evidence, e.basis, e.record_kind, e.record_id, e.to_milestone),
+            )
+        return changed

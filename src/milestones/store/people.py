@@ -197,6 +197,15 @@ class People:
             )
         ]
 
+    def mark_all_dirty(self) -> int:
+        """Mark every live person dirty (a rebuild re-derives them all); returns how many."""
+        cursor = self.db.execute(
+            "INSERT INTO dirty (contact_id) SELECT id FROM contacts "
+            "WHERE is_deleted = 0 AND converted_to IS NULL "
+            "ON CONFLICT (contact_id) DO NOTHING"
+        )
+        return cursor.rowcount
+
     def save_people(self, results: Sequence[Derived], settled_ids: Sequence[str]) -> None:
         """Store each person's result (the next run's ``prior``); the chunk is no longer dirty."""
         self.db.executemany(

@@ -70,6 +70,7 @@ class LedgerEntry:
     evidence: str | None
     run_id: int | None
     recorded_at: str
+    basis: str | None = None  # observed | inferred; None on rows from before 0.3.0
 
     def as_history(self) -> dict[str, Any]:
         """The entry as ``explain`` lists it (the record is the one explained)."""

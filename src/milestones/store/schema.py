@@ -85,8 +85,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE contacts RENAME COLUMN email_lc TO email_key;
     CREATE TABLE forgotten (id_key TEXT PRIMARY KEY, forgotten_at TEXT NOT NULL) WITHOUT ROWID;
     """,
-    # 4: reserved for another change of this release (kept in its place when merged).
-    "",
+    # 4: each ledger date says how it was known: 'observed' (the evidence's own date: a
+    # reply, a stage entered, a referral made) or 'inferred' (a deal's creation standing in
+    # for an unlogged first conversation, advocacy dated to the client date); NULL on rows
+    # recorded before dates were told apart. ``backfill --rebuild-history`` fills it.
+    """
+    ALTER TABLE ledger ADD COLUMN basis TEXT;
+    """,
     # 5: accounts. Each person's account (a CRM company or a domain group) with the values the
     # roll-up reads, the accounts' derived values and the CRM values we wrote, and the people
     # whose account must be derived again.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from milestones.mapping.derive import Derived, deal_milestone, derive
+from milestones.mapping.derive import Derived, deal_milestone, derive, redate
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.records import Milestone
 from milestones.mapping.rules import MappingRules
@@ -41,10 +41,19 @@ class Deriver:
     checkpoints: Checkpoints
     track_accounts: bool = False  # mark each derived person for the account roll-up
 
-    def derive_people(self, now: datetime, report: RunReport, sink: Sink | None) -> None:
-        """Derive every dirty person; persist results, ledger rows and planned writes."""
+    def derive_people(
+        self, now: datetime, report: RunReport, sink: Sink | None, rebuild: bool = False
+    ) -> None:
+        """Derive every dirty person; persist results, ledger rows and planned writes.
+
+        ``rebuild``: date each person's milestones from the evidence as it stands (not only
+        ever earlier, as a high-water mark does), keep every milestone reached, and re-date
+        the ledger's rows to match (``redated`` counts the dates that changed).
+        """
         people = self.store.people
         stages = people.stages()
+        if rebuild:
+            report.figures.setdefault("redated", 0)
         with self.store.transaction():
             people.redirect_converted_leads()
         for ids in people.dirty_people(self.chunk_size):
@@ -53,13 +62,21 @@ class Deriver:
             ledger: list[LedgerEntry] = []
             changes: list[Change] = []
             settled = [(kind, rid) for rid in chunk.skipped for kind in ("contact", "lead")]
+            redated: list[LedgerEntry] = []
             for person in chunk.people:
                 contact = person.bundle.contact
-                result = derive(person.bundle, stages, self.rules, now, person.prior)
+                prior = person.prior
+                if rebuild and prior is not None:
+                    fresh = derive(person.bundle, stages, self.rules, now)
+                    prior = redate(prior, fresh)
+                result = derive(person.bundle, stages, self.rules, now, prior)
                 for warning in result.warnings:  # unreadable input the rules had to ignore
                     log.warning("%s %s: %s", contact.kind, contact.id, warning)
                 results.append(result)
-                ledger.extend(self._ledger_entries(result, person.prior, report.run_id))
+                if rebuild:
+                    redated.extend(self._ledger_entries(result, None, report.run_id))
+                else:
+                    ledger.extend(self._ledger_entries(result, person.prior, report.run_id))
                 change = plan_person(contact, result, person.crm, self.names)
                 if change is not None and change.object_kind not in self.objects:
                     change = None  # e.g. Salesforce Leads with [writeback] leads = false
@@ -68,14 +85,24 @@ class Deriver:
                 else:
                     changes.append(change)
             self._finish_chunk(
-                report, sink, partial(self._save_people, results, ids), ledger, changes, settled
+                report,
+                sink,
+                partial(self._save_people, results, ids, redated, report),
+                ledger,
+                changes,
+                settled,
             )
 
-    def _save_people(self, results: list[Derived], ids: list[str]) -> None:
-        """The chunk's results; with accounts on, its people wait for their account's turn."""
+    def _save_people(
+        self, results: list[Derived], ids: list[str], redated: list[LedgerEntry], report: RunReport
+    ) -> None:
+        """The chunk's results and re-dated ledger rows; with accounts on, its people wait for
+        their account's turn."""
         self.store.people.save_people(results, ids)
         if self.track_accounts:
             self.store.accounts.mark_people(ids)
+        if redated:
+            report.bump("redated", self.store.ledger.redate(redated))
 
     def derive_deals(self, report: RunReport, sink: Sink | None) -> None:
         """Each dirty deal's milestone, kept as a high-water mark, planned like the people."""
@@ -156,6 +183,7 @@ class Deriver:
         on: str | None,
         evidence: str,
         run_id: int,
+        basis: str | None = None,
     ) -> LedgerEntry:
         start = Milestone.TARGET if from_level is None else Milestone(from_level)
         return LedgerEntry(
@@ -167,6 +195,7 @@ class Deriver:
             evidence,
             run_id,
             self.clock().isoformat(),
+            basis,
         )
 
     def _ledger_entries(
@@ -188,6 +217,7 @@ class Deriver:
                     evidence.on.isoformat(),
                     f"{evidence.rule} ({evidence.record_kind} {evidence.record_id})",
                     run_id,
+                    evidence.basis,
                 )
             )
             previous = max(previous, int(level))

@@ -198,8 +198,11 @@ class Engine:
             self.deletions.run(started, full)  # at most once a day per kind (sync/deletions.py)
         if not options.dry_run:
             self.puller.mark_time_dirty(started)
+        if options.rebuild_history:
+            with self.store.transaction():
+                self.store.people.mark_all_dirty()
         sink = (plan_sink or report.plan.append) if options.dry_run else None
-        self.deriver.derive_people(started, report, sink)
+        self.deriver.derive_people(started, report, sink, rebuild=options.rebuild_history)
         self.deriver.derive_deals(report, sink)
         if self.accounts is not None:
             self.accounts.derive_accounts(report, sink)

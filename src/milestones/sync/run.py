@@ -37,6 +37,7 @@ class RunOptions:
     writeback: bool = True
     since: datetime | None = None  # backfill only
     until: datetime | None = None  # backfill only
+    rebuild_history: bool = False  # re-date every person's milestones from the evidence
 
 
 @dataclass(slots=True)

@@ -268,11 +268,29 @@ def to_deal(
         created_at=created,
         modified_at=modified_at(raw, "deals"),
         stage_changed_at=entered or created,
+        stage_entered=_stage_entries(props),
         contact_ids=tuple(contact_ids),
         referred_by=props.get(plan.referrer) if plan.referrer else None,
         is_deleted=bool(raw.get("archived")),
         properties={k: v for k, v in extras.items() if not _is_stage_date(k)},
     )
+
+
+def _stage_entries(props: Mapping[str, str | None]) -> dict[str, datetime]:
+    """Stage id -> when the deal entered it, from the per-stage entry dates read.
+
+    HubSpot keeps ``hs_v2_date_entered_<stage>`` after the deal moves on (§2 "Stage timing
+    props"), so a won deal still shows when it reached each stage it passed; where a portal
+    fills only the legacy ``hs_date_entered_<stage>``, that one serves.
+    """
+    entries: dict[str, datetime] = {}
+    for prefix in ("hs_date_entered_", "hs_v2_date_entered_"):  # v2 wins where both exist
+        for name, value in props.items():
+            if name.startswith(prefix) and name != "hs_v2_date_entered_current_stage":
+                at = parse_time(value)
+                if at is not None:
+                    entries[name[len(prefix) :]] = at
+    return entries
 
 
 def _is_stage_date(name: str) -> bool:

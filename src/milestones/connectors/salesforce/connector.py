@@ -70,6 +70,12 @@ SENDERS_RELATIONSHIP = "EmailMessageRelations"
 SENDERS_SUBQUERY = (
     "(SELECT RelationId FROM EmailMessageRelations WHERE RelationType = 'FromAddress')"
 )
+# When each Opportunity entered each stage: its OpportunityHistory rows (one per change of
+# stage, amount, probability or close date; read-only, created by Salesforce), read as a
+# subquery of each Opportunity page where describe lists the relationship: no extra call.
+# https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_opportunityhistory.htm
+HISTORY_RELATIONSHIP = "OpportunityHistories"
+HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
 EMAIL_SENDERS = (
     "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
     "WHERE RelationType = 'FromAddress' AND EmailMessageId IN {ids}"
@@ -178,8 +184,9 @@ class SalesforceConnector:
                 log.warning("salesforce: %s cursor expired; restarting from %s", sobject, position)
             except StreamError as error:
                 # Field names from an earlier run's describe, and the org no longer shows
-                # one of them (deleted, or its field-level security revoked): describe again.
-                if error.code != "INVALID_FIELD" or not is_cached:
+                # one of them (deleted, or its field-level security revoked), or a child
+                # relationship it no longer lets us read (OpportunityHistories): describe again.
+                if error.code not in ("INVALID_FIELD", "INVALID_TYPE") or not is_cached:
                     raise
                 log.warning("salesforce: %s changed since it was described; describing", sobject)
                 self.schema.forget(sobject)
@@ -193,6 +200,8 @@ class SalesforceConnector:
             where = "Incoming = true"
             if SENDERS_RELATIONSHIP in self.schema.children(sobject):
                 fields.append(SENDERS_SUBQUERY)
+        elif sobject == "Opportunity" and HISTORY_RELATIONSHIP in self.schema.children(sobject):
+            fields.append(HISTORY_SUBQUERY)
         return fields, where
 
     def _pages(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from milestones.connectors.base import StreamError
@@ -119,10 +119,34 @@ def deal(row: Row, property_names: Iterable[str], referrer: str | None) -> Deal:
         created_at=_when(row, "CreatedDate"),
         modified_at=_when(row, "SystemModstamp"),
         stage_changed_at=stage_changed,
+        stage_entered=_stage_history(row),
         referred_by=properties.get(referrer) if referrer else None,
         is_deleted=bool(row.get("IsDeleted")),
         properties=properties,
     )
+
+
+_LATER = timedelta(seconds=1)
+
+
+def _stage_history(row: Row) -> dict[str, datetime]:
+    """Stage API name -> the first time the Opportunity entered it, from the nested
+    OpportunityHistories result (null when it has none, absent when not asked for). A row is
+    written for other changes too (amount, close date): only the first row of each stage
+    counts."""
+    nested = row.get("OpportunityHistories")
+    rows = nested.get("records") if isinstance(nested, dict) else None
+    entries: dict[str, datetime] = {}
+    for history in rows if isinstance(rows, list) else ():
+        stage = history.get("StageName") if isinstance(history, dict) else None
+        at = _when(history, "CreatedDate") if isinstance(stage, str) else None
+        if (
+            isinstance(stage, str)
+            and at is not None
+            and (stage not in entries or at < entries[stage])
+        ):
+            entries[stage] = at
+    return entries
 
 
 def link(row: Row) -> Link:

@@ -49,6 +49,7 @@ from milestones.sandbox.salesforce.auth import (
     bearer,
     unauthorized,
 )
+from milestones.sandbox.salesforce.history import opportunity_history as history_object
 from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.salesforce.oauth import make_signing_pair
 from milestones.sandbox.salesforce.objects import WorldObjects
@@ -86,6 +87,7 @@ class SalesforceServer(SandboxServer):
         port: int = 0,
         soap_login: bool = True,
         use_any_api_auth: bool = True,
+        opportunity_history: bool = True,
     ) -> None:
         self._owns_tls = tls is None
         self.tls = tls or create_tls_files()
@@ -103,6 +105,8 @@ class SalesforceServer(SandboxServer):
         credentials = credentials or Credentials()
         self.setup = OrgSetup(world, credentials.username)
         self.objects: dict[str, SObject] = {**WorldObjects(world).build(), **self.setup.build()}
+        if opportunity_history:  # an org may hide it from the integration user
+            self.objects["OpportunityHistory"] = history_object(world)
         self.catalog = Catalog(self.objects, self.setup)
         self.tooling = Catalog(self.setup.tooling_objects(), self.setup)
         self.queries = QueryService(self.catalog, lambda v: f"/services/data/v{v}")

@@ -10,6 +10,7 @@ per parent. Children are gathered once per page for the page's parents.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
     ("Lead", "Tasks"): ("Task", "WhoId"),
     ("Lead", "Events"): ("Event", "WhoId"),
     ("Opportunity", "OpportunityContactRoles"): ("OpportunityContactRole", "OpportunityId"),
+    ("Opportunity", "OpportunityHistories"): ("OpportunityHistory", "OpportunityId"),
     ("Opportunity", "Tasks"): ("Task", "WhatId"),
     ("Opportunity", "Events"): ("Event", "WhatId"),
     ("EmailMessage", "EmailMessageRelations"): ("EmailMessageRelation", "EmailMessageId"),
@@ -42,12 +44,12 @@ class ChildQuery:
     limit: int | None
 
 
-def child_relationships(sobject: str) -> list[dict[str, Any]]:
-    """describe's childRelationships entries of an object."""
+def child_relationships(sobject: str, known: Container[str]) -> list[dict[str, Any]]:
+    """describe's childRelationships entries of an object (to the ``known`` objects only)."""
     return [
         {"childSObject": child, "field": field, "relationshipName": name, "cascadeDelete": False}
         for (parent, name), (child, field) in CHILD_RELATIONSHIPS.items()
-        if parent == sobject
+        if parent == sobject and child in known
     ]
 
 

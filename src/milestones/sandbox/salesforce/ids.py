@@ -22,6 +22,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Contact": "003",
     "User": "005",
     "Opportunity": "006",
+    "OpportunityHistory": "008",
     "Organization": "00D",
     "OpportunityContactRole": "00K",
     "CustomField": "00N",

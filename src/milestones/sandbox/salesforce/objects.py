@@ -189,6 +189,8 @@ class WorldObjects(ActivityObjects):
                 write=_referrer,
             ),
             attr("NPS_Score__c", "double", "nps", custom=True, updateable=True, write=_set("nps")),
+            # When the NPS answer was given (an org's own survey field, like the score).
+            computed("NPS_Date__c", "datetime", lambda p: seconds(p.nps_ms), custom=True),
             attr(
                 "Reference_Customer__c",
                 "boolean",

@@ -233,7 +233,7 @@ def _describe(server: Org) -> Any:
         body = {
             **_object_summary(obj, version),
             "fields": fields,
-            "childRelationships": child_relationships(obj.name),
+            "childRelationships": child_relationships(obj.name, server.objects),
         }
         return json_response(200, body).header("Last-Modified", formatdate(changed, usegmt=True))
 

@@ -28,6 +28,8 @@ import random
 import time
 from datetime import UTC, datetime
 
+from milestones.sandbox.world.records import Pipeline
+from milestones.sandbox.world.stage_paths import walk_stages
 from milestones.sandbox.world.store import Activity, Company, Deal, Owner, Person, World, kind_of
 from milestones.sandbox.world.tables import (
     ACTIVITY_MEAN,
@@ -71,6 +73,7 @@ def generate_world(
         gen.people(contacts)
         gen.oddities()
         gen.referrals()
+        gen.advocacy_after_win()
         gen.bulk_edit(bulk_edit_share)
         gen.archived_people(contacts)
     finally:
@@ -96,6 +99,7 @@ class _Generator:
     def __init__(self, world: World, rng: random.Random, anchor: int) -> None:
         self.w, self.rng, self.anchor = world, rng, anchor
         self.link_rng = random.Random(f"milestones-sandbox-links:{world.seed}")
+        self.path_rng = random.Random(f"milestones-sandbox-paths:{world.seed}")
         self.owner_ids: list[int] = []
         self.company_ids: list[int] = []
         self.by_journey: dict[str, list[int]] = {j: [] for j in JOURNEYS}
@@ -254,12 +258,27 @@ class _Generator:
         d.close_ms = created + int(rng.random() * (self.anchor - created))
         d.contact_ids = (p.id, *self._co_contacts(p))
         d.modified = d.touched = d.close_ms if found[1].is_closed else created
-        d.entered = {stage: d.modified}
+        self._stage_path(d, found[0], found[1].is_closed, p.journey == "target")
         if rng.random() < 0.01:
             d.archived = True
         self.w.insert(d)
         p.touched = max(p.touched, d.touched)
         return d
+
+    def _stage_path(self, d: Deal, pipeline: Pipeline, is_closed: bool, is_direct: bool) -> None:
+        """The stages the deal passed and when (see ``stage_paths``); an open deal was last
+        modified when it entered its current stage, a deal created already won was created
+        on the day it closed. ``is_direct``: a target's lost deal never got going (logged
+        and lost, it proves nothing)."""
+        closed = d.close_ms if is_closed else None
+        if is_direct:
+            d.entered = {d.stage: d.modified}
+            return
+        d.entered = walk_stages(self.path_rng, pipeline, d.stage, d.created, closed, self.anchor)
+        if not is_closed:
+            d.modified = d.touched = max(d.modified, *d.entered.values())
+        elif len(d.entered) == 1:
+            d.created = d.close_ms
 
     def _co_contacts(self, p: Person) -> list[int]:
         """Colleagues also on the deal (15 % of deals); only people created earlier."""
@@ -299,6 +318,65 @@ class _Generator:
         for deal in list(self.w.iter("deal"))[: max(2, len(advocates))]:
             if rng.random() < 0.3 or deal.id == self.w.ids("deal")[0]:
                 deal.referred_by = rng.choice(advocates) if advocates else None
+
+    def advocacy_after_win(self) -> None:
+        """Advocacy comes after buying: each advocate's promoter answer moves weeks after
+        their first win, and nine referrals in ten made before it go to someone who
+        arrived after it (drawn from the stage-path stream; the few forced referral forms
+        and the advocate chain stay as they are, and some referrals still precede the win,
+        as real ones do)."""
+        people, rng = self.w.records["person"], self.path_rng
+        advocates = self.by_journey["advocate"]
+        kept = {*advocates[:3], *self.w.ids("person")[-2:]}
+        referred: dict[int, list[Person]] = {}
+        for p in people.values():
+            if p.referred_by is not None:
+                referred.setdefault(p.referred_by, []).append(p)
+        by_created = sorted(people.values(), key=lambda p: p.created)
+        for aid in advocates:
+            adv = people[aid]
+            won = self._first_win(aid)
+            if won is None:
+                continue
+            if adv.nps is not None and adv.nps >= 9:
+                later = won + int((rng.expovariate(1 / 45) + 1) * DAY)
+                adv.nps_ms = min(later, self.anchor - DAY)
+            if aid in kept:
+                continue
+            for old in referred.get(aid, []):
+                if old.created < won and old.id not in kept and rng.random() < 0.9:
+                    self._refer_later(adv, old, won, by_created)
+        self._deals_referred_after_win(advocates)
+
+    def _deals_referred_after_win(self, advocates: list[int]) -> None:
+        """Nine referred deals in ten opened before their referrer's win are credited to an
+        advocate who had bought by then, where there is one."""
+        wins = {a: w for a in advocates if (w := self._first_win(a)) is not None}
+        for deal in self.w.iter("deal"):
+            win = wins.get(deal.referred_by) if deal.referred_by is not None else None
+            if win is None or deal.created >= win or self.path_rng.random() >= 0.9:
+                continue
+            bought = [a for a, w in wins.items() if w < deal.created and a not in deal.contact_ids]
+            if bought:
+                deal.referred_by = self.path_rng.choice(bought)
+
+    def _first_win(self, person_id: int) -> int | None:
+        deals = (self.w.records["deal"].get(i) for i in self.w.deals_of(person_id))
+        return min((d.close_ms for d in deals if d and d.stage == "closedwon"), default=None)
+
+    def _refer_later(self, adv: Person, old: Person, won: int, by_created: list[Person]) -> None:
+        """Move ``old``'s referral by ``adv`` to a person created after ``won``."""
+        later = [
+            p
+            for p in by_created
+            if p.created > won and p.referred_by is None and p.id != adv.id and not p.archived
+        ]
+        if not later:
+            return
+        new = self.path_rng.choice(later[:200])
+        new.referred_by, new.referred_by_email = adv.id, old.referred_by_email
+        new.lead_source = "REFERRALS"
+        old.referred_by, old.referred_by_email = None, False
 
     def _refer(self, referrer: Person, person: Person) -> None:
         if person.id == referrer.id or person.referred_by is not None:

@@ -1,0 +1,124 @@
+"""When each milestone was reached: dated evidence, observed or inferred, from a person's deals.
+
+Pure, like ``derive``: records in, evidence out. A deal proves a milestone for each stage it
+entered, on the day it entered it (HubSpot's ``hs_v2_date_entered_<stage>``, Salesforce's
+OpportunityHistory rows), so a won deal dates the opportunity by the day it reached a
+proposal stage and the client by the day it was won, not both on the won date. Where the CRM
+keeps no such history, the date is *inferred* from what it does keep (the creation date,
+the close date) and said to be so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from milestones.mapping.records import Deal, Milestone
+
+StageMilestone = Callable[[str], Milestone | None]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Evidence:
+    """One fact behind a milestone: the record and the rule that made it count.
+
+    ``is_inferred``: the date is not the fact's own (a deal's creation standing in for a
+    first conversation nobody logged, a score without an answer date, advocacy dated to
+    the client date it may not precede).
+    """
+
+    on: date
+    rule: str
+    record_kind: str
+    record_id: str
+    is_inferred: bool = False
+
+    @property
+    def basis(self) -> str:
+        """``observed`` or ``inferred``: how the date was known."""
+        return "inferred" if self.is_inferred else "observed"
+
+    def describe(self) -> str:
+        """A one-line account such as ``2025-03-04 inbound_email (activity 123)``."""
+        inferred = " [inferred]" if self.is_inferred else ""
+        return f"{self.on.isoformat()}{inferred} {self.rule} ({self.record_kind} {self.record_id})"
+
+    def redated(self, on: date, is_inferred: bool) -> Evidence:
+        """The same fact, dated otherwise."""
+        return Evidence(on, self.rule, self.record_kind, self.record_id, is_inferred)
+
+
+def earliest(evidence: Iterable[Evidence]) -> Evidence | None:
+    """The earliest evidence; on the same day an observed date wins over an inferred one."""
+    return min(evidence, key=lambda e: (e.on, e.is_inferred, e), default=None)
+
+
+def dated_deal_evidence(
+    deal: Deal, proves: Milestone, milestone_of: StageMilestone
+) -> Iterator[tuple[Milestone, Evidence]]:
+    """Each milestone ``deal`` proves (up to ``proves``, its current stage's), dated.
+
+    Each milestone: the first entry into a stage proving that much or more (observed);
+    besides, the deal's creation proves a prospect (inferred: a conversation opened it,
+    logged or not); without stage history the opportunity and the client fall back:
+    else (client) the close date, else (opportunity) the current stage's entry when that
+    stage is an opportunity one, else the creation date, inferred.
+    """
+    created = deal.created_at.date() if deal.created_at else None
+    entries = _stage_entries(deal, milestone_of)
+    if created is not None:
+        yield Milestone.PROSPECT, Evidence(created, "deal_created", "deal", deal.id, True)
+    for level in (Milestone.PROSPECT, Milestone.OPPORTUNITY, Milestone.CLIENT):
+        if proves < level:
+            break
+        found = _dated_level(deal, level, proves, entries, created)
+        if found is not None:
+            on, rule, is_inferred = found
+            yield level, Evidence(on, rule, "deal", deal.id, is_inferred)
+
+
+def proven_by_history(deal: Deal, milestone_of: StageMilestone) -> Milestone | None:
+    """The highest milestone a stage the deal ever entered proves (a high-water mark: a deal
+    lost after a proposal still proves the proposal)."""
+    return max((level for _on, level, _id in _stage_entries(deal, milestone_of)), default=None)
+
+
+def _stage_entries(deal: Deal, milestone_of: StageMilestone) -> list[tuple[date, Milestone, str]]:
+    entries = []
+    for stage_id, at in deal.stage_entered.items():
+        level = milestone_of(stage_id)
+        if level is not None:
+            entries.append((at.date(), level, stage_id))
+    return sorted(entries)
+
+
+def _dated_level(
+    deal: Deal,
+    level: Milestone,
+    proves: Milestone,
+    entries: list[tuple[date, Milestone, str]],
+    created: date | None,
+) -> tuple[date, str, bool] | None:
+    for on, reached, stage_id in entries:
+        # A prospect is observed in a prospect stage only: a later stage proves it by then.
+        if reached >= level and (level is not Milestone.PROSPECT or reached is level):
+            return on, _rule(level, stage_id), False
+    rule = _rule(level, deal.stage_id)
+    if level is Milestone.PROSPECT:
+        return None  # the creation date, inferred, stands in
+    if level is Milestone.CLIENT:
+        if deal.close_date is not None:
+            return deal.close_date, rule, False
+        if deal.stage_changed_at is not None:
+            return deal.stage_changed_at.date(), rule, False
+        return (created, rule, True) if created else None
+    if proves is Milestone.OPPORTUNITY and deal.stage_changed_at is not None:
+        return deal.stage_changed_at.date(), rule, False
+    if created is not None:
+        return created, rule, True
+    return (deal.close_date, rule, True) if deal.close_date else None
+
+
+def _rule(level: Milestone, stage_id: str | None) -> str:
+    return "deal_won" if level is Milestone.CLIENT else f"deal_stage:{stage_id}"
