@@ -32,6 +32,7 @@ from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotS
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
 from milestones.logs import register_secret
 from milestones.mapping.fields import FieldKey
+from milestones.mapping.plays import PlaysRules
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"
@@ -152,6 +153,7 @@ class Config(_Section):
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
     privacy: PrivacySettings = PrivacySettings()
+    plays: PlaysRules = PlaysRules()
 
     @model_validator(mode="after")
     def _provider_section(self) -> Config:
