@@ -174,7 +174,11 @@ def _make(srv: Portal, kind: str, body: dict[str, Any], updates: dict[str, Any])
         rec = w.add(kind, **({"contact_ids": tuple(people)} if kind == "deal" else {}))
     srv.write(kind, rec.id, updates)
     names = [*default_properties(kind), *(body.get("properties") or {})]
-    return render(w, kind, rec, names)
+    rendered = render(w, kind, rec, names)
+    trace = body.get("objectWriteTraceId")
+    if trace is not None:  # echoed per result, which come in no set order (batch create spec)
+        rendered["objectWriteTraceId"] = str(trace)
+    return rendered
 
 
 def batch_create(srv: Portal, req: Request, kind: str) -> Response:
