@@ -133,6 +133,8 @@ def test_backup_before_migration_daily_at_most_once_and_pruned(tmp_path: Path) -
     db.execute("ALTER TABLE writes DROP COLUMN field")
     db.execute("ALTER TABLE contacts RENAME COLUMN email_key TO email_lc")  # and migration 3
     db.execute("DROP TABLE forgotten")
+    db.execute("DROP TABLE plays")  # and migration 6
+    db.execute("DROP TABLE play_disqualified")
     db.close()
     Store(state, now=NOW).close()
     copies = backup.list_state_copies(state, "backup")

@@ -322,6 +322,7 @@ class TaskDraft:
     body: str
     due_on: date
     priority: Priority
+    milestone: str = "target"  # the person's milestone when the task was drafted
 
 
 def situation_of(
@@ -428,6 +429,7 @@ def draft_tasks(
                 body=render_template(play.text.body, values)[:BODY_MAX],
                 due_on=today + timedelta(days=play.text.due_in_days),
                 priority=play.text.priority,
+                milestone=situation.milestone.label,
             )
         )
     return drafts

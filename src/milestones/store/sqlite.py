@@ -42,6 +42,7 @@ from milestones.store.ledger import Ledger
 from milestones.store.mirror import Mirror
 from milestones.store.outbox import Outbox
 from milestones.store.people import People
+from milestones.store.plays import Plays
 from milestones.store.reporting import Reporting
 from milestones.store.rows import Counts
 from milestones.store.runs import Cursors, Runs
@@ -94,6 +95,7 @@ class Store:
         self.runs = Runs(self.db)
         self.reporting = Reporting(self.db)
         self.history = History(self.db)
+        self.plays = Plays(self.db)
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         if read_only:
