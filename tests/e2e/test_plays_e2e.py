@@ -133,3 +133,32 @@ def test_dry_run_json_lists_the_tasks_and_plays_lists_the_open_ones(
     assert sorted(listed) == sorted(t["person_id"] for t in done["opened"])
     assert sandbox.run("plays") == 0
     assert "reach_target" in capsys.readouterr().out
+
+
+def test_the_report_counts_plays_done_cleared_and_advanced(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enable(sandbox, REACH)
+    assert sandbox.run("sync") == 0
+    rows = open_rows(sandbox)
+    assert len(rows) >= 2
+    (_c1, _p1, closed_by_owner, _s1), (_c2, _p2, replied, _s2) = rows[0], rows[1]
+    settle(sandbox)
+    sandbox.world.update("task", _world_id(closed_by_owner), {"status": "COMPLETED"})
+    with sandbox.world.lock:
+        person = sandbox.world.get("task", _world_id(replied)).contact_ids[0]
+    sandbox.world.add_inbound_email(person)
+    settle(sandbox)
+    assert sandbox.run("sync") == 0
+    capsys.readouterr()
+
+    assert sandbox.run("report", "--json") == 0
+    plays = json.loads(capsys.readouterr().out)["plays"]
+    totals = Counter()
+    for row in plays:
+        totals.update({k: row[k] for k in ("opened", "open", "done", "cleared", "advanced")})
+    assert totals["opened"] == len(rows)
+    assert totals["done"] == 1 and totals["cleared"] == 1 and totals["advanced"] >= 1
+    assert totals["open"] == len(rows) - 2
+    assert sandbox.run("report") == 0
+    assert "PLAYS: tasks opened per owner" in capsys.readouterr().out

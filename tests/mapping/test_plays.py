@@ -84,6 +84,12 @@ ON = {"enabled": True}
             ["reach_target"],
         ),
         (Bundle(person(), activities=(email("inbound", 40),)), {"reach_target": ON}, []),
+        # a task (ours or anyone's) is no touch: the target still waits for a conversation
+        (
+            Bundle(person(), activities=(Activity("t1", "task", occurred_at=ago(1)),)),
+            {"reach_target": ON},
+            ["reach_target"],
+        ),
         (Bundle(person()), {}, []),  # every built-in is off until enabled
         (Bundle(person(lead_status="UNQUALIFIED")), {"reach_target": ON}, []),
         # ask_for_advocacy: a client long enough, without advocacy

@@ -246,6 +246,11 @@ class PlaysRules(_Model):
         description="When a play's situation clears (the target replied), complete its open "
         "task or leave it to its owner.",
     )
+    reopen_after_days: Days = Field(
+        default=30,
+        description="A play whose task was closed (by its owner, or as its situation cleared) "
+        "is not opened again for the same person for this many days.",
+    )
     subject_prefix: str = Field(
         default="[milestones] ",
         description="Marks the tasks the worker creates (they never count as evidence).",

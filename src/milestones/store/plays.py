@@ -15,6 +15,7 @@ from datetime import date
 from milestones.mapping.records import Milestone
 from milestones.store import codec
 
+PLAYS_SCHEMA = 6  # the migration that adds the plays tables
 OPEN_STATES = ("open", "left")  # left: the situation cleared, the task is its owner's now
 _CHUNK = 500
 _COLUMNS = "id, contact_id, play, owner_id, task_id, status, milestone, opened_on, closed_on"
@@ -89,6 +90,13 @@ class Plays:
             OPEN_STATES,
         ).fetchall()
         return [PlayRow(*row) for row in rows]
+
+    def closed_since(self, day: date) -> set[tuple[str, str]]:
+        """(person, play) pairs whose task was closed on or after ``day``."""
+        rows = self.db.execute(
+            "SELECT contact_id, play FROM plays WHERE closed_on >= ?", (day.isoformat(),)
+        ).fetchall()
+        return {(str(c), str(p)) for c, p in rows}
 
     def opened_per_owner(self, day: date) -> dict[str | None, int]:
         """How many tasks each owner got on ``day`` (the cap counts them)."""

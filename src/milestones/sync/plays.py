@@ -10,8 +10,9 @@ With no play enabled this step reads nothing and calls nothing. Otherwise, after
 3. A play still open whose situation cleared (the target replied) is completed in the CRM
    (``on_clear = "complete"``) or left to its owner (``"leave"``; it still blocks a second task).
 4. New tasks go out in the connector's largest batches: at most one open task per person and
-   play, at most ``max_per_owner_per_day`` new ones per owner per day, none for a person
-   without an owner (counted). Each created task is recorded with its id once the CRM has it.
+   play, none for a play closed for that person within ``reopen_after_days``, at most
+   ``max_per_owner_per_day`` new ones per owner per day, none for a person without an owner
+   (counted). Each created task is recorded with its id once the CRM has it.
 
 A dry run stops before step 3 and only lists the tasks it would create.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from milestones.connectors.tasks import TaskApi
 from milestones.mapping.derive import derive
@@ -56,6 +57,7 @@ class PlayOutcome:
     capped: int = 0
     failed: int = 0
     already_open: int = 0
+    resting: int = 0  # closed lately: not opened again before reopen_after_days
 
     def figures(self) -> dict[str, int]:
         """The outcome as named counts (``plays_opened``...)."""
@@ -135,6 +137,9 @@ class PlayRunner:
         people = self.store.people
         stages: dict[str, Stage] = people.stages()
         budget = self._budgets(today)
+        resting = self.store.plays.closed_since(
+            today - timedelta(days=self.plays.reopen_after_days)
+        )
         drafts: list[TaskDraft] = []
         for ids in self.store.plays.person_ids(self.chunk_size):
             chunk = people.load(ids)
@@ -163,6 +168,8 @@ class PlayRunner:
                     if key in open_keys:
                         still_wanted.add(key)
                         outcome.already_open += 1
+                    elif key in resting:
+                        outcome.resting += 1
                     elif draft.owner_id is None:
                         outcome.no_owner += 1
                     elif budget.get(draft.owner_id, self.plays.max_per_owner_per_day) <= 0:
