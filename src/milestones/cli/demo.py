@@ -21,12 +21,14 @@ from typing import Any
 import click
 
 from milestones.cli.app import AppContext, say
+from milestones.cli.plays import outcome_data
 from milestones.config.settings import load_config
+from milestones.mapping.plays import TaskDraft
 from milestones.mapping.records import Milestone
 from milestones.report.build import write_html_report
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
-from milestones.sync.factory import build_connector
+from milestones.sync.factory import build_connector, build_plays
 from milestones.sync.run import RunOptions
 
 REAL_CRM_STEPS = """\
@@ -38,6 +40,17 @@ To run it against your own CRM:
   milestones stages                      map your pipeline stages in [mapping.stages]
   milestones sync --dry-run              see what would be written
   milestones sync                        then schedule it (cron, systemd, --every 15m)"""
+
+# Two plays on, a few tasks per rep, so the demo shows what a run hands the sales team.
+DEMO_PLAYS = """
+[plays]
+max_per_owner_per_day = 2
+[plays.reach_target]
+enabled = true
+[plays.ask_for_advocacy]
+enabled = true
+"""
+PLAYS_SHOWN = 6
 
 
 @contextmanager
@@ -66,7 +79,8 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
             f'session_id = "${{MILESTONES_DEMO_TOKEN}}"\nca_bundle = "{server.ca_bundle}"\n'
         )
     config.write_text(
-        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n',
+        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'
+        + DEMO_PLAYS,
         encoding="utf-8",
     )
     try:
@@ -95,6 +109,11 @@ def _funnel_lines(counts: dict[str, int]) -> list[str]:
         "currently advocates)"
     )
     return lines
+
+
+def _play_line(draft: TaskDraft) -> str:
+    due = draft.due_on.isoformat()
+    return f"{draft.play:<18} owner {draft.owner_id}, due {due}: {draft.subject}"
 
 
 def _examples(state: Store) -> list[str]:
@@ -154,7 +173,12 @@ def demo(
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
-                    state, connector, config.mapping, config.write_spec.names, lag=timedelta(0)
+                    state,
+                    connector,
+                    config.mapping,
+                    config.write_spec.names,
+                    lag=timedelta(0),
+                    plays=build_plays(config, state, connector),
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()
@@ -168,14 +192,21 @@ def demo(
             html = Path(html_path).resolve()
             write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
             app.use(config)  # explain reads this config's state
+            plays = engine.last_plays
             if as_json:
                 data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
+                if plays is not None:
+                    data["plays"] = outcome_data(plays)
                 app.emit(data, True)
                 return report.exit_code
             say("", *_funnel_lines(counts))
             for record_id in examples:
                 say("", f"$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
+            if plays is not None:
+                say("", f"plays: {len(plays.opened)} tasks created for the reps, for example:")
+                say(*(f"  {_play_line(d)}" for d in plays.opened[:PLAYS_SHOWN]))
+                say("(milestones plays lists the open ones per owner; docs/plays.md)")
             say("", f"The milestone report of this world: {html}")
             say("(funnel, time between milestones, advocacy, clients at risk, by owner)")
             say("", *REAL_CRM_STEPS.splitlines())
