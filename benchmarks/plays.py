@@ -4,9 +4,10 @@
 
 It serves a seeded world from the sandbox in this process, creates the fields and runs a full
 sync with no play enabled and one incremental run (it re-reads the full sync's own writes),
-then three incremental runs with no CRM change: without plays (the baseline), with ``reach_target`` and ``ask_for_advocacy`` on (the first creates the tasks),
-and once more (nothing to create; one status read of the open tasks). Each run's API calls
-come from the sandbox's own counters; times are wall-clock and only printed, never asserted.
+then three incremental runs with no CRM change: without plays (the baseline), with
+``reach_target`` and ``ask_for_advocacy`` on (the first creates the tasks), and once more
+(nothing to create; one status read per batch of open tasks). Each run's API calls come
+from the sandbox's own counters; times are wall-clock and only printed, never asserted.
 """
 
 from __future__ import annotations
