@@ -52,8 +52,10 @@ class SalesforceTasks:
         for soql, _chunk in id_chunks(OPEN_TASKS, list(task_ids), base):
             for rows, _last in self._pages(soql):
                 found.update(str(row["Id"]) for row in rows if row.get("Id"))
-        # Salesforce answers with 18-character ids; the ones kept may be either length.
-        return {i for i in task_ids if i in found or any(f.startswith(i) for f in found)}
+        # Salesforce answers with 18-character ids; the ones kept may be either length, and
+        # the first 15 characters identify a record.
+        found_keys = {f[:15] for f in found}
+        return {i for i in task_ids if i[:15] in found_keys}
 
     def complete_tasks(self, task_ids: Sequence[str]) -> list[TaskOutcome]:
         """``Status = Completed`` for each id; one outcome per id, in order."""
