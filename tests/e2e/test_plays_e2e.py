@@ -162,3 +162,16 @@ def test_the_report_counts_plays_done_cleared_and_advanced(
     assert totals["open"] == len(rows) - 2
     assert sandbox.run("report") == 0
     assert "PLAYS: tasks opened per owner" in capsys.readouterr().out
+
+
+def test_people_without_an_owner_get_no_task_and_are_counted(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enable(sandbox, REACH)
+    for person_id in sandbox.world.ids("person"):
+        sandbox.world.update("person", person_id, {"owner_id": None})
+    capsys.readouterr()
+    assert sandbox.run("sync", "--json") == 0
+    plays = json.loads(capsys.readouterr().out)["plays"]
+    assert plays["plays_opened"] == 0 and plays["plays_no_owner"] > 0
+    assert our_tasks(sandbox) == {}
