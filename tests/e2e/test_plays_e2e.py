@@ -5,6 +5,7 @@ task whose situation cleared, and creates nothing in a dry run or with no play e
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -162,6 +163,12 @@ def test_the_report_counts_plays_done_cleared_and_advanced(
     assert totals["open"] == len(rows) - 2
     assert sandbox.run("report") == 0
     assert "PLAYS: tasks opened per owner" in capsys.readouterr().out
+    page = sandbox.config.parent / "report.html"
+    assert sandbox.run("report", "--html", str(page)) == 0
+    html = page.read_text(encoding="utf-8")
+    assert '<h2 id="plays">' in html
+    done = re.findall(r'data-key="plays\.[^"]+\.done">(\d+)<', html)
+    assert sum(map(int, done)) == 1
 
 
 def test_people_without_an_owner_get_no_task_and_are_counted(
