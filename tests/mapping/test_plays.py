@@ -9,15 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from milestones.mapping.derive import derive
-from milestones.mapping.plays import (
-    PlaysRules,
-    TaskDraft,
-    check_template,
-    draft_tasks,
-    lapse_horizon,
-    render_template,
-    situation_of,
-)
+from milestones.mapping.play_rules import PlaysRules, check_template, render_template
+from milestones.mapping.plays import TaskDraft, draft_tasks, lapse_horizon, situation_of
 from milestones.mapping.records import Activity, Bundle, Contact, Deal, Referral
 from milestones.mapping.rules import MappingRules
 

@@ -32,7 +32,7 @@ from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotS
 from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
 from milestones.logs import register_secret
 from milestones.mapping.fields import FieldKey
-from milestones.mapping.plays import PlaysRules
+from milestones.mapping.play_rules import PlaysRules
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"

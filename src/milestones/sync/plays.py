@@ -26,14 +26,8 @@ from datetime import date, datetime, timedelta
 
 from milestones.connectors.tasks import TaskApi
 from milestones.mapping.derive import derive
-from milestones.mapping.plays import (
-    Play,
-    PlaysRules,
-    TaskDraft,
-    draft_tasks,
-    lapse_horizon,
-    situation_of,
-)
+from milestones.mapping.play_rules import Play, PlaysRules
+from milestones.mapping.plays import TaskDraft, draft_tasks, lapse_horizon, situation_of
 from milestones.mapping.records import Stage
 from milestones.mapping.rules import MappingRules
 from milestones.store.plays import Opened, PlayRow
