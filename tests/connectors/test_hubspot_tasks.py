@@ -71,3 +71,42 @@ def test_a_deleted_task_is_not_open(make_hubspot: MakeConnector, hubspot_world: 
     [made] = tasks.create_tasks([draft(person, owner)])
     hubspot_world.archive("task", int(str(made.task_id)))
     assert tasks.open_task_ids([str(made.task_id), "59999999"]) == set()
+
+
+def test_the_sandbox_refuses_a_task_linked_by_another_engagements_type(
+    hubspot_server: HubSpotServer, hubspot_world: World
+) -> None:
+    """The connector's type id 204 is the one the sandbox (like HubSpot) takes for a task."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    person = hubspot_world.ids("person")[0]
+    body = {
+        "inputs": [
+            {
+                "properties": {"hs_timestamp": "2026-07-01T12:00:00Z", "hs_task_subject": "x"},
+                "associations": [
+                    {
+                        "to": {"id": str(person)},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 198}
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    request = urllib.request.Request(
+        f"{hubspot_server.url}/crm/v3/objects/tasks/batch/create",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {hubspot_server.token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 400
+    assert "198 is not a valid association type id" in refused.value.read().decode()
