@@ -136,6 +136,8 @@ def test_backup_before_migration_daily_at_most_once_and_pruned(tmp_path: Path) -
     db.execute("ALTER TABLE ledger DROP COLUMN basis")  # and migration 4
     for table in ("account_members", "accounts", "dirty_account_people"):  # and migration 5
         db.execute(f"DROP TABLE {table}")
+    db.execute("DROP TABLE plays")  # and migration 6
+    db.execute("DROP TABLE play_disqualified")
     db.close()
     Store(state, now=NOW).close()
     copies = backup.list_state_copies(state, "backup")

@@ -22,7 +22,9 @@ import click
 
 from milestones.cli.accounts import account_funnel, account_funnel_lines, example_account
 from milestones.cli.app import AppContext, say
+from milestones.cli.plays import outcome_data
 from milestones.config.settings import load_config
+from milestones.mapping.plays import TaskDraft
 from milestones.mapping.records import Milestone
 from milestones.store.sqlite import Store
 
@@ -35,6 +37,17 @@ To run it against your own CRM:
   milestones stages                      map your pipeline stages in [mapping.stages]
   milestones sync --dry-run              see what would be written
   milestones sync                        then schedule it (cron, systemd, --every 15m)"""
+
+# Two plays on, a few tasks per rep, so the demo shows what a run hands the sales team.
+DEMO_PLAYS = """
+[plays]
+max_per_owner_per_day = 2
+[plays.reach_target]
+enabled = true
+[plays.ask_for_advocacy]
+enabled = true
+"""
+PLAYS_SHOWN = 6
 
 
 @contextmanager
@@ -64,7 +77,7 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
         )
     config.write_text(
         f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'
-        "[accounts]\nenabled = true\n",
+        "[accounts]\nenabled = true\n" + DEMO_PLAYS,
         encoding="utf-8",
     )
     try:
@@ -93,6 +106,11 @@ def _funnel_lines(counts: dict[str, int]) -> list[str]:
         "currently advocates)"
     )
     return lines
+
+
+def _play_line(draft: TaskDraft) -> str:
+    due = draft.due_on.isoformat()
+    return f"{draft.play:<18} owner {draft.owner_id}, due {due}: {draft.subject}"
 
 
 def _examples(state: Store) -> list[str]:
@@ -141,7 +159,7 @@ def demo(
     from milestones.cli.state import explain
     from milestones.report.build import write_html_report
     from milestones.sync.engine import Engine
-    from milestones.sync.factory import build_connector
+    from milestones.sync.factory import build_connector, build_plays
     from milestones.sync.run import RunOptions
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
@@ -162,6 +180,7 @@ def demo(
                     config.write_spec.names,
                     lag=timedelta(0),
                     accounts=config.account_rules,
+                    plays=build_plays(config, state, connector),
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()
@@ -177,6 +196,7 @@ def demo(
             html = Path(html_path).resolve()
             write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
             app.use(config)  # explain reads this config's state
+            plays = engine.last_plays
             if as_json:
                 data = {
                     "funnel": counts,
@@ -185,6 +205,8 @@ def demo(
                     "examples": examples,
                     "report": str(html),
                 }
+                if plays is not None:
+                    data["plays"] = outcome_data(plays)
                 app.emit(data, True)
                 return report.exit_code
             say("", *_funnel_lines(counts))
@@ -192,6 +214,10 @@ def demo(
             for record_id in [*examples, *([account] if account else [])]:
                 say("", f"$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
+            if plays is not None:
+                say("", f"plays: {len(plays.opened)} tasks created for the reps, for example:")
+                say(*(f"  {_play_line(d)}" for d in plays.opened[:PLAYS_SHOWN]))
+                say("(milestones plays lists the open ones per owner; docs/plays.md)")
             say("", f"The milestone report of this world: {html}")
             say("(funnel, time between milestones, advocacy, clients at risk, by owner)")
             say("", *REAL_CRM_STEPS.splitlines())

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
+from milestones.cli.plays import outcome_data, outcome_lines
 from milestones.cli.progress import ProgressLine
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
@@ -161,15 +162,20 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
         report = engine.run(options, command=command, plan_sink=printer)
     if progress is not None:
         progress.finish()
+    plays = engine.last_plays
     if as_json:
         data = summary(report)
         if options.dry_run:
             data["plan"] = _plan_data(report)
             data["queued_retries"] = report.queued_retries
+        if plays is not None:
+            data["plays"] = outcome_data(plays)
         app.emit(data, True)
     else:
         if printer is not None:
             printer.finish(report)
+        if plays is not None:
+            say(*outcome_lines(plays, dry_run=options.dry_run))
         say(*summary_lines(command, report))
     return report.exit_code
 

@@ -189,6 +189,11 @@ def tables(
     yield path, model, note
     seen: set[tuple[str, ...]] = set()
     for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is dict:  # a table of tables: [plays.custom.<name>]
+            value = get_args(info.annotation)[1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                yield from tables(value, (*path, name, "<name>"))
+            continue
         models = _models(info.annotation)
         for sub in models:
             if len(models) == 1:

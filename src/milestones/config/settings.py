@@ -33,6 +33,7 @@ from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, Sa
 from milestones.logs import register_secret
 from milestones.mapping.accounts import AccountRules
 from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
+from milestones.mapping.play_rules import PlaysRules
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"
@@ -181,6 +182,7 @@ class Config(_Section):
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
     privacy: PrivacySettings = PrivacySettings()
+    plays: PlaysRules = PlaysRules()
     accounts: AccountRules = AccountRules()
 
     @property

@@ -25,12 +25,14 @@ from milestones.report.model import (
     IdleTarget,
     LapsingAdvocate,
     OwnerView,
+    PlaysRow,
     Referrer,
     Report,
     Settings,
     SilentClient,
 )
 from milestones.report.tally import PersonFacts, Tally
+from milestones.store.plays import PLAYS_SCHEMA
 from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
 from milestones.store.rows import Person
 from milestones.store.sqlite import Store
@@ -112,7 +114,20 @@ def build_report(
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
         owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
         accounts=build_accounts(store, untouched),
+        plays=_plays(store, since),
     )
+
+
+def _plays(store: Store, since: date | None) -> list[PlaysRow]:
+    """Per owner: what the plays opened and what followed (none before schema 6)."""
+    if store.version < PLAYS_SCHEMA:
+        return []
+    return [
+        PlaysRow(
+            r.owner_id or UNASSIGNED, r.opened, r.open, r.done, r.cleared, r.advanced, r.by_play
+        )
+        for r in store.plays.by_owner(since)
+    ]
 
 
 def report_from_state(

@@ -13,6 +13,7 @@ from html import escape
 
 from milestones.report.accounts import account_html
 from milestones.report.model import Report, View
+from milestones.report.plays import plays_html
 from milestones.report.svg import ages_svg, funnel_svg, times_svg
 from milestones.report.text import days, money, percent
 
@@ -80,6 +81,7 @@ def render_html(report: Report) -> str:
             )
             parts.append(render_view(owner.view, f"owners.{owner.owner}.", 3, report.owner_label))
             parts.append("</details>")
+    parts.append(plays_html(report))
     parts.append("</body></html>")
     return "\n".join(parts)
 

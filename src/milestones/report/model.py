@@ -210,6 +210,20 @@ class OwnerView:
 
 
 @dataclass(slots=True)
+class PlaysRow:
+    """One owner's plays: tasks opened, still open, done by the owner, completed by the worker
+    as the situation cleared, and people who hold a later milestone than when it opened."""
+
+    owner: str
+    opened: int = 0
+    open: int = 0
+    done: int = 0
+    cleared: int = 0
+    advanced: int = 0
+    by_play: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Settings:
     """The knobs the report was computed with."""
 
@@ -232,6 +246,7 @@ class Report:
     owners: list[OwnerView] = field(default_factory=list)
     owner_names: dict[str, str] = field(default_factory=dict)
     accounts: AccountsView | None = None  # with [accounts] enabled: the businesses
+    plays: list[PlaysRow] = field(default_factory=list)
 
     def owner_label(self, owner: str) -> str:
         """The owner's configured name with the id (``Ann Lee (101)``), or the id alone."""

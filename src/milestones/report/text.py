@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from milestones.report.accounts import account_lines
 from milestones.report.model import Report, View
+from milestones.report.plays import plays_lines
 from milestones.text import NAME_LIMIT, printable
 
 Label = Callable[[str], str]  # owner id -> what to print for it
@@ -106,6 +107,9 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))
+    if owner is None and report.plays:
+        lines.append("")
+        lines.extend(plays_lines(report))
     return lines
 
 

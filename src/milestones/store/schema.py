@@ -106,4 +106,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE dirty_account_people (person_id TEXT PRIMARY KEY);
     """,
+    # 6: plays. One row per task a play opened: the person, the play, the owner, the CRM's
+    # task id, its state (open, left, done, cleared) and the milestone the person held when it
+    # opened (the report's "what happened after"); and the day each person was first seen
+    # disqualified (revisit_disqualified counts from it). At most one open row per person
+    # and play.
+    """
+    CREATE TABLE plays (
+        id INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, play TEXT NOT NULL, owner_id TEXT,
+        task_id TEXT, status TEXT NOT NULL, milestone TEXT NOT NULL, opened_on TEXT NOT NULL,
+        closed_on TEXT, run_id INTEGER
+    );
+    CREATE UNIQUE INDEX plays_one_open ON plays(contact_id, play) WHERE status IN ('open', 'left');
+    CREATE INDEX plays_owner_day ON plays(owner_id, opened_on);
+    CREATE TABLE play_disqualified (contact_id TEXT PRIMARY KEY, since TEXT NOT NULL);
+    """,
 )

@@ -43,6 +43,7 @@ from milestones.store.ledger import Ledger
 from milestones.store.mirror import Mirror
 from milestones.store.outbox import Outbox
 from milestones.store.people import People
+from milestones.store.plays import Plays
 from milestones.store.reporting import Reporting
 from milestones.store.rows import Counts
 from milestones.store.runs import Cursors, Runs
@@ -96,6 +97,7 @@ class Store:
         self.reporting = Reporting(self.db)
         self.history = History(self.db)
         self.accounts = Accounts(self.db)
+        self.plays = Plays(self.db)
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         if read_only:

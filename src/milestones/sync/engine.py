@@ -42,6 +42,7 @@ from milestones.store.sqlite import Store
 from milestones.sync.accounts import AccountDeriver
 from milestones.sync.deletions import DeletionCheck
 from milestones.sync.derivation import Deriver
+from milestones.sync.plays import PlayOutcome, PlayRunner
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
     Checkpoints,
@@ -80,8 +81,11 @@ class Engine:
         objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
         crash: CrashHook | None = None,
         accounts: AccountRules | None = None,
+        plays: PlayRunner | None = None,
     ) -> None:
         self.store = store
+        self.plays = plays
+        self.last_plays: PlayOutcome | None = None  # what the last run's plays did
         self.connector = connector
         self.rules = rules
         self.clock = clock
@@ -208,9 +212,13 @@ class Engine:
             self.accounts.derive_accounts(report, sink)
         if options.dry_run:
             report.queued_retries = self.store.outbox.retryable()
+            if self.plays is not None:
+                self.last_plays = self.plays.run(started, report, dry_run=True)
             return
         if options.writeback:
             self.writer.send_writes(report)
+        if self.plays is not None:
+            self.last_plays = self.plays.run(started, report, dry_run=not options.writeback)
 
     @contextmanager
     def _signals_stop_the_run(self) -> Iterator[None]:

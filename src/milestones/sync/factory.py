@@ -12,6 +12,7 @@ from milestones.connectors.hubspot import versions as hubspot_versions
 from milestones.connectors.salesforce import versions as salesforce_versions
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
+from milestones.sync.plays import PlayRunner
 from milestones.sync.run import CrashHook, Progress
 
 log = logging.getLogger("milestones.sync")
@@ -78,4 +79,15 @@ def build_engine(
         progress=progress,
         crash=crash,
         accounts=config.account_rules,
+        plays=build_plays(config, store, connector),
     )
+
+
+def build_plays(config: Config, store: Store, connector: Connector) -> PlayRunner | None:
+    """The plays step when a play is enabled; None (no reads, no calls) otherwise."""
+    if not config.plays.enabled():
+        return None
+    tasks = getattr(connector, "tasks", None)
+    if tasks is None:
+        raise ValueError(f"the {config.provider} connector cannot create tasks for the plays")
+    return PlayRunner(store, tasks, config.mapping, config.plays, config.sync.derive_chunk)

@@ -37,6 +37,7 @@ from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
 from milestones.connectors.hubspot.pull import HubSpotPuller
 from milestones.connectors.hubspot.records import PropertyPlan, to_stages
 from milestones.connectors.hubspot.settings import HubSpotSettings
+from milestones.connectors.hubspot.tasks import HubSpotTasks
 from milestones.connectors.hubspot.write import BATCH_LIMIT, HubSpotWriter
 from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.fields import Change
@@ -98,6 +99,10 @@ class HubSpotConnector:
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check and (unless ``dry_run``) create the ``milestones`` group and our properties."""
         return ensure_fields(self.http, self.spec, dry_run)
+
+    def tasks(self) -> HubSpotTasks:
+        """Create, check and complete the plays' tasks (``connectors.tasks.TaskApi``)."""
+        return HubSpotTasks(self.http)
 
     def usage(self) -> Usage:
         """Calls per category (read, search, associations, write, meta), 429s, daily quota."""

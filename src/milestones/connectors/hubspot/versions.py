@@ -69,6 +69,9 @@ class Paths:
     def batch_read(self, object_type: str) -> str:
         return f"{self.objects(object_type)}/batch/read"
 
+    def batch_create(self, object_type: str) -> str:
+        return f"{self.objects(object_type)}/batch/create"
+
     def batch_update(self, object_type: str) -> str:
         return f"{self.objects(object_type)}/batch/update"
 

@@ -48,6 +48,7 @@ from milestones.connectors.salesforce.soql import (
     selectable,
     window_query,
 )
+from milestones.connectors.salesforce.tasks import SalesforceTasks
 from milestones.connectors.salesforce.write import BATCH_SIZE, CollectionWriter
 from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.fields import Change
@@ -336,6 +337,10 @@ class SalesforceConnector:
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check, and unless ``dry_run`` create and grant, every written field."""
         return self.fields.ensure(dry_run)
+
+    def tasks(self) -> SalesforceTasks:
+        """Create, check and complete the plays' tasks (``connectors.tasks.TaskApi``)."""
+        return SalesforceTasks(self.client, self._pages)
 
     def usage(self) -> Usage:
         """Calls by category (query, write, meta, auth) and the org's daily quota."""

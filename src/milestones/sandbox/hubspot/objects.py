@@ -161,15 +161,42 @@ def create(srv: Portal, req: Request, kind: str) -> Response:
     return err.ok(201, _make(srv, kind, body, planned))
 
 
+# HUBSPOT_DEFINED association type ids from an engagement to a contact (hubspot-api.md
+# section 4.2; "Associations v4" type id list,
+# https://developers.hubspot.com/docs/api/crm/associations#association-type-id-values).
+TO_CONTACT_TYPE = {"call": 194, "email": 198, "meeting": 200, "note": 202, "task": 204}
+
+
 def _plan_create(srv: Portal, kind: str, body: dict[str, Any]) -> Any:
     """The world updates for a create, or the 400 that refuses it (nothing is created)."""
     values = dict(body.get("properties") or {})
     if kind in ACTIVITY_KINDS and not values.get("hs_timestamp"):
         return err.validation('Property "hs_timestamp" is required for engagements')
+    wrong = _wrong_association_type(kind, body.get("associations") or [])
+    if wrong is not None:
+        return err.validation(
+            f"{wrong} is not a valid association type id from {kind} to contact",
+            subCategory="crm.associations.INVALID_ASSOCIATION_TYPE",
+        )
     try:
         return plan_write(srv.world, kind, None, values)
     except ValueError as exc:
         return err.property_errors([(str(exc).split('"')[1], str(exc))])
+
+
+def _wrong_association_type(kind: str, associations: list[Any]) -> int | None:
+    """A HUBSPOT_DEFINED type id that does not link this engagement to a contact."""
+    expected = TO_CONTACT_TYPE.get(kind)
+    for association in associations:
+        target = str(((association or {}).get("to") or {}).get("id", ""))
+        if expected is None or not target.isdigit() or kind_of(int(target)) != "person":
+            continue
+        for spec in (association or {}).get("types") or []:
+            category = spec.get("associationCategory", "HUBSPOT_DEFINED")
+            type_id = spec.get("associationTypeId")
+            if category == "HUBSPOT_DEFINED" and type_id != expected:
+                return int(type_id) if isinstance(type_id, int) else -1
+    return None
 
 
 def _make(srv: Portal, kind: str, body: dict[str, Any], updates: dict[str, Any]) -> Any:
@@ -186,7 +213,11 @@ def _make(srv: Portal, kind: str, body: dict[str, Any], updates: dict[str, Any])
         rec = w.add(kind, **({"contact_ids": tuple(people)} if kind == "deal" else {}))
     srv.write(kind, rec.id, updates)
     names = [*default_properties(kind), *(body.get("properties") or {})]
-    return render(w, kind, rec, names)
+    rendered = render(w, kind, rec, names)
+    trace = body.get("objectWriteTraceId")
+    if trace is not None:  # echoed per result, which come in no set order (batch create spec)
+        rendered["objectWriteTraceId"] = str(trace)
+    return rendered
 
 
 def batch_create(srv: Portal, req: Request, kind: str) -> Response:

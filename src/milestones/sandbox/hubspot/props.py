@@ -321,11 +321,69 @@ def _engagement_props(kind: str) -> list[Prop]:
     props += [
         Prop(name, "string", _attr(attr), _set(attr, int if attr == "duration_ms" else str))
         for name, attr in _ENGAGEMENT_FIELDS[kind]
+        if name != "hs_task_status"
     ]
+    if kind == "task":
+        status = Prop("hs_task_status", "enumeration", _attr("status"), _set_task_status)
+        props += [status, *_task_props()]
     if kind == "meeting":
         props.append(Prop("hs_meeting_start_time", "datetime", _time("timestamp")))
         props.append(Prop("hs_meeting_end_time", "datetime", _meeting_end))
     return props
+
+
+# Task properties beyond status and subject, with their documented options: the tasks guide,
+# https://developers.hubspot.com/docs/api/crm/tasks (hs_timestamp is the due date;
+# hs_task_priority LOW, MEDIUM or HIGH; hs_task_type EMAIL, CALL or TODO; hs_task_status
+# per hubspot-api.md section 4.1). Batch create: https://developers.hubspot.com/docs/
+# api-reference/latest/crm/activities/tasks/batch/create-tasks (objectWriteTraceId echoed).
+TASK_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "DEFERRED", "COMPLETED")
+TASK_PRIORITIES = ("NONE", "LOW", "MEDIUM", "HIGH")
+TASK_TYPES = ("EMAIL", "CALL", "TODO", "LINKED_IN", "LINKEDIN")
+
+
+def _task_props() -> list[Prop]:
+    return [
+        Prop("hs_task_body", "string", _extra("hs_task_body"), _set_extra("hs_task_body")),
+        Prop(
+            "hs_task_priority",
+            "enumeration",
+            _extra("hs_task_priority"),
+            _set_extra("hs_task_priority", TASK_PRIORITIES),
+            options=TASK_PRIORITIES,
+        ),
+        Prop(
+            "hs_task_type",
+            "enumeration",
+            _extra("hs_task_type"),
+            _set_extra("hs_task_type", TASK_TYPES),
+            options=TASK_TYPES,
+        ),
+        Prop("hs_task_is_completed", "bool", _task_done),
+    ]
+
+
+def _extra(name: str) -> Getter:
+    return lambda w, r: as_wire((r.extra or {}).get(name))
+
+
+def _set_extra(name: str, options: tuple[str, ...] = ()) -> Setter:
+    def setter(w: World, r: Any, v: str | None) -> dict[str, Any]:
+        if v is not None and options and v not in options:
+            raise ValueError(f"{v!r} was not one of the allowed options: {', '.join(options)}")
+        return {name: v}
+
+    return setter
+
+
+def _set_task_status(w: World, r: Any, v: str | None) -> dict[str, Any]:
+    if v is not None and v not in TASK_STATUSES:
+        raise ValueError(f"{v!r} was not one of the allowed options: {', '.join(TASK_STATUSES)}")
+    return {"status": v}
+
+
+def _task_done(w: World, r: Activity) -> str | None:
+    return as_wire(r.status == "COMPLETED")
 
 
 def _meeting_end(w: World, a: Activity) -> str | None:

@@ -91,10 +91,26 @@ class ActivityObjects:
                 picklist=vocab.TASK_STATUSES,
                 updateable=True,
                 nillable=False,
+                restricted=True,
+                write=lambda v: {"status": vocab.task_status_code(v)},
             ),
             computed("IsClosed", "boolean", lambda a: status(a) == "Completed", nillable=False),
             computed(
-                "Priority", "picklist", lambda a: "Normal", picklist=("High", "Normal", "Low")
+                "Priority",
+                "picklist",
+                lambda a: (a.extra or {}).get("Priority") or "Normal",
+                picklist=vocab.TASK_PRIORITIES,
+                updateable=True,
+                restricted=True,
+                write=lambda v: {"Priority": v},
+            ),
+            computed(
+                "Description",
+                "textarea",
+                lambda a: (a.extra or {}).get("Description"),
+                updateable=True,
+                length=32_000,
+                write=lambda v: {"Description": v},
             ),
             computed(
                 "TaskSubtype",

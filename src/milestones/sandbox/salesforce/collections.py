@@ -1,6 +1,6 @@
 """The other sObject Collections verbs: create, retrieve and delete up to 200 records.
 
-`POST composite/sobjects` creates (Contacts, Leads and the permission objects here),
+`POST composite/sobjects` creates (Contacts, Leads, Tasks and the permission objects here),
 `GET composite/sobjects/{Type}?ids=&fields=` reads (null for an id not found) and
 `DELETE composite/sobjects?ids=&allOrNone=` moves records to the recycle bin. Like the
 update verb they answer 200 with one result per record (reference section 2.1).
@@ -14,6 +14,7 @@ from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.salesforce.org import Org
 from milestones.sandbox.salesforce.setup import SetupError
 from milestones.sandbox.salesforce.soql.parser import SoqlError
+from milestones.sandbox.salesforce.tasks import create_task
 from milestones.sandbox.salesforce.writes import MAX_RECORDS, RequestError
 
 ROLLED_BACK = (
@@ -57,6 +58,8 @@ def create_records(server: Org, body: Any) -> list[dict[str, Any]]:
         try:
             if sobject in ("Contact", "Lead"):
                 new_id = server.writer.create_person(sobject, fields)
+            elif sobject == "Task":
+                new_id = create_task(server.world, server.catalog, fields)
             else:
                 new_id = server.setup.create(server.objects, sobject, fields)
         except RequestError as exc:

@@ -25,6 +25,7 @@ from milestones.sandbox.salesforce.org import Org
 from milestones.sandbox.salesforce.query import QueryService
 from milestones.sandbox.salesforce.setup import SetupError
 from milestones.sandbox.salesforce.soql.parser import SoqlError
+from milestones.sandbox.salesforce.tasks import create_task
 from milestones.sandbox.salesforce.writes import RequestError
 from milestones.sandbox.server.http import Request, Response, json_response
 
@@ -297,6 +298,8 @@ def _create(server: Org) -> Any:
                 )
             if sobject in ("Contact", "Lead"):
                 new_id = server.writer.create_person(sobject, body)
+            elif sobject == "Task":
+                new_id = create_task(server.world, server.catalog, body)
             else:
                 new_id = server.setup.create(server.objects, sobject, body)
         except SetupError as exc:

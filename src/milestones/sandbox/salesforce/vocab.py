@@ -97,6 +97,7 @@ _DISPOSITIONS = {
     "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
 }
 _CALL_STATUS = {"COMPLETED": "Completed", "QUEUED": "Not Started", "RINGING": "Not Started"}
+TASK_PRIORITIES = ("High", "Normal", "Low")
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 _TASK_STATUS = {
     "NOT_STARTED": "Not Started",
@@ -138,6 +139,11 @@ def call_status(status: str | None) -> str:
 
 def task_status(status: str | None) -> str:
     return _TASK_STATUS.get(status or "", "Not Started")
+
+
+def task_status_code(label: str | None) -> str | None:
+    """The world's code for a Task Status label (``Completed`` -> ``COMPLETED``)."""
+    return next((code for code, text in _TASK_STATUS.items() if text == label), None)
 
 
 def email_status(direction: str | None) -> str:
