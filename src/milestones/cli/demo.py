@@ -24,6 +24,7 @@ from milestones.cli.app import AppContext, say
 from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
 from milestones.report.build import write_html_report
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector
@@ -150,7 +151,7 @@ def demo(
             progress(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
             config = load_config(config_path)
             connector = build_connector(config)
-            with Store(config.state.path) as state:
+            with open_state(config.state.location()) as state:
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
@@ -166,7 +167,9 @@ def demo(
                 counts = funnel(state)
                 examples = _examples(state)
             html = Path(html_path).resolve()
-            write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
+            write_html_report(
+                config.state.location(), html, datetime.now(UTC), rules=config.mapping
+            )
             app.use(config)  # explain reads this config's state
             if as_json:
                 data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}

@@ -19,6 +19,7 @@ from milestones.mapping.rules import MappingRules
 from milestones.report.build import provider_of, report_from_state
 from milestones.report.html import render_html
 from milestones.report.text import render_lines
+from milestones.store.location import StateLocation
 from milestones.text import NAME_LIMIT, printable
 
 
@@ -31,7 +32,9 @@ def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
-def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, ReportSettings]:
+def _sources(
+    app: AppContext, state: str | None
+) -> tuple[Path | StateLocation, MappingRules, ReportSettings]:
     """The state file, the mapping rules and the ``[report]`` defaults to use.
 
     A state file given without a config is read with the default rules of the CRM it was
@@ -42,7 +45,7 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
         return Path(state), MappingRules.model_validate(defaults), ReportSettings()
     config = app.config()
-    path = Path(state) if state is not None else config.state.path
+    path = Path(state) if state is not None else config.state.location()
     return path, config.mapping, config.report
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import click
 
+from milestones.cli import migrate
 from milestones.cli.app import EXIT_CONFIG, AppContext, Busy, pass_app
 from milestones.store import backup
 from milestones.store.backup import create_private, list_state_copies
 from milestones.store.health import StateError, check_state
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.lock import AlreadyRunning, run_lock
 
@@ -84,8 +86,12 @@ def backup_now(app: AppContext) -> None:
       milestones state backup
     """
     config = app.config()
+    if config.state.url is not None:
+        raise click.UsageError(
+            "the state is in PostgreSQL: back it up with the database's own tools (pg_dump)"
+        )
     with Store(config.state.path) as state:
-        made = backup.back_up(state.db, config.state.path, datetime.now(UTC))
+        made = backup.back_up(state.sqlite, config.state.path, datetime.now(UTC))
     backup.prune(config.state.path, max(config.state.backups, 1))
     app.emit({"backup": str(made)}, False, [f"backup: {made}"])
 
@@ -155,8 +161,8 @@ def import_history(app: AppContext, source: Path, as_json: bool) -> None:
     Example:
       milestones state import milestones.db.20261101T120000Z.history.jsonl
     """
-    path = _state_path(app)
-    with run_lock(path), Store(path) as state, state.transaction():
+    location = app.config().state.location()
+    with run_lock(location), open_state(location) as state, state.transaction():
         with source.open(encoding="utf-8", errors="replace") as lines:
             result = state.history.import_lines(lines)
         if result.rejected:
@@ -184,5 +190,7 @@ class _Rejected(click.ClickException):
             f"{source}: {len(rejected)} line(s) rejected, nothing imported:\n  {shown}"
         )
 
+
+state_group.add_command(migrate.copy)
 
 COMMANDS: tuple[click.Command, ...] = (state_group,)

@@ -30,6 +30,7 @@ from milestones.report.model import (
     SilentClient,
 )
 from milestones.report.tally import PersonFacts, Tally
+from milestones.store.location import StateLocation, open_state
 from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
 from milestones.store.rows import Person
 from milestones.store.sqlite import Store
@@ -111,7 +112,7 @@ def build_report(
 
 
 def report_from_state(
-    state_path: Path,
+    state_path: Path | StateLocation,
     rules: MappingRules,
     now: datetime,
     *,
@@ -122,7 +123,7 @@ def report_from_state(
     owner_names: Mapping[str, str] | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
-    with Store(state_path, read_only=True) as store:
+    with open_state(_located(state_path), read_only=True) as store:
         return build_report(
             store,
             rules,
@@ -139,12 +140,16 @@ def provider_of(state_path: Path) -> str | None:
     """The CRM a state file was last synced from, from its run log (None if unknown)."""
     if not state_path.exists():
         return None
-    with Store(state_path, read_only=True) as store:
+    with open_state(_located(state_path), read_only=True) as store:
         return store.runs.last_provider()
 
 
+def _located(state: Path | StateLocation) -> StateLocation:
+    return state if isinstance(state, StateLocation) else StateLocation(state)
+
+
 def write_html_report(
-    state_path: Path,
+    state_path: Path | StateLocation,
     out_path: Path,
     now: datetime,
     rules: MappingRules | None = None,

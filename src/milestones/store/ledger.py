@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
+from milestones.store.dialect import Connection
 from milestones.store.rows import LedgerEntry
 
 _COLUMNS = (
@@ -16,7 +16,7 @@ _COLUMNS = (
 class Ledger:
     """Milestones reached, unique per (record kind, record, milestone): a rerun adds none."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def add(self, entries: Sequence[LedgerEntry]) -> None:
