@@ -160,13 +160,18 @@ class Outbox:
         return int(row[0])
 
     def rows(self, status: str | None = None, limit: int = 50) -> list[WriteRow]:
-        """Pending or failed writes (all when ``status`` is None), newest first."""
+        """Pending or failed writes (all when ``status`` is None), newest first; a negative
+        ``limit`` sets none."""
         sql = f"SELECT {_ROW} FROM writes"
-        args: tuple[str, ...] = ()
+        args: tuple[str | int, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
             args = (status,)
-        rows = self.db.execute(sql + " ORDER BY updated_at DESC LIMIT ?", (*args, limit))
+        sql += " ORDER BY updated_at DESC"
+        if limit >= 0:
+            sql += " LIMIT ?"
+            args = (*args, limit)
+        rows = self.db.execute(sql, args)
         return [WriteRow(*row) for row in rows.fetchall()]
 
     def of(self, record_id: str) -> WriteRow | None:
