@@ -147,7 +147,7 @@ _INSERT_INTO = re.compile(rf"^\s*INSERT\s+INTO\s+({_WORD})", re.I)
 _COLUMN_LIST = re.compile(rf"^\s*INSERT\s+INTO\s+{_WORD}\s*\(([^)]*)\)", re.I)
 _JSON_EACH = re.compile(r"\bjson_each\(\s*\?\s*\)", re.I)
 _JSON_ARRAY = re.compile(r"\bjson_array\(", re.I)
-_PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*(\w+)\s*\))?\s*(?:=\s*(\d+))?\s*$", re.I)
+_PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*(\w+)\s*\))?\s*(?:=\s*(\w+))?\s*$", re.I)
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
 # SQLite's ``a IS b`` / ``a IS NOT b`` between values is null-safe equality.
 _IS_NOT_VALUE = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
@@ -177,7 +177,7 @@ def pragma_to_postgres(sql: str) -> tuple[str, tuple[Any, ...]] | None:
     if match is None:
         return None
     name, argument, value = match.group(1).lower(), match.group(2), match.group(3)
-    if name == "user_version" and value is not None:
+    if name == "user_version" and value is not None and value.isdigit():
         return (
             f"INSERT INTO {VERSION_TABLE} (one, version) VALUES (1, %s) "
             "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
