@@ -61,6 +61,16 @@ def say(sql: str, has_parameters: bool = True) -> str:
             "SELECT id FROM contacts WHERE ref_key LIKE '%@%' AND data = '?' AND id = ?",
             "SELECT id FROM contacts WHERE ref_key LIKE '%%@%%' AND data = '?' AND id = %s",
         ),
+        (  # an array parameter an index scan takes, whatever the statistics say
+            "SELECT id FROM deals WHERE id IN (SELECT value FROM json_each(?)) AND x = 0",
+            "SELECT id FROM deals WHERE id = ANY(ARRAY(SELECT json_array_elements_text("
+            "CAST(%s AS json)))) AND x = 0",
+        ),
+        (
+            "DELETE FROM dirty WHERE contact_id NOT IN (SELECT value FROM json_each(?))",
+            "DELETE FROM dirty WHERE contact_id <> ALL(ARRAY(SELECT json_array_elements_text("
+            "CAST(%s AS json))))",
+        ),
         ("BEGIN IMMEDIATE", "BEGIN"),
         ("SELECT json_array(1, 2)", "SELECT json_build_array(1, 2)"),
     ],

@@ -10,8 +10,9 @@ written in the same style needs nothing here:
   ``INSERT OR REPLACE`` becomes ``ON CONFLICT (primary key) DO UPDATE`` of every column
   (the ones not inserted go back to their default, as SQLite's delete-and-insert leaves them);
 * ``a IS b`` and ``a IS NOT b`` between values become ``IS [NOT] DISTINCT FROM``;
-* ``json_each(?)`` becomes ``json_array_elements_text(CAST(? AS json))`` (same ``value``
-  column);
+* ``x IN (SELECT value FROM json_each(?))`` becomes ``x = ANY(ARRAY(...))`` (an index
+  scan), and any other ``json_each(?)`` ``json_array_elements_text(CAST(? AS json))`` (same
+  ``value`` column);
 * in DDL: ``WITHOUT ROWID`` goes, ``INTEGER PRIMARY KEY`` becomes a ``BIGINT`` identity,
   ``INTEGER`` ``BIGINT``, ``REAL`` ``DOUBLE PRECISION``, and ``TEXT`` compares bytewise
   (``COLLATE "C"``, SQLite's ``BINARY``), so ids sort and page in the same order on both;
@@ -146,6 +147,9 @@ _INSERT_OR = re.compile(rf"^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+({_WORD})
 _INSERT_INTO = re.compile(rf"^\s*INSERT\s+INTO\s+({_WORD})", re.I)
 _COLUMN_LIST = re.compile(rf"^\s*INSERT\s+INTO\s+{_WORD}\s*\(([^)]*)\)", re.I)
 _JSON_EACH = re.compile(r"\bjson_each\(\s*\?\s*\)", re.I)
+_IN_JSON_EACH = re.compile(
+    r"\b(NOT\s+)?IN\s*\(\s*SELECT\s+value\s+FROM\s+json_each\(\s*\?\s*\)\s*\)", re.I
+)
 _JSON_ARRAY = re.compile(r"\bjson_array\(", re.I)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*(\w+)\s*\))?\s*(?:=\s*(\w+))?\s*$", re.I)
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
@@ -199,6 +203,7 @@ def to_postgres(sql: str, describe: Describe, *, has_parameters: bool) -> str:
     """One DML statement of the store, said in PostgreSQL (see the module's docstring)."""
     if re.match(r"^\s*BEGIN\s+IMMEDIATE\s*$", sql, re.I):
         return "BEGIN"
+    sql = _IN_JSON_EACH.sub(_any_of_json, sql)
     sql = _JSON_EACH.sub("json_array_elements_text(CAST(? AS json))", sql)
     sql = _JSON_ARRAY.sub("json_build_array(", sql)
     sql = _IS_NOT_VALUE.sub("IS DISTINCT FROM ", sql)
@@ -217,6 +222,14 @@ def to_postgres(sql: str, describe: Describe, *, has_parameters: bool) -> str:
             if table.has_identity:  # what sqlite3's ``lastrowid`` answers
                 sql = sql.rstrip().rstrip(";") + " RETURNING id"
     return _placeholders(sql) if has_parameters else sql
+
+
+def _any_of_json(match: re.Match[str]) -> str:
+    """``x IN (SELECT value FROM json_each(?))`` as ``x = ANY(ARRAY(...))``: one array
+    parameter, which an index scan takes whatever the planner guesses of the table's size
+    (the IN form can become a nested loop over every row when the statistics are new)."""
+    elements = "ARRAY(SELECT json_array_elements_text(CAST(? AS json)))"
+    return f"<> ALL({elements})" if match.group(1) else f"= ANY({elements})"
 
 
 def _with_upsert(sql: str, table: Table) -> str:
