@@ -253,3 +253,23 @@ def _vacuumed(where: StateLocation) -> dict[str, int]:
             (where.org,),
         ).fetchall()
     return {str(name): int(count) for name, count in rows}
+
+
+def test_state_check_and_export_read_the_org_and_file_chores_say_why_not(
+    tmp_path: Path, pg_orgs: Orgs
+) -> None:
+    crm = start_crm("hubspot", tmp_path / "chores", CONTACTS, orgs=pg_orgs)
+    try:
+        missing = crm.cli("state", "check")
+        assert missing.code == 2 and "run `milestones sync` first" in missing.err
+        synced(crm)
+        checked = crm.cli("state", "check", "--json")
+        assert checked.code == 0 and json.loads(checked.out)["schema_version"] == len(MIGRATIONS)
+        exported = crm.cli("state", "export", str(tmp_path / "history.jsonl"))
+        assert exported.code == 0, exported.err
+        assert '"type": "ledger"' in (tmp_path / "history.jsonl").read_text()
+        for chore in ("backup", "restore"):
+            refused = crm.cli("state", chore)
+            assert refused.code == 2 and "pg_dump" in refused.err
+    finally:
+        crm.stop()

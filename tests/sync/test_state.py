@@ -9,10 +9,12 @@ import pytest
 from sync_fakes import count
 
 from milestones.store.health import StateError
+from milestones.store.location import open_state
 from milestones.store.rows import Cursor
 from milestones.store.schema import MIGRATIONS
 from milestones.store.sqlite import Store
 from milestones.sync.plan import diff_fields, normalise
+from pg_support import Orgs
 
 
 def test_a_new_state_file_is_private_wal_and_current(tmp_path: Path) -> None:
@@ -25,19 +27,26 @@ def test_a_new_state_file_is_private_wal_and_current(tmp_path: Path) -> None:
         assert again.version == len(MIGRATIONS)
 
 
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with Store(path) as state:
+def test_a_state_is_migrated_once(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
+        assert state.migrated_from == 0 and state.version == len(MIGRATIONS)
+    with open_state(orgs.location()) as again:
+        assert again.migrated_from == again.version == len(MIGRATIONS)
+
+
+def test_a_newer_schema_is_refused(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
         state.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(StateError, match="upgrade milestones"):  # exit 2, versions named
-        Store(path)
+    for read_only in (False, True):
+        with pytest.raises(StateError, match="upgrade milestones"):  # exit 2, versions named
+            open_state(orgs.location(), read_only=read_only)
 
 
-def test_cursors_round_trip(tmp_path: Path) -> None:
+def test_cursors_round_trip(orgs: Orgs) -> None:
     from datetime import UTC, datetime
 
     moment = datetime(2025, 5, 1, 12, 30, tzinfo=UTC)
-    with Store(tmp_path / "s.db") as state:
+    with open_state(orgs.location()) as state:
         cursor = Cursor("hubspot", "deals", "sync", committed=moment, resume="abc", pages=3)
         with state.transaction():
             state.cursors.save(cursor)
@@ -45,8 +54,8 @@ def test_cursors_round_trip(tmp_path: Path) -> None:
         assert state.cursors.get("hubspot", "contacts", "sync").committed is None
 
 
-def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as state:
+def test_a_failed_transaction_leaves_nothing(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
         with pytest.raises(ZeroDivisionError), state.transaction() as db:
             db.execute("INSERT INTO dirty VALUES ('c1')")
             _ = 1 / 0
