@@ -245,6 +245,19 @@ def test_forget_vacuums_the_tables_that_held_the_person(tmp_path: Path, pg_orgs:
         crm.stop()
 
 
+def test_a_run_that_tombstones_a_deleted_person_vacuums_too(tmp_path: Path, pg_orgs: Orgs) -> None:
+    crm = synced(start_crm("hubspot", tmp_path / "tombstone", CONTACTS, orgs=pg_orgs))
+    try:
+        before = _vacuumed(crm.where)
+        assert crm.cli("sync", "--full").code == 0  # nothing erased: no VACUUM
+        assert _vacuumed(crm.where)["contacts"] == before.get("contacts", 0)
+        crm.world.delete("person", next(iter(crm.world.ids("person"))))  # a GDPR deletion
+        assert crm.cli("sync", "--full").code == 0
+        assert _vacuumed(crm.where)["contacts"] > before.get("contacts", 0)
+    finally:
+        crm.stop()
+
+
 def _vacuumed(where: StateLocation) -> dict[str, int]:
     assert where.url is not None
     with psycopg.connect(where.url) as conn:

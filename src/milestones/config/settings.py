@@ -288,6 +288,8 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     _register_secrets(config)
+    if config.state.url is not None and env.get("PGPASSWORD"):
+        register_secret(env["PGPASSWORD"])  # libpq's password: never in a log line either
     if base_dir is not None and not config.state.path.is_absolute():
         state = config.state.model_copy(update={"path": base_dir / config.state.path})
         config = config.model_copy(update={"state": state})
