@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -286,3 +287,24 @@ def test_state_check_and_export_read_the_org_and_file_chores_say_why_not(
             assert refused.code == 2 and "pg_dump" in refused.err
     finally:
         crm.stop()
+
+
+def test_workers_starting_together_on_a_new_org_migrate_it_once(pg_orgs: Orgs) -> None:
+    where = pg_orgs.location("together")
+    opened: list[int | None] = []
+    failures: list[BaseException] = []
+
+    def open_once() -> None:
+        try:
+            with open_state(where) as state:
+                opened.append(state.migrated_from)
+        except BaseException as exc:
+            failures.append(exc)
+
+    workers = [threading.Thread(target=open_once) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not failures, failures
+    assert sorted(opened, key=lambda v: v or 0) == [0, *[len(MIGRATIONS)] * 3]

@@ -157,3 +157,15 @@ def test_the_cli_exits_2_and_never_prints_the_password(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "state.url" in done.stderr and "PGPASSWORD" in done.stderr
     assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_postgres_tests_skip_locally_and_fail_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pg_support
+
+    monkeypatch.delenv(pg_support.URL_ENV, raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="pg_ctlcluster"):
+        pg_support.server_url()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="need a server"):
+        pg_support.server_url()

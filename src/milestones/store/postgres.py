@@ -282,8 +282,10 @@ class PostgresStore(Store):
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        """Create the schema and SQLite's functions, then apply the missing migrations, each
-        in one transaction under a lock, so two workers starting at once migrate once."""
+        """Create the schema and SQLite's functions, then apply the missing migrations: all in
+        one transaction under a lock keyed by the org, so two workers starting at once migrate
+        once (the second finds the version the first committed), and a failed migration leaves
+        the schema as it was (PostgreSQL's DDL is transactional)."""
         with self.transaction():
             key = lock_key(self.org)
             self.pg.conn.execute("SELECT pg_advisory_xact_lock(%s, 1)", (key >> 32,))
@@ -291,10 +293,12 @@ class PostgresStore(Store):
             self.pg.conn.execute(dialect.VERSION_DDL)
             for function in dialect.FUNCTIONS:
                 self.pg.conn.execute(function)  # type: ignore[call-overload]
-        current = self.version
-        if current > len(MIGRATIONS):
-            raise newer_schema(self.label, current)
-        self._apply_migrations(current)
+            current = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            if current > len(MIGRATIONS):
+                raise newer_schema(self.label, current)
+            self.migrated_from = current
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._run_migration(number, script)
 
     def tables(self) -> list[str]:
         """The org's tables, without the version row's own."""

@@ -162,12 +162,16 @@ class Store:
         self.migrated_from = current
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                if number == privacy.HASHED_KEYS_SCHEMA:
-                    privacy.hash_plain_keys(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+                self._run_migration(number, script)
+
+    def _run_migration(self, number: int, script: str) -> None:
+        """One migration's statements and the version it brings, inside a transaction."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        if number == privacy.HASHED_KEYS_SCHEMA:
+            privacy.hash_plain_keys(self.db)
+        self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
