@@ -19,10 +19,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from reliability_support import Crm, differing, start_crm
+from bad_input_support import HS_WRITE
+from reliability_support import Crm, Tamper, differing, edit_json, failed_writes, start_crm
 
 from milestones.cli.app import exit_code_for
 from milestones.store.health import StateError
@@ -206,19 +208,27 @@ def test_migrate_brings_an_org_to_this_releases_schema(tmp_path: Path, pg_orgs: 
 def test_state_copy_loses_nothing_and_the_next_sync_writes_nothing(
     tmp_path: Path, pg_orgs: Orgs
 ) -> None:
-    crm = synced(start_crm("salesforce", tmp_path / "copied", CONTACTS))
+    crm = start_crm("hubspot", tmp_path / "copied", CONTACTS)
     target = pg_orgs.location("copied", crm.state)
     assert target.url is not None and target.org is not None
     try:
+        crm.ensure_fields()
+        tamper = Tamper(crm.server, HS_WRITE, edit_json(_drop_half))  # some writes fail
+        assert crm.cli("sync").code == 1
+        tamper.remove()
+        failed = failed_writes(crm.state)
+        assert failed
         copied = crm.cli("state", "copy", "--to", target.url, "--org", target.org, "--json")
         assert copied.code == 0, copied.err
         assert json.loads(copied.out)["complete"] is True
         with open_state(crm.where, read_only=True) as file, open_state(target) as org:
             for table in file.tables():
                 assert file.row_count(table) == org.row_count(table), table
-            for table in ("contacts", "deals", "ledger", "cursors", "runs", "meta"):
+            for table in ("contacts", "deals", "ledger", "cursors", "runs", "writes", "meta"):
                 assert org.row_count(table) > 0, table
-            assert file.privacy.key() == org.privacy.key()
+            assert file.privacy.key() == org.privacy.key()  # emails still match their hashes
+            assert file.ledger.of(next(iter(failed))) == org.ledger.of(next(iter(failed)))
+        assert failed_writes(target) == failed
         again = crm.cli("state", "copy", "--to", target.url, "--org", target.org)
         assert again.code == 2 and "already holds a state" in again.err
         config = crm.config.read_text().replace(
@@ -226,11 +236,18 @@ def test_state_copy_loses_nothing_and_the_next_sync_writes_nothing(
         )
         crm.config.write_text(config)
         moved = dataclasses.replace(crm, location=target)
-        crm.settle()
+        # The CRM did take the writes its answer left out: the run after the copy reads them
+        # back, settles the carried-over failures against the CRM's values, and writes nothing.
         after = moved.sync()
         assert after.outcome == "ok" and after.figures["written"] == 0
+        assert not failed_writes(target)
     finally:
         crm.stop()
+
+
+def _drop_half(payload: Any) -> None:
+    """A batch answer that leaves some of our records out: those are kept as failed."""
+    payload["results"] = payload["results"][: len(payload["results"]) // 2]
 
 
 def test_forget_vacuums_the_tables_that_held_the_person(tmp_path: Path, pg_orgs: Orgs) -> None:
