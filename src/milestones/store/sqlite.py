@@ -18,6 +18,9 @@ disk at a write) raises ``health.StateError`` naming the file and the next step;
 transaction is rolled back first, so nothing is half-written. Before each schema migration,
 and at most once a day when ``backups`` is set, the file is copied beside itself with SQLite's
 online backup API (``backup.py``), keeping the newest ``backups`` copies.
+
+``postgres.PostgresStore`` is this class on an org's schema in PostgreSQL: the same sub-APIs
+and statements, said in PostgreSQL by ``dialect.py``; ``location.open_state`` picks one.
 """
 
 from __future__ import annotations
