@@ -10,6 +10,7 @@ in the one database.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from functools import cache
@@ -68,7 +69,8 @@ class Orgs:
         if self.url is None:
             return StateLocation(path)
         if name not in self.schemas:
-            self.schemas[name] = f"t_{uuid.uuid4().hex[:12]}_{name}"[:63]
+            tail = re.sub(r"[^a-z0-9_]", "_", name.lower())
+            self.schemas[name] = f"t_{uuid.uuid4().hex[:12]}_{tail}"[:63]
         return StateLocation(path, self.url, self.schemas[name])
 
     def config_lines(self, name: str = "state", path: Path | None = None) -> str:
