@@ -80,3 +80,31 @@ def test_plan_compares_values_the_way_crms_store_them(
 ) -> None:
     assert (normalise(key, ours) == normalise(key, theirs)) is equal  # type: ignore[arg-type]
     assert (diff_fields({key: ours}, {key: theirs}) == {}) is equal  # type: ignore[dict-item]
+
+
+NEXT_MIGRATION = """
+    CREATE TABLE notes (org TEXT NOT NULL, kind TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (org, kind)) WITHOUT ROWID;
+    CREATE INDEX notes_seen ON notes(seen) WHERE seen > 0;
+    ALTER TABLE runs ADD COLUMN org TEXT
+"""
+
+
+def test_a_later_migration_in_the_same_style_applies_on_both_engines(
+    orgs: Orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_state(orgs.location()) as state:
+        assert state.version == len(MIGRATIONS)
+    later = (*MIGRATIONS, NEXT_MIGRATION)
+    for module in ("sqlite", "postgres", "health"):
+        monkeypatch.setattr(f"milestones.store.{module}.MIGRATIONS", later)
+    with open_state(orgs.location()) as state, state.transaction() as db:
+        assert state.migrated_from == len(MIGRATIONS) and state.version == len(later)
+        upsert = (
+            "INSERT INTO notes (org, kind) VALUES (?, ?) "
+            "ON CONFLICT (org, kind) DO UPDATE SET seen = notes.seen + 1"
+        )
+        for _ in range(3):
+            db.execute(upsert, ("acme", "run"))
+        assert db.execute("SELECT seen FROM notes WHERE org = ?", ("acme",)).fetchone()[0] == 2
+        assert "org" in state.columns("runs")
