@@ -7,9 +7,9 @@ One command per run::
     python -m benchmarks.fleet --state-url postgresql://bench@localhost/milestones
 
 Each org gets its own seeded world (seed + org number) served by its own sandbox in this
-process, with the provider's rate limits on, and its own config (``org = "org-NN"``). Workers
-are the real CLI, ``python -m milestones --config <org> sync --json``, run as child processes
-K at a time, the way a scheduler with a concurrency limit runs them (Airflow's
+process, with the provider's rate limits on, and its own config (``[state] org = "org_NN"``).
+Workers are the real CLI, ``python -m milestones --config <org> sync --json``, run as child
+processes K at a time, the way a scheduler with a concurrency limit runs them (Airflow's
 ``max_active_tasks``, staggered CronJobs). Two rounds:
 
 1. ``full``: every org's first sync (it writes every person and deal once);
@@ -82,13 +82,12 @@ def write_config(
 ) -> Path:
     """The org's config: its sandbox, its state (a file, or the shared URL), no lookback."""
     if state_url is None:
-        state = f'[state]\npath = "{folder / "state.db"}"\n'
+        state = f'[state]\norg = "{org}"\npath = "{folder / "state.db"}"\n'
     else:
-        state = f'[state]\nurl = "{state_url}"\n'
+        state = f'[state]\norg = "{org}"\nurl = "{state_url}"\n'
     config = folder / f"{org}.toml"
     config.write_text(
-        f'org = "{org}"\nprovider = "{provider}"\n{section}{state}'
-        "[sync]\nlag_seconds = 0\nlookback_seconds = 0\n",
+        f'provider = "{provider}"\n{section}{state}[sync]\nlag_seconds = 0\nlookback_seconds = 0\n',
         encoding="utf-8",
     )
     return config
@@ -96,7 +95,7 @@ def write_config(
 
 def start_org(index: int, args: argparse.Namespace, root: Path) -> Org:
     """Generate the org's world, serve it, write its config and create its fields."""
-    name = f"org-{index + 1:02d}"
+    name = f"org_{index + 1:02d}"
     provider = args.provider
     if provider == "mixed":
         provider = "hubspot" if index % 2 == 0 else "salesforce"

@@ -38,11 +38,11 @@ PARALLEL = int(os.environ.get("MILESTONES_PARALLEL", "4"))
 
 
 def org_configs(folder: Path) -> list[tuple[str, Path]]:
-    """(org, config file) for each ``*.toml`` in ``folder``: its ``org`` key, else the stem."""
+    """(org, config file) for each ``*.toml`` in ``folder``: its ``[state] org``, else the stem."""
     found = []
     for path in sorted(folder.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        found.append((str(data.get("org", path.stem)), path))
+        found.append((str(data.get("state", {}).get("org", path.stem)), path))
     return found
 
 

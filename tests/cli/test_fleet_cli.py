@@ -60,14 +60,14 @@ def test_two_files_naming_one_org_are_both_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "acme.toml").write_text(GOOD.format(state=tmp_path / "a.db"))
-    (tmp_path / "acme-eu.toml").write_text('org = "acme"\n' + GOOD.format(state=tmp_path / "b.db"))
-    (tmp_path / "bad-name.toml").write_text('org = "acme corp"\n' + GOOD.format(state="c.db"))
+    (tmp_path / "acme-eu.toml").write_text(GOOD.format(state=tmp_path / "b.db") + 'org = "acme"\n')
+    (tmp_path / "bad-name.toml").write_text(GOOD.format(state="c.db") + 'org = "acme corp"\n')
     assert run_main("fleet", "status", "--dir", str(tmp_path), "--json") == 2
     rows = json.loads(capsys.readouterr().out)["orgs"]
     problems = {Path(row["config"]).name: row["problem"] for row in rows}
     assert "named by more than one file" in problems["acme.toml"]
     assert "named by more than one file" in problems["acme-eu.toml"]
-    assert problems["bad-name.toml"].startswith("org: ")
+    assert problems["bad-name.toml"].startswith("state.org: ")
 
 
 def _run(outcome: str | None, failed: int = 0, detail: str = "") -> RunRow:

@@ -52,6 +52,7 @@ def test_config_after_the_command_is_accepted_and_used(path: tuple[str, ...]) ->
         ("state", "import"): [__file__],
         ("fleet", "status"): ["--dir", "orgs"],
         ("fleet", "report"): ["--dir", "orgs"],
+        ("state", "copy"): ["--to", "postgresql://u@db/state"],
     }.get(path, [])
     app = parsed_app([*path, *needs_arg, "--config", "after.toml", "-v"])
     assert app.config_path == "after.toml" and app.verbose

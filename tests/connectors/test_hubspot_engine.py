@@ -18,9 +18,11 @@ from milestones.mapping.rules import MappingRules
 from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions, RunReport
+from pg_support import Orgs
 
 HOUR_MS = 3_600_000
 RULES = MappingRules(
@@ -63,12 +65,12 @@ def run(server: HubSpotServer, state: Store, clocks: Clocks, mode: str) -> tuple
 
 
 def test_second_sync_reads_its_own_writes_and_writes_nothing(
-    portal: HubSpotServer, tmp_path: Path
+    portal: HubSpotServer, tmp_path: Path, orgs: Orgs
 ) -> None:
     clocks = Clocks(portal.world)
     settings = HubSpotSettings(access_token=portal.token, base_url=portal.url)
     HubSpotConnector(settings, HUBSPOT_SPEC).ensure_fields(dry_run=False)
-    with Store(tmp_path / "state.db") as state:
+    with open_state(orgs.location()) as state:
         first, usage = run(portal, state, clocks, "full")
         assert first.outcome == "ok", first.detail
         people = portal.world.count("person")

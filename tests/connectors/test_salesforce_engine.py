@@ -18,9 +18,11 @@ from milestones.mapping.rules import MappingRules
 from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions
+from pg_support import Orgs
 
 HOUR_MS = 3_600_000
 RULES = MappingRules(
@@ -78,10 +80,10 @@ def run(server: SalesforceServer, state: Store, clocks: Clocks, mode: str = "inc
     return report, connector.usage()
 
 
-def test_second_sync_reads_its_own_writes_and_writes_nothing(org, tmp_path: Path):
+def test_second_sync_reads_its_own_writes_and_writes_nothing(org, tmp_path: Path, orgs: Orgs):
     clocks = Clocks(org.world)
     provision(org)
-    with Store(tmp_path / "state.db") as state:
+    with open_state(orgs.location()) as state:
         first, usage = run(org, state, clocks, "full")
         assert first.outcome == "ok", first.detail
         people = sum(1 for _ in org.objects["Contact"].rows(False))
@@ -98,11 +100,11 @@ def test_second_sync_reads_its_own_writes_and_writes_nothing(org, tmp_path: Path
         assert second.figures["written"] == 0  # ...and change nothing: no loop
 
 
-def test_a_run_stopped_by_the_budget_resumes_next_time(org, tmp_path: Path):
+def test_a_run_stopped_by_the_budget_resumes_next_time(org, tmp_path: Path, orgs: Orgs):
     clocks = Clocks(org.world)
     provision(org)
     org.daily_api_max = org.api_used + 6  # a run may spend 3 of the 6 left
-    with Store(tmp_path / "state.db") as state:
+    with open_state(orgs.location()) as state:
         stopped, usage = run(org, state, clocks, "full")
         assert stopped.outcome == "quota" and "budget" in stopped.detail
         # the budget came from the first answer's Sforce-Limit-Info, not from /limits

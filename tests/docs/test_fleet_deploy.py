@@ -35,8 +35,8 @@ def orgs(tmp_path: Path) -> Path:
     for stem, org in (("acme", None), ("globex", None), ("client-3", "initech")):
         key = f'org = "{org}"\n' if org else ""
         (folder / f"{stem}.toml").write_text(
-            f'{key}provider = "hubspot"\n[hubspot]\naccess_token = "${{TOKEN_{stem.upper()}}}"\n'
-            f'[state]\npath = "/state/{org or stem}.db"\n',
+            f'provider = "hubspot"\n[hubspot]\naccess_token = "${{TOKEN_{stem.upper()}}}"\n'
+            f'[state]\n{key}path = "/state/{org or stem}.db"\n',
             encoding="utf-8",
         )
     return folder
@@ -83,10 +83,14 @@ def test_one_cronjob_per_org_with_forbid_and_no_secret(orgs: Path, tmp_path: Pat
 
 
 def test_names_kubernetes_cannot_take_are_refused(orgs: Path, tmp_path: Path) -> None:
-    (orgs / "bad.toml").write_text('org = "Acme Corp!"\nprovider = "hubspot"\n', encoding="utf-8")
+    (orgs / "bad.toml").write_text(
+        'provider = "hubspot"\n[state]\norg = "Acme Corp!"\n', encoding="utf-8"
+    )
     done = _generate(orgs, tmp_path / "out")
     assert done.returncode != 0 and "'Acme Corp!'" in done.stderr
-    (orgs / "bad.toml").write_text('org = "acme"\nprovider = "hubspot"\n', encoding="utf-8")
+    (orgs / "bad.toml").write_text(
+        'provider = "hubspot"\n[state]\norg = "acme"\n', encoding="utf-8"
+    )
     done = _generate(orgs, tmp_path / "out")
     assert done.returncode != 0 and "same org" in done.stderr
 

@@ -55,7 +55,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
                 assert done.returncode == 0, done.stderr
             config = box.config.read_text(encoding="utf-8")
             if name == "acme":  # named by its key; the others by their file's name
-                (folder / "client-a.toml").write_text(f'org = "acme"\n{config}', encoding="utf-8")
+                (folder / "client-a.toml").write_text(
+                    config.replace("[state]\n", '[state]\norg = "acme"\n', 1), encoding="utf-8"
+                )
             else:
                 (folder / f"{name}.toml").write_text(config, encoding="utf-8")
         never = root / "never-ran.db"

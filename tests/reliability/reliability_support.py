@@ -16,7 +16,6 @@ import io
 import json
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,10 +33,12 @@ from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.server.core import Request, Response, SandboxServer, json_response
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
+from milestones.store.location import StateLocation, open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine
 from milestones.sync.run import CrashHook, RunOptions, RunReport
+from pg_support import Orgs
 
 SEED = 23
 HUBSPOT_TOKEN = "pat-na1-reliability-0f3c9a7e-hubspot-token"
@@ -72,6 +73,12 @@ class Crm:
     state: Path
     env: dict[str, str] = field(default_factory=dict)
     time: VirtualTime = field(default_factory=VirtualTime)
+    location: StateLocation | None = None  # in PostgreSQL; None: the file ``state``
+
+    @property
+    def where(self) -> StateLocation:
+        """Where the worker's state is, on either engine."""
+        return self.location or StateLocation(self.state)
 
     @property
     def names(self) -> dict[str, str]:
@@ -95,7 +102,7 @@ class Crm:
 
     def sync(self, mode: str = "incremental", batch_size: int | None = None) -> RunReport:
         """One engine run against this CRM (the connector is closed after it)."""
-        with Store(self.state) as state:
+        with open_state(self.where) as state:
             engine = self.engine(state, batch_size)
             try:
                 return engine.run(RunOptions(mode=mode))  # type: ignore[arg-type]
@@ -184,13 +191,22 @@ def start_crm(
     seed: int = SEED,
     faults: str | None = None,
     extra_config: str = "",
+    orgs: Orgs | None = None,
 ) -> Crm:
-    """Generate a world, serve it as ``provider`` on 127.0.0.1, write a config for it."""
+    """Generate a world, serve it as ``provider`` on 127.0.0.1, write a config for it.
+
+    With ``orgs``, the state is on its engine (PostgreSQL: a schema named after ``tmp``).
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     world = generate_world(seed=seed, contacts=contacts)
     state = tmp / "state.db"
     config = tmp / "milestones.toml"
-    common = f'[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n{extra_config}'
+    location = None
+    state_lines = f'path = "{state}"\n'
+    if orgs is not None and orgs.engine == "postgresql":
+        location = orgs.location(tmp.name, state)
+        state_lines = orgs.config_lines(tmp.name, state)
+    common = f"[state]\n{state_lines}[sync]\nlag_seconds = 0\n{extra_config}"
     if provider == "hubspot":
         server: SandboxServer = HubSpotServer(world, token=HUBSPOT_TOKEN, faults=faults).start()
         config.write_text(
@@ -207,7 +223,7 @@ def start_crm(
             f'ca_bundle = "{sf.ca_bundle}"\n{common}'
         )
         env = {"SF_SESSION_ID": SALESFORCE_SESSION}
-    return Crm(provider, server, world, config, state, env)
+    return Crm(provider, server, world, config, state, env, location=location)
 
 
 def differing(expected: CrmValues, actual: CrmValues) -> dict[tuple[str, int], Any]:
@@ -227,10 +243,11 @@ def differing(expected: CrmValues, actual: CrmValues) -> dict[tuple[str, int], A
     }
 
 
-def failed_writes(state: Path) -> dict[str, tuple[str, str]]:
+def failed_writes(state: Path | StateLocation) -> dict[str, tuple[str, str]]:
     """Record id -> (code, reason) of every write the state keeps as failed."""
-    with sqlite3.connect(state) as db:
-        rows = db.execute(
+    where = state if isinstance(state, StateLocation) else StateLocation(state)
+    with open_state(where, read_only=True) as store:
+        rows = store.db.execute(
             "SELECT record_id, code, message FROM writes WHERE status = 'failed'"
         ).fetchall()
     return {rid: (code or "", message or "") for rid, code, message in rows}
@@ -354,7 +371,8 @@ def check_cursors_cover_the_mirror(crm: Crm) -> int:
     """No completed cursor passes a record the mirror lacks; returns the records checked."""
     checked = 0
     kinds = WORLD_KINDS if crm.provider == "hubspot" else SALESFORCE_KINDS
-    with sqlite3.connect(crm.state) as db:
+    with open_state(crm.where, read_only=True) as store:
+        db = store.db
         cursors = db.execute(
             "SELECT kind, committed FROM cursors WHERE committed IS NOT NULL AND lane = 'sync'"
         ).fetchall()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,9 @@ from typing import Any
 import pytest
 from reliability_support import Crm, Tamper, check_cursors_cover_the_mirror, differing, start_crm
 
-from milestones.store.sqlite import Store
+from milestones.store.location import StateLocation, open_state
 from milestones.sync.run import CRASH_ENV, RunOptions
+from pg_support import Orgs
 
 CONTACTS = 150
 BATCH = 25  # write batches small enough for several write points per run
@@ -55,18 +55,18 @@ class PointCounter:
 def reference_run(crm: Crm) -> tuple[dict[str, int], set[tuple[Any, ...]]]:
     """An uninterrupted full sync: its crash points per phase and its ledger."""
     counter = PointCounter()
-    with Store(crm.state) as state:
+    with open_state(crm.where) as state:
         engine = crm.engine(state, BATCH, crash=counter)  # type: ignore[arg-type]
         report = engine.run(RunOptions(mode="full"))
         engine.connector.close()
     assert report.outcome == "ok", report.detail
-    return counter.seen, ledger(crm.state)
+    return counter.seen, ledger(crm.where)
 
 
-def ledger(path: Path) -> set[tuple[Any, ...]]:
-    """The transitions a state file recorded; asserts none is recorded twice."""
-    with sqlite3.connect(path) as db:
-        rows = db.execute(
+def ledger(where: StateLocation) -> set[tuple[Any, ...]]:
+    """The transitions a state recorded; asserts none is recorded twice."""
+    with open_state(where, read_only=True) as store:
+        rows = store.db.execute(
             "SELECT record_kind, record_id, from_milestone, to_milestone, reached_on FROM ledger"
         ).fetchall()
     assert len(rows) == len(set(rows)), "a transition was recorded twice"
@@ -105,9 +105,11 @@ def crash_plan(provider: str, seen: dict[str, int]) -> list[list[str]]:
 
 @pytest.mark.parametrize("provider", ["hubspot", "salesforce"])
 def test_killed_workers_restart_to_the_uninterrupted_result(
-    provider: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    provider: str, tmp_path: Path, orgs: Orgs, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    reference = start_crm(provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+    reference = start_crm(
+        provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG, orgs=orgs
+    )
     try:
         reference.ensure_fields()
         seen, expected_ledger = reference_run(reference)
@@ -119,7 +121,7 @@ def test_killed_workers_restart_to_the_uninterrupted_result(
     assert sum(len(p) for p in plan) >= (20 if provider == "hubspot" else 10)
     kills = covered = 0
     for n, points in enumerate(plan):
-        crm = start_crm(provider, tmp_path / f"crash{n}", CONTACTS, extra_config=CONFIG)
+        crm = start_crm(provider, tmp_path / f"crash{n}", CONTACTS, extra_config=CONFIG, orgs=orgs)
         try:
             crm.ensure_fields()
             for point in points:
@@ -135,7 +137,7 @@ def test_killed_workers_restart_to_the_uninterrupted_result(
             )  # `sync --full` again, or the next cron run
             assert crm.sync(restart, BATCH).outcome == "ok", points
             assert not differing(expected, crm.crm_values()), points
-            assert ledger(crm.state) == expected_ledger, points
+            assert ledger(crm.where) == expected_ledger, points
         finally:
             crm.stop()
     capfd.readouterr()
@@ -159,10 +161,12 @@ class KillAt:
 
 @pytest.mark.parametrize("provider", ["hubspot"])
 def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
-    provider: str, tmp_path: Path
+    provider: str, tmp_path: Path, orgs: Orgs
 ) -> None:
     """Killed from outside while the CRM handles its N-th request (a write lands unseen)."""
-    reference = start_crm(provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+    reference = start_crm(
+        provider, tmp_path / "reference", CONTACTS, extra_config=CONFIG, orgs=orgs
+    )
     try:
         reference.ensure_fields()
         before = reference.server.stats()["total"]
@@ -173,7 +177,9 @@ def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
         reference.stop()
     rng = random.Random(f"mid-request:{provider}")
     for n, at in enumerate([*sorted(rng.sample(range(2, calls), 6)), calls - 1]):
-        crm = start_crm(provider, tmp_path / f"request{n}", CONTACTS, extra_config=CONFIG)
+        crm = start_crm(
+            provider, tmp_path / f"request{n}", CONTACTS, extra_config=CONFIG, orgs=orgs
+        )
         try:
             crm.ensure_fields()
             killer = KillAt(crm, at)
@@ -194,14 +200,14 @@ def test_workers_killed_mid_request_restart_to_the_uninterrupted_result(
             assert os.waitstatus_to_exitcode(status) == -9, at
             assert crm.sync("incremental", BATCH).outcome == "ok", at
             assert not differing(expected, crm.crm_values()), at
-            assert ledger(crm.state) == expected_ledger, at
+            assert ledger(crm.where) == expected_ledger, at
         finally:
             crm.stop()
 
 
 def backfill(crm: Crm) -> str:
     """``milestones backfill --since 2000-01-01`` through the engine; its outcome."""
-    with Store(crm.state) as state:
+    with open_state(crm.where) as state:
         engine = crm.engine(state, BATCH)
         try:
             options = RunOptions(mode="backfill", since=datetime(2000, 1, 1, tzinfo=UTC))
@@ -210,8 +216,10 @@ def backfill(crm: Crm) -> str:
             engine.connector.close()
 
 
-def test_a_killed_backfill_resumes_to_the_full_result(tmp_path: Path) -> None:
-    reference = start_crm("hubspot", tmp_path / "reference", CONTACTS, extra_config=CONFIG)
+def test_a_killed_backfill_resumes_to_the_full_result(tmp_path: Path, orgs: Orgs) -> None:
+    reference = start_crm(
+        "hubspot", tmp_path / "reference", CONTACTS, extra_config=CONFIG, orgs=orgs
+    )
     try:
         reference.ensure_fields()
         _, expected_ledger = reference_run(reference)
@@ -220,7 +228,7 @@ def test_a_killed_backfill_resumes_to_the_full_result(tmp_path: Path) -> None:
         reference.stop()
     for point in ("page:2", "chunk:3", "write:2", "write:5"):
         crm = start_crm(
-            "hubspot", tmp_path / point.replace(":", "-"), CONTACTS, extra_config=CONFIG
+            "hubspot", tmp_path / point.replace(":", "-"), CONTACTS, extra_config=CONFIG, orgs=orgs
         )
         try:
             crm.ensure_fields()
@@ -235,6 +243,6 @@ def test_a_killed_backfill_resumes_to_the_full_result(tmp_path: Path) -> None:
             assert os.waitstatus_to_exitcode(status) == -9, point
             assert backfill(crm) == "ok", point
             assert not differing(expected, crm.crm_values()), point
-            assert ledger(crm.state) == expected_ledger, point
+            assert ledger(crm.where) == expected_ledger, point
         finally:
             crm.stop()

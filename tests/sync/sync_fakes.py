@@ -177,7 +177,7 @@ def _kind_of(record: object) -> RecordKind:
     return "activities"
 
 
-def count(store: Store, table: str, where: str = "1") -> int:
+def count(store: Store, table: str, where: str = "1 = 1") -> int:
     """Rows of one of the state's tables (a test's own look into the file)."""
     row = store.db.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()
     return int(row[0])

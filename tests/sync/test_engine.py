@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sync_fakes import T0, FakeCRM, count
@@ -20,9 +19,11 @@ from milestones.connectors.base import (
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Activity, Contact, Deal, Link
 from milestones.mapping.rules import MappingRules
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions, RunReport
+from pg_support import Orgs
 
 RULES = MappingRules(stages={"contractsent": "opportunity", "closedwon": "client"})
 
@@ -65,8 +66,8 @@ def crm() -> FakeCRM:
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "state.db") as s:
+def state(orgs: Orgs) -> Iterator[Store]:
+    with open_state(orgs.location()) as s:
         yield s
 
 
@@ -239,15 +240,15 @@ class CrashingCRM(FakeCRM):
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, 3, 6])
-def test_a_crashed_pull_resumes_and_ends_the_same(tmp_path: Path, crash_after: int) -> None:
+def test_a_crashed_pull_resumes_and_ends_the_same(orgs: Orgs, crash_after: int) -> None:
     reference = FakeCRM()
     make_world(reference)
-    with Store(tmp_path / "ref.db") as ref_state:
+    with open_state(orgs.location("ref")) as ref_state:
         run(ref_state, reference)
     crm = CrashingCRM()
     make_world(crm)
     crm.crash_after = crash_after
-    with Store(tmp_path / "crash.db") as state:
+    with open_state(orgs.location("crash")) as state:
         with pytest.raises(RuntimeError):
             run(state, crm)
         assert state.runs.recent(1)[0].outcome == "error"

@@ -9,10 +9,12 @@ import pytest
 from sync_fakes import count
 
 from milestones.store.health import StateError
+from milestones.store.location import open_state
 from milestones.store.rows import Cursor
 from milestones.store.schema import MIGRATIONS
 from milestones.store.sqlite import Store
 from milestones.sync.plan import diff_fields, normalise
+from pg_support import Orgs
 
 
 def test_a_new_state_file_is_private_wal_and_current(tmp_path: Path) -> None:
@@ -25,19 +27,26 @@ def test_a_new_state_file_is_private_wal_and_current(tmp_path: Path) -> None:
         assert again.version == len(MIGRATIONS)
 
 
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with Store(path) as state:
+def test_a_state_is_migrated_once(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
+        assert state.migrated_from == 0 and state.version == len(MIGRATIONS)
+    with open_state(orgs.location()) as again:
+        assert again.migrated_from == again.version == len(MIGRATIONS)
+
+
+def test_a_newer_schema_is_refused(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
         state.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(StateError, match="upgrade milestones"):  # exit 2, versions named
-        Store(path)
+    for read_only in (False, True):
+        with pytest.raises(StateError, match="upgrade milestones"):  # exit 2, versions named
+            open_state(orgs.location(), read_only=read_only)
 
 
-def test_cursors_round_trip(tmp_path: Path) -> None:
+def test_cursors_round_trip(orgs: Orgs) -> None:
     from datetime import UTC, datetime
 
     moment = datetime(2025, 5, 1, 12, 30, tzinfo=UTC)
-    with Store(tmp_path / "s.db") as state:
+    with open_state(orgs.location()) as state:
         cursor = Cursor("hubspot", "deals", "sync", committed=moment, resume="abc", pages=3)
         with state.transaction():
             state.cursors.save(cursor)
@@ -45,8 +54,8 @@ def test_cursors_round_trip(tmp_path: Path) -> None:
         assert state.cursors.get("hubspot", "contacts", "sync").committed is None
 
 
-def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as state:
+def test_a_failed_transaction_leaves_nothing(orgs: Orgs) -> None:
+    with open_state(orgs.location()) as state:
         with pytest.raises(ZeroDivisionError), state.transaction() as db:
             db.execute("INSERT INTO dirty VALUES ('c1')")
             _ = 1 / 0
@@ -71,3 +80,31 @@ def test_plan_compares_values_the_way_crms_store_them(
 ) -> None:
     assert (normalise(key, ours) == normalise(key, theirs)) is equal  # type: ignore[arg-type]
     assert (diff_fields({key: ours}, {key: theirs}) == {}) is equal  # type: ignore[dict-item]
+
+
+NEXT_MIGRATION = """
+    CREATE TABLE notes (org TEXT NOT NULL, kind TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (org, kind)) WITHOUT ROWID;
+    CREATE INDEX notes_seen ON notes(seen) WHERE seen > 0;
+    ALTER TABLE runs ADD COLUMN org TEXT
+"""
+
+
+def test_a_later_migration_in_the_same_style_applies_on_both_engines(
+    orgs: Orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_state(orgs.location()) as state:
+        assert state.version == len(MIGRATIONS)
+    later = (*MIGRATIONS, NEXT_MIGRATION)
+    for module in ("sqlite", "postgres", "health"):
+        monkeypatch.setattr(f"milestones.store.{module}.MIGRATIONS", later)
+    with open_state(orgs.location()) as state, state.transaction() as db:
+        assert state.migrated_from == len(MIGRATIONS) and state.version == len(later)
+        upsert = (
+            "INSERT INTO notes (org, kind) VALUES (?, ?) "
+            "ON CONFLICT (org, kind) DO UPDATE SET seen = notes.seen + 1"
+        )
+        for _ in range(3):
+            db.execute(upsert, ("acme", "run"))
+        assert db.execute("SELECT seen FROM notes WHERE org = ?", ("acme",)).fetchone()[0] == 2
+        assert "org" in state.columns("runs")

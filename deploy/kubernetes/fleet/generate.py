@@ -93,9 +93,9 @@ configMapGenerator:
 
 
 def org_name(path: Path) -> str:
-    """The org a config names (its ``org`` key), else the file's stem."""
+    """The org a config names (its ``[state] org`` key), else the file's stem."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    name = data.get("org", path.stem)
+    name = data.get("state", {}).get("org", path.stem)
     return str(name)
 
 

@@ -159,7 +159,7 @@ def check(app: AppContext, offline: bool, today: date, as_json: bool) -> None:
     result: dict[str, Any] = {
         "config": str(resolve_path(app.config_path)),
         "provider": config.provider,
-        "state": str(config.state.path),
+        "state": config.state.describe(),
         "stages_mapped": mapped,
         "writeback": config.writeback.enabled,
         "ok": True,
@@ -167,7 +167,7 @@ def check(app: AppContext, offline: bool, today: date, as_json: bool) -> None:
     lines = [
         f"config ok: {result['config']}",
         f"  provider   {config.provider}",
-        f"  state      {config.state.path}",
+        f"  state      {config.state.describe()}",
         f"  stages     {mapped} mapped in [mapping.stages]; others fall back on stage metadata",
         f"  writeback  {'on' if config.writeback.enabled else 'off'}",
     ]

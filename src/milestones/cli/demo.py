@@ -26,6 +26,7 @@ from milestones.cli.plays import outcome_data
 from milestones.config.settings import load_config
 from milestones.mapping.plays import TaskDraft
 from milestones.mapping.records import Milestone
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 
 REAL_CRM_STEPS = """\
@@ -170,7 +171,7 @@ def demo(
             progress(f"sandbox {provider} CRM with {contacts} people on 127.0.0.1 (seed {seed})")
             config = load_config(config_path)
             connector = build_connector(config)
-            with Store(config.state.path) as state:
+            with open_state(config.state.location()) as state:
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
@@ -194,7 +195,9 @@ def demo(
                 accounts = account_funnel(state)
                 account = example_account(state)
             html = Path(html_path).resolve()
-            write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
+            write_html_report(
+                config.state.location(), html, datetime.now(UTC), rules=config.mapping
+            )
             app.use(config)  # explain reads this config's state
             plays = engine.last_plays
             if as_json:

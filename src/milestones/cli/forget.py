@@ -16,7 +16,7 @@ import click
 
 from milestones.cli.app import AppContext, Busy, pass_app
 from milestones.store.forgetting import ForgetResult, forget
-from milestones.store.sqlite import Store
+from milestones.store.location import open_state
 from milestones.sync.lock import AlreadyRunning, run_lock
 
 
@@ -103,9 +103,9 @@ def forget_command(
     all_emails = [*emails, *more_emails]
     if not all_ids and not all_emails:
         raise click.UsageError("name at least one person: --id, --email or --from-file")
-    path = app.config().state.path
+    location = app.config().state.location()
     try:
-        with run_lock(path), Store(path) as store:
+        with run_lock(location), open_state(location) as store:
             result = forget(store, all_ids, all_emails, datetime.now(UTC), allow_resync)
     except AlreadyRunning as exc:
         raise Busy(str(exc)) from None

@@ -14,7 +14,19 @@ from pathlib import Path
 import click
 
 from milestones import __version__
-from milestones.cli import crm, demo, fleet, forget, init, plays, report, run, state, state_admin
+from milestones.cli import (
+    crm,
+    demo,
+    fleet,
+    forget,
+    init,
+    migrate,
+    plays,
+    report,
+    run,
+    state,
+    state_admin,
+)
 from milestones.cli.app import AppContext, exit_code_for, say, say_error
 from milestones.cli.options import add_shared_options
 from milestones.config.settings import ConfigError
@@ -41,7 +53,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, state_admin, forget, demo, report, fleet, init, plays):
+for _module in (run, crm, state, state_admin, migrate, forget, demo, report, fleet, init, plays):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours

@@ -13,6 +13,7 @@ import click
 
 from milestones.cli.app import AppContext
 from milestones.mapping.plays import TaskDraft
+from milestones.store.location import open_state
 from milestones.store.plays import PlayRow
 from milestones.store.sqlite import Store
 from milestones.sync.plays import PlayOutcome
@@ -35,10 +36,12 @@ def plays(app: AppContext, as_json: bool) -> None:
       milestones plays --json
     """
     config = app.config()
-    path = config.state.path
-    if not path.exists():
-        raise click.ClickException(f"no state at {path} yet: run `milestones sync` first")
-    with Store(path) as state:
+    location = config.state.location()
+    if not location.is_postgres and not config.state.path.exists():
+        raise click.ClickException(
+            f"no state at {config.state.path} yet: run `milestones sync` first"
+        )
+    with open_state(location, read_only=True) as state:
         rows = state.plays.open_rows()
         names = _person_names(state, [r.contact_id for r in rows])
     owners = config.report.owner_names
@@ -101,18 +104,23 @@ def _person_names(state: Store, ids: list[str]) -> dict[str, str]:
 
 
 def outcome_data(outcome: PlayOutcome) -> dict[str, Any]:
-    """A run's plays for ``--json``: the figures and each task created or to be created."""
+    """A run's plays for ``--json``: the figures and each task created or to be created.
+
+    The tasks a run created are listed by ids, without their subjects: a scheduled run's
+    output ends up in log collectors, and a subject names the person (docs/privacy.md). A dry
+    run, read by the admin who tunes the plays, shows the subjects it would write.
+    """
     return {
         **outcome.figures(),
-        "opened": [_draft_data(d) for d in outcome.opened],
-        "would_open": [_draft_data(d) for d in outcome.would_open],
+        "opened": [_draft_data(d, subject=False) for d in outcome.opened],
+        "would_open": [_draft_data(d, subject=True) for d in outcome.would_open],
     }
 
 
 def outcome_lines(outcome: PlayOutcome, *, dry_run: bool) -> list[str]:
     """A run's plays for people: the tasks (the first few) and one line of counts."""
     drafts = outcome.would_open if dry_run else outcome.opened
-    lines = [_draft_line(d) for d in drafts[:DRAFT_LINES]]
+    lines = [_draft_line(d, subject=dry_run) for d in drafts[:DRAFT_LINES]]
     if len(drafts) > DRAFT_LINES:
         lines.append(f"... and {len(drafts) - DRAFT_LINES} more tasks (use --json for all)")
     verb = "would open" if dry_run else "opened"
@@ -125,20 +133,22 @@ def outcome_lines(outcome: PlayOutcome, *, dry_run: bool) -> list[str]:
     return lines
 
 
-def _draft_data(draft: TaskDraft) -> dict[str, Any]:
-    return {
+def _draft_data(draft: TaskDraft, *, subject: bool) -> dict[str, Any]:
+    data = {
         "play": draft.play,
         "person_id": draft.contact_id,
         "owner_id": draft.owner_id,
-        "subject": draft.subject,
         "due_on": draft.due_on.isoformat(),
         "priority": draft.priority,
     }
+    if subject:
+        data["subject"] = draft.subject
+    return data
 
 
-def _draft_line(draft: TaskDraft) -> str:
-    subject = printable(draft.subject, NAME_LIMIT * 2)
-    return f"task {draft.play} for {draft.contact_id} (owner {draft.owner_id}): {subject}"
+def _draft_line(draft: TaskDraft, *, subject: bool) -> str:
+    line = f"task {draft.play} for {draft.contact_id} (owner {draft.owner_id})"
+    return f"{line}: {printable(draft.subject, NAME_LIMIT * 2)}" if subject else line
 
 
 COMMANDS: tuple[click.Command, ...] = (plays,)

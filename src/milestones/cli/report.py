@@ -16,6 +16,7 @@ from milestones.cli.app import AppContext, pass_app
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
+from milestones.store.location import StateLocation
 from milestones.text import NAME_LIMIT, printable
 
 
@@ -28,7 +29,9 @@ def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
-def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, ReportSettings]:
+def _sources(
+    app: AppContext, state: str | None
+) -> tuple[Path | StateLocation, MappingRules, ReportSettings]:
     """The state file, the mapping rules and the ``[report]`` defaults to use.
 
     A state file given without a config is read with the default rules of the CRM it was
@@ -41,7 +44,7 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
         return Path(state), MappingRules.model_validate(defaults), ReportSettings()
     config = app.config()
-    path = Path(state) if state is not None else config.state.path
+    path = Path(state) if state is not None else config.state.location()
     return path, config.mapping, config.report
 
 

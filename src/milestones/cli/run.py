@@ -28,7 +28,7 @@ from milestones.connectors.base import ConfigurationError, ConnectorError, OnWai
 from milestones.logs import redact
 from milestones.mapping.fields import Change
 from milestones.store.forgetting import after_run
-from milestones.store.sqlite import Store
+from milestones.store.location import open_state
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
 from milestones.text import MESSAGE_LIMIT, printable
@@ -63,8 +63,8 @@ def open_engine(
     config = app.config()
     try:
         with (
-            run_lock(config.state.path),
-            Store(config.state.path, backups=config.state.backups, now=datetime.now(UTC)) as state,
+            run_lock(config.state.location()),
+            open_state(config.state.location(), now=datetime.now(UTC)) as state,
         ):
             try:
                 connector = build_connector(config)

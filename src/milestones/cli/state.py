@@ -15,6 +15,7 @@ from milestones.cli.app import AppContext
 from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone
 from milestones.store import codec
+from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
 
@@ -22,10 +23,13 @@ FAILURES_SHOWN = 20
 
 
 def _open_state(app: AppContext) -> Store:
-    path = app.config().state.path
-    if not path.exists():
-        raise click.ClickException(f"no state at {path} yet: run `milestones sync` first")
-    return Store(path)
+    location = app.config().state.location()
+    if not location.is_postgres and not location.path.exists():
+        raise click.ClickException(f"no state at {location.path} yet: run `milestones sync` first")
+    try:
+        return open_state(location, read_only=location.is_postgres)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -44,7 +48,7 @@ def status(app: AppContext, runs: int, as_json: bool) -> None:
     with _open_state(app) as state:
         counts = state.counts()
         data: dict[str, Any] = {
-            "state": str(state.path),
+            "state": str(state.label),
             "runs": [run.as_dict() for run in state.runs.recent(runs)],
             "cursors": [
                 {

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import click
 
+from milestones.cli import migrate
 from milestones.cli.app import EXIT_CONFIG, AppContext, Busy, pass_app
 from milestones.store import backup
 from milestones.store.backup import create_private, list_state_copies
 from milestones.store.health import StateError, check_state
+from milestones.store.location import StateLocation, open_state
+from milestones.store.schema import MIGRATIONS
 from milestones.store.sqlite import Store
 from milestones.sync.lock import AlreadyRunning, run_lock
 
@@ -50,7 +53,11 @@ def check(app: AppContext, as_json: bool) -> None:
     Example:
       milestones state check --config milestones.toml
     """
-    path = _state_path(app)
+    settings = app.config().state
+    if settings.url is not None:
+        _check_postgres(app, settings.location(), as_json)
+        return
+    path = settings.path
     health = check_state(path)
     copies = list_state_copies(path)
     data = {
@@ -74,6 +81,35 @@ def check(app: AppContext, as_json: bool) -> None:
         raise click.exceptions.Exit(EXIT_CONFIG)
 
 
+def _check_postgres(app: AppContext, location: StateLocation, as_json: bool) -> None:
+    """An org's schema in PostgreSQL: it opens, and its version is one this release reads
+    (the server checks its own pages; a failure here is a StateError, exit 2)."""
+    try:
+        with open_state(location, read_only=True) as state:
+            version = state.version
+    except FileNotFoundError as exc:
+        raise StateError(location.describe(), str(exc), "run `milestones sync` first") from None
+    data = {
+        "path": location.describe(),
+        "ok": True,
+        "schema_version": version,
+        "supported_version": len(MIGRATIONS),
+        "problems": [],
+        "copies": [],
+    }
+    lines = [f"state {location.describe()}: ok"]
+    lines.append(f"  schema version {version} (this release: up to {len(MIGRATIONS)})")
+    app.emit(data, as_json, lines)
+
+
+def _file_only(app: AppContext, what: str) -> None:
+    if app.config().state.url is not None:
+        raise click.UsageError(
+            f"the state is in PostgreSQL: {what} with the database's own tools "
+            "(pg_dump, base backups; docs/postgresql.md)"
+        )
+
+
 @state_group.command("backup")
 @pass_app
 def backup_now(app: AppContext) -> None:
@@ -83,9 +119,10 @@ def backup_now(app: AppContext) -> None:
     Example:
       milestones state backup
     """
+    _file_only(app, "back it up")
     config = app.config()
     with Store(config.state.path) as state:
-        made = backup.back_up(state.db, config.state.path, datetime.now(UTC))
+        made = backup.back_up(state.sqlite, config.state.path, datetime.now(UTC))
     backup.prune(config.state.path, max(config.state.backups, 1))
     app.emit({"backup": str(made)}, False, [f"backup: {made}"])
 
@@ -103,6 +140,7 @@ def restore(app: AppContext, backup_file: Path | None) -> None:
     Example:
       milestones state restore
     """
+    _file_only(app, "restore it")
     path = _state_path(app)
     try:
         with run_lock(path):
@@ -126,14 +164,18 @@ def export(app: AppContext, output: Path | None) -> None:
     Example:
       milestones state export
     """
-    path = _state_path(app)
-    if not path.exists():
+    location = app.config().state.location()
+    path = location.path
+    if not location.is_postgres and not path.exists():
         raise StateError(path, "no state file", "nothing to export")
     target = output or backup.copy_path(path, "export", datetime.now(UTC))
     partial = target.with_name(target.name + ".partial")
     create_private(partial)
     try:
-        with Store(path, read_only=True) as state, partial.open("w", encoding="utf-8") as out:
+        with (
+            open_state(location, read_only=True) as state,
+            partial.open("w", encoding="utf-8") as out,
+        ):
             count = state.history.export(out, state.version)
         os.replace(partial, target)
     finally:
@@ -155,8 +197,8 @@ def import_history(app: AppContext, source: Path, as_json: bool) -> None:
     Example:
       milestones state import milestones.db.20261101T120000Z.history.jsonl
     """
-    path = _state_path(app)
-    with run_lock(path), Store(path) as state, state.transaction():
+    location = app.config().state.location()
+    with run_lock(location), open_state(location) as state, state.transaction():
         with source.open(encoding="utf-8", errors="replace") as lines:
             result = state.history.import_lines(lines)
         if result.rejected:
@@ -184,5 +226,7 @@ class _Rejected(click.ClickException):
             f"{source}: {len(rejected)} line(s) rejected, nothing imported:\n  {shown}"
         )
 
+
+state_group.add_command(migrate.copy)
 
 COMMANDS: tuple[click.Command, ...] = (state_group,)

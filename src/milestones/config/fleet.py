@@ -1,7 +1,7 @@
 """A fleet: a folder of per-org config files, one org per file, read by ``milestones fleet``.
 
-Each ``*.toml`` file directly in the folder is one org, named by its ``org`` key or else by
-the file's stem. The fleet commands only read each org's state, so a config's ``${VAR}``
+Each ``*.toml`` file directly in the folder is one org, named by its ``[state] org`` key or
+else by the file's stem. The fleet commands only read each org's state, so a config's ``${VAR}``
 need not be set where they run (an operator's laptop holds none of the orgs' secrets): a
 missing variable reads as a placeholder that is never sent anywhere. A file that is still
 malformed, or a name that two files claim, makes that org a problem the commands show
@@ -15,23 +15,29 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from milestones.config.settings import Config, ConfigError, load_config
+from milestones.config.settings import STATE_URL_ENV, Config, ConfigError, load_config
 
 UNSET = "unset-for-reading"
 """What a missing ``${VAR}`` reads as in a fleet command: the states are read, no CRM is called."""
 
 
 class _ReadingEnviron(Mapping[str, str]):
-    """The environment, where a missing variable reads as ``UNSET`` instead of an error."""
+    """The environment, where a missing ``${VAR}`` reads as ``UNSET`` instead of an error.
+
+    The worker's own settings variables (``MILESTONES_STATE_URL``) keep their meaning: unset
+    is unset, never a placeholder standing in for a database.
+    """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
     def __getitem__(self, name: str) -> str:
+        if name == STATE_URL_ENV:
+            return self._environ[name]
         return self._environ.get(name, UNSET)
 
     def __contains__(self, name: object) -> bool:
-        return True
+        return name != STATE_URL_ENV or name in self._environ
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._environ)
@@ -72,7 +78,7 @@ def _load_member(path: Path, environ: Mapping[str, str]) -> FleetMember:
         config = load_config(path, environ)
     except ConfigError as exc:
         return FleetMember(path.stem, path, None, list(exc.problems))
-    return FleetMember(config.org or path.stem, path, config)
+    return FleetMember(config.state.org or path.stem, path, config)
 
 
 def _flag_shared_names(members: list[FleetMember]) -> None:

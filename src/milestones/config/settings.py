@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -35,6 +36,7 @@ from milestones.mapping.accounts import AccountRules
 from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
 from milestones.mapping.play_rules import PlaysRules
 from milestones.mapping.rules import MappingRules, check_field_name
+from milestones.store.location import StateLocation
 
 CONFIG_ENV = "MILESTONES_CONFIG"
 DEFAULT_CONFIG = Path("milestones.toml")
@@ -42,7 +44,8 @@ Provider = Literal["hubspot", "salesforce"]
 
 _AUTH_TAGS = ("client_credentials", "jwt", "password", "session")
 _OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
-ORG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+_ORG = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+STATE_URL_ENV = "MILESTONES_STATE_URL"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Vendor values the neutral rules need, per provider; the user's own [mapping] wins.
@@ -109,6 +112,60 @@ class StateSettings(_Section):
         le=365,
         description="Daily backups of the state file kept beside it (0: only before migrations).",
     )
+    url: str | None = Field(
+        default=None,
+        description="PostgreSQL database holding the state instead of the file "
+        "(postgresql://user@host:port/db); the password comes from PGPASSWORD, a libpq "
+        f"service file or ~/.pgpass, never the URL. {STATE_URL_ENV} overrides it.",
+    )
+    org: str | None = Field(
+        default=None,
+        description="This org's name (lowercase letters, digits and _, at most 63). With url: "
+        "its schema in that database, so each org's rows live apart. In a fleet "
+        "(`milestones fleet`): its name, else the config file's stem.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_state_url(value)
+        return value
+
+    @field_validator("org")
+    @classmethod
+    def _org_identifier(cls, value: str | None) -> str | None:
+        if value is not None and (not _ORG.fullmatch(value) or value.startswith("pg_")):
+            raise ValueError(
+                "must be a lowercase identifier: a letter or _, then letters, digits or _ "
+                "(at most 63, not starting with pg_)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _org_with_url(self) -> StateSettings:
+        if self.url is not None and self.org is None:
+            raise ValueError("state.org is required when state.url is set (the org's schema)")
+        return self
+
+    def location(self) -> StateLocation:
+        """Where the state is, for ``store.location.open_state``."""
+        return StateLocation(self.path, self.url, self.org, self.backups)
+
+    def describe(self) -> str:
+        """The state file, or the database and org (never a password), for messages."""
+        return self.location().describe()
+
+
+def check_state_url(url: str) -> None:
+    """Raise ``ValueError`` unless ``url`` is a PostgreSQL URL without a password."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a postgresql:// URL (or leave it out to keep the SQLite file)")
+    if parts.password or "password=" in parts.query:
+        raise ValueError(
+            "holds a password: give it in PGPASSWORD, a libpq service file or ~/.pgpass"
+        )
 
 
 class PrivacySettings(_Section):
@@ -169,11 +226,6 @@ class Config(_Section):
     """The whole file."""
 
     provider: Provider = Field(description="Which CRM: hubspot or salesforce.")
-    org: Annotated[str, Field(pattern=ORG_PATTERN)] | None = Field(
-        default=None,
-        description="This org's name in a fleet (`milestones fleet`): letters, digits, `_` and "
-        "`-`, at most 63. Without it the config file's name (its stem) names the org.",
-    )
     hubspot: HubSpotSettings | None = None
     salesforce: SalesforceSettings | None = None
     state: StateSettings = StateSettings()
@@ -267,6 +319,7 @@ def parse_config(
     if not isinstance(expanded, dict):  # pragma: no cover - tomllib always gives a table
         raise ConfigError(source, ["the file is not a TOML table"])
     _apply_provider_defaults(expanded)
+    _apply_state_url(expanded, env, problems)
     try:
         config = Config.model_validate(expanded)
     except ValidationError as exc:
@@ -275,10 +328,26 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     _register_secrets(config)
+    if config.state.url is not None and env.get("PGPASSWORD"):
+        register_secret(env["PGPASSWORD"])  # libpq's password: never in a log line either
     if base_dir is not None and not config.state.path.is_absolute():
         state = config.state.model_copy(update={"path": base_dir / config.state.path})
         config = config.model_copy(update={"state": state})
     return config
+
+
+def _apply_state_url(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
+    """``MILESTONES_STATE_URL`` overrides ``[state] url`` (checked here, to name the variable)."""
+    url = env.get(STATE_URL_ENV)
+    if not url:
+        return
+    try:
+        check_state_url(url)
+    except ValueError as exc:
+        problems.append(f"{STATE_URL_ENV}: {exc}")
+        return
+    state = raw.get("state")
+    raw["state"] = {**(state if isinstance(state, dict) else {}), "url": url}
 
 
 def _register_secrets(model: BaseModel) -> None:

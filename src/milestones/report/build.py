@@ -32,6 +32,7 @@ from milestones.report.model import (
     SilentClient,
 )
 from milestones.report.tally import PersonFacts, Tally
+from milestones.store.location import StateLocation, open_state
 from milestones.store.plays import PLAYS_SCHEMA
 from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
 from milestones.store.rows import Person
@@ -131,7 +132,7 @@ def _plays(store: Store, since: date | None) -> list[PlaysRow]:
 
 
 def report_from_state(
-    state_path: Path,
+    state_path: Path | StateLocation,
     rules: MappingRules,
     now: datetime,
     *,
@@ -142,7 +143,7 @@ def report_from_state(
     owner_names: Mapping[str, str] | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
-    with Store(state_path, read_only=True) as store:
+    with open_state(_located(state_path), read_only=True) as store:
         return build_report(
             store,
             rules,
@@ -159,12 +160,16 @@ def provider_of(state_path: Path) -> str | None:
     """The CRM a state file was last synced from, from its run log (None if unknown)."""
     if not state_path.exists():
         return None
-    with Store(state_path, read_only=True) as store:
+    with open_state(_located(state_path), read_only=True) as store:
         return store.runs.last_provider()
 
 
+def _located(state: Path | StateLocation) -> StateLocation:
+    return state if isinstance(state, StateLocation) else StateLocation(state)
+
+
 def write_html_report(
-    state_path: Path,
+    state_path: Path | StateLocation,
     out_path: Path,
     now: datetime,
     rules: MappingRules | None = None,

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from milestones.config.fleet import FleetMember
 from milestones.config.settings import Config
 from milestones.store.health import StateError, is_state_failure
+from milestones.store.location import open_state
 from milestones.store.rows import RunRow
 from milestones.store.sqlite import Store
 
@@ -30,7 +31,7 @@ def open_org_state(config: Config) -> Store:
 
     Raises ``FileNotFoundError`` when there is none yet and ``StateError`` when it is damaged.
     """
-    return Store(config.state.path, read_only=True)
+    return open_state(config.state.location(), read_only=True)
 
 
 def run_exit_code(run: RunRow) -> int | None:

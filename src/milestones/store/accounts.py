@@ -11,7 +11,6 @@ values last written to the company or Account: the plan compares with them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from milestones.mapping.accounts import AccountRollup, Member
 from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Milestone
 from milestones.store import codec
+from milestones.store.dialect import Connection
 
 ACCOUNTS_SCHEMA = 5  # the migration that made the tables below
 SEEDED = "accounts_seeded"  # meta: every person was marked once when accounts were turned on
@@ -90,7 +90,7 @@ def _decode(account_id: str, text: str) -> AccountRollup:
 class Accounts:
     """The account roll-up's rows: members, accounts and the people waiting to be rolled up."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     # -- the dirty set -------------------------------------------------------------------

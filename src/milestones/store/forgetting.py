@@ -3,10 +3,12 @@
 ``forget`` resolves ids and email addresses to the people the mirror holds, erases them to
 tombstones (``privacy.erase``), drops the run details that quote them, keeps their ids on the
 deny list (unless the caller allows a resync), carries the erasure to every backup and export
-(``copies``), and compacts the file. Running it twice erases nothing more.
+(``copies``), and compacts the file (on PostgreSQL: VACUUMs the tables that held them, see
+``docs/privacy.md``). Running it twice erases nothing more.
 
 ``after_run`` applies the ``[privacy]`` retention and, when the run erased records the CRM
-no longer has, carries those erasures to the copies too.
+no longer has, carries those erasures to the copies too (on PostgreSQL, which keeps no copies
+of its own, it VACUUMs the erased rows' old versions away).
 """
 
 from __future__ import annotations
@@ -65,11 +67,12 @@ def forget(
             keys.allow(result.ids)
         else:
             keys.deny(result.ids, now.isoformat())
-    result.copies = scrub_copies(
-        store.path,
-        Erased(result.ids, (), keys.denied_hashes(), needles, drop_people=result.ids),
-    )
-    privacy.compact(store.db)
+    if store.path is not None:
+        result.copies = scrub_copies(
+            store.path,
+            Erased(result.ids, (), keys.denied_hashes(), needles, drop_people=result.ids),
+        )
+    store.compact()
     return result
 
 
@@ -77,11 +80,16 @@ def after_run(store: Store, now: datetime, keep_days: int) -> list[CopyScrub]:
     """Prune old run details and failed-write texts; carry new erasures to the copies."""
     with store.transaction():
         privacy.prune_details(store.db, (now - timedelta(days=keep_days)).isoformat())
-    expire_unreadable(store.path, now, keep_days)
+    if store.path is not None:
+        expire_unreadable(store.path, now, keep_days)
     if not store.privacy.copies_stale():
         return []
-    people, deals = privacy.tombstones(store.db)
-    scrubbed = scrub_copies(store.path, Erased(people, deals, store.privacy.denied_hashes()))
+    scrubbed: list[CopyScrub] = []
+    if store.path is None:
+        store.compact()
+    else:
+        people, deals = privacy.tombstones(store.db)
+        scrubbed = scrub_copies(store.path, Erased(people, deals, store.privacy.denied_hashes()))
     with store.transaction():
         store.privacy.copies_scrubbed()
     return scrubbed

@@ -24,8 +24,9 @@ NEXT_STEP = (
 class StateError(Exception):
     """The state file cannot be used as it is; the message names it and the next step."""
 
-    def __init__(self, path: Path, problem: str, next_step: str = NEXT_STEP) -> None:
-        super().__init__(f"state file {path}: {problem}; {next_step}")
+    def __init__(self, path: Path | str, problem: str, next_step: str = NEXT_STEP) -> None:
+        where = f"state file {path}" if isinstance(path, Path) else f"state {path}"
+        super().__init__(f"{where}: {problem}; {next_step}")
         self.path, self.problem, self.next_step = path, problem, next_step
 
 
@@ -51,7 +52,7 @@ def state_error(path: Path, exc: sqlite3.Error) -> StateError:
     return StateError(path, f"damaged ({text})")
 
 
-def newer_schema(path: Path, version: int) -> StateError:
+def newer_schema(path: Path | str, version: int) -> StateError:
     """The file was written by a newer release: refuse, naming both versions."""
     return StateError(
         path,

@@ -12,11 +12,11 @@ dates back.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from milestones.store.dialect import Connection
 from milestones.store.rows import LedgerEntry
 
 FORMAT = "milestones-history"
@@ -40,7 +40,7 @@ class ImportResult:
 class History:
     """Export and import of the ledger and each person's reached milestones."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def export(self, out: TextIO, schema_version: int) -> int:

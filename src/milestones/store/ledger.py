@@ -6,9 +6,9 @@ re-dates a milestone from the evidence (its date, evidence and basis, never whic
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
+from milestones.store.dialect import Connection
 from milestones.store.rows import LedgerEntry
 
 _COLUMNS = (
@@ -24,7 +24,7 @@ _INSERT = (
 class Ledger:
     """Milestones reached, unique per (record kind, record, milestone): a rerun adds none."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def add(self, entries: Sequence[LedgerEntry]) -> None:

@@ -25,9 +25,9 @@ or reported as failed. Following the same merge again changes nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 
+from milestones.store.dialect import Connection
 from milestones.store.history import high_water
 
 _LEDGER_COPY = (
@@ -47,7 +47,7 @@ _LINKS = (
 )
 
 
-def follow(db: sqlite3.Connection, merges: Iterable[tuple[str, str]]) -> list[str]:
+def follow(db: Connection, merges: Iterable[tuple[str, str]]) -> list[str]:
     """Fold each merged-away person into its survivor; the survivors touched, in order.
 
     ``merges`` are ``(merged-away id, survivor id)`` pairs. A pair whose survivor the mirror
@@ -86,9 +86,7 @@ def follow(db: sqlite3.Connection, merges: Iterable[tuple[str, str]]) -> list[st
     return list(touched)
 
 
-def _fold_derived(
-    db: sqlite3.Connection, survivor: str, kept: str | None, merged_away: str | None
-) -> None:
+def _fold_derived(db: Connection, survivor: str, kept: str | None, merged_away: str | None) -> None:
     if merged_away is None:
         return
     folded = (

@@ -13,7 +13,6 @@ of statements whatever its size.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from milestones.mapping.fields import PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 from milestones.store import codec, privacy
 from milestones.store import merges as merge_steps
+from milestones.store.dialect import Connection
 
 log = logging.getLogger("milestones.sync")
 _IDS = "(SELECT value FROM json_each(?))"
@@ -36,7 +36,7 @@ def utc_iso(moment: datetime | None) -> str | None:
 class Mirror:
     """The mirror's writes: pulled pages, deletions, and the dirty marks they cause."""
 
-    def __init__(self, db: sqlite3.Connection, keys: privacy.Privacy) -> None:
+    def __init__(self, db: Connection, keys: privacy.Privacy) -> None:
         self.db = db
         self.keys = keys
 
@@ -335,7 +335,7 @@ class Mirror:
         """Mark dirty everyone currently an advocate (their advocacy may have lapsed)."""
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT id FROM contacts "
-            "WHERE is_deleted = 0 AND json_extract(derived, '$[3]') = 1"
+            "WHERE is_deleted = 0 AND CAST(json_extract(derived, '$[3]') AS INTEGER) = 1"
         )
 
     def mark_everything_dirty(self) -> None:

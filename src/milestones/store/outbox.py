@@ -9,12 +9,12 @@ the CRM, and keeps each failure with its code and reason for the next run.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Literal
 
 from milestones.mapping.fields import Change, ObjectKind
 from milestones.store import codec
+from milestones.store.dialect import Connection
 from milestones.store.rows import FailedWrite, WriteRow
 
 Pass = Literal["first", "retry"]
@@ -49,7 +49,7 @@ _ROW = (
 class Outbox:
     """Writes waiting for the CRM, and the ones it refused, with their reasons."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def plan(self, changes: Sequence[Change], run_id: int, stamp: str) -> None:
@@ -160,13 +160,18 @@ class Outbox:
         return int(row[0])
 
     def rows(self, status: str | None = None, limit: int = 50) -> list[WriteRow]:
-        """Pending or failed writes (all when ``status`` is None), newest first."""
+        """Pending or failed writes (all when ``status`` is None), newest first; a negative
+        ``limit`` sets none."""
         sql = f"SELECT {_ROW} FROM writes"
-        args: tuple[str, ...] = ()
+        args: tuple[str | int, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
             args = (status,)
-        rows = self.db.execute(sql + " ORDER BY updated_at DESC LIMIT ?", (*args, limit))
+        sql += " ORDER BY updated_at DESC"
+        if limit >= 0:
+            sql += " LIMIT ?"
+            args = (*args, limit)
+        rows = self.db.execute(sql, args)
         return [WriteRow(*row) for row in rows.fetchall()]
 
     def of(self, record_id: str) -> WriteRow | None:

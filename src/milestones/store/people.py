@@ -11,7 +11,6 @@ and its activities and deals count for that contact.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ from datetime import datetime
 from milestones.mapping.derive import Derived
 from milestones.mapping.records import Activity, Bundle, Deal, Referral, Stage
 from milestones.store import codec
+from milestones.store.dialect import Connection
 from milestones.store.rows import PeopleChunk, Person, StoredDeal, StoredPerson
 
 _IDS = "(SELECT value FROM json_each(?))"
@@ -27,7 +27,7 @@ _IDS = "(SELECT value FROM json_each(?))"
 class People:
     """Dirty people and deals read back as bundles, and their derived results stored."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def dirty_people(self, size: int) -> Iterator[list[str]]:

@@ -6,7 +6,6 @@ lists, a bounded number at a time, so the same statements run on every store eng
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from datetime import date
 
 from milestones.mapping.records import Milestone
 from milestones.store import codec
+from milestones.store.dialect import Connection
 
 PLAYS_SCHEMA = 6  # the migration that adds the plays tables
 OPEN_STATES = ("open", "left")  # left: the situation cleared, the task is its owner's now
@@ -64,7 +64,7 @@ class OwnerPlays:
 class Plays:
     """Reads and writes of the ``plays`` and ``play_disqualified`` tables."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def person_ids(self, size: int) -> Iterator[list[str]]:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from milestones.mapping.records import Contact, Deal
 from milestones.store import codec
+from milestones.store.dialect import Connection
 
 KEY_META = "privacy_key"
 HASHED_KEYS_SCHEMA = 3  # the migration after which email keys are hashed
@@ -101,13 +101,13 @@ class Erasure:
     run_details: int = 0
 
 
-def read_key(db: sqlite3.Connection) -> bytes | None:
+def read_key(db: Connection) -> bytes | None:
     """The state's HMAC key, or None before one was made."""
     row = db.execute("SELECT value FROM meta WHERE key = ?", (KEY_META,)).fetchone()
     return None if row is None else bytes.fromhex(str(row[0]))
 
 
-def ensure_key(db: sqlite3.Connection) -> bytes:
+def ensure_key(db: Connection) -> bytes:
     """The state's HMAC key, made (random, 32 bytes) and stored on first use."""
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
@@ -118,7 +118,7 @@ def ensure_key(db: sqlite3.Connection) -> bytes:
     return key
 
 
-def hash_plain_keys(db: sqlite3.Connection) -> None:
+def hash_plain_keys(db: Connection) -> None:
     """Replace plain emails in ``email_key``/``ref_key`` and plain referrers in the records.
 
     Files written before keys were hashed hold addresses in plain, and kept the data of
@@ -149,7 +149,7 @@ def hash_plain_keys(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", (COPIES_STALE_META,))
 
 
-def erase(db: sqlite3.Connection, person_ids: Iterable[str], deal_ids: Iterable[str]) -> Erasure:
+def erase(db: Connection, person_ids: Iterable[str], deal_ids: Iterable[str]) -> Erasure:
     """Reduce people and deals to tombstones; their writes and ledger evidence text go.
 
     Works on any state file of schema 1 or later (backups included). Idempotent.
@@ -180,13 +180,13 @@ def erase(db: sqlite3.Connection, person_ids: Iterable[str], deal_ids: Iterable[
     return done
 
 
-def _email_column(db: sqlite3.Connection) -> str:
+def _email_column(db: Connection) -> str:
     """``email_key`` (schema 3 on) or ``email_lc`` (a backup from before)."""
     names = {str(r[1]) for r in db.execute("PRAGMA table_info(contacts)")}
     return "email_key" if "email_key" in names else "email_lc"
 
 
-def scrub_run_details(db: sqlite3.Connection, needles: Collection[str]) -> int:
+def scrub_run_details(db: Connection, needles: Collection[str]) -> int:
     """Drop the run details and write messages that quote any of ``needles``; how many."""
     count = 0
     for needle in sorted({n for n in needles if n}):
@@ -200,7 +200,7 @@ def scrub_run_details(db: sqlite3.Connection, needles: Collection[str]) -> int:
     return count
 
 
-def prune_details(db: sqlite3.Connection, before: str) -> int:
+def prune_details(db: Connection, before: str) -> int:
     """Drop run details and failed-write texts of runs and writes older than ``before``."""
     runs = db.execute(
         "UPDATE runs SET detail = NULL WHERE started_at < ? AND detail IS NOT NULL", (before,)
@@ -212,19 +212,23 @@ def prune_details(db: sqlite3.Connection, before: str) -> int:
     return runs + writes
 
 
-def tombstones(db: sqlite3.Connection) -> tuple[list[str], list[str]]:
+def tombstones(db: Connection) -> tuple[list[str], list[str]]:
     """The ids of every erased or deleted person and deal (what copies must erase too)."""
     people = [str(r[0]) for r in db.execute("SELECT id FROM contacts WHERE is_deleted = 1")]
     deals = [str(r[0]) for r in db.execute("SELECT id FROM deals WHERE is_deleted = 1")]
     return people, deals
 
 
-def secure(db: sqlite3.Connection) -> None:
+def secure(db: Connection) -> None:
     """Erased content is overwritten with zeros, not left in free pages."""
     db.execute("PRAGMA secure_delete = ON")
 
 
-def compact(db: sqlite3.Connection) -> None:
+# Where erased text lived: the tables PostgreSQL must VACUUM after an erasure.
+ERASED_TABLES = ("contacts", "deals", "ledger", "writes", "runs", "forgotten")
+
+
+def compact(db: Connection) -> None:
     """Rewrite the file without free pages and empty its WAL (outside a transaction)."""
     db.execute("VACUUM")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -233,7 +237,7 @@ def compact(db: sqlite3.Connection) -> None:
 class Privacy:
     """The deny list of people forgotten on request, and lookups by keyed hash."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
         self._key: bytes | None = None
 

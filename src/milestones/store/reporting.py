@@ -9,7 +9,6 @@ record's JSON array positions used in SQL are named below, next to the codec the
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from datetime import datetime
 from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Deal, Milestone
 from milestones.store import codec
+from milestones.store.dialect import Connection
 from milestones.store.people import People
 from milestones.store.rows import Person
 
@@ -102,7 +102,7 @@ _REFERRALS_SQL = f"""
 class Reporting:
     """The report's reads over a whole state, each a stream of named rows."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def iter_people(self) -> Iterator[DerivedPerson]:
@@ -131,7 +131,8 @@ class Reporting:
                 r[0]
                 for r in self.db.execute(
                     f"SELECT id FROM contacts WHERE {_LIVE_PERSON} AND derived IS NOT NULL "
-                    f"AND json_extract(derived, '{_DERIVED_MILESTONE}') >= ? AND id > ? "
+                    f"AND CAST(json_extract(derived, '{_DERIVED_MILESTONE}') AS INTEGER) >= ? "
+                    "AND id > ? "
                     "ORDER BY id LIMIT ?",
                     (int(level), after, chunk),
                 )
@@ -149,7 +150,8 @@ class Reporting:
         # One indexed lookup per target (its own links and its converted leads'), so the query
         # streams in id order instead of grouping every activity of the org first.
         sql = f"""
-            SELECT c.id, c.data, json_extract(c.derived, '{_DERIVED_DISQUALIFIED}'),
+            SELECT c.id, c.data,
+                CAST(json_extract(c.derived, '{_DERIVED_DISQUALIFIED}') AS INTEGER),
                 (SELECT json_array(count(*), min(a.occurred_at), max(a.occurred_at))
                  FROM activity_contacts ac
                  JOIN activities a ON a.id = ac.activity_id AND a.is_deleted = 0
@@ -159,7 +161,7 @@ class Reporting:
                     SELECT l.id FROM contacts l WHERE l.converted_to = c.id AND l.is_deleted = 0))
             FROM contacts c
             WHERE c.is_deleted = 0 AND c.converted_to IS NULL AND c.derived IS NOT NULL
-              AND json_extract(c.derived, '{_DERIVED_MILESTONE}') = 0
+              AND CAST(json_extract(c.derived, '{_DERIVED_MILESTONE}') AS INTEGER) = 0
         """
         for rid, data, disqualified, touches in self.db.execute(sql):
             count, first_at, last_at = json.loads(touches)
@@ -205,9 +207,9 @@ class Reporting:
     def funnel(self) -> Funnel:
         """People per milestone reached, plus the disqualified and the current advocates."""
         rows = self.db.execute(
-            f"SELECT json_extract(derived, '{_DERIVED_MILESTONE}'), count(*), "
-            f"sum(json_extract(derived, '{_DERIVED_DISQUALIFIED}')), "
-            f"sum(json_extract(derived, '{_DERIVED_ADVOCATE}')) FROM contacts "
+            f"SELECT CAST(json_extract(derived, '{_DERIVED_MILESTONE}') AS INTEGER), count(*), "
+            f"sum(CAST(json_extract(derived, '{_DERIVED_DISQUALIFIED}') AS INTEGER)), "
+            f"sum(CAST(json_extract(derived, '{_DERIVED_ADVOCATE}') AS INTEGER)) FROM contacts "
             f"WHERE derived IS NOT NULL AND {_LIVE_PERSON} GROUP BY 1"
         ).fetchall()
         funnel = Funnel()
@@ -220,8 +222,9 @@ class Reporting:
     def example_at(self, level: Milestone) -> str | None:
         """One live person at ``level`` (current advocates first), for ``explain``."""
         row = self.db.execute(
-            f"SELECT id FROM contacts WHERE json_extract(derived, '{_DERIVED_MILESTONE}') = ? "
-            f"AND is_deleted = 0 ORDER BY json_extract(derived, '{_DERIVED_ADVOCATE}') DESC, id "
+            f"SELECT id FROM contacts WHERE CAST(json_extract(derived, '{_DERIVED_MILESTONE}') "
+            f"AS INTEGER) = ? AND is_deleted = 0 "
+            f"ORDER BY CAST(json_extract(derived, '{_DERIVED_ADVOCATE}') AS INTEGER) DESC, id "
             "LIMIT 1",
             (int(level),),
         ).fetchone()

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
+from milestones.store.dialect import Connection
 from milestones.store.rows import RUN_FIGURES, Cursor, RunRow
 
 
@@ -20,7 +21,7 @@ def _iso(value: datetime | None) -> str | None:
 class Runs:
     """One row per run: what it was, when, its figures and how it ended."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def start(self, command: str, provider: str | None, at: datetime) -> int:
@@ -73,7 +74,7 @@ class Runs:
 class Cursors:
     """Where each (provider, record kind, lane) pull stands."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def get(self, provider: str, kind: str, lane: str) -> Cursor:

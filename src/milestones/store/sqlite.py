@@ -18,6 +18,9 @@ disk at a write) raises ``health.StateError`` naming the file and the next step;
 transaction is rolled back first, so nothing is half-written. Before each schema migration,
 and at most once a day when ``backups`` is set, the file is copied beside itself with SQLite's
 online backup API (``backup.py``), keeping the newest ``backups`` copies.
+
+``postgres.PostgresStore`` is this class on an org's schema in PostgreSQL: the same sub-APIs
+and statements, said in PostgreSQL by ``dialect.py``; ``location.open_state`` picks one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from milestones.store import backup, privacy
 from milestones.store.accounts import Accounts
+from milestones.store.dialect import Connection
 from milestones.store.health import (
     StateError,
     is_state_failure,
@@ -53,6 +57,8 @@ from milestones.store.schema import MIGRATIONS
 class Store:
     """An open state file. Use as a context manager, or call ``close()``."""
 
+    migrated_from: int | None = None  # the schema version found on open (None: read-only)
+
     def __init__(
         self,
         path: Path | str,
@@ -61,32 +67,37 @@ class Store:
         backups: int = 0,
         now: datetime | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.file = Path(path)
+        self.path: Path | None = self.file  # None for a state that is not a file
+        self.label: Path | str = self.file
         self._now = now
-        if read_only and not self.path.exists():
-            raise FileNotFoundError(f"no state file at {self.path}: run `milestones sync` first")
-        cut = truncation(self.path) if self.path.exists() else None
+        if read_only and not self.file.exists():
+            raise FileNotFoundError(f"no state file at {self.file}: run `milestones sync` first")
+        cut = truncation(self.file) if self.file.exists() else None
         if cut:
-            raise StateError(self.path, cut)
+            raise StateError(self.file, cut)
         try:
-            self.db = self._connect(read_only)
+            self.db: Connection = self._connect(read_only)
         except sqlite3.Error as exc:
-            raise state_error(self.path, exc) from None
+            raise state_error(self.file, exc) from None
         try:
             if read_only:
                 if self.version > len(MIGRATIONS):
-                    raise newer_schema(self.path, self.version)
+                    raise newer_schema(self.file, self.version)
             else:
                 self._migrate()
-                if backups > 0 and now is not None and backup.is_backup_due(self.path, now):
-                    backup.back_up(self.db, self.path, now)
-                    backup.prune(self.path, backups)
+                if backups > 0 and now is not None and backup.is_backup_due(self.file, now):
+                    backup.back_up(self.sqlite, self.file, now)
+                    backup.prune(self.file, backups)
         except sqlite3.Error as exc:
             self.db.close()
-            raise state_error(self.path, exc) from None
+            raise state_error(self.file, exc) from None
         except BaseException:
             self.db.close()
             raise
+        self._open_apis()
+
+    def _open_apis(self) -> None:
         self.privacy = privacy.Privacy(self.db)
         self.mirror = Mirror(self.db, self.privacy)
         self.people = People(self.db)
@@ -99,14 +110,25 @@ class Store:
         self.accounts = Accounts(self.db)
         self.plays = Plays(self.db)
 
+    @property
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``: what holds this state."""
+        return "sqlite"
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The SQLite connection itself, for what only SQLite has (its backup API)."""
+        assert isinstance(self.db, sqlite3.Connection)
+        return self.db
+
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         if read_only:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            uri = f"{self.file.resolve().as_uri()}?mode=ro"
             return sqlite3.connect(uri, uri=True, check_same_thread=False)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if str(self.path) != ":memory:" and not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        if str(self.file) != ":memory:" and not self.file.exists():
+            os.close(os.open(self.file, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(self.file, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -137,37 +159,72 @@ class Store:
     def _migrate(self) -> None:
         current = self.version
         if current > len(MIGRATIONS):
-            raise newer_schema(self.path, current)
-        if 0 < current < len(MIGRATIONS) and str(self.path) != ":memory:":
-            backup.back_up(self.db, self.path, self._now or datetime.now(UTC))
+            raise newer_schema(self.file, current)
+        if 0 < current < len(MIGRATIONS) and str(self.file) != ":memory:":
+            backup.back_up(self.sqlite, self.file, self._now or datetime.now(UTC))
+        self._apply_migrations(current)
+
+    def _apply_migrations(self, current: int) -> None:
+        """Apply ``MIGRATIONS`` after version ``current``, each in its own transaction."""
+        self.migrated_from = current
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                if number == privacy.HASHED_KEYS_SCHEMA:
-                    privacy.hash_plain_keys(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+                self._run_migration(number, script)
+
+    def _run_migration(self, number: int, script: str) -> None:
+        """One migration's statements and the version it brings, inside a transaction."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        if number == privacy.HASHED_KEYS_SCHEMA:
+            privacy.hash_plain_keys(self.db)
+        self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any exception."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise state_error(self.path, exc) from None
+            raise state_error(self.file, exc) from None
         try:
             yield self.db
             self.db.execute("COMMIT")
         except BaseException as exc:
             self._roll_back()
             if isinstance(exc, sqlite3.Error) and is_state_failure(exc):
-                raise state_error(self.path, exc) from None
+                raise state_error(self.file, exc) from None
             raise
 
     def _roll_back(self) -> None:
         if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
             self.db.execute("ROLLBACK")
+
+    def compact(self) -> None:
+        """Leave no erased text in free space: VACUUM the file (``privacy.compact``)."""
+        privacy.compact(self.sqlite)
+
+    # --- tables, for a whole-state copy (``transfer.py``) -----------------------------------
+
+    def tables(self) -> list[str]:
+        """The state's tables, in name order."""
+        rows = self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        return [str(r[0]) for r in rows]
+
+    def columns(self, table: str) -> list[str]:
+        """A table's columns, in their order."""
+        return [str(r[1]) for r in self.db.execute(f"PRAGMA table_info({table})")]
+
+    def row_count(self, table: str) -> int:
+        """How many rows ``table`` holds."""
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def identity_follows(self, table: str) -> None:
+        """After rows were copied in with their ids, new ones continue after them (SQLite's
+        ``INTEGER PRIMARY KEY`` always does)."""
 
     # --- meta -------------------------------------------------------------------------
 
