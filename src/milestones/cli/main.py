@@ -14,7 +14,17 @@ from pathlib import Path
 import click
 
 from milestones import __version__
-from milestones.cli import crm, demo, forget, init, report, run, state, state_admin
+from milestones.cli import (
+    crm,
+    demo,
+    forget,
+    init,
+    likelihood,
+    report,
+    run,
+    state,
+    state_admin,
+)
 from milestones.cli.app import AppContext, exit_code_for, say, say_error
 from milestones.cli.options import add_shared_options
 from milestones.config.settings import ConfigError
@@ -41,7 +51,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, state_admin, forget, demo, report, init):
+for _module in (run, crm, state, state_admin, forget, demo, report, likelihood, init):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
@@ -151,6 +152,7 @@ class Config(_Section):
     writeback: WritebackSettings = WritebackSettings()
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
+    likelihood: LikelihoodSettings = LikelihoodSettings()
     privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")

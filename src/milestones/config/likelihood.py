@@ -1,0 +1,24 @@
+"""``[likelihood]``: how the chance of reaching the next milestone is estimated and checked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LikelihoodSettings(BaseModel):
+    """``[likelihood]``: the history a curve needs, and the backtest's cutoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_sample: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=30,
+        description="People who must have reached a milestone before the chance of going on "
+        "from it is estimated; below it the likelihood says 'not enough history (n = ...)'.",
+    )
+    backtest_days: Annotated[int, Field(ge=90, le=3_650)] = Field(
+        default=180,
+        description="The backtest fits on the ledger as it stood this many days ago and "
+        "compares the next 90 days' predictions with what happened.",
+    )

@@ -1,0 +1,113 @@
+"""The likelihood report: curves fitted today, the forecast they give, and the backtest.
+
+Read from the state alone (the ledger's dated milestones, the mirror's open deals), with no
+API call. ``build_likelihood`` is the one entry point; ``as_dict`` is the JSON the command
+and ``report --json`` print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from milestones.mapping.records import Milestone
+from milestones.report.likelihood.backtest import Backtest, run_backtest
+from milestones.report.likelihood.episodes import STEPS, split_by_step
+from milestones.report.likelihood.estimate import Curve, fit_curves
+from milestones.report.likelihood.forecast import (
+    HORIZON,
+    HORIZONS,
+    Expected,
+    Forecast,
+    PersonChance,
+    WonAmount,
+    forecast,
+    won_amount,
+)
+from milestones.store.sqlite import Store
+
+ESTIMATOR = (
+    "Aalen-Johansen cumulative incidence (lifelines), disqualified as a competing outcome, "
+    "waits still running censored at the day of the fit"
+)
+
+
+def not_enough(sample: int) -> str:
+    """What is said instead of a number when a milestone has too little history."""
+    return f"not enough history (n = {sample})"
+
+
+@dataclass(slots=True)
+class Likelihood:
+    """Everything the likelihood section and command show."""
+
+    as_of: date
+    min_sample: int
+    curves: dict[Milestone, Curve | int]
+    forecast: Forecast
+    people: dict[str, PersonChance]
+    won: WonAmount
+    backtest: Backtest
+
+    def as_dict(self, owner_names: dict[str, str] | None = None) -> dict[str, Any]:
+        """The JSON form (owners by name where one is known)."""
+        names = owner_names or {}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "estimator": ESTIMATOR,
+            "min_sample": self.min_sample,
+            "horizon_days": HORIZON,
+            "steps": {_step_key(s): _curve_dict(c) for s, c in self.curves.items()},
+            "forecast": {
+                "org": _expected(self.forecast.org),
+                "owners": {
+                    names.get(owner, owner or "(no owner)"): _expected(table)
+                    for owner, table in sorted(self.forecast.owners.items())
+                },
+                "cohorts": {k: _expected(t) for k, t in sorted(self.forecast.cohorts.items())},
+                "not_estimated": {m.label: n for m, n in self.forecast.not_estimated.items()},
+            },
+            "won_amount": self.won.as_dict(),
+            "backtest": self.backtest.as_dict(),
+        }
+
+
+def _step_key(step: Milestone) -> str:
+    return f"{step.label}->{Milestone(step + 1).label}"
+
+
+def _curve_dict(curve: Curve | int) -> dict[str, Any]:
+    if not isinstance(curve, Curve):
+        return {"people": curve, "not_enough_history": not_enough(curve)}
+    within = {}
+    for days in HORIZONS:
+        low, high = curve.interval(days)
+        within[str(days)] = {
+            "p": round(curve.within(days), 4),
+            "low": round(low, 4),
+            "high": round(high, 4),
+        }
+    return {
+        "people": curve.sample,
+        "converted": curve.conversions,
+        "lost": curve.losses,
+        "within_days": within,
+    }
+
+
+def _expected(table: dict[Milestone, Expected]) -> dict[str, Any]:
+    return {m.label: e.as_dict() for m, e in sorted(table.items())}
+
+
+def build_likelihood(store: Store, as_of: date, min_sample: int, backtest_days: int) -> Likelihood:
+    """Fit on the ledger as it stands on ``as_of``, forecast, and backtest ``backtest_days``
+    earlier. Raises ``MissingEstimator`` without the ``likelihood`` extra."""
+    journeys = list(store.reporting.iter_journeys())
+    steps = split_by_step(journeys, as_of)
+    curves = fit_curves(steps, min_sample)
+    waiting = (e for step in STEPS for e in steps[step])
+    result, people = forecast(waiting, curves)
+    won = won_amount(store.reporting.iter_open_deals(), people)
+    backtest = run_backtest(journeys, as_of - timedelta(days=backtest_days), HORIZON, min_sample)
+    return Likelihood(as_of, min_sample, curves, result, people, won, backtest)
