@@ -126,7 +126,7 @@ def test_too_little_history_is_said_instead_of_a_number(tmp_path: Path) -> None:
         found = build_likelihood(small, TODAY, min_sample=40, backtest_days=180)
     sizes = {step: c for step, c in found.curves.items() if isinstance(c, int)}
     assert Milestone.CLIENT in sizes and Milestone.TARGET not in sizes
-    lines = likelihood_lines(found)
+    lines = likelihood_lines(found.as_dict())
     client_line = next(line for line in lines if "client->advocate" in line)
     assert f"not enough history (n = {sizes[Milestone.CLIENT]})" in client_line
     data = found.as_dict()

@@ -14,8 +14,6 @@ import click
 
 from milestones.cli.app import AppContext, pass_app
 from milestones.cli.report import _day, _sources
-from milestones.config.likelihood import LikelihoodSettings
-from milestones.config.settings import resolve_path
 from milestones.report.likelihood.build import build_likelihood
 from milestones.report.likelihood.estimate import MissingEstimator
 from milestones.report.likelihood.text import likelihood_lines
@@ -72,10 +70,7 @@ def likelihood(
       milestones likelihood --json > likelihood.json
       milestones likelihood --state milestones.db --backtest-days 365
     """
-    path, _rules, report = _sources(app, state)
-    settings = LikelihoodSettings()
-    if state is None or resolve_path(app.config_path).exists():
-        settings = app.config().likelihood
+    path, _rules, report, settings = _sources(app, state)
     day = as_of or datetime.now(UTC).date()
     try:
         with Store(Path(path), read_only=True) as store:
@@ -90,7 +85,8 @@ def likelihood(
     except MissingEstimator as exc:
         raise _NotInstalled(str(exc)) from None
     names = dict(report.owner_names)
-    app.emit(data.as_dict(names), as_json, likelihood_lines(data, names))
+    view = data.as_dict(names)
+    app.emit(view, as_json, likelihood_lines(view))
 
 
 COMMANDS: tuple[click.Command, ...] = (likelihood,)

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from milestones.cli.app import AppContext, pass_app
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
@@ -31,8 +32,10 @@ def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
-def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, ReportSettings]:
-    """The state file, the mapping rules and the ``[report]`` defaults to use.
+def _sources(
+    app: AppContext, state: str | None
+) -> tuple[Path, MappingRules, ReportSettings, LikelihoodSettings]:
+    """The state file, the mapping rules, the ``[report]`` and ``[likelihood]`` settings.
 
     A state file given without a config is read with the default rules of the CRM it was
     synced from (its run log says which).
@@ -40,10 +43,11 @@ def _sources(app: AppContext, state: str | None) -> tuple[Path, MappingRules, Re
     if state is not None and not resolve_path(app.config_path).exists():
         provider = provider_of(Path(state))
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
-        return Path(state), MappingRules.model_validate(defaults), ReportSettings()
+        rules = MappingRules.model_validate(defaults)
+        return Path(state), rules, ReportSettings(), LikelihoodSettings()
     config = app.config()
     path = Path(state) if state is not None else config.state.path
-    return path, config.mapping, config.report
+    return path, config.mapping, config.report, config.likelihood
 
 
 @click.command()
@@ -99,7 +103,8 @@ def report(
     milestones (median and 90th percentile), disqualified people and reasons, advocates
     and what their referrals brought in, clients nobody has talked to lately, advocates
     about to lapse, monthly prospect cohorts, and targets nobody acts on; each one also
-    per owner.
+    per owner; then the likelihood of each next milestone, its 90-day forecast and its
+    backtest (as `milestones likelihood` shows them; they need the likelihood extra).
 
     With --since, flows count from that day on (who reached a milestone, referrals made,
     deals won, cohorts); the "now" counts, disqualified, at-risk and idle lists are
@@ -113,7 +118,7 @@ def report(
       milestones report --html report.html      a page to open or attach to an email
       milestones report --state milestones.db   no config needed
     """
-    path, rules, defaults = _sources(app, state)
+    path, rules, defaults, likelihood = _sources(app, state)
     now = datetime.now(UTC)
     if as_of is not None:
         now = datetime.combine(as_of, time(12), tzinfo=UTC)
@@ -127,6 +132,7 @@ def report(
             lapse_window_days=lapse_window or defaults.lapse_warning_days,
             top=top or defaults.top,
             owner_names=defaults.owner_names,
+            likelihood=likelihood,
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None

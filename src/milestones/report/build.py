@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
+from milestones.report.likelihood.build import likelihood_section
 from milestones.report.model import (
     UNASSIGNED,
     IdleTarget,
@@ -70,10 +72,12 @@ def build_report(
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
     owner_names: Mapping[str, str] | None = None,
+    likelihood: LikelihoodSettings | None = None,
 ) -> Report:
     """The whole report for the state in ``store``, as of ``now``.
 
-    ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``).
+    ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``);
+    with ``likelihood`` the report gains the Likelihood section (``report.likelihood``).
     """
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
     tallies = _Tallies(since, settings)
@@ -107,6 +111,11 @@ def build_report(
         overall=tallies.overall.view(),
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
         owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
+        likelihood=None
+        if likelihood is None
+        else likelihood_section(
+            store, today, likelihood.min_sample, likelihood.backtest_days, dict(owner_names or {})
+        ),
     )
 
 
@@ -120,6 +129,7 @@ def report_from_state(
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
     owner_names: Mapping[str, str] | None = None,
+    likelihood: LikelihoodSettings | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
     with Store(state_path, read_only=True) as store:
@@ -132,6 +142,7 @@ def report_from_state(
             lapse_window_days=lapse_window_days,
             top=top,
             owner_names=owner_names,
+            likelihood=likelihood,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from milestones.report.likelihood.html import likelihood_html
 from milestones.report.model import Report, View
 from milestones.report.svg import ages_svg, funnel_svg, times_svg
 from milestones.report.text import days, money, percent
@@ -77,6 +78,8 @@ def render_html(report: Report) -> str:
             )
             parts.append(render_view(owner.view, f"owners.{owner.owner}.", 3, report.owner_label))
             parts.append("</details>")
+    if report.likelihood is not None:
+        parts.append(likelihood_html(report.likelihood))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -229,6 +229,7 @@ class Report:
     overall: View
     owners: list[OwnerView] = field(default_factory=list)
     owner_names: dict[str, str] = field(default_factory=dict)
+    likelihood: dict[str, Any] | None = None  # report.likelihood's JSON form, when asked for
 
     def owner_label(self, owner: str) -> str:
         """The owner's configured name with the id (``Ann Lee (101)``), or the id alone."""

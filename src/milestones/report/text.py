@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from milestones.report.likelihood.text import likelihood_lines
 from milestones.report.model import Report, View
 from milestones.text import NAME_LIMIT, printable
 
@@ -102,6 +103,9 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))
+    if owner is None and report.likelihood is not None:
+        lines.append("")
+        lines.extend(likelihood_lines(report.likelihood))
     return lines
 
 

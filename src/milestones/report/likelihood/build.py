@@ -14,7 +14,7 @@ from typing import Any
 from milestones.mapping.records import Milestone
 from milestones.report.likelihood.backtest import Backtest, run_backtest
 from milestones.report.likelihood.episodes import STEPS, split_by_step
-from milestones.report.likelihood.estimate import Curve, fit_curves
+from milestones.report.likelihood.estimate import Curve, MissingEstimator, fit_curves
 from milestones.report.likelihood.forecast import (
     HORIZON,
     HORIZONS,
@@ -27,6 +27,7 @@ from milestones.report.likelihood.forecast import (
 )
 from milestones.store.sqlite import Store
 
+CURVE_DAYS, CURVE_STEP = 360, 10
 ESTIMATOR = (
     "Aalen-Johansen cumulative incidence (lifelines), disqualified as a competing outcome, "
     "waits still running censored at the day of the fit"
@@ -59,6 +60,11 @@ class Likelihood:
             "min_sample": self.min_sample,
             "horizon_days": HORIZON,
             "steps": {_step_key(s): _curve_dict(c) for s, c in self.curves.items()},
+            "curves": {
+                _step_key(s): _curve_points(c)
+                for s, c in self.curves.items()
+                if isinstance(c, Curve)
+            },
             "forecast": {
                 "org": _expected(self.forecast.org),
                 "owners": {
@@ -96,6 +102,15 @@ def _curve_dict(curve: Curve | int) -> dict[str, Any]:
     }
 
 
+def _curve_points(curve: Curve) -> list[list[float]]:
+    """[day, chance, low, high] every CURVE_STEP days of the first year (for the chart)."""
+    points = []
+    for day in range(0, CURVE_DAYS + 1, CURVE_STEP):
+        low, high = curve.interval(day)
+        points.append([day, round(curve.within(day), 4), round(low, 4), round(high, 4)])
+    return points
+
+
 def _expected(table: dict[Milestone, Expected]) -> dict[str, Any]:
     return {m.label: e.as_dict() for m, e in sorted(table.items())}
 
@@ -111,3 +126,17 @@ def build_likelihood(store: Store, as_of: date, min_sample: int, backtest_days: 
     won = won_amount(store.reporting.iter_open_deals(), people)
     backtest = run_backtest(journeys, as_of - timedelta(days=backtest_days), HORIZON, min_sample)
     return Likelihood(as_of, min_sample, curves, result, people, won, backtest)
+
+
+def likelihood_section(
+    store: Store,
+    as_of: date,
+    min_sample: int,
+    backtest_days: int,
+    owner_names: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The report's Likelihood section as JSON, or what is missing to compute it."""
+    try:
+        return build_likelihood(store, as_of, min_sample, backtest_days).as_dict(owner_names)
+    except MissingEstimator as exc:
+        return {"unavailable": str(exc)}

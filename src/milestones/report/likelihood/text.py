@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from milestones.report.likelihood.build import Likelihood
-
 
 def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def likelihood_lines(data: Likelihood, owner_names: dict[str, str] | None = None) -> list[str]:
-    """The section as lines: curves, forecast, won amount, backtest."""
-    view = data.as_dict(owner_names)
+def likelihood_lines(view: dict[str, Any]) -> list[str]:
+    """The section as lines, from its JSON form: curves, forecast, won amount, backtest."""
+    if "unavailable" in view:
+        return ["Likelihood", f"  {view['unavailable']}"]
     lines = [
         f"Likelihood (as of {view['as_of']}; minimum history {view['min_sample']} people)",
         f"  estimator: {view['estimator']}",
