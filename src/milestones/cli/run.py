@@ -23,13 +23,17 @@ import click
 
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
 from milestones.cli.progress import ProgressLine
+from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
 from milestones.mapping.fields import Change
+from milestones.report.likelihood.build import person_bands
+from milestones.report.likelihood.estimate import MissingEstimator, require_estimator
 from milestones.store.forgetting import after_run
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
+from milestones.sync.likelihood import Bands
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
 from milestones.text import MESSAGE_LIMIT, printable
@@ -73,6 +77,7 @@ def open_engine(
                     connector,
                     progress=progress,
                     crash=CrashHook.from_environ(os.environ),
+                    bands=_bands(config),
                 )
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
@@ -81,6 +86,18 @@ def open_engine(
             after_run(state, datetime.now(UTC), config.privacy.keep_run_details_days)
     except AlreadyRunning as exc:
         raise Busy(str(exc)) from None
+
+
+def _bands(config: Config) -> Bands | None:
+    """With ``[likelihood] writeback``: the bands to write (the estimator must be installed)."""
+    settings = config.likelihood
+    if not settings.writeback:
+        return None
+    try:
+        require_estimator()
+    except MissingEstimator as exc:
+        raise ConfigProblem(f"[likelihood] writeback = true: {exc}") from None
+    return lambda store, day: person_bands(store, day, settings.min_sample)
 
 
 def summary(report: RunReport) -> dict[str, Any]:

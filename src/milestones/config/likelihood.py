@@ -17,6 +17,13 @@ class LikelihoodSettings(BaseModel):
         description="People who must have reached a milestone before the chance of going on "
         "from it is estimated; below it the likelihood says 'not enough history (n = ...)'.",
     )
+    writeback: bool = Field(
+        default=False,
+        description="Write each person's chance of reaching their next milestone within 90 "
+        "days, in bands of 10 percent, to next_milestone_likelihood (HubSpot) or "
+        "Next_Milestone_Likelihood__c (Salesforce; a Percent field); `fields --create` "
+        "creates it. Needs the likelihood extra.",
+    )
     backtest_days: Annotated[int, Field(ge=90, le=3_650)] = Field(
         default=180,
         description="The backtest fits on the ledger as it stood this many days ago and "

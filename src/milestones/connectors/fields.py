@@ -9,7 +9,7 @@ from pydantic import Field
 from milestones.connectors.settings import Settings
 from milestones.mapping.fields import FieldKey, ObjectKind
 
-FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text"]] = {
+FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text", "percent"]] = {
     "milestone": "milestone",
     "milestone_date": "date",
     "next_milestone": "milestone",
@@ -18,6 +18,7 @@ FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text"]] = {
     "is_advocate": "boolean",
     "advocate_since": "date",
     "deal_milestone": "milestone",
+    "next_milestone_likelihood": "percent",  # a whole percent, in bands of 10
 }
 
 

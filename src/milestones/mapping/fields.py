@@ -21,6 +21,7 @@ FieldKey = Literal[
     "is_advocate",
     "advocate_since",
     "deal_milestone",
+    "next_milestone_likelihood",
 ]
 PERSON_FIELDS: tuple[FieldKey, ...] = (
     "milestone",
@@ -30,6 +31,7 @@ PERSON_FIELDS: tuple[FieldKey, ...] = (
     "disqualified_reason",
     "is_advocate",
     "advocate_since",
+    "next_milestone_likelihood",  # written only with [likelihood] writeback = true
 )
 DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
 

@@ -37,6 +37,7 @@ from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
 from milestones.sync.derivation import Deriver
+from milestones.sync.likelihood import Bands, mark_band_changes
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
     Checkpoints,
@@ -74,6 +75,7 @@ class Engine:
         progress: Progress | None = None,
         objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
         crash: CrashHook | None = None,
+        bands: Bands | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -86,6 +88,7 @@ class Engine:
             store, rules, names, frozenset(objects), chunk_size, clock, self.checkpoints
         )
         self.writer = Writer(store, connector, clock, self.checkpoints)
+        self.bands = bands  # [likelihood] writeback: the bands to write, computed after derive
 
     def request_stop(self, *_args: object) -> None:
         """Finish the current page, chunk or batch, checkpoint, and end the run."""
@@ -173,6 +176,10 @@ class Engine:
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         self.deriver.derive_people(started, report, sink)
         self.deriver.derive_deals(report, sink)
+        if self.bands is not None:
+            self.deriver.bands = self.bands(self.store, started.date())
+            if mark_band_changes(self.store, self.deriver.bands):
+                self.deriver.derive_people(started, report, sink)
         if options.dry_run:
             report.queued_retries = self.store.outbox.retryable()
             return

@@ -12,6 +12,7 @@ from milestones.connectors.hubspot import versions as hubspot_versions
 from milestones.connectors.salesforce import versions as salesforce_versions
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
+from milestones.sync.likelihood import Bands
 from milestones.sync.run import CrashHook, Progress
 
 log = logging.getLogger("milestones.sync")
@@ -64,6 +65,7 @@ def build_engine(
     *,
     progress: Progress | None = None,
     crash: CrashHook | None = None,
+    bands: Bands | None = None,
 ) -> Engine:
     """The engine ``milestones sync`` runs: the config's rules, names, pacing and objects."""
     return Engine(
@@ -77,4 +79,5 @@ def build_engine(
         objects=(*config.write_spec.person_objects, "deal"),
         progress=progress,
         crash=crash,
+        bands=bands,
     )

@@ -33,6 +33,7 @@ LABELS: dict[FieldKey, str] = {
     "is_advocate": "Is an advocate",
     "advocate_since": "Advocate since",
     "deal_milestone": "Deal milestone",
+    "next_milestone_likelihood": "Next milestone likelihood (% in 90 days)",
 }
 # Our field type -> HubSpot (type, fieldType) and options (§5: valid pairs).
 HUBSPOT_TYPES = {
@@ -40,6 +41,7 @@ HUBSPOT_TYPES = {
     "date": ("date", "date"),
     "boolean": ("bool", "booleancheckbox"),
     "text": ("string", "text"),
+    "percent": ("number", "number"),
 }
 
 

@@ -140,3 +140,17 @@ def likelihood_section(
         return build_likelihood(store, as_of, min_sample, backtest_days).as_dict(owner_names)
     except MissingEstimator as exc:
         return {"unavailable": str(exc)}
+
+
+def band(chance: float) -> str:
+    """The written band: the chance in percent, to the nearest 10 ("0" ... "100")."""
+    return str(min(int(chance * 10 + 0.5), 10) * 10)
+
+
+def person_bands(store: Store, as_of: date, min_sample: int) -> dict[str, str]:
+    """Each waiting person's band of their chance within 90 days (``[likelihood] writeback``);
+    people with no chance to give (advocates, the disqualified, too little history) have none."""
+    steps = split_by_step(store.reporting.iter_journeys(), as_of)
+    curves = fit_curves(steps, min_sample)
+    _, people = forecast((e for step in STEPS for e in steps[step]), curves)
+    return {pid: band(chance.next_90) for pid, chance in people.items()}

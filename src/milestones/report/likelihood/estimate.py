@@ -37,6 +37,11 @@ def _lifelines() -> Any:
     return lifelines
 
 
+def require_estimator() -> None:
+    """Raise ``MissingEstimator`` now, before a run that will need it starts."""
+    _lifelines()
+
+
 @dataclass(frozen=True, slots=True)
 class Curve:
     """One step's estimate on a grid of whole days 0..len-1.
