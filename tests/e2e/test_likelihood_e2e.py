@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from e2e_support import Sandbox, start_sandbox
 
 from milestones.cli.main import cli
+from milestones.mapping.records import Milestone
+from milestones.store.sqlite import Store
 
 ESTIMATOR_MODULES = ("lifelines", "numpy", "pandas", "scipy")
 _CHECK_IMPORTS = """
@@ -76,3 +78,46 @@ def test_a_sync_loads_no_estimator_and_likelihood_reads_its_state(hubspot: Sandb
         f"not enough history (n = {people})"
     )
     assert data["forecast"]["org"] == {}
+
+
+def test_explain_shows_the_likelihood_and_stage_labels(
+    hubspot: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hubspot.env.items():
+        monkeypatch.setenv(name, value)
+    with hubspot.config.open("a") as config:
+        config.write("[likelihood]\nmin_sample = 5\n")
+    try:
+        assert hubspot.run("fields", "--create") == 0
+        assert hubspot.run("sync") == 0
+    finally:
+        hubspot.server.stop()
+    with Store(hubspot.state, read_only=True) as store:
+        stages = store.people.stages()
+        people = [p for p in store.reporting.iter_people() if p.derived is not None]
+    prospect = next(p for p in people if p.derived.milestone is Milestone.PROSPECT)
+    by_deal = next(
+        (p, e)
+        for p in people
+        for e in p.derived.reached.values()
+        if e.record_kind == "deal" and p.derived.milestone is Milestone.CLIENT
+    )
+    runner = CliRunner(env=hubspot.env)
+    base = ["--config", str(hubspot.config), "explain"]
+    shown = runner.invoke(cli, [*base, prospect.contact.id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)["likelihood"]
+    assert found["step"] == "prospect->opportunity" and found["waiting_days"] >= 0
+    assert found["curve"]["people"] == found["people_at_step"] >= 5
+    assert 0 <= found["within_days"]["30"] <= found["within_days"]["90"] <= 1
+    text = runner.invoke(cli, [*base, prospect.contact.id]).output
+    assert "likelihood (prospect->opportunity, waiting" in text
+    assert f"written band {found['band']}" in text and "rests on" in text
+
+    person, evidence = by_deal
+    text = runner.invoke(cli, [*base, person.contact.id]).output
+    deal = runner.invoke(cli, [*base, evidence.record_id, "--json"])
+    stage_id = json.loads(deal.output)["stage"]
+    label = stages[stage_id].label
+    assert label != stage_id and f"in stage {label} ({stage_id})" in text
+    assert json.loads(deal.output)["stage_label"] == label

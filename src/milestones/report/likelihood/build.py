@@ -13,7 +13,7 @@ from typing import Any
 
 from milestones.mapping.records import Milestone
 from milestones.report.likelihood.backtest import Backtest, run_backtest
-from milestones.report.likelihood.episodes import STEPS, split_by_step
+from milestones.report.likelihood.episodes import STEPS, is_waiting, split_by_step
 from milestones.report.likelihood.estimate import Curve, MissingEstimator, fit_curves
 from milestones.report.likelihood.forecast import (
     HORIZON,
@@ -23,6 +23,7 @@ from milestones.report.likelihood.forecast import (
     PersonChance,
     WonAmount,
     forecast,
+    person_chance,
     won_amount,
 )
 from milestones.store.sqlite import Store
@@ -154,3 +155,36 @@ def person_bands(store: Store, as_of: date, min_sample: int) -> dict[str, str]:
     curves = fit_curves(steps, min_sample)
     _, people = forecast((e for step in STEPS for e in steps[step]), curves)
     return {pid: band(chance.next_90) for pid, chance in people.items()}
+
+
+def person_likelihood(
+    store: Store, person_id: str, as_of: date, min_sample: int
+) -> dict[str, Any] | None:
+    """What ``explain`` shows of one person's likelihood and what it rests on: the step they
+    wait at, for how long, their chances, and the curve's sample. None when they wait for
+    nothing (an advocate, the disqualified, a person not derived yet)."""
+    steps = split_by_step(store.reporting.iter_journeys(), as_of)
+    mine = next(
+        (e for step in STEPS for e in steps[step] if e.person_id == person_id and is_waiting(e)),
+        None,
+    )
+    if mine is None:
+        return None
+    found: dict[str, Any] = {
+        "step": _step_key(mine.step),
+        "waiting_days": mine.waited,
+        "since_cohort": mine.cohort,
+        "people_at_step": len(steps[mine.step]),
+    }
+    try:
+        curve = fit_curves({mine.step: steps[mine.step]}, min_sample)[mine.step]
+    except MissingEstimator as exc:
+        return found | {"unavailable": str(exc)}
+    if not isinstance(curve, Curve):
+        return found | {"not_enough_history": not_enough(curve)}
+    chance = person_chance(curve, mine)
+    return found | {
+        "within_days": {str(h): round(p, 4) for h, p in chance.within.items()},
+        "band": band(chance.next_90),
+        "curve": _curve_dict(curve),
+    }
