@@ -154,7 +154,12 @@ def demo(
                 created = [f for f in connector.ensure_fields(dry_run=False) if f.action != "none"]
                 progress(f"fields: {len(created)} created or granted")
                 engine = Engine(
-                    state, connector, config.mapping, config.write_spec.names, lag=timedelta(0)
+                    state,
+                    connector,
+                    config.mapping,
+                    config.write_spec.names,
+                    lag=timedelta(0),
+                    read_owners=True,
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()

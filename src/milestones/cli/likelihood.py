@@ -17,6 +17,7 @@ from milestones.cli.report import _day, _sources
 from milestones.report.likelihood.build import build_likelihood
 from milestones.report.likelihood.estimate import MissingEstimator
 from milestones.report.likelihood.text import likelihood_lines
+from milestones.store.owners import OwnerNames
 from milestones.store.sqlite import Store
 
 
@@ -80,11 +81,11 @@ def likelihood(
                 min_sample or settings.min_sample,
                 backtest_days or settings.backtest_days,
             )
+            names = {**OwnerNames(store.db).names(), **report.owner_names}
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     except MissingEstimator as exc:
         raise _NotInstalled(str(exc)) from None
-    names = dict(report.owner_names)
     view = data.as_dict(names)
     app.emit(view, as_json, likelihood_lines(view))
 

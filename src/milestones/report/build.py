@@ -32,6 +32,7 @@ from milestones.report.model import (
     SilentClient,
 )
 from milestones.report.tally import PersonFacts, Tally
+from milestones.store.owners import OwnerNames
 from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
 from milestones.store.rows import Person
 from milestones.store.sqlite import Store
@@ -80,6 +81,7 @@ def build_report(
     with ``likelihood`` the report gains the Likelihood section (``report.likelihood``).
     """
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
+    owner_names = {**OwnerNames(store.db).names(), **(owner_names or {})}
     tallies = _Tallies(since, settings)
     queries = store.reporting
     stages = store.people.stages()

@@ -38,6 +38,7 @@ from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
 from milestones.sync.derivation import Deriver
 from milestones.sync.likelihood import Bands, mark_band_changes
+from milestones.sync.owners import refresh_owner_names
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
     Checkpoints,
@@ -76,6 +77,7 @@ class Engine:
         objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
         crash: CrashHook | None = None,
         bands: Bands | None = None,
+        read_owners: bool = False,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -89,6 +91,7 @@ class Engine:
         )
         self.writer = Writer(store, connector, clock, self.checkpoints)
         self.bands = bands  # [likelihood] writeback: the bands to write, computed after derive
+        self.read_owners = read_owners  # owner names for the report, at most daily
 
     def request_stop(self, *_args: object) -> None:
         """Finish the current page, chunk or batch, checkpoint, and end the run."""
@@ -185,6 +188,10 @@ class Engine:
             return
         if options.writeback:
             self.writer.send_writes(report)
+        if self.read_owners:
+            refresh_owner_names(
+                self.store, self.connector, started.date(), report.figures["records_read"]
+            )
 
     @contextmanager
     def _signals_stop_the_run(self) -> Iterator[None]:

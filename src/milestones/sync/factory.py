@@ -80,4 +80,5 @@ def build_engine(
         progress=progress,
         crash=crash,
         bands=bands,
+        read_owners=True,
     )
