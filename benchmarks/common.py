@@ -2,7 +2,7 @@
 
 The floor of a run is the fewest API calls that can do its work (DESIGN.md, Scale): the
 pages that read every record changed in its window (records / page size per kind, plus the
-association reads), plus the batches that write every changed value (changed records /
+association reads; the first run of a day also reads the owner names), plus the batches that write every changed value (changed records /
 batch size per object). Records are counted from the sandbox's own world and org, never
 from the worker's figures; the read arithmetic is the pull benchmarks' (``hubspot_pull``,
 ``salesforce_pull``).
@@ -88,15 +88,22 @@ def hubspot_floor(world: World, since_ms: int | None, until_ms: int) -> Floor:
         if associations:
             text += f" + {associations}*ceil({live}/1000) assoc"
         floor.formula.append(text)
+    if since_ms is None:  # the day's first run: the owner names (500 a page)
+        floor.reads += _pages(world.count("owner"), 500)
+        floor.formula.append("1 owner list (first run of a day)")
     return floor
 
 
 def salesforce_floor(server: Any, since: datetime | None, until: datetime) -> Floor:
     """The stage catalogue, then query pages: ceil(rows / 2000) per object, at least one."""
     pages = salesforce_read_floor(server, since, until)
+    # The day's first run (the full one here) also reads the users' names: one page of 2000.
+    owners = 1 if since is None else 0
     return Floor(
-        reads=1 + sum(pages.values()),
-        formula=["1 stage catalogue"] + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
+        reads=1 + owners + sum(pages.values()),
+        formula=["1 stage catalogue"]
+        + (["1 user list (first run of a day)"] if owners else [])
+        + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
     )
 
 
