@@ -2,10 +2,10 @@
 
 The floor of a run is the fewest API calls that can do its work (DESIGN.md, Scale): the
 pages that read every record changed in its window (records / page size per kind, plus the
-association reads; the first run of a day also reads the owner names), plus the batches that write every changed value (changed records /
-batch size per object). Records are counted from the sandbox's own world and org, never
-from the worker's figures; the read arithmetic is the pull benchmarks' (``hubspot_pull``,
-``salesforce_pull``).
+association reads; the first run of a day also reads the owner names), plus the batches that
+write every changed value (changed records / batch size per object). Records are counted
+from the sandbox's own world and org, never from the worker's figures; the read arithmetic
+is the pull benchmarks' (``hubspot_pull``, ``salesforce_pull``).
 
 Documented sizes (reference/hubspot-api.md §1, §4.2; reference/salesforce-api.md §1.2, §2.1):
 HubSpot lists page 100 records, search 200, v4 association reads take 1,000 ids, batch

@@ -14,9 +14,6 @@ import click
 
 from milestones.cli.app import AppContext, pass_app
 from milestones.cli.report import _day, _sources
-from milestones.report.likelihood.build import build_likelihood
-from milestones.report.likelihood.estimate import MissingEstimator
-from milestones.report.likelihood.text import likelihood_lines
 from milestones.store.owners import OwnerNames
 from milestones.store.sqlite import Store
 
@@ -71,6 +68,11 @@ def likelihood(
       milestones likelihood --json > likelihood.json
       milestones likelihood --state milestones.db --backtest-days 365
     """
+    # The likelihood's modules load when the command runs, not with every command's --help.
+    from milestones.report.likelihood.build import build_likelihood
+    from milestones.report.likelihood.estimate import MissingEstimator
+    from milestones.report.likelihood.text import likelihood_lines
+
     path, _rules, report, settings = _sources(app, state)
     day = as_of or datetime.now(UTC).date()
     try:

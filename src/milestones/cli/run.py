@@ -27,8 +27,6 @@ from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
 from milestones.mapping.fields import Change
-from milestones.report.likelihood.build import person_bands
-from milestones.report.likelihood.estimate import MissingEstimator, require_estimator
 from milestones.store.forgetting import after_run
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
@@ -93,6 +91,10 @@ def _bands(config: Config) -> Bands | None:
     settings = config.likelihood
     if not settings.writeback:
         return None
+    # Loaded only when the bands are written: every other sync (and --help) skips them.
+    from milestones.report.likelihood.build import person_bands
+    from milestones.report.likelihood.estimate import MissingEstimator, require_estimator
+
     try:
         require_estimator()
     except MissingEstimator as exc:

@@ -14,7 +14,6 @@ import click
 from milestones.cli.app import AppContext
 from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
-from milestones.report.likelihood.build import person_likelihood
 from milestones.store import codec
 from milestones.store.sqlite import Store
 from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
@@ -145,6 +144,8 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
                 f"milestones explain {converted}"
             )
         if chunk.people:
+            from milestones.report.likelihood.build import person_likelihood
+
             data = _explain_person(state, chunk.people[0].bundle, record_id)
             data["likelihood"] = person_likelihood(
                 state, record_id, datetime.now(UTC).date(), config.likelihood.min_sample

@@ -20,7 +20,6 @@ from milestones.config.likelihood import LikelihoodSettings
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
-from milestones.report.likelihood.build import likelihood_section
 from milestones.report.model import (
     UNASSIGNED,
     IdleTarget,
@@ -80,6 +79,8 @@ def build_report(
     ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``);
     with ``likelihood`` the report gains the Likelihood section (``report.likelihood``).
     """
+    from milestones.report.likelihood.build import likelihood_section  # only when reported
+
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
     owner_names = {**OwnerNames(store.db).names(), **(owner_names or {})}
     tallies = _Tallies(since, settings)
