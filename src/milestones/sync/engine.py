@@ -37,7 +37,12 @@ from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
 from milestones.sync.derivation import Deriver
-from milestones.sync.likelihood import Bands, mark_band_changes
+from milestones.sync.likelihood import (
+    Bands,
+    are_bands_due,
+    mark_band_changes,
+    note_bands_planned,
+)
 from milestones.sync.owners import refresh_owner_names
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
@@ -179,10 +184,13 @@ class Engine:
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         self.deriver.derive_people(started, report, sink)
         self.deriver.derive_deals(report, sink)
-        if self.bands is not None:
+        pulled = report.figures["records_read"]
+        if self.bands is not None and are_bands_due(self.store, started.date(), pulled):
             self.deriver.bands = self.bands(self.store, started.date())
             if mark_band_changes(self.store, self.deriver.bands):
                 self.deriver.derive_people(started, report, sink)
+            if not options.dry_run:
+                note_bands_planned(self.store, started.date())
         if options.dry_run:
             report.queued_retries = self.store.outbox.retryable()
             return

@@ -19,6 +19,7 @@ from milestones.store.sqlite import Store
 from milestones.sync.plan import normalise
 
 LIKELIHOOD_KEY: FieldKey = "next_milestone_likelihood"
+BANDS_META_KEY = "likelihood_bands_on"
 # Person id -> band ("0", "10", ... "100"); a person missing has no band (the field is cleared).
 Bands = Callable[[Store, date], Mapping[str, str]]
 
@@ -34,3 +35,15 @@ def mark_band_changes(store: Store, bands: Mapping[str, str]) -> int:
         with store.transaction():
             store.people.mark_dirty(moved)
     return len(moved)
+
+
+def are_bands_due(store: Store, today: date, pulled: int) -> bool:
+    """Whether the bands can have moved since they were last planned: a new day, or records
+    read (new milestones, new people, disqualifications). An idle rerun computes nothing."""
+    return pulled > 0 or store.get_meta(BANDS_META_KEY) != today.isoformat()
+
+
+def note_bands_planned(store: Store, today: date) -> None:
+    """Remember the day the bands were last compared with the CRM."""
+    with store.transaction():
+        store.set_meta(BANDS_META_KEY, today.isoformat())
