@@ -56,7 +56,8 @@ def test_owner_names_are_read_daily_or_for_a_new_rep(box: Sandbox) -> None:
     report = CliRunner(env=box.env).invoke(cli, ["--config", str(box.config), "report", "--json"])
     data = json.loads(report.output)
     assert data["owners"] and all(o["owner"] in data["owner_names"] for o in data["owners"])
-    assert set(data["likelihood"]["forecast"]["owners"]) <= set(names.values()) | {"(no owner)"}
+    labels = {f"{name} ({owner})" for owner, name in names.items()} | {"(no owner)"}
+    assert set(data["likelihood"]["forecast"]["owners"]) <= labels
 
     reads = _owner_reads(box)
     settle(box)

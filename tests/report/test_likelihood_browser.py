@@ -134,8 +134,8 @@ def test_owners_by_name_and_too_little_history_in_every_view(tmp_path: Path) -> 
     assert client["people"] < 60 and "within_days" not in client
     assert client["not_enough_history"] in html
     assert "client->advocate" not in data["curves"]
-    assert "Ann <Lee>" in data["forecast"]["owners"]
-    assert "Ann &lt;Lee&gt;" in html and "Ann <Lee>" not in html
+    assert "Ann <Lee> (u1)" in data["forecast"]["owners"] and "u2" in data["forecast"]["owners"]
+    assert "Ann &lt;Lee&gt; (u1)" in html and "Ann <Lee>" not in html
     lines = (
         CliRunner()
         .invoke(
@@ -144,4 +144,4 @@ def test_owners_by_name_and_too_little_history_in_every_view(tmp_path: Path) -> 
         )
         .output
     )
-    assert client["not_enough_history"] in lines and "owner Ann <Lee>:" in lines
+    assert client["not_enough_history"] in lines and "owner Ann <Lee> (u1):" in lines

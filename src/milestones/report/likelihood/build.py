@@ -69,7 +69,7 @@ class Likelihood:
             "forecast": {
                 "org": _expected(self.forecast.org),
                 "owners": {
-                    names.get(owner, owner or "(no owner)"): _expected(table)
+                    _owner_label(owner, names): _expected(table)
                     for owner, table in sorted(self.forecast.owners.items())
                 },
                 "cohorts": {k: _expected(t) for k, t in sorted(self.forecast.cohorts.items())},
@@ -78,6 +78,13 @@ class Likelihood:
             "won_amount": self.won.as_dict(),
             "backtest": self.backtest.as_dict(),
         }
+
+
+def _owner_label(owner: str, names: dict[str, str]) -> str:
+    """As the report names owners: ``Ann Lee (101)``, the id alone, or ``(no owner)``."""
+    if not owner:
+        return "(no owner)"
+    return f"{names[owner]} ({owner})" if names.get(owner) else owner
 
 
 def _step_key(step: Milestone) -> str:
