@@ -145,3 +145,14 @@ def test_owners_by_name_and_too_little_history_in_every_view(tmp_path: Path) -> 
         .output
     )
     assert client["not_enough_history"] in lines and "owner Ann <Lee> (u1):" in lines
+
+
+def test_no_likelihood_leaves_the_section_out(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    write_world(state, 200).close()
+    args = ["report", "--state", str(state), "--as-of", "2026-06-15", "--json"]
+    runner = CliRunner()
+    assert json.loads(runner.invoke(cli, args).output)["likelihood"]["steps"]
+    assert json.loads(runner.invoke(cli, [*args, "--no-likelihood"]).output)["likelihood"] is None
+    text = runner.invoke(cli, [*args[:-1], "--no-likelihood"]).output
+    assert "Likelihood" not in text and "Milestone report" in text

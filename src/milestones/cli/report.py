@@ -76,6 +76,12 @@ def _sources(
 )
 @click.option("--top", type=click.IntRange(1, 1000), help="Length of each list (default 10).")
 @click.option(
+    "--likelihood/--no-likelihood",
+    "with_likelihood",
+    default=True,
+    help="Include the Likelihood section (default; it fits the curves, about a second more).",
+)
+@click.option(
     "--as-of", callback=_day, metavar="DATE", help="Count ages up to DATE instead of today."
 )
 @click.option(
@@ -93,6 +99,7 @@ def report(
     silent_days: int | None,
     lapse_window: int | None,
     top: int | None,
+    with_likelihood: bool,
     as_of: date | None,
     state: str | None,
 ) -> None:
@@ -132,7 +139,7 @@ def report(
             lapse_window_days=lapse_window or defaults.lapse_warning_days,
             top=top or defaults.top,
             owner_names=defaults.owner_names,
-            likelihood=likelihood,
+            likelihood=likelihood if with_likelihood else None,
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
