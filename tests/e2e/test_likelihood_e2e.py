@@ -121,3 +121,7 @@ def test_explain_shows_the_likelihood_and_stage_labels(
     label = stages[stage_id].label
     assert label != stage_id and f"in stage {label} ({stage_id})" in text
     assert json.loads(deal.output)["stage_label"] == label
+    history = json.loads(deal.output)["history"]
+    assert history and all(
+        h["evidence"].startswith("stage ") and "(" in h["evidence"] for h in history
+    ), history

@@ -251,8 +251,18 @@ def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
         "deleted": stored.is_deleted,
         "people": people,
         "fields_in_crm": stored.crm,
-        "history": [entry.as_history() for entry in state.ledger.of(record_id)],
+        "history": [
+            _with_stage_label(entry.as_history(), stages) for entry in state.ledger.of(record_id)
+        ],
     }
+
+
+def _with_stage_label(history: dict[str, Any], stages: dict[str, Stage]) -> dict[str, Any]:
+    """A deal's ledger evidence ``stage <id>`` (kept by id: labels change) shown by label."""
+    evidence = history.get("evidence") or ""
+    if evidence.startswith("stage "):
+        history["evidence"] = f"stage {_stage_name(evidence.removeprefix('stage '), stages)}"
+    return history
 
 
 def _explain_text(data: dict[str, Any]) -> list[str]:
