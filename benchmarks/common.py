@@ -64,14 +64,19 @@ def _pages(n: int, size: int) -> int:
     return max(1, math.ceil(n / size))
 
 
-def hubspot_floor(world: World, since_ms: int | None, until_ms: int) -> Floor:
+def hubspot_floor(
+    world: World, since_ms: int | None, until_ms: int, catalogue: bool = True
+) -> Floor:
     """Read calls of one HubSpot pull: the stage catalogue, list or search pages, associations.
+
+    ``catalogue``: whether the run must read the stage catalogue (a full run, or the first
+    run of a day); other runs take the one kept in the state.
 
     A full pull lists each type's live and archived records (100 a page, one call even when
     empty); an incremental one searches records touched in the window (200 a page, one call
     even when nothing changed). Each association read covers 1,000 records.
     """
-    floor = Floor(reads=1, formula=["1 stage catalogue"])
+    floor = Floor(reads=int(catalogue), formula=["1 stage catalogue"] if catalogue else [])
     for kind, associations in HUBSPOT_TYPES.items():
         if since_ms is None:
             live, archived = world.count(kind), world.count(kind, True)
@@ -94,14 +99,17 @@ def hubspot_floor(world: World, since_ms: int | None, until_ms: int) -> Floor:
     return floor
 
 
-def salesforce_floor(server: Any, since: datetime | None, until: datetime) -> Floor:
-    """The stage catalogue, then query pages: ceil(rows / 2000) per object, at least one."""
+def salesforce_floor(
+    server: Any, since: datetime | None, until: datetime, catalogue: bool = True
+) -> Floor:
+    """The stage catalogue (when due), then query pages: ceil(rows / 2000) per object, at
+    least one."""
     pages = salesforce_read_floor(server, since, until)
     # The day's first run (the full one here) also reads the users' names: one page of 2000.
     owners = 1 if since is None else 0
     return Floor(
-        reads=1 + owners + sum(pages.values()),
-        formula=["1 stage catalogue"]
+        reads=int(catalogue) + owners + sum(pages.values()),
+        formula=(["1 stage catalogue"] if catalogue else [])
         + (["1 user list (first run of a day)"] if owners else [])
         + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
     )
@@ -205,14 +213,45 @@ def worker_argv(config: Path, *args: str, profile: Path | None = None) -> list[s
     """The real CLI, ``python -m milestones --config <config> <args>``, in this interpreter.
 
     A few lines around it record the process's peak RSS at exit (see ``_WORKER``). With
-    ``profile``, the worker runs under pyinstrument instead (not a dependency: install it
-    where you profile), which writes its text report there.
+    ``profile``, the worker runs under the standard library's cProfile on process CPU time
+    instead and writes its statistics there (``.prof``; ``profile_table`` prints them).
     """
     tail = ["--config", str(config), *args]
     if profile is not None:
-        pyinstrument = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(profile)]
-        return [sys.executable, *pyinstrument, "-m", "milestones", *tail]
+        return [sys.executable, "-c", _PROFILED, str(profile), *tail]
     return [sys.executable, "-c", _WORKER, *tail]
+
+
+# cProfile timed on process CPU time, so waits for the API (pacing, the network) do not count.
+_PROFILED = """
+import cProfile, runpy, sys, time
+out = sys.argv.pop(1)
+sys.argv[0] = 'milestones'
+profiler = cProfile.Profile(time.process_time)
+try:
+    profiler.runcall(runpy.run_module, 'milestones', run_name='__main__', alter_sys=True)
+finally:
+    profiler.dump_stats(out)
+"""
+
+
+def profile_table(path: Path, top: int = 10) -> str:
+    """The ``top`` functions by their own CPU time in a cProfile dump, as a markdown table."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    lines = [
+        "| own s | share | calls | cumulative s | function |",
+        "| ---: | ---: | ---: | ---: | --- |",
+    ]
+    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in rows[:top]:
+        where = f"{Path(filename).name}:{line}" if line else filename
+        lines.append(
+            f"| {own:.3f} | {own / total:.1%} | {calls:,} | {cumulative:.3f} | `{name}` ({where}) |"
+        )
+    return f"Total {total:.2f} CPU s\n\n" + "\n".join(lines)
 
 
 STARTUP = (

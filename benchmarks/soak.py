@@ -40,7 +40,7 @@ from milestones.sync.factory import build_connector
 from milestones.sync.run import RunOptions, RunReport
 
 STORM = "429=0.04,503=0.03,reset=0.03,record=0.02"
-TOKEN = "soak-token-0000"
+TOKEN = "pat-soak-token-0000"  # a private app's form: the daily quota and its headers apply
 Values = dict[tuple[str, int], dict[str, Any]]
 
 

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks import baseline
 from benchmarks.common import (
     Floor,
     add_write_floor,
@@ -119,11 +120,13 @@ def committed(state: Path) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
-def read_floor(provider: str, world: World, server: Any, since: Any, until: datetime) -> Floor:
+def read_floor(
+    provider: str, world: World, server: Any, since: Any, until: datetime, catalogue: bool
+) -> Floor:
     if provider == "hubspot":
         since_ms = None if since is None else int(since.timestamp() * 1000)
-        return hubspot_floor(world, since_ms, int(until.timestamp() * 1000))
-    return salesforce_floor(server, since, until)
+        return hubspot_floor(world, since_ms, int(until.timestamp() * 1000), catalogue)
+    return salesforce_floor(server, since, until, catalogue)
 
 
 def call_counts(provider: str, stats: dict[str, Any]) -> dict[str, int]:
@@ -155,7 +158,9 @@ def measure_run(
     since = committed(state)
     before = written_values(world, provider)
     # Counted before the worker starts: its own writes move records past its window's end.
-    floor = read_floor(provider, world, server, since, datetime.now(UTC) + timedelta(days=1))
+    # The stage catalogue is read on full runs; the others, minutes later, use the kept one.
+    until = datetime.now(UTC) + timedelta(days=1)
+    floor = read_floor(provider, world, server, since, until, catalogue=name == "full")
     server.reset_stats()
     argv = worker_argv(config, "sync", "--json", profile=profile)
     child = run_child(argv, env, folder, name)
@@ -204,6 +209,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="milestones-bench-"))
     server, section, token = start_server(args.provider, world, args.rate_limits == "on")
     env = {**os.environ, "BENCH_TOKEN": token}
+    if args.worker_src:  # another release's worker against the same sandbox and floors
+        env["PYTHONPATH"] = str(args.worker_src.resolve())
     runs = []
     try:
         config = write_config(folder, args.provider, section)
@@ -224,7 +231,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             profile = None
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
-                profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.txt"
+                profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.prof"
             result = measure_run(name, args.provider, world, server, config, env, profile)
             result["changed_contacts"] = changed
             runs.append(result)
@@ -236,10 +243,11 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     full = runs[0]
-    return {
+    result = {
         "provider": args.provider,
         "contacts": args.contacts,
         "seed": args.seed,
+        "changed": args.changed,
         "rate_limits": args.rate_limits == "on",
         "world": world_figures(world),
         "machine": machine(),
@@ -253,6 +261,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "runs": runs,
     }
+    if not args.save_baseline:
+        baseline.attach(result)  # the previous release's figures, when kept for this set-up
+    return result
 
 
 def _progress(run: dict[str, Any]) -> None:
@@ -290,11 +301,43 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r['write_calls']} | {r['rate_limited']} | {r['wall_s']} | {pacing} | {ratio} | "
             f"{r['worker_cpu_s']} | {r['peak_rss_mb']} |"
         )
+    lines += beside_baseline(result)
     lines += ["", "Floors:", ""]
     for r in result["runs"]:
         lines.append(f"- {r['run']}: {r['floor']} = " + "; ".join(r["floor_formula"]))
     lines += ["", f"Command: `{result['command']}`", ""]
     return "\n".join(lines)
+
+
+def beside_baseline(result: dict[str, Any]) -> list[str]:
+    """This result and the previous release's, run by run, as ratios (empty without one)."""
+    base = result.get("baseline")
+    if base is None:
+        return ["", "No previous release's figures are kept for this set-up (baseline.json)."]
+    release = base["release"]
+    lines = [
+        "",
+        f"Beside release {release} (same world, same floors; `benchmarks/baseline.json`):",
+        "",
+        f"| run | calls/floor | {release} calls/floor | calls / {release} calls "
+        f"| worker CPU s | {release} CPU s | peak RSS MB | {release} peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in result["runs"]:
+        lines.append(
+            f"| {r['run']} | {r['calls_per_floor']} | {r['baseline_calls_per_floor']} | "
+            f"{round(r['calls'] / r['baseline_calls'], 3)} | {r['worker_cpu_s']} | "
+            f"{r['baseline_cpu_s']} | {r['peak_rss_mb']} | {r['baseline_peak_rss_mb']} |"
+        )
+    now, before = result["full_cpu_s_per_1000_contacts"], base["full_cpu_s_per_1000_contacts"]
+    lines += [
+        "",
+        f"Full sync worker CPU per 1,000 contacts: {now} s against {before} s "
+        f"({round(now / before, 2)}x); start-up {result['startup_cpu_s']} s against "
+        f"{base['startup_cpu_s']} s; peak RSS {result['peak_rss_mb']} MB against "
+        f"{base['peak_rss_mb']} MB ({round(result['peak_rss_mb'] / base['peak_rss_mb'], 2)}x).",
+    ]
+    return lines
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -308,7 +351,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-save", action="store_true", help="print only, write no files")
     parser.add_argument("--keep", action="store_true", help="keep the state and worker logs")
     parser.add_argument(
-        "--profile", type=Path, help="run the worker under pyinstrument; reports go here"
+        "--profile", type=Path, help="run the worker under cProfile; statistics go here"
+    )
+    parser.add_argument(
+        "--worker-src", type=Path, help="run the worker from this src/ (another release)"
+    )
+    parser.add_argument(
+        "--save-baseline",
+        metavar="RELEASE",
+        help="keep this result in baseline.json as RELEASE's figures",
     )
     return parser.parse_args(argv)
 
@@ -316,6 +367,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = run_benchmark(args)
+    if args.save_baseline:
+        baseline.save(result, args.save_baseline)
     out = None if args.no_save else args.out
     save_and_print(result, markdown(result), out, f"sync-{args.provider}-{args.contacts}")
 

@@ -50,6 +50,8 @@ def test_config_after_the_command_is_accepted_and_used(path: tuple[str, ...]) ->
         ("explain",): ["2000020"],
         ("backfill",): ["--since", "2026-01-01"],
         ("state", "import"): [__file__],
+        ("fleet", "status"): ["--dir", "orgs"],
+        ("fleet", "report"): ["--dir", "orgs"],
     }.get(path, [])
     app = parsed_app([*path, *needs_arg, "--config", "after.toml", "-v"])
     assert app.config_path == "after.toml" and app.verbose

@@ -1,8 +1,10 @@
 """Shared helpers for the Salesforce connector tests: settings, a fake org for `responses`.
 
-`FakeOrg` registers Salesforce-shaped answers (describe, /limits, query pages behind
-nextRecordsUrl, collections) on a `responses.RequestsMock` and records every SOQL the
-connector sent, so tests assert both the records and the exact wire traffic.
+`FakeOrg` registers Salesforce-shaped answers (describe, query pages behind nextRecordsUrl,
+collections) on a `responses.RequestsMock` and records every SOQL the connector sent, so tests
+assert both the records and the exact wire traffic. Each of its answers carries the
+`Sforce-Limit-Info` header an org sends, counting down the daily requests left as it answers;
+it serves no `/limits`, which the worker never reads.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from milestones.connectors.salesforce.soql import BASE_FIELDS
 HOST = "https://acme.my.salesforce.com"
 API = f"{HOST}/services/data/v{DATA_API_VERSION}"
 SOAP_LOGIN = f"{HOST}/services/Soap/u/{LAST_SOAP_LOGIN_VERSION}"
-LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=1000/15000"}
+DAILY_MAX = 15_000
+LIMIT_HEADER = {"Sforce-Limit-Info": f"api-usage=1000/{DAILY_MAX}"}
 
 # The fake org has every standard field the connector reads, so a field added to the
 # connector is served here too; but, like many orgs, no LastStageChangeDate (pulls must fall
@@ -103,33 +106,57 @@ class FakeOrg:
         self.mock = mock
         self.queries: list[str] = []
         self.endpoints: list[str] = []
-        self.mock.add(
-            responses.GET,
-            f"{API}/limits/",
-            json={"DailyApiRequests": {"Max": 15_000, "Remaining": remaining}},
-            headers=LIMIT_HEADER,
-        )
+        self.remaining = remaining  # the org's daily requests left before the next answer
+        self.described: dict[str, tuple[int, Any]] = {}  # sobject -> describe status, body
+        self.mock.add_callback(responses.POST, f"{API}/composite", callback=self._composite)
+
+    def limit_header(self) -> dict[str, str]:
+        """The header of one more answer: that request is spent (api-usage=used/max)."""
+        self.remaining -= 1
+        return {"Sforce-Limit-Info": f"api-usage={DAILY_MAX - self.remaining}/{DAILY_MAX}"}
+
+    def answer(self, method: str, url: str, body: Any, status: int = 200) -> None:
+        """Register ``body`` as the JSON answer to ``method url``, with a live limit header."""
+
+        def callback(request: Any) -> tuple[int, dict[str, str], str]:
+            return status, self.limit_header(), json.dumps(body)
+
+        self.mock.add_callback(method, url, callback=callback)
 
     def describe(self, sobject: str, extra: Sequence[str] = (), *, status: int = 200) -> None:
-        """Answer describe for ``sobject`` with its standard fields plus ``extra``."""
+        """Answer describe for ``sobject`` with its standard fields plus ``extra``, alone or
+        inside a Composite call (an object never registered answers 404 there)."""
         if status != 200:
+            missing = sf_error("NOT_FOUND", "The requested resource does not exist")
+            self.described[sobject] = (status, missing)
             self.mock.add(
-                responses.GET,
-                f"{API}/sobjects/{sobject}/describe",
-                json=sf_error("NOT_FOUND", "The requested resource does not exist"),
-                status=status,
+                responses.GET, f"{API}/sobjects/{sobject}/describe", json=missing, status=status
             )
             return
         fields = [
             {"name": n, "updateable": n.endswith("__c"), "type": "string"}
             for n in [*STANDARD[sobject], *extra]
         ]
-        self.mock.add(
-            responses.GET,
-            f"{API}/sobjects/{sobject}/describe",
-            json={"name": sobject, "fields": fields},
-            headers=LIMIT_HEADER,
-        )
+        body = {"name": sobject, "fields": fields}
+        self.described[sobject] = (200, body)
+        self.answer(responses.GET, f"{API}/sobjects/{sobject}/describe", body)
+
+    def _composite(self, request: Any) -> tuple[int, dict[str, str], str]:
+        """The Composite resource over the registered describes: one call, one answer each."""
+        results = []
+        for sub in json.loads(request.body)["compositeRequest"]:
+            sobject = sub["url"].split("/sobjects/")[1].split("/")[0]
+            missing = (404, sf_error("NOT_FOUND", "The requested resource does not exist"))
+            status, body = self.described.get(sobject, missing)
+            results.append(
+                {
+                    "body": body,
+                    "httpHeaders": {},
+                    "httpStatusCode": status,
+                    "referenceId": sub["referenceId"],
+                }
+            )
+        return 200, self.limit_header(), json.dumps({"compositeResponse": results})
 
     def query(
         self, answer: Callable[[str], tuple[int, Any]], *, endpoint: str = "queryAll"
@@ -140,7 +167,7 @@ class FakeOrg:
             soql = parse_qs(urlparse(request.url).query)["q"][0]
             self.queries.append(soql)
             status, body = answer(soql)
-            return status, LIMIT_HEADER, json.dumps(body)
+            return status, self.limit_header(), json.dumps(body)
 
         self.mock.add_callback(responses.GET, f"{API}/{endpoint}/", callback=callback)
 
@@ -160,12 +187,7 @@ class FakeOrg:
                 )
             bodies.append(body)
         for number, body in enumerate(bodies[1:], start=1):
-            self.mock.add(
-                responses.GET,
-                f"{API}/queryAll/01g{sobject}-{number * size}",
-                json=body,
-                headers=LIMIT_HEADER,
-            )
+            self.answer(responses.GET, f"{API}/queryAll/01g{sobject}-{number * size}", body)
         return bodies[0]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hubspot_support import HUBSPOT_SPEC, MakeConnector, VirtualTime, collect, full_window
@@ -136,3 +136,33 @@ def test_tls_with_the_configured_ca_bundle_and_a_clear_error_without(
                 HubSpotConnector(untrusted, HUBSPOT_SPEC).stages()
     finally:
         files.remove()
+
+
+def test_the_pacer_follows_the_window_hubspot_sends_for_each_kind_of_token(
+    make_hubspot: MakeConnector, hubspot_world: World
+) -> None:
+    """A private app's answers say 100 per 10 s and carry the daily quota (search answers
+    too); an OAuth app's say 110 and carry no daily headers: no daily quota is assumed."""
+    for token, window, daily in (("pat-na1-sandbox", 100, 250_000), ("CNa1b2-oauth", 110, None)):
+        with HubSpotServer(hubspot_world, token=token) as server:
+            connector = make_hubspot(server)
+            assert connector.http.ten_second.max_calls == 100  # documented, before any answer
+            list(connector.pull("contacts", Window(None, datetime.now(UTC)), None))
+            assert connector.http.ten_second.max_calls == window
+            assert connector.http.secondly.max_calls == window // 10
+            assert connector.http.usage.daily_limit == daily
+            searched = Window(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
+            connector.http.usage.daily_remaining = None
+            list(connector.pull("contacts", searched, None))
+            assert server.stats()["endpoints"].get("POST /crm/objects/2026-09/contacts/search")
+            assert (connector.http.usage.daily_remaining is not None) == (daily is not None)
+
+
+def test_a_window_pinned_in_the_config_is_a_ceiling(
+    make_hubspot: MakeConnector, hubspot_world: World
+) -> None:
+    with HubSpotServer(hubspot_world, token="CNa1b2-oauth") as server:
+        connector = make_hubspot(server, ten_second_limit=50)
+        connector.stages()
+        assert connector.http.ten_second.max_calls == 50
+        assert connector.http.secondly.max_calls == 5

@@ -143,3 +143,19 @@ def test_lifecycle_mirror_moves_backwards_only_when_allowed(
     assert (
         hubspot_server.stats()["endpoints"]["POST /crm/objects/2026-09/contacts/batch/update"] == 1
     )
+
+
+def test_a_write_to_a_merged_away_contact_lands_on_the_merged_record_and_is_no_failure(
+    make_hubspot: MakeConnector, hubspot_server: HubSpotServer, people: list[str]
+) -> None:
+    connector = make_hubspot()
+    connector.ensure_fields(dry_run=False)
+    merged = hubspot_server.world.merge_as_new(int(people[0]), int(people[1]))
+    changes = [
+        Change("contact", people[1], {"milestone": "client"}),
+        Change("contact", people[2], {"milestone": "prospect"}),
+    ]
+    results = connector.write(changes)
+    assert [(r.record_id, r.ok) for r in results] == [(people[1], True), (people[2], True)]
+    assert results[0].code == "MERGED"
+    assert _value(hubspot_server, "person", str(merged.id), "sales_milestone") == "client"

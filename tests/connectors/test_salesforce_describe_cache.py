@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sf_fixtures import spec
 
-from milestones.connectors.base import Window
+from milestones.connectors.base import ConfigurationError, Window
 from milestones.connectors.salesforce.connector import SalesforceConnector
 from milestones.connectors.salesforce.settings import SalesforceSession
+from milestones.mapping.fields import Change
 from milestones.sandbox.salesforce.api import SalesforceServer
 from milestones.sandbox.world.gen import generate_world
 
@@ -48,7 +49,13 @@ def pull_ids(sf: SalesforceConnector, kinds: tuple[str, ...]) -> set[str]:
 
 
 def describes(server: SalesforceServer) -> int:
-    return int(server.stats()["endpoints"].get("GET describe", 0))
+    """Describe calls: single ones, and Composite calls (which carry only describes)."""
+    endpoints = server.stats()["endpoints"]
+    return int(endpoints.get("GET describe", 0)) + int(endpoints.get("POST composite", 0))
+
+
+def composites(server: SalesforceServer) -> int:
+    return int(server.stats()["endpoints"].get("POST composite", 0))
 
 
 def test_a_later_run_pulls_the_same_records_without_describing(
@@ -57,7 +64,8 @@ def test_a_later_run_pulls_the_same_records_without_describing(
     cache = tmp_path / "state.db.describe.json"
     kinds = SalesforceConnector.kinds
     first = pull_ids(connector(org, cache), kinds)
-    assert describes(org) >= 4 and cache.exists()
+    assert describes(org) == composites(org) == 1 and cache.exists()  # all seven in one call
+    assert len(json.loads(cache.read_text())["objects"]) == 7
     org.reset_stats()
     assert pull_ids(connector(org, cache), kinds) == first
     assert describes(org) == 0
@@ -89,4 +97,20 @@ def test_without_a_cache_file_every_connector_describes(
         org.reset_stats()
         sf = SalesforceConnector(settings, spec(), sleep=lambda s: None)
         pull_ids(sf, ("contacts",))
-        assert describes(org) == 2  # Contact and Lead
+        assert describes(org) == composites(org) == 1  # the pulled objects, in one call
+
+
+def test_a_write_naming_a_field_the_org_lacks_drops_the_kept_describes(
+    org: SalesforceServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "state.db.describe.json"
+    ids = pull_ids(connector(org, cache), ("contacts",))
+    kept = json.loads(cache.read_text())["objects"]
+    assert {"Contact", "Lead", "Opportunity"} <= set(kept)
+    contact = min(i for i in ids if i.startswith("003"))  # fields were never created here
+    sf = connector(org, cache)
+    with pytest.raises(ConfigurationError):
+        sf.write([Change("contact", contact, {"milestone": "client"})])
+    left = json.loads(cache.read_text())["objects"]
+    assert not {"Contact", "Lead", "Opportunity"} & set(left)
+    assert {"Task", "Event"} <= set(left)  # objects we never write stay kept

@@ -65,7 +65,10 @@ def test_503_html_and_the_concurrency_limit_are_retried(mock):
 
     assert sf.stages() == []
 
-    assert sf.usage().calls == {"limits": 1, "query": 3}
+    assert sf.usage().calls == {"query": 3}  # no /limits: the budget comes from the header
+    # api-usage=1000/15000 answered the third try: 14,000 left, plus the 3 tries spent
+    # before it, at budget_share 0.5
+    assert sf.client.budget.allowance == (14_000 + 3) // 2
     assert naps[0] == 2.0  # Retry-After honoured
     assert sf.usage().rate_limited == 2
 
@@ -167,24 +170,31 @@ def test_the_budget_guard_stops_a_pull_before_the_share_is_spent(mock):
         for page in sf.pull("contacts", Window(None, UNTIL)):
             pages.append(page)
 
-    # limits + 1 describe + 4 query pages = 6 calls; the 7th is refused before it is sent
-    assert sf.usage().total == 6
-    assert len(pages) == 4 and pages[-1].resume is not None
+    # The describe's Sforce-Limit-Info (11 left after it) fixed the budget: 12 at the start,
+    # 6 for this run. 1 describe (a Composite call) + 5 query pages = 6 calls; the 7th is
+    # refused unsent.
+    assert sf.client.budget.allowance == 6
+    assert sf.usage().total == 6 and "limits" not in sf.usage().calls
+    assert len(pages) == 5 and pages[-1].resume is not None
     assert "budget" in str(caught.value)
-    assert sf.forecast["Contact"] == 6  # pages still unread when the guard stopped the run
+    assert sf.forecast["Contact"] == 5  # pages still unread when the guard stopped the run
     assert len(mock.calls) == 6
+    assert org.remaining == 6  # the other half of what was left is untouched
 
 
 def test_the_guard_also_watches_the_orgs_live_usage(mock):
-    FakeOrg(mock, remaining=1000)  # allowance 500, floor 500
-    busy = {"Sforce-Limit-Info": "api-usage=14600/15000"}  # others spent 500 meanwhile
-    stage_query(mock, (200, {"json": EMPTY}, busy))
+    FakeOrg(mock)
+    start = {"Sforce-Limit-Info": "api-usage=14000/15000"}  # 1,000 left: allowance 500
+    busy = {"Sforce-Limit-Info": "api-usage=14600/15000"}  # others spent 599 meanwhile
+    stage_query(mock, (200, {"json": EMPTY}, start), (200, {"json": EMPTY}, busy))
     sf = make()
+    sf.stages()
     sf.stages()
 
     with pytest.raises(QuotaExhausted):
         sf.stages()
     assert sf.usage().daily_remaining == 400
+    assert sf.usage().calls == {"query": 2}
 
 
 def test_collections_keep_per_record_errors_and_retry_locked_rows(mock):

@@ -124,10 +124,15 @@ def test_full_pull_is_exact_for_every_kind(org):
     assert replies and all(a.direction == "inbound" and a.contact_ids for a in replies)
 
     # the floor: one query call per API page (senders come in the EmailMessage subquery);
-    # besides, /limits once and one describe per object
+    # besides, the seven objects described in one Composite call, and no /limits: the
+    # budget comes from the Sforce-Limit-Info header the sandbox sends on every answer
     calls = sf.usage().calls
     assert calls["query"] == sum(len(v) for v in pulled.values())
-    assert calls["meta"] == 7 and calls["limits"] == 1
+    assert calls["meta"] == 1 and "limits" not in calls
+    endpoints = org.stats()["endpoints"]
+    assert endpoints["POST composite"] == 1 and "GET describe" not in endpoints
+    left_at_start = org.daily_api_max - (org.api_used - sf.usage().total)
+    assert sf.client.budget.allowance == left_at_start // 2
     assert org.stats()["total"] == sf.usage().total
 
 
@@ -220,7 +225,7 @@ def test_session_expiry_mid_run_logs_in_again_and_finishes(org):
 
 def test_the_budget_guard_stops_before_the_orgs_hard_stop():
     world = generate_world(seed=11, contacts=300)
-    with SalesforceServer(world, daily_api_max=12) as server:
+    with SalesforceServer(world, daily_api_max=6) as server:
         sf = session_connector(server, page_size=200)
         read: list[Page] = []
         with pytest.raises(QuotaExhausted) as caught:
@@ -228,7 +233,9 @@ def test_the_budget_guard_stops_before_the_orgs_hard_stop():
                 read.extend(sf.pull(kind, Window(None, at(server, HOUR))))
 
         assert "budget" in str(caught.value)
-        assert sf.usage().total == 5  # /limits said 11 left (it counts itself): half of it
+        # the first answer's Sforce-Limit-Info said 5 left after it: 6 at the start, half
+        # of them for this run, and no /limits call
+        assert sf.usage().total == 3 and "limits" not in sf.usage().calls
         assert read and read[-1].resume is not None
         assert set(server.stats()["statuses"]) == {"200"}  # never met Salesforce's 403
 

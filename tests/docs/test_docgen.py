@@ -43,6 +43,7 @@ def _keys(table: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[s
 _FREE_TABLES = {
     ("mapping", "stages"),
     ("writeback", "fields"),
+    ("accounts", "fields"),
     ("hubspot", "lifecycle_mirror"),
 }
 

@@ -135,6 +135,9 @@ class StaticCRM:
         self._usage.count("meta")
         return list(STAGES)
 
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        pass
+
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
         self._usage.count("read")
         yield Page(kind, self.records.get(kind, []))  # type: ignore[arg-type]

@@ -45,7 +45,9 @@ def test_wrong_token_is_401_invalid_authentication(hubspot_server: HubSpotServer
     assert body["status"] == "error" and body["correlationId"]
 
 
-def test_seven_rate_limit_headers_on_objects_none_on_search(hubspot: HubSpot) -> None:
+def test_a_private_app_gets_seven_headers_on_objects_and_the_daily_two_on_search(
+    hubspot: HubSpot,
+) -> None:
     _, status, headers = hubspot.crm.contacts.basic_api.get_page_with_http_info(limit=1)
     assert status == 200 and all(h in headers for h in RATE_HEADERS)
     assert headers["X-HubSpot-RateLimit-Max"] == "100"
@@ -54,8 +56,28 @@ def test_seven_rate_limit_headers_on_objects_none_on_search(hubspot: HubSpot) ->
     assert headers["X-HubSpot-Correlation-Id"]
     assert headers["Content-Type"] == "application/json;charset=utf-8"
     search = hubspot.crm.contacts.search_api.do_search_with_http_info(PublicObjectSearchRequest())
-    assert search[1] == 200 and not any(h in search[2] for h in RATE_HEADERS)
+    assert search[1] == 200 and [h for h in RATE_HEADERS if h in search[2]] == RATE_HEADERS[:2]
     assert search[2]["X-HubSpot-Correlation-Id"]
+
+
+def test_an_oauth_app_gets_no_daily_headers_and_its_own_window(world: World) -> None:
+    # Any token not of a private app's form (``pat-...``) is an OAuth app's access token.
+    with HubSpotServer(world, token="CNa1b2-oauth-sandbox") as srv:
+        client = _client(srv)
+        _, status, headers = client.crm.contacts.basic_api.get_page_with_http_info(limit=1)
+        assert status == 200 and [h for h in RATE_HEADERS if h in headers] == RATE_HEADERS[2:]
+        assert headers["X-HubSpot-RateLimit-Max"] == "110"
+        search = client.crm.contacts.search_api.do_search_with_http_info(
+            PublicObjectSearchRequest()
+        )
+        assert search[1] == 200 and not any(h in search[2] for h in RATE_HEADERS)
+
+
+def test_an_oauth_app_has_no_daily_limit(world: World) -> None:
+    with HubSpotServer(world, token="CNa1b2-oauth-sandbox", rate_limits=True, daily_max=2) as srv:
+        api = _client(srv).crm.contacts.basic_api
+        for _ in range(4):
+            assert api.get_page(limit=1).results
 
 
 def test_ten_secondly_limit_429_body_without_retry_after(world: World) -> None:

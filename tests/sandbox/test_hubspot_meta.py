@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 from hubspot import HubSpot
@@ -16,6 +17,7 @@ from hubspot.crm.associations.v4.models import (
     BatchResponsePublicAssociationMultiWithLabel,
     BatchResponsePublicAssociationMultiWithLabelWithErrors,
 )
+from hubspot.crm.contacts import SimplePublicObjectInput
 from hubspot.crm.properties import ModelProperty, PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException, NotFoundException
 
@@ -216,3 +218,37 @@ def test_property_group_create_201_then_409_and_read_back(hubspot: HubSpot) -> N
     assert again.value.status == 409
     with pytest.raises(NotFoundException):
         groups.get_by_name("deals", "milestones")
+
+
+# A real portal's contact schema (GET /crm/v3/schemas/CONTACT, recorded Feb 2022 in
+# grouparoo/grouparoo's HubSpot plugin fixtures): name, type, fieldType, group, label,
+# readOnlyValue, options; one property a line.
+REAL_CONTACT_SCHEMA = Path(__file__).parent / "data" / "hubspot-contact-properties-2022.tsv"
+
+
+def _real_contact_schema() -> dict[str, tuple[str, str, bool]]:
+    """name -> (type, fieldType, read-only value) from a real portal's contact schema."""
+    out = {}
+    for line in REAL_CONTACT_SCHEMA.read_text().splitlines():
+        name, ptype, field_type, _group, _label, read_only, *_ = line.split("\t")
+        out[name] = (ptype, field_type, read_only == "True")
+    return out
+
+
+def test_default_contact_properties_match_a_real_portal(hubspot: HubSpot) -> None:
+    real = _real_contact_schema()
+    served = hubspot.crm.properties.core_api.get_all("contacts").results
+    compared = {
+        p.name: (p.type, p.field_type, p.modification_metadata.read_only_value)
+        for p in served
+        if p.name in real
+    }
+    assert len(compared) >= 20  # every default property the sandbox serves, nearly
+    assert compared == {name: real[name] for name in compared}
+
+
+def test_company_name_is_writable_text(hubspot: HubSpot, hubspot_server: HubSpotServer) -> None:
+    pid = str(hubspot_server.world.ids("person")[0])
+    api = hubspot.crm.contacts.basic_api
+    api.update(pid, SimplePublicObjectInput(properties={"company": "Acme Trading"}))
+    assert api.get_by_id(pid, properties=["company"]).properties["company"] == "Acme Trading"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -134,13 +133,6 @@ def test_old_activities_are_archived_out_of_query(sf: Salesforce) -> None:
     deleted = sf.query("SELECT COUNT() FROM Task WHERE IsDeleted = true", include_deleted=True)
     assert live < everything <= live + len(archived) + deleted["totalSize"]
     assert sf.query("SELECT COUNT() FROM Task WHERE IsArchived = true")["totalSize"] == 0
-
-
-def test_get_deleted_lists_the_recycle_bin(sf: Salesforce) -> None:
-    gone = sf.query_all("SELECT Id FROM Contact WHERE IsDeleted = true", include_deleted=True)
-    answer = sf.Contact.deleted(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-    assert {r["id"] for r in answer["deletedRecords"]} == {r["Id"] for r in gone["records"]}
-    assert all(WIRE_DATETIME.match(r["deletedDate"]) for r in answer["deletedRecords"])
 
 
 def test_oversized_query_uri_is_refused(sf: Salesforce) -> None:

@@ -133,6 +133,8 @@ def test_backup_before_migration_daily_at_most_once_and_pruned(tmp_path: Path) -
     db.execute("ALTER TABLE writes DROP COLUMN field")
     db.execute("ALTER TABLE contacts RENAME COLUMN email_key TO email_lc")  # and migration 3
     db.execute("DROP TABLE forgotten")
+    for table in ("account_members", "accounts", "dirty_account_people"):  # and migration 5
+        db.execute(f"DROP TABLE {table}")
     db.close()
     Store(state, now=NOW).close()
     copies = backup.list_state_copies(state, "backup")

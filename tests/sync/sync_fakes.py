@@ -56,6 +56,8 @@ class FakeCRM:
         self.pull_calls = 0
         self._usage = Usage()
         self._tick = 0
+        self.catalogue = list(STAGES)  # what stages() answers; a test may add a stage
+        self.given_stages: list[Stage] | None = None  # the last catalogue use_stages took
 
     # --- test helpers -----------------------------------------------------------------
 
@@ -95,7 +97,10 @@ class FakeCRM:
 
     def stages(self) -> list[Stage]:
         self._usage.count("meta")
-        return list(STAGES)
+        return list(self.catalogue)
+
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        self.given_stages = list(stages)
 
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
         selected = sorted(

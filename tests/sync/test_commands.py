@@ -16,6 +16,7 @@ from test_engine import RULES, make_world
 from milestones.cli import run as commands
 from milestones.cli.main import main
 from milestones.store.sqlite import Store
+from milestones.sync import factory
 from milestones.sync.engine import Engine
 from milestones.sync.lock import run_lock
 from milestones.sync.run import RunOptions
@@ -32,7 +33,8 @@ def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCRM:
         '[mapping.stages]\ncontractsent = "opportunity"\n'
     )
     monkeypatch.setenv("MILESTONES_CONFIG", str(config))
-    monkeypatch.setattr(commands, "build_connector", lambda config: fake)
+    # the command imports the factory when it runs: replace the connector it builds there
+    monkeypatch.setattr(factory, "build_connector", lambda config: fake)
     return fake
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -233,7 +234,12 @@ def test_example_config_checks_with_dummy_env() -> None:
         ],
         capture_output=True,
         text=True,
-        env={"HUBSPOT_ACCESS_TOKEN": "dummy", "PATH": "/usr/bin:/bin"},
+        # PYTHONPATH passes on: the code under test is the one that reads the example
+        env={
+            "HUBSPOT_ACCESS_TOKEN": "dummy",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
         check=False,
     )
     assert done.returncode == 0, done.stderr

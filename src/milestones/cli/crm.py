@@ -16,13 +16,14 @@ from milestones.cli.app import AppContext, ConfigProblem, RunFailed, pass_app
 from milestones.config.settings import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
-from milestones.sync.factory import api_support, build_connector
 from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable
 
 
 @contextmanager
 def connected(app: AppContext) -> Iterator[Connector]:
     """The configured connector, closed afterwards; a refused login exits 2."""
+    from milestones.sync.factory import build_connector  # the engine: for CRM commands only
+
     try:
         connector = build_connector(app.config())
     except ConfigurationError as exc:
@@ -171,6 +172,8 @@ def check(app: AppContext, offline: bool, today: date, as_json: bool) -> None:
         f"  writeback  {'on' if config.writeback.enabled else 'off'}",
     ]
     result["apis"] = []
+    from milestones.sync.factory import api_support
+
     for support in api_support(config):
         due = support.is_due(today)
         result["apis"].append(

@@ -20,14 +20,11 @@ from typing import Any
 
 import click
 
+from milestones.cli.accounts import account_funnel, account_funnel_lines, example_account
 from milestones.cli.app import AppContext, say
 from milestones.config.settings import load_config
 from milestones.mapping.records import Milestone
-from milestones.report.build import write_html_report
 from milestones.store.sqlite import Store
-from milestones.sync.engine import Engine
-from milestones.sync.factory import build_connector
-from milestones.sync.run import RunOptions
 
 REAL_CRM_STEPS = """\
 To run it against your own CRM:
@@ -66,7 +63,8 @@ def _sandbox(provider: str, contacts: int, seed: int, folder: Path) -> Iterator[
             f'session_id = "${{MILESTONES_DEMO_TOKEN}}"\nca_bundle = "{server.ca_bundle}"\n'
         )
     config.write_text(
-        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n',
+        f'provider = "{provider}"\n{section}[state]\npath = "{state}"\n[sync]\nlag_seconds = 0\n'
+        "[accounts]\nenabled = true\n",
         encoding="utf-8",
     )
     try:
@@ -141,6 +139,10 @@ def demo(
       milestones demo --provider salesforce --contacts 1000
     """
     from milestones.cli.state import explain
+    from milestones.report.build import write_html_report
+    from milestones.sync.engine import Engine
+    from milestones.sync.factory import build_connector
+    from milestones.sync.run import RunOptions
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="milestones-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,7 @@ def demo(
                     config.write_spec.names,
                     lag=timedelta(0),
                     read_owners=True,
+                    accounts=config.account_rules,
                 )
                 report = engine.run(RunOptions(mode="full"), command="demo")
                 connector.close()
@@ -170,15 +173,24 @@ def demo(
                 )
                 counts = funnel(state)
                 examples = _examples(state)
+                accounts = account_funnel(state)
+                account = example_account(state)
             html = Path(html_path).resolve()
             write_html_report(config.state.path, html, datetime.now(UTC), rules=config.mapping)
             app.use(config)  # explain reads this config's state
             if as_json:
-                data = {"funnel": counts, "run": f, "examples": examples, "report": str(html)}
+                data = {
+                    "funnel": counts,
+                    "account_funnel": accounts,
+                    "run": f,
+                    "examples": examples,
+                    "report": str(html),
+                }
                 app.emit(data, True)
                 return report.exit_code
             say("", *_funnel_lines(counts))
-            for record_id in examples:
+            say("", *account_funnel_lines(accounts))
+            for record_id in [*examples, *([account] if account else [])]:
                 say("", f"$ milestones explain {record_id}")
                 explain.callback(record_id=record_id, as_json=False)  # type: ignore[misc]
             say("", f"The milestone report of this world: {html}")

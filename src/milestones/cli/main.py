@@ -17,6 +17,7 @@ from milestones import __version__
 from milestones.cli import (
     crm,
     demo,
+    fleet,
     forget,
     init,
     likelihood,
@@ -51,7 +52,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, state_admin, forget, demo, report, likelihood, init):
+for _module in (run, crm, state, state_admin, forget, demo, report, likelihood, fleet, init):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours

@@ -17,9 +17,6 @@ from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
-from milestones.report.build import provider_of, report_from_state
-from milestones.report.html import render_html
-from milestones.report.text import render_lines
 from milestones.text import NAME_LIMIT, printable
 
 
@@ -41,6 +38,8 @@ def _sources(
     synced from (its run log says which).
     """
     if state is not None and not resolve_path(app.config_path).exists():
+        from milestones.report.build import provider_of
+
         provider = provider_of(Path(state))
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
         rules = MappingRules.model_validate(defaults)
@@ -125,6 +124,11 @@ def report(
       milestones report --html report.html      a page to open or attach to an email
       milestones report --state milestones.db   no config needed
     """
+    # The report code is imported by this command only: other commands start without it.
+    from milestones.report.build import report_from_state
+    from milestones.report.html import render_html
+    from milestones.report.text import render_lines
+
     path, rules, defaults, likelihood = _sources(app, state)
     now = datetime.now(UTC)
     if as_of is not None:

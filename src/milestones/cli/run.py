@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,12 +29,13 @@ from milestones.logs import redact
 from milestones.mapping.fields import Change
 from milestones.store.forgetting import after_run
 from milestones.store.sqlite import Store
-from milestones.sync.engine import Engine
-from milestones.sync.factory import build_connector, build_engine, warn_of_retiring_apis
-from milestones.sync.likelihood import Bands
 from milestones.sync.lock import AlreadyRunning, run_lock
 from milestones.sync.run import CrashHook, Progress, RunOptions, RunReport
 from milestones.text import MESSAGE_LIMIT, printable
+
+if TYPE_CHECKING:
+    from milestones.sync.engine import Engine
+    from milestones.sync.likelihood import Bands
 
 PLAN_LINES = 200
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -57,6 +58,9 @@ def open_engine(
 
     ``progress`` hears where the run stands, ``on_wait`` of each rate-limit or retry wait.
     """
+    # The engine and the connectors are imported by the commands that run them only.
+    from milestones.sync.factory import build_connector, build_engine
+
     config = app.config()
     try:
         with (
@@ -167,6 +171,8 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
     wants_progress = sys.stderr.isatty() and app.log_format == "text" and not as_json
     progress = ProgressLine(command) if wants_progress else None
     printer = PlanPrinter() if options.dry_run and not as_json else None
+    from milestones.sync.factory import warn_of_retiring_apis
+
     warn_of_retiring_apis(app.config(), datetime.now(UTC).date())
     with open_engine(app, progress, progress.on_wait if progress else None) as engine:
         report = engine.run(options, command=command, plan_sink=printer)

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from milestones.cli.accounts import account_text, explain_account
 from milestones.cli.app import AppContext
 from milestones.mapping.derive import Evidence, stage_milestone
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
@@ -128,7 +129,10 @@ def refusal(row: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
 def explain(app: AppContext, record_id: str, as_json: bool) -> None:
-    """Why a person (or deal) has its milestone: evidence, fields written, history.
+    """Why a person, account or deal has its milestone: evidence, fields written, history.
+
+    A company or Account id (with ``[accounts] enabled``) shows the person who carries the
+    account's milestone and everyone counted for it.
 
     \b
     Example:
@@ -150,6 +154,9 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
             data["likelihood"] = person_likelihood(
                 state, record_id, datetime.now(UTC).date(), config.likelihood.min_sample
             )
+        elif (account := explain_account(state, record_id)) is not None:
+            app.emit(account, as_json, account_text(account))
+            return
         else:
             data = _explain_deal(state, record_id, config.mapping)
     app.emit(data, as_json, _explain_text(data))
@@ -233,7 +240,9 @@ def _describe_record(
 def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
     stored = state.people.stored_deal(record_id)
     if stored is None:
-        raise click.BadParameter(f"no person or deal {record_id!r} in the state", param_hint="ID")
+        raise click.BadParameter(
+            f"no person, account or deal {record_id!r} in the state", param_hint="ID"
+        )
     deal = stored.deal
     stages = state.people.stages()
     stage = stages.get(deal.stage_id or "")

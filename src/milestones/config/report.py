@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ReportSettings(BaseModel):
     """``[report]``: when a client counts as forgotten and an advocate as about to lapse."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     silent_days: Annotated[int, Field(ge=1, le=3_650)] = Field(
         default=90,

@@ -40,7 +40,8 @@ from milestones.connectors.salesforce.settings import (
     SalesforceSettings,
 )
 from milestones.logs import register_secret
-from milestones.mapping.fields import FieldKey
+from milestones.mapping.accounts import AccountRules
+from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
 from milestones.mapping.rules import MappingRules, check_field_name
 
 CONFIG_ENV = "MILESTONES_CONFIG"
@@ -49,6 +50,7 @@ Provider = Literal["hubspot", "salesforce"]
 
 _AUTH_TAGS = ("client_credentials", "jwt", "password", "session")
 _OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
+ORG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Vendor values the neutral rules need, per provider; the user's own [mapping] wins.
@@ -70,6 +72,24 @@ PROVIDER_MAPPING_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The account fields and the person's company-name field, per provider ([accounts]).
+ACCOUNT_FIELD_NAMES: dict[str, dict[FieldKey, str]] = {
+    "hubspot": {
+        "account_milestone": "account_milestone",
+        "account_milestone_date": "account_milestone_date",
+        "account_advocates": "account_advocates",
+        "account_contacts_engaged": "account_contacts_engaged",
+    },
+    "salesforce": {
+        "account_milestone": "Account_Milestone__c",
+        "account_milestone_date": "Account_Milestone_Date__c",
+        "account_advocates": "Account_Advocates__c",
+        "account_contacts_engaged": "Account_Contacts_Engaged__c",
+    },
+}
+COMPANY_PROPERTY = {"hubspot": "company", "salesforce": "Company"}
+
+
 class ConfigError(Exception):
     """The config cannot be used; ``problems`` lists each with its TOML path."""
 
@@ -80,7 +100,7 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StateSettings(_Section):
@@ -126,7 +146,9 @@ class WritebackSettings(_Section):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[FieldKey, str]) -> dict[FieldKey, str]:
-        for name in fields.values():
+        for key, name in fields.items():
+            if key in ACCOUNT_FIELDS:
+                raise ValueError(f"{key} is an account field: rename it under [accounts] fields")
             check_field_name(name)
         return fields
 
@@ -153,6 +175,11 @@ class Config(_Section):
     """The whole file."""
 
     provider: Provider = Field(description="Which CRM: hubspot or salesforce.")
+    org: Annotated[str, Field(pattern=ORG_PATTERN)] | None = Field(
+        default=None,
+        description="This org's name in a fleet (`milestones fleet`): letters, digits, `_` and "
+        "`-`, at most 63. Without it the config file's name (its stem) names the org.",
+    )
     hubspot: HubSpotSettings | None = None
     salesforce: SalesforceSettings | None = None
     state: StateSettings = StateSettings()
@@ -162,6 +189,16 @@ class Config(_Section):
     report: ReportSettings = ReportSettings()
     likelihood: LikelihoodSettings = LikelihoodSettings()
     privacy: PrivacySettings = PrivacySettings()
+    accounts: AccountRules = AccountRules()
+
+    @property
+    def account_rules(self) -> AccountRules:
+        """``[accounts]`` with the provider's company-name field filled in."""
+        if self.accounts.company_property:
+            return self.accounts
+        return self.accounts.model_copy(
+            update={"company_property": COMPANY_PROPERTY[self.provider]}
+        )
 
     @model_validator(mode="after")
     def _provider_section(self) -> Config:
@@ -178,10 +215,13 @@ class Config(_Section):
         advocate = self.mapping.advocate
         extra = [advocate.referred_by_property, *advocate.flag_properties]
         extra += [p for p in (advocate.nps_property, advocate.nps_date_property) if p]
+        names = {**defaults, **self.writeback.fields}
+        if self.accounts.enabled:
+            names |= {**ACCOUNT_FIELD_NAMES[self.provider], **self.accounts.fields}
+            extra.append(self.account_rules.company_property or "")
         persons: tuple[Literal["contact", "lead"], ...] = ("contact",)
         if self.provider == "salesforce" and self.writeback.leads:
             persons = ("contact", "lead")
-        names = {**defaults, **self.writeback.fields}
         key: FieldKey = "next_milestone_likelihood"
         if self.likelihood.writeback:
             default = (

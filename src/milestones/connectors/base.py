@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
@@ -52,13 +52,16 @@ class Page:
 
     ``resume`` is an opaque token the same pull can restart from after this page (the engine
     stores it with the page in one transaction); None on the last page of the stream.
-    ``deleted_ids`` are records of this kind found deleted, archived or merged away.
+    ``deleted_ids`` are records of this kind found deleted, archived or merged away;
+    ``merges`` pairs each merged-away id with the id of the record it was merged into (that
+    record is on this page), so the state can carry its history over before erasing it.
     """
 
     kind: RecordKind
     records: Sequence[Record]
     resume: str | None = None
     deleted_ids: Sequence[str] = ()
+    merges: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,11 @@ class Connector(Protocol):
     kinds: tuple[RecordKind, ...]  # in pull order
 
     def stages(self) -> list[Stage]:
-        """The stage catalogue of every deal pipeline."""
+        """The stage catalogue of every deal pipeline, read from the CRM."""
+        ...
+
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Take the catalogue the state kept from an earlier read instead of reading it."""
         ...
 
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
@@ -191,6 +198,32 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedRecords:
+    """Records of one kind a CRM's delete log lists as deleted in a window.
+
+    ``covered_until`` is where the log's answer ends (the next read starts there);
+    ``earliest`` is how far back the log reached, for a read that asked for more.
+    """
+
+    ids: Sequence[str]
+    covered_until: datetime
+    earliest: datetime | None = None
+
+
+@runtime_checkable
+class DeletionLog(Protocol):
+    """A CRM that keeps a log of deleted records (Salesforce's ``deleted`` resource): hard
+    deletes, which incremental pulls cannot see, are found without a full pull."""
+
+    log_days: int  # how many days back the log answers
+    log_kinds: tuple[RecordKind, ...]  # the kinds it can list
+
+    def deleted(self, kind: RecordKind, start: datetime, end: datetime) -> DeletedRecords:
+        """The ids of ``kind`` deleted in [start, end) as the CRM's delete log lists them."""
         ...
 
 

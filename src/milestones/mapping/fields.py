@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-ObjectKind = Literal["contact", "lead", "deal"]
+ObjectKind = Literal["contact", "lead", "deal", "account"]
 FieldKey = Literal[
     "milestone",
     "milestone_date",
@@ -22,6 +22,10 @@ FieldKey = Literal[
     "advocate_since",
     "deal_milestone",
     "next_milestone_likelihood",
+    "account_milestone",
+    "account_milestone_date",
+    "account_advocates",
+    "account_contacts_engaged",
 ]
 PERSON_FIELDS: tuple[FieldKey, ...] = (
     "milestone",
@@ -34,6 +38,13 @@ PERSON_FIELDS: tuple[FieldKey, ...] = (
     "next_milestone_likelihood",  # written only with [likelihood] writeback = true
 )
 DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
+# Written on a HubSpot company or a Salesforce Account when ``[accounts] enabled = true``.
+ACCOUNT_FIELDS: tuple[FieldKey, ...] = (
+    "account_milestone",
+    "account_milestone_date",
+    "account_advocates",
+    "account_contacts_engaged",
+)
 
 
 @dataclass(frozen=True, slots=True)

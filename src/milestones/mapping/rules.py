@@ -33,7 +33,7 @@ def check_field_name(name: str) -> str:
 
 
 class _Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TwoWayRules(_Rules):

@@ -20,6 +20,7 @@ from milestones.config.likelihood import LikelihoodSettings
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
+from milestones.report.accounts import build_accounts
 from milestones.report.model import (
     UNASSIGNED,
     IdleTarget,
@@ -100,7 +101,10 @@ def build_report(
             tally.add_referrer(referrer)
     _add_clients(queries, tallies, stages, rules, now, settings)
     today = now.date()
+    untouched: set[str] = set()
     for target in queries.iter_targets():
+        if target.touches == 0:
+            untouched.add(target.contact.id)
         idle = None if target.is_disqualified else _idle_target(target, today)
         for tally in tallies.both(owner_of(target.contact)):
             tally.add_target(idle)
@@ -119,6 +123,7 @@ def build_report(
         else likelihood_section(
             store, today, likelihood.min_sample, likelihood.backtest_days, dict(owner_names or {})
         ),
+        accounts=build_accounts(store, untouched),
     )
 
 

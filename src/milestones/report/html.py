@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from milestones.report.accounts import account_html
 from milestones.report.likelihood.html import likelihood_html
 from milestones.report.model import Report, View
 from milestones.report.svg import ages_svg, funnel_svg, times_svg
 from milestones.report.text import days, money, percent
 
-_STYLE = """
+STYLE = """
 :root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --soft: #f6f8fa; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -54,7 +55,7 @@ def render_html(report: Report) -> str:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="muted">{escape(period)}; generated {escape(report.generated_at)}; '
         f"clients at risk after {report.settings.silent_days} days without two-way contact; "
@@ -67,9 +68,11 @@ def render_html(report: Report) -> str:
         )
     parts.append(_cards(report.overall))
     parts.append(render_view(report.overall, label=report.owner_label))
+    if report.accounts is not None:
+        parts.append(account_html(report.accounts, report.owner_label))
     if report.owners:
         parts.append('<h2 id="owners">By owner</h2>')
-        parts.append(_owners_table(report))
+        parts.append(_ownerstable(report))
         for owner in report.owners:
             parts.append(
                 f'<details data-owner="{escape(owner.owner)}">'
@@ -106,7 +109,7 @@ def _cards(view: View) -> str:
     return f'<div class="cards">{items}</div>'
 
 
-def _table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+def table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     """A table of already-escaped cells; columns in ``numeric`` align right."""
     if not rows:
         return '<p class="muted">None.</p>'
@@ -141,10 +144,10 @@ def render_view(
             f"<{h}>Funnel</{h}>",
             '<p class="hint">Bars: people who reached each milestone; the arrow gives the share '
             "that went on to the next; \u201cnow\u201d counts who stands there today.</p>",
-            funnel_svg(view, p),
+            funnel_svg(view.funnel, p),
             f"<{h}>Time between milestones</{h}>",
             times_svg(view, p),
-            _table(
+            table(
                 ["step", "people", "median", "90th percentile"],
                 [
                     [
@@ -158,12 +161,12 @@ def render_view(
                 {1, 2, 3},
             ),
             f"<{h}>Disqualified: {_num(p + 'disqualified.total', str(dq.total))}</{h}>",
-            _table(
+            table(
                 ["kept milestone", "people"],
                 [[escape(m), str(n)] for m, n in dq.by_milestone.items() if n],
                 {1},
             ),
-            _table(
+            table(
                 ["reason", "people"], [[escape(x.reason), str(x.count)] for x in dq.reasons], {1}
             ),
             f"<{h}>Advocacy: advocates fuel your pipeline</{h}>",
@@ -173,7 +176,7 @@ def render_view(
             f"Advocates' referrals brought in {_num(p + 'advocacy.won_deals', str(a.won_deals))} "
             f"won deals worth {_num(p + 'advocacy.won_amount', money(a.won_amount))} and "
             f"{a.open_deals} open deals worth {money(a.open_amount)}.</p>",
-            _table(
+            table(
                 ["top referrers", "milestone", "referrals", "people", "won", "open", "owner"],
                 [
                     [
@@ -193,7 +196,7 @@ def render_view(
             f"{_num(p + 'at_risk.silent_clients', str(r.silent_clients))}</{h}>",
             f'<p class="hint">No two-way contact for over {r.silent_days} days '
             "(a won deal counts as contact). Longest silent first.</p>",
-            _table(
+            table(
                 ["client", "milestone", "last contact", "silent", "owner"],
                 [
                     [
@@ -211,7 +214,7 @@ def render_view(
             f"{_num(p + 'at_risk.lapsing_advocates', str(r.lapsing_advocates))}</{h}>",
             f'<p class="hint">Their evidence stops counting within {r.lapse_window_days} days: '
             "ask for a referral, a review or a survey answer.</p>",
-            _table(
+            table(
                 ["advocate", "lapses on", "days left", "owner"],
                 [
                     [
@@ -236,7 +239,7 @@ def render_view(
             f"{escape(days(i.median_outbound_only_days))}). Disqualified targets are left out."
             "</p>",
             ages_svg(i.untouched_ages, i.outbound_only_ages, p),
-            _table(
+            table(
                 ["longest waiting", "touches", "since", "waiting", "last touch", "owner"],
                 [
                     [
@@ -266,10 +269,10 @@ def _cohorts(view: View) -> str:
                 f'background:rgba(38,162,105,{share * 0.6:.2f})">{n} ({share * 100:.0f}%)</span>'
             )
         rows.append(row)
-    return _table(["became prospect", "prospects", "opportunity", "client", "advocate"], rows, {1})
+    return table(["became prospect", "prospects", "opportunity", "client", "advocate"], rows, {1})
 
 
-def _owners_table(report: Report) -> str:
+def _ownerstable(report: Report) -> str:
     head = ["owner", "people", *(s.milestone for s in report.overall.funnel)]
     head += ["T\u2192P", "P\u2192O", "O\u2192C", "C\u2192A", "disqualified", "at risk", "idle"]
     rows = []
@@ -286,4 +289,4 @@ def _owners_table(report: Report) -> str:
                 str(v.idle_targets.untouched + v.idle_targets.outbound_only),
             ]
         )
-    return _table(head, rows, set(range(1, len(head))))
+    return table(head, rows, set(range(1, len(head))))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from milestones.report.accounts import AccountsView
+
 UNASSIGNED = "unassigned"
 
 
@@ -230,6 +232,7 @@ class Report:
     owners: list[OwnerView] = field(default_factory=list)
     owner_names: dict[str, str] = field(default_factory=dict)
     likelihood: dict[str, Any] | None = None  # report.likelihood's JSON form, when asked for
+    accounts: AccountsView | None = None  # with [accounts] enabled: the businesses
 
     def owner_label(self, owner: str) -> str:
         """The owner's configured name with the id (``Ann Lee (101)``), or the id alone."""

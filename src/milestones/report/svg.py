@@ -8,9 +8,10 @@ its label prints the same number: a reader (or a test) can match the picture to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-from milestones.report.model import AgeBucket, View
+from milestones.report.model import AgeBucket, FunnelStep, View
 
 WIDTH = 640
 PALETTE = {
@@ -49,7 +50,7 @@ def _text(
     return f'<text x="{x:.1f}" y="{y}" text-anchor="{anchor}"{attrs}>{escape(text)}</text>'
 
 
-def funnel_svg(view: View, prefix: str = "", width: int = WIDTH) -> str:
+def funnel_svg(funnel: Sequence[FunnelStep], prefix: str = "", width: int = WIDTH) -> str:
     """Centred bars, one per milestone, as wide as the people who reached it.
 
     Beside each bar: who stands there now; between bars: the conversion to the next one.
@@ -57,10 +58,10 @@ def funnel_svg(view: View, prefix: str = "", width: int = WIDTH) -> str:
     row, gap, top = 34, 22, 8
     left, right = 110, 150
     span = width - left - right
-    largest = max((s.reached for s in view.funnel), default=0) or 1
+    largest = max((s.reached for s in funnel), default=0) or 1
     body: list[str] = []
     y = top
-    for index, step in enumerate(view.funnel):
+    for index, step in enumerate(funnel):
         w = span * step.reached / largest
         x = left + (span - w) / 2
         key = f"{prefix}funnel.{step.milestone}"
@@ -73,7 +74,7 @@ def funnel_svg(view: View, prefix: str = "", width: int = WIDTH) -> str:
             )
         )
         body.append(_text(left + span + 12, y + 22, f"now {step.now}", key=f"{key}.now"))
-        if index < len(view.funnel) - 1:
+        if index < len(funnel) - 1:
             rate = "-" if step.conversion is None else f"{step.conversion * 100:.1f} %"
             body.append(
                 _text(

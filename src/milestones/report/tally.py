@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from math import ceil
@@ -112,6 +113,41 @@ class TopList(Generic[T]):
     def items(self) -> list[T]:
         """Largest key first."""
         return [item for _, item in sorted(self._heap, key=lambda e: e[0], reverse=True)]
+
+
+def funnel_steps(
+    now: Mapping[Milestone, int], reached: Mapping[Milestone, int], to_next: Mapping[Milestone, int]
+) -> list[FunnelStep]:
+    """The funnel from its counters: who stands at each milestone now, who reached it, and
+    how many of those went on (the conversion to the next one). The last milestone has no next.
+    """
+    steps = []
+    for level in Milestone:
+        onward = None if level is Milestone.ADVOCATE else to_next.get(level, 0)
+        steps.append(
+            FunnelStep(
+                milestone=level.label,
+                now=now.get(level, 0),
+                reached=reached.get(level, 0),
+                to_next=onward,
+                conversion=None if onward is None else conversion(reached.get(level, 0), onward),
+            )
+        )
+    return steps
+
+
+def combine_funnels(funnels: Iterable[Sequence[FunnelStep]]) -> list[FunnelStep]:
+    """One funnel over several populations (orgs): their counters added, rates recomputed."""
+    now: Counter[Milestone] = Counter()
+    reached: Counter[Milestone] = Counter()
+    to_next: Counter[Milestone] = Counter()
+    for funnel in funnels:
+        for step in funnel:
+            level = Milestone.parse(step.milestone)
+            now[level] += step.now
+            reached[level] += step.reached
+            to_next[level] += step.to_next or 0
+    return funnel_steps(now, reached, to_next)
 
 
 @dataclass(slots=True)
@@ -278,22 +314,7 @@ class Tally:
         )
 
     def _funnel(self) -> list[FunnelStep]:
-        steps = []
-        for level in Milestone:
-            is_last = level is Milestone.ADVOCATE
-            to_next = None if is_last else self.to_next[level]
-            steps.append(
-                FunnelStep(
-                    milestone=level.label,
-                    now=self.now[level],
-                    reached=self.reached[level],
-                    to_next=to_next,
-                    conversion=None
-                    if to_next is None
-                    else conversion(self.reached[level], to_next),
-                )
-            )
-        return steps
+        return funnel_steps(self.now, self.reached, self.to_next)
 
     def _idle(self) -> IdleTargets:
         return IdleTargets(

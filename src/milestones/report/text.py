@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from milestones.report.accounts import account_lines
 from milestones.report.likelihood.text import likelihood_lines
 from milestones.report.model import Report, View
 from milestones.text import NAME_LIMIT, printable
@@ -61,7 +62,7 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
-def _table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str]:
+def table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str]:
     """Columns padded to their widest cell; columns in ``right`` align right.
 
     Cells hold names, labels and ids from the CRM: each is made ``printable`` and cut
@@ -100,6 +101,9 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     for section in (_funnel, _times, _disqualified, _advocacy, _at_risk, _cohorts, _idle):
         lines.append("")
         lines.extend(section(view, report.owner_label))
+    if owner is None and report.accounts is not None:
+        lines.append("")
+        lines.extend(account_lines(report.accounts, report.owner_label))
     if owner is None and report.owners:
         lines.append("")
         lines.extend(_owners(report))
@@ -122,7 +126,7 @@ def _funnel(view: View, label: Label = str) -> list[str]:
                 percent(step.conversion) if step.to_next is not None else "",
             ]
         )
-    return ["FUNNEL: where people stand now, and how many go on", *_table(rows, (1, 3, 4))]
+    return ["FUNNEL: where people stand now, and how many go on", *table(rows, (1, 3, 4))]
 
 
 def _times(view: View, label: Label = str) -> list[str]:
@@ -140,7 +144,7 @@ def _times(view: View, label: Label = str) -> list[str]:
         )
     return [
         "TIME BETWEEN MILESTONES (days; bar: median against the largest p90)",
-        *_table(rows, (1, 2, 3)),
+        *table(rows, (1, 2, 3)),
     ]
 
 
@@ -149,7 +153,7 @@ def _disqualified(view: View, label: Label = str) -> list[str]:
     where = ", ".join(f"{m} {n}" for m, n in dq.by_milestone.items() if n)
     lines = [f"DISQUALIFIED: {dq.total}" + (f" (kept milestone: {where})" if where else "")]
     largest = max((r.count for r in dq.reasons), default=0)
-    lines += _table([[r.reason, str(r.count), bar(r.count, largest)] for r in dq.reasons], (1,))
+    lines += table([[r.reason, str(r.count), bar(r.count, largest)] for r in dq.reasons], (1,))
     return lines
 
 
@@ -175,7 +179,7 @@ def _advocacy(view: View, label: Label = str) -> list[str]:
             ]
             for r in a.top_referrers
         ]
-        lines += _table(rows, (2, 3, 4))
+        lines += table(rows, (2, 3, 4))
     return lines
 
 
@@ -195,7 +199,7 @@ def _at_risk(view: View, label: Label = str) -> list[str]:
         ]
         for s in r.silent
     ]
-    lines += _table(rows, (3,))
+    lines += table(rows, (3,))
     lines.append(
         f"ADVOCATES ABOUT TO LAPSE: {r.lapsing_advocates} within {r.lapse_window_days} days"
     )
@@ -203,7 +207,7 @@ def _at_risk(view: View, label: Label = str) -> list[str]:
         [f"{a.name} ({a.id})", f"lapses {a.lapses_on}", days(a.days_left), label(a.owner)]
         for a in r.lapsing
     ]
-    lines += _table(rows, (2,))
+    lines += table(rows, (2,))
     return lines
 
 
@@ -222,7 +226,7 @@ def _cohorts(view: View, label: Label = str) -> list[str]:
         )
     return [
         "MONTHLY COHORTS: of those who became prospects in a month, how many went on",
-        *_table(rows, (1, 2, 3, 4)),
+        *table(rows, (1, 2, 3, 4)),
     ]
 
 
@@ -245,7 +249,7 @@ def _idle(view: View, label: Label = str) -> list[str]:
                 bar(outbound.count, largest, 14),
             ]
         )
-    lines += _table(rows, (1, 3))
+    lines += table(rows, (1, 3))
     if i.longest_waiting:
         rows = [["longest waiting", "touches", "since", "days", "owner"]]
         rows += [
@@ -258,7 +262,7 @@ def _idle(view: View, label: Label = str) -> list[str]:
             ]
             for t in i.longest_waiting
         ]
-        lines += _table(rows, (1, 3))
+        lines += table(rows, (1, 3))
     return lines
 
 
@@ -280,5 +284,5 @@ def _owners(report: Report) -> list[str]:
         )
     return [
         "BY OWNER: each rep's funnel and conversions (one rep: milestones report --owner ID)",
-        *_table(rows, range(1, 14)),
+        *table(rows, range(1, 14)),
     ]

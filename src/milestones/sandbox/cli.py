@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
-from milestones.sandbox.world.gen import generate_world
-from milestones.sandbox.world.store import World
+
+if TYPE_CHECKING:
+    from milestones.sandbox.world.store import World
 
 
 def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:
@@ -101,6 +102,8 @@ def sandbox(
     if no_legacy_paths and provider != "hubspot":
         raise click.UsageError("--no-legacy-paths is for --provider hubspot")
     started = time.perf_counter()
+    from milestones.sandbox.world.gen import generate_world  # only when a sandbox starts
+
     world = generate_world(seed=seed, contacts=contacts)
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"

@@ -59,6 +59,7 @@ def forget(
     needles = [*result.ids, *emails, *store.people.names_of(result.ids)]
     with store.transaction():
         result.erasure = store.mirror.erase(result.ids, ())
+        store.accounts.mark_people(result.ids)  # their accounts are rolled up without them
         result.erasure.run_details = privacy.scrub_run_details(store.db, needles)
         if allow_resync:
             keys.allow(result.ids)

@@ -99,7 +99,7 @@ class History:
         if row is None:
             result.people_missing.append(rid)
             return
-        merged = imported if row[0] is None else _merge(json.loads(row[0]), imported)
+        merged = imported if row[0] is None else high_water(json.loads(row[0]), imported)
         self.db.execute(
             "UPDATE contacts SET derived = ? WHERE id = ?",
             (json.dumps(merged, separators=(",", ":"), ensure_ascii=False), rid),
@@ -121,7 +121,7 @@ def _checked(derived: Any) -> list[Any]:
     return derived
 
 
-def _merge(current: list[Any], imported: list[Any]) -> list[Any]:
+def high_water(current: list[Any], imported: list[Any]) -> list[Any]:
     """High-water merge: every milestone either side reached, each at its earliest date."""
     by_level: dict[int, list[Any]] = {}
     for entry in [*current[1], *imported[1]]:

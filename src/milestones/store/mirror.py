@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from milestones.mapping.fields import PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 from milestones.store import codec, privacy
+from milestones.store import merges as merge_steps
 
 log = logging.getLogger("milestones.sync")
 _IDS = "(SELECT value FROM json_each(?))"
@@ -63,11 +64,14 @@ class Mirror:
         deleted_ids: Sequence[str],
         pull_id: int,
         names: Mapping[FieldKey, str],
+        merges: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Upsert one pulled page's records and deletions, marking what they affect dirty.
 
         Records are dispatched by type, not by the page's kind: a HubSpot contacts page in
         rollups mode also carries the activities it synthesized from contact properties.
+        ``merges`` (merged-away id, survivor id) are followed (``merges.follow``) after the
+        page's records are stored and before the merged-away ids are erased.
         """
         pulled = len(records)
         records = [r for r in records if r.id and str(r.id).strip()]
@@ -86,6 +90,10 @@ class Mirror:
         self._apply_deals([r for r in records if isinstance(r, Deal)], pull_id, names)
         self._apply_activities([r for r in records if isinstance(r, Activity)], pull_id)
         self._apply_links([r for r in records if isinstance(r, Link)], pull_id)
+        if merges:
+            followed = merge_steps.follow(self.db, merges)
+            if followed:
+                log.info("%s: merges followed into %d surviving record(s)", kind, len(followed))
         if deleted_ids:
             self.mark_deleted(kind, deleted_ids)
 
@@ -135,6 +143,10 @@ class Mirror:
         self.mark_referrers([*old_refs, *(r[3] for r in rows)])
         if newly_gone:  # their ledger evidence, writes, and the copies of the state
             self.erase(newly_gone, ())
+
+    def live_ids(self, kind: str, ids: Sequence[str]) -> list[str]:
+        """Which of ``ids`` of a kind (contacts, deals) the mirror holds and are not deleted."""
+        return self._live(_TABLES[kind], list(ids))
 
     def _live(self, table: str, ids: list[str]) -> list[str]:
         """Which of ``ids`` are stored and not deleted (an erasure would change them)."""

@@ -18,7 +18,7 @@ from milestones.store import codec
 from milestones.store.rows import FailedWrite, WriteRow
 
 Pass = Literal["first", "retry"]
-_MIRROR_TABLE = {"contact": "contacts", "lead": "contacts", "deal": "deals"}
+_MIRROR_TABLE = {"contact": "contacts", "lead": "contacts", "deal": "deals", "account": "accounts"}
 # Which writes each pass sends: first every pending or retryable one; then, once more, those
 # that failed in this run with a passing error (a locked row, a 207 conflict), which mostly
 # succeed a moment later instead of waiting for the next run.

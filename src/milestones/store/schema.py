@@ -85,4 +85,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE contacts RENAME COLUMN email_lc TO email_key;
     CREATE TABLE forgotten (id_key TEXT PRIMARY KEY, forgotten_at TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 4: reserved for another change of this release (kept in its place when merged).
+    "",
+    # 5: accounts. Each person's account (a CRM company or a domain group) with the values the
+    # roll-up reads, the accounts' derived values and the CRM values we wrote, and the people
+    # whose account must be derived again.
+    """
+    CREATE TABLE account_members (
+        person_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, milestone INTEGER NOT NULL,
+        reached_on TEXT, is_advocate INTEGER NOT NULL DEFAULT 0, owner_id TEXT
+    );
+    CREATE INDEX account_members_account ON account_members(account_id);
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY, is_crm INTEGER NOT NULL, derived TEXT, crm TEXT
+    );
+    CREATE TABLE dirty_account_people (person_id TEXT PRIMARY KEY);
+    """,
 )

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from milestones.store import backup, privacy
+from milestones.store.accounts import Accounts
 from milestones.store.health import (
     StateError,
     is_state_failure,
@@ -94,6 +95,7 @@ class Store:
         self.runs = Runs(self.db)
         self.reporting = Reporting(self.db)
         self.history = History(self.db)
+        self.accounts = Accounts(self.db)
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         if read_only:

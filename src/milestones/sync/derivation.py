@@ -41,6 +41,7 @@ class Deriver:
     clock: Clock
     checkpoints: Checkpoints
     bands: Mapping[str, str] | None = None  # likelihood bands to plan, when written back
+    track_accounts: bool = False  # mark each derived person for the account roll-up
 
     def derive_people(self, now: datetime, report: RunReport, sink: Sink | None) -> None:
         """Derive every dirty person; persist results, ledger rows and planned writes."""
@@ -72,8 +73,14 @@ class Deriver:
                 else:
                     changes.append(change)
             self._finish_chunk(
-                report, sink, partial(people.save_people, results, ids), ledger, changes, settled
+                report, sink, partial(self._save_people, results, ids), ledger, changes, settled
             )
+
+    def _save_people(self, results: list[Derived], ids: list[str]) -> None:
+        """The chunk's results; with accounts on, its people wait for their account's turn."""
+        self.store.people.save_people(results, ids)
+        if self.track_accounts:
+            self.store.accounts.mark_people(ids)
 
     def derive_deals(self, report: RunReport, sink: Sink | None) -> None:
         """Each dirty deal's milestone, kept as a high-water mark, planned like the people."""

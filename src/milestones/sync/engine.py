@@ -5,7 +5,8 @@ needs:
 
 1. Stage catalogue: one call; a changed catalogue or changed rules re-derive everyone
    (``Puller.refresh_stages``).
-2. Pull each record kind, page by page, into the mirror (``Puller.pull_kind``).
+2. Pull each record kind, page by page, into the mirror (``Puller.pull_kind``); once a day,
+   read the CRM's delete log where it keeps one (``DeletionCheck``).
 3. Derive the dirty people and deals in chunks; store each result, its new ledger rows and
    the writes it needs in one transaction per chunk (``Deriver``).
 4. Send the outbox (this run's writes and earlier failures) in the connector's batch size
@@ -31,11 +32,15 @@ from milestones.connectors.base import (
     ConfigurationError,
     Connector,
     ConnectorError,
+    DeletionLog,
     QuotaExhausted,
 )
+from milestones.mapping.accounts import AccountRules
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
+from milestones.sync.accounts import AccountDeriver
+from milestones.sync.deletions import DeletionCheck
 from milestones.sync.derivation import Deriver
 from milestones.sync.likelihood import (
     Bands,
@@ -83,6 +88,7 @@ class Engine:
         crash: CrashHook | None = None,
         bands: Bands | None = None,
         read_owners: bool = False,
+        accounts: AccountRules | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -94,9 +100,26 @@ class Engine:
         self.deriver = Deriver(
             store, rules, names, frozenset(objects), chunk_size, clock, self.checkpoints
         )
+        self.accounts: AccountDeriver | None = None
+        if accounts is not None and accounts.enabled:
+            self.deriver.track_accounts = True
+            self.accounts = AccountDeriver(
+                store,
+                accounts,
+                names,
+                accounts.company_property,
+                chunk_size,
+                clock,
+                self.checkpoints,
+            )
         self.writer = Writer(store, connector, clock, self.checkpoints)
         self.bands = bands  # [likelihood] writeback: the bands to write, computed after derive
         self.read_owners = read_owners  # owner names for the report, at most daily
+        self.deletions = (
+            DeletionCheck(store, connector, connector.provider)
+            if isinstance(connector, DeletionLog)
+            else None
+        )
 
     def request_stop(self, *_args: object) -> None:
         """Finish the current page, chunk or batch, checkpoint, and end the run."""
@@ -159,12 +182,15 @@ class Engine:
     ) -> None:
         for name in ("records_read", "changed", "written", "failed"):
             report.figures.setdefault(name, 0)
-        self.puller.refresh_stages(self.rules)
+        self.puller.refresh_stages(self.rules, started, force=options.mode == "full")
         lane = "backfill" if options.mode == "backfill" else "sync"
         broken: list[str] = []
+        full: set[str] = set()  # kinds read whole: their deletions are reconciled already
         for kind in self.connector.kinds:
             try:
-                self.puller.pull_kind(kind, lane, options, started, report)
+                window = self.puller.pull_kind(kind, lane, options, started, report)
+                if window is not None and window.is_full:
+                    full.add(kind)
             except (QuotaExhausted, ConfigurationError):
                 raise
             except ConnectorError as exc:  # this stream stops; the others still run
@@ -179,6 +205,8 @@ class Engine:
             log.error("derive and write held until every record kind reads cleanly")
             report.detail += "; derive and write held until every record kind reads cleanly"
             return
+        if self.deletions is not None and lane == "sync" and not options.dry_run:
+            self.deletions.run(started, full)  # at most once a day per kind (sync/deletions.py)
         if not options.dry_run:
             self.puller.mark_time_dirty(started)
         sink = (plan_sink or report.plan.append) if options.dry_run else None
@@ -191,6 +219,8 @@ class Engine:
                 self.deriver.derive_people(started, report, sink)
             if not options.dry_run:
                 note_bands_planned(self.store, started.date())
+        if self.accounts is not None:
+            self.accounts.derive_accounts(report, sink)
         if options.dry_run:
             report.queued_retries = self.store.outbox.retryable()
             return

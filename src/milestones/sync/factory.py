@@ -81,4 +81,5 @@ def build_engine(
         crash=crash,
         bands=bands,
         read_owners=True,
+        accounts=config.account_rules,
     )

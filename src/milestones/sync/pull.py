@@ -1,5 +1,8 @@
 """Engine steps 1-2: the stage catalogue, then each record kind pulled into the mirror.
 
+The stage catalogue changes rarely: it is read on full runs, once a day, and when a deal
+arrives in a stage the kept catalogue lacks (``sync.periodic`` remembers when).
+
 Each pulled page is upserted into the mirror and the cursor (its window and the connector's
 resume token) saved in one transaction, so a crash re-reads at most one page and resumes the
 same window. Cursors compare with ``>=`` from the stored cursor minus a lookback and stop a
@@ -10,20 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from milestones.connectors.base import Connector, RecordKind, Window
 from milestones.mapping.fields import FieldKey
+from milestones.mapping.records import Deal
 from milestones.mapping.rules import MappingRules
 from milestones.store import codec
 from milestones.store.rows import Cursor
 from milestones.store.sqlite import Store
+from milestones.sync.periodic import Periodic
 from milestones.sync.run import Checkpoints, RunOptions, RunReport
 from milestones.text import NAME_LIMIT, printable
 
 log = logging.getLogger("milestones.sync")
+STAGES = "stage_catalogue"  # the periodic read of the CRM's stage catalogue
 
 
 @dataclass(slots=True)
@@ -37,9 +43,29 @@ class Puller:
     lag: timedelta
     checkpoints: Checkpoints
 
-    def refresh_stages(self, rules: MappingRules) -> None:
-        """Store the stage catalogue; changed rules or stages re-derive everyone."""
-        stages = self.connector.stages()
+    periodic: Periodic = field(init=False)
+    _rules: MappingRules | None = field(default=None, init=False)
+    _known_stages: set[str] | None = field(default=None, init=False)  # None: read this run
+
+    def __post_init__(self) -> None:
+        self.periodic = Periodic(self.store)
+
+    def refresh_stages(self, rules: MappingRules, now: datetime, *, force: bool = False) -> None:
+        """Store the stage catalogue; changed rules or stages re-derive everyone.
+
+        The catalogue is read from the CRM on full runs, at most once a day otherwise, and
+        again when a pulled deal names a stage it lacks (``pull_kind``). In between, the
+        connector takes the one the state kept: an unchanged CRM costs no call for it.
+        """
+        self._rules = rules
+        is_read = force or self.periodic.is_due(STAGES, now)
+        if is_read:
+            stages = self.connector.stages()
+            self._known_stages = None
+        else:
+            stages = sorted(self.store.people.stages().values(), key=lambda s: s.id)
+            self.connector.use_stages(stages)
+            self._known_stages = {s.id for s in stages}
         known = {s.id for s in stages}
         for stage_id in sorted(set(rules.stages) - known):  # a typo maps nothing
             shown = printable(repr(stage_id), NAME_LIMIT)  # a config value: any length, any text
@@ -51,17 +77,30 @@ class Puller:
         digest.update(codec.dumps(sorted(self.names.items())).encode())
         fingerprint = digest.hexdigest()
         with self.store.transaction():
-            self.store.mirror.replace_stages(sorted(stages, key=lambda s: s.id))
+            if is_read:
+                self.store.mirror.replace_stages(sorted(stages, key=lambda s: s.id))
+                self.periodic.mark_done(STAGES, now)
             previous = self.store.get_meta("fingerprint")
             if previous is not None and previous != fingerprint:
                 log.info("rules or stage catalogue changed: everyone is derived again")
                 self.store.mirror.mark_everything_dirty()
             self.store.set_meta("fingerprint", fingerprint)
 
+    def _names_unknown_stage(self, records: Sequence[object]) -> bool:
+        """Whether a pulled deal is in a stage the catalogue kept from an earlier run lacks."""
+        known = self._known_stages
+        if known is None:  # read from the CRM this run: nothing newer to fetch
+            return False
+        return any(
+            isinstance(r, Deal) and r.stage_id is not None and r.stage_id not in known
+            for r in records
+        )
+
     def pull_kind(
         self, kind: RecordKind, lane: str, options: RunOptions, started: datetime, report: RunReport
-    ) -> None:
-        """Pull one record kind to its end, resuming an unfinished pull of it where it fits."""
+    ) -> Window | None:
+        """Pull one record kind to its end, resuming an unfinished pull of it where it fits;
+        the window it read (None when there was nothing to read)."""
         provider = self.connector.provider
         cursor = self.store.cursors.get(provider, kind, lane)
         if self._resumes(cursor, lane, options):
@@ -71,7 +110,7 @@ class Puller:
         else:
             window = self._window(cursor, lane, options, started)
             if window.since is not None and window.since >= window.until:
-                return
+                return None
             cursor.window_since, cursor.window_until = window.since, window.until
             cursor.resume, cursor.pull_id, cursor.is_running, cursor.pages = (
                 None,
@@ -83,11 +122,13 @@ class Puller:
                 self.store.cursors.save(cursor)
         pull_id = cursor.pull_id or report.run_id
         is_done = False
+        has_new_stage = False
         for page in self.connector.pull(kind, window, cursor.resume):
+            has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
-                    page.kind, page.records, page.deleted_ids, pull_id, self.names
+                    page.kind, page.records, page.deleted_ids, pull_id, self.names, page.merges
                 )
                 cursor.resume = page.resume
                 cursor.pages += 1
@@ -103,6 +144,10 @@ class Puller:
             with self.store.transaction():
                 self._complete(cursor, lane, window, kind, pull_id)
                 self.store.cursors.save(cursor)
+        if has_new_stage and self._rules is not None:
+            log.info("%s: a deal is in a stage the kept catalogue lacks: reading it again", kind)
+            self.refresh_stages(self._rules, started, force=True)
+        return window
 
     def _window(self, cursor: Cursor, lane: str, options: RunOptions, started: datetime) -> Window:
         until = started - self.lag

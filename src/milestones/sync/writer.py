@@ -30,7 +30,7 @@ from milestones.store.sqlite import Store
 from milestones.sync.run import Checkpoints, Clock, RunReport
 
 log = logging.getLogger("milestones.sync")
-OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "lead", "deal")
+OBJECT_KINDS: tuple[ObjectKind, ...] = ("contact", "lead", "deal", "account")
 RULES_META = "crm_rules_version"  # the CRM validation rules the refused writes were judged by
 MESSAGE_LIMIT = 500  # characters of a CRM's refusal kept with the write
 

@@ -72,19 +72,23 @@ class HubSpotConnector:
         self._writer = HubSpotWriter(self.http, settings, spec)
 
     def stages(self) -> list[Stage]:
-        """Every deal pipeline's stages, keyed on stage id (one call, cached per instance)."""
-        if self._stages is None:
-            path = self.http.paths.pipelines("deals")
-            response = self.http.call("meta", "GET", path)
-            self._stages = to_stages(results_of(response, path))
-            self._plan = None
+        """Every deal pipeline's stages, keyed on stage id: one call, each time asked."""
+        path = self.http.paths.pipelines("deals")
+        response = self.http.call("meta", "GET", path)
+        self._stages = to_stages(results_of(response, path))
+        self._plan = None
         return list(self._stages)
+
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Take a catalogue read earlier: deals pulls then make no pipelines call."""
+        self._stages = list(stages)
+        self._plan = None
 
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
         """Pages of ``kind`` inside ``window`` (full list or keyset search), resumable."""
         if kind not in self.kinds:
             raise StreamError(f"no {kind!r} stream in this mode", connector=PROVIDER)
-        if kind == "deals":
+        if kind == "deals" and self._stages is None:
             self.stages()  # stage ids name the stage-entry properties; closed/won fallback
         yield from self._puller.pull(kind, window, resume)
 
@@ -134,7 +138,7 @@ class HubSpotConnector:
         self.http.close()
 
     def _stage_map(self) -> Mapping[str, Stage]:
-        return {s.id: s for s in self.stages()}
+        return {s.id: s for s in (self.stages() if self._stages is None else self._stages)}
 
     def _property_plan(self) -> PropertyPlan:
         if self._plan is None:

@@ -17,7 +17,13 @@ from typing import Any
 from milestones.connectors.base import FieldAction, FieldStatus
 from milestones.connectors.fields import FIELD_TYPES, WriteSpec
 from milestones.connectors.hubspot.http import HubSpotApiError, HubSpotHttp
-from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey, ObjectKind
+from milestones.mapping.fields import (
+    ACCOUNT_FIELDS,
+    DEAL_FIELDS,
+    PERSON_FIELDS,
+    FieldKey,
+    ObjectKind,
+)
 from milestones.mapping.records import Milestone
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,10 @@ LABELS: dict[FieldKey, str] = {
     "advocate_since": "Advocate since",
     "deal_milestone": "Deal milestone",
     "next_milestone_likelihood": "Next milestone likelihood (% in 90 days)",
+    "account_milestone": "Account milestone",
+    "account_milestone_date": "Account milestone reached on",
+    "account_advocates": "Advocates at the account",
+    "account_contacts_engaged": "People engaged at the account",
 }
 # Our field type -> HubSpot (type, fieldType) and options (§5: valid pairs).
 HUBSPOT_TYPES = {
@@ -42,6 +52,7 @@ HUBSPOT_TYPES = {
     "boolean": ("bool", "booleancheckbox"),
     "text": ("string", "text"),
     "percent": ("number", "number"),
+    "number": ("number", "number"),
 }
 
 
@@ -71,9 +82,12 @@ def definition(key: FieldKey, name: str) -> dict[str, Any]:
 
 
 # What the worker writes where: object kind, HubSpot object type, its type id, the keys.
+# Account fields go on companies (type 0-2) only when ``[accounts]`` names them in the spec;
+# creating a company property needs the crm.schemas.companies.write scope.
 TARGETS: tuple[tuple[ObjectKind, str, str, tuple[FieldKey, ...]], ...] = (
     ("contact", "contacts", "0-1", PERSON_FIELDS),
     ("deal", "deals", "0-3", DEAL_FIELDS),
+    ("account", "companies", "0-2", ACCOUNT_FIELDS),
 )
 
 
@@ -82,6 +96,8 @@ def ensure_fields(http: HubSpotHttp, spec: WriteSpec, dry_run: bool) -> list[Fie
     statuses: list[FieldStatus] = []
     for object_kind, object_type, _type_id, keys in TARGETS:
         keys = tuple(k for k in keys if k in spec.names)
+        if not keys:
+            continue  # e.g. companies while [accounts] is off: no call at all
         existing = _properties(http, object_type)
         missing = [k for k in keys if spec.name(k) not in existing]
         if missing and not dry_run:
@@ -110,6 +126,8 @@ def rules_version(http: HubSpotHttp, spec: WriteSpec) -> str | None:
         if path is None:
             return None
         ours = {spec.name(k) for k in keys if k in spec.names}
+        if not ours:
+            continue
         try:
             response = http.call("meta", "GET", path)
         except HubSpotApiError as exc:

@@ -107,6 +107,8 @@ class HubSpotHttp:
         self.usage = Usage()
         self._settings = settings
         limit = settings.ten_second_limit
+        # A limit set in the config is a ceiling; the default follows what HubSpot sends.
+        self._is_pinned = "ten_second_limit" in settings.model_fields_set
 
         def pacer(calls: int, seconds: float, name: str) -> Pacer:
             return Pacer(calls, seconds * WINDOW_MARGIN, clock=clock, sleep=sleep, name=name)
@@ -261,15 +263,18 @@ class HubSpotHttp:
         if daily_left is not None:
             self.usage.daily_remaining = daily_left
         if is_search:
-            return  # search answers carry no window headers
+            return  # search answers carry no window headers (only a private app's daily two)
         interval = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         if interval:
             self.ten_second.per_seconds = interval / 1000 * WINDOW_MARGIN
+        # The window sizes HubSpot sends replace the documented defaults (100 per 10 s and
+        # 10 per second for a Free/Starter private app; 110 and 11 for an OAuth app, which
+        # sends no daily headers; more on higher tiers), up to a limit pinned in the config.
         top = _int(headers.get("X-HubSpot-RateLimit-Max"))
-        if top and top < self.ten_second.max_calls:
+        if top and (top < self.ten_second.max_calls or not self._is_pinned):
             self.ten_second.max_calls = top
         per_second = _int(headers.get("X-HubSpot-RateLimit-Secondly"))
-        if per_second and per_second < self.secondly.max_calls:
+        if per_second and (per_second < self.secondly.max_calls or not self._is_pinned):
             self.secondly.max_calls = per_second
         # The server's window is full. When ours is too, the pacer already waits for its
         # oldest call to age out; when it is not, other clients share the app's budget and

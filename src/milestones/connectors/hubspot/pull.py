@@ -88,21 +88,21 @@ class HubSpotPuller:
             following = segments[index + 1] if index + 1 < len(segments) else None
             end_token = _token(*following, None) if following else None
             pages = self._segment(kind, object_type, phase, window, position)
-            for records, deleted, after in pages:
+            for records, deleted, merges, after in pages:
                 token = _token(object_type, phase, after) if after is not None else end_token
-                yield Page(kind=kind, records=records, resume=token, deleted_ids=deleted)
+                yield Page(kind, records, token, deleted, merges)
             position = None
 
     def _segment(
         self, kind: str, object_type: str, phase: str, window: Window, position: Any
-    ) -> Iterator[tuple[list[Any], list[str], Any]]:
+    ) -> Iterator[tuple[list[Any], list[str], list[tuple[str, str]], Any]]:
         plan = self._plan()
         props = plan.for_type(object_type)
         if phase == "archived":
             for records, after in list_pages(
                 self._http, object_type, ["hs_object_id"], after=position, archived=True
             ):
-                yield [], [str(r["id"]) for r in records], after
+                yield [], [str(r["id"]) for r in records], [], after
             return
         raw_pages: Iterator[RawPage]
         if phase == "live":
@@ -126,19 +126,24 @@ class HubSpotPuller:
 
     def _contacts(
         self, records: list[dict[str, Any]], plan: PropertyPlan
-    ) -> tuple[list[Any], list[str]]:
+    ) -> tuple[list[Any], list[str], list[tuple[str, str]]]:
         out: list[Any] = []
-        merged: list[str] = []
+        merges: list[tuple[str, str]] = []
         for raw in records:
             out.append(to_contact(raw, plan))
             out.extend(rollup_activities(raw, plan))
+            survivor = str(raw["id"])
             ids = (raw.get("properties") or {}).get("hs_merged_object_ids") or ""
-            merged.extend(i for i in str(ids).split(";") if i.strip() and i != str(raw["id"]))
-        return out, merged
+            merges.extend(
+                (i.strip(), survivor)
+                for i in str(ids).split(";")
+                if i.strip() and i.strip() != survivor
+            )
+        return out, [gone for gone, _ in merges], merges
 
     def _with_associations(
         self, object_type: str, group: list[RawPage], plan: PropertyPlan
-    ) -> Iterator[tuple[list[Any], list[str], Any]]:
+    ) -> Iterator[tuple[list[Any], list[str], list[tuple[str, str]], Any]]:
         raws = [r for records, _ in group for r in records]
         if object_type == "deals":
             asked = [
@@ -150,7 +155,7 @@ class HubSpotPuller:
             stages = self._stages()
             for records, after in group:
                 deals = [to_deal(r, plan, contacts.get(str(r["id"]), ()), stages) for r in records]
-                yield deals, [], after
+                yield deals, [], [], after
             return
         ids = [str(r["id"]) for r in raws]
         people = self.associations(object_type, "contacts", ids)
@@ -162,7 +167,7 @@ class HubSpotPuller:
                 )
                 for r in records
             ]
-            yield activities, [], after
+            yield activities, [], [], after
 
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]

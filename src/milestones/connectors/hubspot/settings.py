@@ -47,7 +47,10 @@ class HubSpotSettings(Settings):
         description="rollups mode: contact date properties that prove a two-way exchange.",
     )
     ten_second_limit: Annotated[int, Field(ge=1)] = Field(
-        default=100, description="Requests per rolling 10 s the app may make (pacing ceiling)."
+        default=100,
+        description="Requests per rolling 10 s the app may make. Unset: the worker starts at "
+        "HubSpot's documented 100 and follows the X-HubSpot-RateLimit-Max HubSpot sends "
+        "(110 for an OAuth app, more on higher tiers); set: a ceiling it never passes.",
     )
     search_per_second: Annotated[int, Field(ge=1)] = Field(
         default=5, description="Search requests per second (HubSpot's own, stricter limit)."

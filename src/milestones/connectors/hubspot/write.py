@@ -36,7 +36,7 @@ from milestones.mapping.fields import Change
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 100
-OBJECT_TYPES = {"contact": "contacts", "deal": "deals"}
+OBJECT_TYPES = {"contact": "contacts", "deal": "deals", "account": "companies"}
 LIFECYCLE = "lifecyclestage"
 # HubSpot's default lifecycle order (§2); portals may add stages, read from the property.
 DEFAULT_LIFECYCLE_ORDER = (
@@ -132,6 +132,11 @@ class HubSpotWriter:
             return self._split(object_type, items, exc)
         written = {str(r.get("id")) for r in response.data.get("results") or []}
         errors = _errors_by_id(response.data.get("errors") or [])
+        # A merged-away id is an alias of the record it was merged into: the update lands
+        # there and the result carries that record's id, not the one asked for (HubSpot's
+        # changelog "Updated merge functionality for contacts and companies"). The next pull
+        # sees the merge and plans the surviving record's own fields.
+        is_merged_answer = bool(written - {rid for _, rid, _ in items})
         out = []
         for index, rid, _ in items:
             if rid in errors:
@@ -139,6 +144,8 @@ class HubSpotWriter:
                 out.append((index, _failure(rid, error, message)))
             elif rid in written:
                 out.append((index, WriteResult(rid, ok=True)))
+            elif is_merged_answer:
+                out.append((index, WriteResult(rid, ok=True, code="MERGED")))
             else:
                 out.append((index, _failure(rid, {}, "not in HubSpot's answer")))
         return out

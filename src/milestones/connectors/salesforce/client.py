@@ -53,7 +53,7 @@ class LocatorExpired(StreamError):
 class Budget:
     """The share of the org's remaining daily requests this connector may spend.
 
-    ``allowance`` is fixed when the budget is first read (``/limits``); ``floor`` is the
+    ``allowance`` is fixed from the first answer's ``Sforce-Limit-Info`` header; ``floor`` is the
     org-wide remaining count the run must leave untouched, so other integrations' spending
     during the run also stops it before Salesforce's own hard stop.
     """
@@ -103,7 +103,6 @@ class SalesforceClient:
             on_retry=self._on_retry,
         )
         self.budget = Budget(settings.budget_share)
-        self._budget_read = False
         self._retry_after: float | None = None  # the last answer's Retry-After, if any
 
     # -- session -------------------------------------------------------------------------
@@ -215,40 +214,34 @@ class SalesforceClient:
             self.usage.rate_limited += 1
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """Response hook: read Sforce-Limit-Info and Retry-After off every answer."""
+        """Response hook: read Sforce-Limit-Info and Retry-After off every answer.
+
+        The first ``Sforce-Limit-Info`` fixes the run's budget (``_check_budget``).
+        """
         info = response.headers.get("Sforce-Limit-Info")
         if info:
             usage = Salesforce.parse_api_usage(info).get("api-usage")
             if usage is not None:
                 self.usage.daily_limit = usage.total
                 self.usage.daily_remaining = usage.total - usage.used
+                if self.budget.allowance is None:
+                    # What was left when the run began: this figure plus the requests it
+                    # took to hear it (this one included).
+                    self.budget.start(self.usage.daily_remaining + self.budget.spent)
         retry_after = response.headers.get("Retry-After")
         if retry_after and retry_after.strip().isdigit():
             self._retry_after = float(retry_after)
 
     # -- budget ---------------------------------------------------------------------------
-    def read_limits(self) -> None:
-        """Read ``/limits`` once and fix the run's allowance from DailyApiRequests."""
-        self._budget_read = True
-        try:
-            limits = self.call("limits", self.sf.limits, guarded=False)
-        except (StreamError, ConfigurationError) as error:
-            # /limits needs "View Setup and Configuration"; fall back on the header.
-            log.warning("salesforce: /limits unavailable (%s); budget from headers", error)
-            return
-        daily = limits.get("DailyApiRequests") or {}
-        if isinstance(daily.get("Remaining"), int):
-            self.usage.daily_remaining = daily["Remaining"]
-            self.usage.daily_limit = daily.get("Max", self.usage.daily_limit)
-            self.budget.start(daily["Remaining"])
-
     def _check_budget(self) -> None:
-        if not self._budget_read:
-            self.read_limits()
-        if self.budget.allowance is None and self.usage.daily_remaining is not None:
-            # No /limits: the first Sforce-Limit-Info came after our first calls, so what
-            # was left at the start is that figure plus what we spent to get it.
-            self.budget.start(self.usage.daily_remaining + self.budget.spent)
+        """Refuse a guarded call once this run's share of the daily requests is spent.
+
+        The budget is fixed from the ``Sforce-Limit-Info`` header every REST answer carries
+        (``api-usage=used/max``; reference section 5.1 and
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm),
+        not from a ``/limits`` call, which would cost one request a run beside the floor.
+        Before the first answer the budget is unknown and the call goes.
+        """
         left = self.budget.left(self.usage.daily_remaining)
         if left is not None and left <= 0:
             raise QuotaExhausted(

@@ -21,6 +21,8 @@ from typing import Any
 import requests
 
 from milestones.connectors.base import (
+    ConfigurationError,
+    DeletedRecords,
     FieldStatus,
     OnWait,
     Page,
@@ -32,6 +34,7 @@ from milestones.connectors.base import (
     WriteResult,
 )
 from milestones.connectors.fields import WriteSpec
+from milestones.connectors.salesforce import deleted
 from milestones.connectors.salesforce import records as convert
 from milestones.connectors.salesforce.client import LocatorExpired, SalesforceClient
 from milestones.connectors.salesforce.fields import FieldManager
@@ -58,6 +61,7 @@ OBJECTS: dict[RecordKind, tuple[str, ...]] = {
     "deal_contacts": ("OpportunityContactRole",),
     "activities": ("Task", "Event", "EmailMessage"),
 }
+WRITTEN_OBJECTS = ("Contact", "Lead", "Opportunity")
 # Objects an org may lack (EmailMessage needs Enhanced Email or Email-to-Case).
 OPTIONAL_OBJECTS = frozenset({"EmailMessage"})
 # Who sent a received email: its EmailMessageRelation of type FromAddress. Read as a
@@ -79,6 +83,8 @@ class SalesforceConnector:
     provider = "salesforce"
     write_batch_size = BATCH_SIZE
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
+    log_days = deleted.LOG_DAYS
+    log_kinds: tuple[RecordKind, ...] = tuple(deleted.LOGGED)
 
     def __init__(
         self,
@@ -103,7 +109,8 @@ class SalesforceConnector:
         # ``clock`` is taken so both connectors are built alike (sync.factory); Salesforce has
         # no rolling-window pacer to give it to.
         self.client = SalesforceClient(settings, sleep=sleep, session=session)
-        self.schema = Schema(self.client, describe_cache)
+        pulled = [o for kind in self.kinds for o in OBJECTS[kind]]
+        self.schema = Schema(self.client, describe_cache, together=pulled)
         self.writer = CollectionWriter(self.client, spec, sleep)
         self.fields = FieldManager(self.client, self.schema, spec)
         self.forecast: dict[str, int] = {}  # query pages each object's pull still needs
@@ -122,6 +129,9 @@ class SalesforceConnector:
             if row.get("Id") and row.get("Name")
         }
 
+    def use_stages(self, stages: Sequence[Stage]) -> None:
+        """Nothing to take: Salesforce pulls need no stage catalogue."""
+
     # -- pulls ----------------------------------------------------------------------------
     def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
         """Pages of ``kind`` changed in ``window``; ``resume`` continues an earlier pull."""
@@ -133,6 +143,16 @@ class SalesforceConnector:
             after = start if start is not None and start.sobject == sobject else None
             following = objects[number + 1] if number + 1 < len(objects) else None
             yield from self._pull_object(kind, sobject, window, after, following)
+
+    def deleted(self, kind: RecordKind, start: datetime, end: datetime) -> DeletedRecords:
+        """The ids of ``kind`` deleted in [start, end), from the org's delete log
+        (``deleted.read_deleted``); one request per sObject."""
+
+        def call(sobject: str) -> dict[str, Any]:
+            api = getattr(self.client.sf, sobject)
+            return self.client.call("deleted", api.deleted, start, end)  # type: ignore[no-any-return]
+
+        return deleted.read_deleted(call, kind, start, end)
 
     def _has(self, sobject: str) -> bool:
         return sobject not in OPTIONAL_OBJECTS or self.schema.exists(sobject)
@@ -301,15 +321,25 @@ class SalesforceConnector:
 
     # -- writes, fields, usage ------------------------------------------------------------
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
-        """One sObject Collections call per batch (plus retries of locked rows)."""
-        return self.writer.write(changes)
+        """One sObject Collections call per batch (plus retries of locked rows).
+
+        A write refused for naming a field the user cannot see drops the written objects'
+        kept describes, so the next run sees the org's fields as they are now.
+        """
+        try:
+            return self.writer.write(changes)
+        except ConfigurationError as error:
+            if error.code in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"):
+                for sobject in WRITTEN_OBJECTS:
+                    self.schema.forget(sobject)
+            raise
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check, and unless ``dry_run`` create and grant, every written field."""
         return self.fields.ensure(dry_run)
 
     def usage(self) -> Usage:
-        """Calls by category (query, write, meta, auth, limits) and the org's daily quota."""
+        """Calls by category (query, write, meta, auth) and the org's daily quota."""
         return self.client.usage
 
     def rules_version(self) -> str | None:

@@ -22,7 +22,13 @@ from milestones.connectors.salesforce.client import SalesforceClient
 from milestones.connectors.salesforce.grants import grant_edit
 from milestones.connectors.salesforce.schema import Schema
 from milestones.connectors.salesforce.write import SOBJECTS
-from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey, ObjectKind
+from milestones.mapping.fields import (
+    ACCOUNT_FIELDS,
+    DEAL_FIELDS,
+    PERSON_FIELDS,
+    FieldKey,
+    ObjectKind,
+)
 from milestones.mapping.records import Milestone
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ def field_metadata(key: FieldKey, name: str) -> dict[str, Any]:
         return {"label": label, "type": "Checkbox", "defaultValue": "false"}
     if kind == "percent":
         return {"label": label, "type": "Percent", "precision": 3, "scale": 0}
+    if kind == "number":
+        return {"label": label, "type": "Number", "precision": 9, "scale": 0}
     return {"label": label, "type": "Text", "length": 255}
 
 
@@ -86,13 +94,18 @@ class FieldManager:
         """Deal fields the spec names (Opportunity)."""
         return [k for k in DEAL_FIELDS if k in self.spec.names]
 
+    def account_keys(self) -> list[FieldKey]:
+        """Account fields the spec names (only with ``[accounts] enabled``)."""
+        return [k for k in ACCOUNT_FIELDS if k in self.spec.names]
+
     def targets(self) -> list[tuple[ObjectKind, FieldKey]]:
         """Every (object kind, field) the write-back touches."""
         pairs: list[tuple[ObjectKind, FieldKey]] = []
         for kind in self.spec.person_objects:
-            if kind != "deal":
+            if kind not in ("deal", "account"):
                 pairs += [(kind, key) for key in self.person_keys()]
-        return pairs + [("deal", key) for key in self.deal_keys()]
+        pairs += [("deal", key) for key in self.deal_keys()]
+        return pairs + [("account", key) for key in self.account_keys()]
 
     def ensure(self, dry_run: bool) -> list[FieldStatus]:
         """Check every field; unless ``dry_run``, create what is missing and grant access."""

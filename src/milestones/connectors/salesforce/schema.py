@@ -7,9 +7,12 @@ written fields may be created later (``fields --create``) without breaking earli
 
 With a ``cache`` file, what pulls need from describe (field names, child relationships, and
 whether the object exists) is kept between runs for ``CACHE_MAX_AGE``: seven describes a
-run would otherwise be most of an incremental run's calls. Field checks always describe
-afresh (and refresh the file); ``forget`` drops an object from it, and a pull whose query
-names a field the org no longer shows describes that object again (``is_cached``).
+run would otherwise be most of an incremental run's calls. When the pulls find an object
+missing from the cache (a first run, a cache a day old), they describe every object they
+read that the cache lacks in one Composite call instead of one call each. Field checks
+always describe afresh (and refresh the file); ``forget`` drops an object from it, and a
+pull whose query names a field the org no longer shows describes that object again
+(``is_cached``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,12 @@ from milestones.connectors.salesforce.client import SalesforceClient
 
 log = logging.getLogger("milestones.salesforce")
 
+COMPOSITE_DOC = (
+    "https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/"
+    "resources_composite_composite_post.htm"
+)
+COMPOSITE_SINCE = 38.0  # the API version that brought the Composite resource
+COMPOSITE_MAX = 25  # subrequests per Composite call
 CACHE_MAX_AGE = 24 * 3600.0  # seconds: fields an admin adds are seen within a day
 _CACHE_VERSION = 1
 
@@ -33,13 +43,16 @@ _CACHE_VERSION = 1
 class Schema:
     """Describe results by object name; a missing object (404) is remembered as None."""
 
-    def __init__(self, client: SalesforceClient, cache: Path | None = None) -> None:
+    def __init__(
+        self, client: SalesforceClient, cache: Path | None = None, together: Sequence[str] = ()
+    ) -> None:
         self.client = client
         self._fields: dict[str, dict[str, dict[str, Any]] | None] = {}
         self._children: dict[str, set[str]] = {}
         self._cache = cache
         self._key = f"{client.settings.instance_url}|{client.settings.api_version}"
         self._saved: dict[str, Any] | None = None  # sobject -> summary, read lazily
+        self._together = tuple(together)  # described in one Composite call when one is missed
 
     def describe(self, sobject: str) -> dict[str, dict[str, Any]] | None:
         """Field name -> describe entry, or None when the org has no such object."""
@@ -53,24 +66,65 @@ class Schema:
                 if error.status != 404:
                     raise
                 answer = None
-            fields = (answer or {}).get("fields") if answer else None
-            self._children[sobject] = {
-                str(c.get("relationshipName"))
-                for c in (answer or {}).get("childRelationships") or []
-                if isinstance(c, dict) and c.get("relationshipName")
-            }
-            self._fields[sobject] = (
-                {f["name"]: f for f in fields if isinstance(f, dict) and "name" in f}
-                if fields is not None
-                else None
-            )
-            described = self._fields[sobject]
-            summary = None
-            if described is not None:
-                children = sorted(self._children[sobject])
-                summary = {"fields": sorted(described), "children": children}
-            self._save(sobject, summary, drop=False)
+            self._remember(sobject, answer)
         return self._fields[sobject]
+
+    def describe_together(self, sobjects: Sequence[str]) -> None:
+        """Describe every object of ``sobjects`` this run does not know, in one request.
+
+        The Composite resource runs up to 25 subrequests and counts as one call toward the
+        API limits (``COMPOSITE_DOC``), where separate describes of a sync's seven objects
+        would cost seven. A subrequest that answers neither 200 nor 404 is left to a plain
+        describe, which reports its error the usual way.
+        """
+        missing = [o for o in dict.fromkeys(sobjects) if o not in self._fields]
+        version = self.client.settings.api_version
+        if len(missing) < 2 or float(version) < COMPOSITE_SINCE:
+            return
+        sf = self.client.sf
+        requests = [
+            {
+                "method": "GET",
+                "url": f"/services/data/v{version}/sobjects/{o}/describe",
+                "referenceId": o,
+            }
+            for o in missing[:COMPOSITE_MAX]
+        ]
+        body = {"allOrNone": False, "compositeRequest": requests}
+        try:
+            answer = self.client.call(
+                "meta", lambda: sf.restful("composite", method="POST", json=body)
+            )
+        except StreamError as error:  # e.g. a proxy without it: describe one by one
+            log.info("salesforce: composite describe refused (%s); describing singly", error)
+            return
+        for result in (answer or {}).get("compositeResponse") or []:
+            if not isinstance(result, dict) or result.get("referenceId") not in missing:
+                continue
+            status = result.get("httpStatusCode")
+            if status == 200 and isinstance(result.get("body"), dict):
+                self._remember(str(result["referenceId"]), result["body"])
+            elif status == 404:
+                self._remember(str(result["referenceId"]), None)
+
+    def _remember(self, sobject: str, answer: dict[str, Any] | None) -> None:
+        """Keep one describe answer (None: no such object) for this run and the cache."""
+        fields = (answer or {}).get("fields") if answer else None
+        self._children[sobject] = {
+            str(c.get("relationshipName"))
+            for c in (answer or {}).get("childRelationships") or []
+            if isinstance(c, dict) and c.get("relationshipName")
+        }
+        self._fields[sobject] = (
+            {f["name"]: f for f in fields if isinstance(f, dict) and "name" in f}
+            if fields is not None
+            else None
+        )
+        described = self._fields[sobject]
+        summary = None
+        if described is not None:
+            summary = {"fields": sorted(described), "children": sorted(self._children[sobject])}
+        self._save(sobject, summary, drop=False)
 
     def exists(self, sobject: str) -> bool:
         """True when the org (and the running user) can see ``sobject``."""
@@ -105,6 +159,8 @@ class Schema:
             if sobject in saved:
                 entry: dict[str, list[str]] | None = saved[sobject]
                 return entry
+            if sobject in self._together:  # a first run: the others are missing too
+                self.describe_together([sobject, *(o for o in self._together if o not in saved)])
         fields = self.describe(sobject)
         if fields is None:
             return None

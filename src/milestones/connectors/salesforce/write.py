@@ -21,7 +21,7 @@ from milestones.connectors.transport import Sleep, backoff_wait
 from milestones.mapping.fields import Change, FieldKey
 
 log = logging.getLogger(__name__)
-SOBJECTS = {"contact": "Contact", "lead": "Lead", "deal": "Opportunity"}
+SOBJECTS = {"contact": "Contact", "lead": "Lead", "deal": "Opportunity", "account": "Account"}
 BATCH_SIZE = 200
 LOCK_CODE = "UNABLE_TO_LOCK_ROW"
 RULE_CODE = "FIELD_CUSTOM_VALIDATION_EXCEPTION"  # one of the org's validation rules said no
@@ -58,6 +58,8 @@ def wire_value(key: FieldKey, value: str | None) -> Any:
         return value.strip().lower() in ("true", "1", "yes")
     if FIELD_TYPES.get(key) == "percent":
         return int(value)
+    if FIELD_TYPES.get(key) == "number":
+        return int(float(value))
     return value
 
 

@@ -11,17 +11,25 @@ as any unknown path does (404), and are still counted in ``stats()["families"]``
 Validation rules: format rules are set through the property-validations API or
 ``set_format_rule``; conditional-required ones with ``require_when`` (``rules``).
 
-Rate limits (``rate_limits=True``, off by default): 100 requests per rolling 10 s and a
-daily quota (250,000, as a Free/Starter private app) for everything but search; search
-5 per second on its own (reference §6.1). The seven ``X-HubSpot-RateLimit-*`` headers
-are sent on every non-search response whether limits are enforced or not; search
-responses carry only ``X-HubSpot-Correlation-Id`` (§6.3). 429s never carry
-``Retry-After`` (as observed, §6.2) unless ``retry_after_s`` is set. ``search_lag_ms``
+Rate limits (``rate_limits=True``, off by default) and their headers depend on the kind of
+token, told apart by its form: a token starting with ``pat-`` is a private app's (HubSpot's
+private-app tokens read ``pat-na1-...``; service keys are treated alike), any other is an
+OAuth app's access token. Private apps: 100 requests per rolling 10 s and a daily quota
+(250,000, Free/Starter) for everything but search. OAuth apps: 110 per 10 s per account and
+no daily limit. Search: 5 per second on its own (reference §6.1). Headers (§6.3), sent
+whether limits are enforced or not: a private app's answers carry the seven
+``X-HubSpot-RateLimit-*`` headers; an OAuth app's carry none of the two daily ones
+(https://developers.hubspot.com/changelog/rate-limit-headers-will-now-appear-for-oauth-
+authenticated-calls: "OAuth authenticated calls will not include X-HubSpot-RateLimit-Daily
+or X-HubSpot-RateLimit-Daily-Remaining"); search answers carry none of the window ones,
+only the daily two for a private app. 429s never carry ``Retry-After`` (as observed, §6.2)
+unless ``retry_after_s`` is set. ``search_lag_ms``
 models the search index lag (§1.5): records changed within it are not found yet.
 
 Routes (``{type}``: ``contacts``, ``companies``, ``deals``, ``emails``, ``calls``,
 ``meetings``, ``notes``, ``tasks`` or their ``0-N`` ids), legacy and 2026-09:
-objects list/get/create/update/archive, ``batch/read|update|archive|create``, ``search``
+objects list/get/create/update/archive, ``batch/read|update|archive|create``, ``search``,
+``merge`` (contacts; a merged-away id stays an alias of the survivor, ``objects.live``)
 (``/crm/v3/objects/{type}``, ``/crm/objects/2026-09/{type}``); association batch read
 (``/crm/v4/associations/{from}/{to}/batch/read``, ``/crm/associations/2026-09/{from}/
 {to}/batch/read``); pipelines ``{type}[/{id}]``; properties ``{type}[/{name}]`` (GET,
@@ -62,7 +70,9 @@ from milestones.sandbox.world.store import World
 
 PORTAL_ID = 62515
 TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5
+OAUTH_TEN_SECONDLY_MAX, OAUTH_SECONDLY_MAX = 110, 11  # per installed account (§6.1)
 DAILY_MAX = 250_000
+PRIVATE_APP_PREFIX = "pat-"
 # The longest request target (path and query) answered; longer ones get 414 before any
 # other check, as HubSpot's front end does. dlt's HubSpot source met "414 Client Error: URI
 # Too Long" with every property in the query string at about 8,000 characters (reference
@@ -99,8 +109,11 @@ class HubSpotServer(SandboxServer):
         self.records_written: Counter[str] = Counter()
         # Property groups created through the API, per object kind (built-in ones are implied).
         self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
-        self.ten_secondly = RollingWindow(TEN_SECONDLY_MAX, 10.0)
-        self.secondly = RollingWindow(SECONDLY_MAX, 1.0)
+        self.is_private_app = token.startswith(PRIVATE_APP_PREFIX)
+        self.ten_secondly_max = TEN_SECONDLY_MAX if self.is_private_app else OAUTH_TEN_SECONDLY_MAX
+        self.secondly_max = SECONDLY_MAX if self.is_private_app else OAUTH_SECONDLY_MAX
+        self.ten_secondly = RollingWindow(self.ten_secondly_max, 10.0)
+        self.secondly = RollingWindow(self.secondly_max, 1.0)
         self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
         self._register()
         with world.lock:  # build the search indexes before the first request
@@ -122,6 +135,7 @@ class HubSpotServer(SandboxServer):
             o("POST", objs + "/batch/archive", objects.batch_archive)
             o("POST", objs + "/batch/create", objects.batch_create)
             o("POST", objs + "/search", self._search)
+            o("POST", objs + "/merge", objects.merge)
             batch = partial(self._assoc_batch, v)
             self.route("POST", api_path("associations", v, "/{from}/{to}/batch/read"), batch)
             pipes = api_path("pipelines", v, "/{type}")
@@ -282,7 +296,7 @@ class HubSpotServer(SandboxServer):
         if _is_search(route_name):
             allowed, _ = self.search_window.take()
             return None if allowed else self.rate_limited(req, route_name)
-        if self.daily_used >= self.daily_max:
+        if self.is_private_app and self.daily_used >= self.daily_max:
             return self.daily_limited(req)
         allowed, _ = self.ten_secondly.take()
         return None if allowed else self.rate_limited(req, route_name)
@@ -293,19 +307,19 @@ class HubSpotServer(SandboxServer):
             return
         with self._daily_lock:
             self.daily_used += 1
+        if self.is_private_app:  # OAuth apps have no daily limit, and no daily headers
+            resp.header("X-HubSpot-RateLimit-Daily", str(self.daily_max))
+            left = max(0, self.daily_max - self.daily_used)
+            resp.header("X-HubSpot-RateLimit-Daily-Remaining", str(left))
         if route_name is not None and _is_search(route_name):
-            return  # search responses carry no rate-limit headers (reference §6.3)
+            return  # search responses carry no window headers (reference §6.3)
         if not self.rate_limits:
             self.ten_secondly.take()  # count anyway so the headers look real
         self.secondly.take()
-        resp.header("X-HubSpot-RateLimit-Daily", str(self.daily_max))
-        resp.header(
-            "X-HubSpot-RateLimit-Daily-Remaining", str(max(0, self.daily_max - self.daily_used))
-        )
         resp.header("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
-        resp.header("X-HubSpot-RateLimit-Max", str(TEN_SECONDLY_MAX))
+        resp.header("X-HubSpot-RateLimit-Max", str(self.ten_secondly_max))
         resp.header("X-HubSpot-RateLimit-Remaining", str(self.ten_secondly.remaining()))
-        resp.header("X-HubSpot-RateLimit-Secondly", str(SECONDLY_MAX))
+        resp.header("X-HubSpot-RateLimit-Secondly", str(self.secondly_max))
         resp.header("X-HubSpot-RateLimit-Secondly-Remaining", str(self.secondly.remaining()))
 
     def render(self, kind: str, record: Any) -> Any:

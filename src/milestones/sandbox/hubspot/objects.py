@@ -85,9 +85,21 @@ def find(srv: Portal, kind: str, raw_id: str, req: Request | None = None) -> Any
         rec = next(
             (p for p in srv.world.iter("person", archived) if (p.email or "").lower() == want), None
         )
-    elif raw_id.isdigit():
-        rec = srv.world.get(kind, int(raw_id))
+    else:
+        rec = live(srv, kind, raw_id)
     return rec if rec is not None and rec.archived == archived else None
+
+
+def live(srv: Portal, kind: str, raw_id: str) -> Any:
+    """The record an id names, archived included; a merged-away contact id names the record
+    it was merged into, whose ``hs_merged_object_ids`` lists it: "both of the previous IDs
+    will point to the resulting merged record, so fetching any records using the original IDs
+    will return the new merged record with the new ID"
+    (https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-
+    companies). Updates through an old id reach the merged record too."""
+    if not raw_id.isdigit():
+        return None
+    return srv.world.get(kind, srv.world.survivor_of(kind, int(raw_id)))
 
 
 def get_one(srv: Portal, req: Request, kind: str, raw_id: str) -> Response:
@@ -220,10 +232,10 @@ def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -
     found, missing = [], []
     for item in inputs:
         raw = str(item.get("id", ""))
-        rec = srv.world.get(kind, int(raw)) if raw.isdigit() else None
+        rec = live(srv, kind, raw)
         if rec is None or rec.archived != archived:
             missing.append(raw)
-        else:
+        elif rec not in found:  # an old id and the merged record's own: one result
             found.append(rec)
     # results are not aligned with inputs (reference §1.3): serve them in id order
     found.sort(key=lambda r: r.id)
@@ -266,7 +278,7 @@ def batch_update(srv: Portal, req: Request, kind: str, *, version: str = LEGACY)
     codes: list[str | None] = []
     for item in inputs:
         raw = str(item.get("id", ""))
-        rec = w.get(kind, int(raw)) if raw.isdigit() else None
+        rec = live(srv, kind, raw)  # a merged-away id: the write lands on the survivor
         values = item.get("properties") or {}
         if rec is None or rec.archived:
             missing.append(raw)
@@ -320,6 +332,32 @@ def batch_archive(srv: Portal, req: Request, kind: str) -> Response:
         if rec is not None:
             srv.world.archive(kind, rec.id)
     return Response(204)
+
+
+def merge(srv: Portal, req: Request, kind: str) -> Response:
+    """``POST /crm/v3/objects/contacts/merge`` (and ``/crm/objects/2026-09/contacts/merge``):
+    ``{"primaryObjectId", "objectIdToMerge"}`` as strings; 200 with the primary record.
+
+    Source: https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/
+    post-crm-v3-objects-contacts-merge (crm-api-changes-2026.md §2 for the dated path). As
+    HubSpot does since its 2023 change (``World.merge_as_new``), the answer is a new record
+    with a new id; both old ids are gone from lists and search and stay aliases (``live``).
+    """
+    if kind != "person":
+        return err.validation(f"The sandbox merges contacts only, not {SINGULAR[kind]}s")
+    body = req.json() or {}
+    primary, other = str(body.get("primaryObjectId", "")), str(body.get("objectIdToMerge", ""))
+    if not primary or not other:
+        return err.validation("primaryObjectId and objectIdToMerge are required")
+    with srv.world.lock:
+        recs = [live(srv, kind, raw) for raw in (primary, other)]
+        for raw, rec in zip((primary, other), recs, strict=True):
+            if rec is None or rec.archived:
+                return err.not_found(f"Object not found.  objectId are usually numeric. id={raw}")
+        if recs[0].id == recs[1].id:
+            return err.validation(f"Cannot merge contact {other} into itself")
+        survivor = srv.world.merge_as_new(recs[0].id, recs[1].id)
+        return err.ok(200, render(srv.world, kind, survivor, list(default_properties(kind))))
 
 
 def object_kind(object_type: str) -> str | None:

@@ -185,27 +185,42 @@ def _contact_props() -> list[Prop]:
         _ID,
         _OWNER,
         Prop("createdate", "datetime", _time("created")),
+        # Contacts keep two modified times. Search filters and sorts them on lastmodifieddate;
+        # hs_lastmodifieddate ("Object last modified date/time") also moves when an internal
+        # property changes, and it is what the objects API reports as updatedAt, so it can be
+        # later than lastmodifieddate (reference hubspot-api.md §1.5, §2 and §9.2: amp-labs/
+        # connectors#45, supaglue-labs/supaglue#478; ``World.touch_hidden``).
         Prop("lastmodifieddate", "datetime", _time("touched")),
-        Prop("hs_lastmodifieddate", "datetime", _time("touched")),
+        Prop("hs_lastmodifieddate", "datetime", lambda w, r: iso(w.object_touched(r))),
         Prop("email", "string", _attr("email"), _set("email")),
         Prop("firstname", "string", _attr("first_name"), _set("first_name")),
         Prop("lastname", "string", _attr("last_name"), _set("last_name")),
         Prop("phone", "string", _attr("phone"), _set("phone")),
         Prop("jobtitle", "string", _attr("job_title"), _set("job_title")),
-        Prop("company", "string", lambda w, r: _company_name(w, r.company_id)),
-        Prop("associatedcompanyid", "number", _attr("company_id")),
+        # Read-only flags, types and field types as a real portal's contact schema has them
+        # (reference hubspot-contact-properties-2022.tsv; tests/sandbox/test_hubspot_meta.py
+        # compares every property found there): "Company Name" is plain writable text, the
+        # associated company id is writable, the email opt-out is read-only (it is set
+        # through the subscription APIs), Original Source is writable.
+        Prop("company", "string", _company_text, lambda w, r, v: {"company": v}),
+        Prop("associatedcompanyid", "number", _attr("company_id"), _set("company_id", int)),
         Prop(
-            "lifecyclestage", "enumeration", _attr("lifecycle"), _set("lifecycle"), None, LIFECYCLE
+            "lifecyclestage",
+            "enumeration",
+            _attr("lifecycle"),
+            _set("lifecycle"),
+            "radio",
+            LIFECYCLE,
         ),
         Prop(
             "hs_lead_status",
             "enumeration",
             _attr("lead_status"),
             _set("lead_status"),
-            None,
+            "radio",
             LEAD_STATUS,
         ),
-        Prop("hs_email_optout", "bool", _attr("opted_out"), _set("opted_out", parse_bool)),
+        Prop("hs_email_optout", "bool", _attr("opted_out")),
         Prop(
             "hs_feedback_last_nps_rating",
             "enumeration",
@@ -215,7 +230,7 @@ def _contact_props() -> list[Prop]:
             tuple(str(i) for i in range(11)),
         ),
         Prop("hs_feedback_last_survey_date", "datetime", _time("nps_ms")),
-        Prop("hs_analytics_source", "enumeration", _attr("lead_source")),
+        Prop("hs_analytics_source", "enumeration", _attr("lead_source"), _set("lead_source")),
         Prop("referred_by", "string", _referred_by, _set_referred_by),
         Prop(
             "reference_customer",
@@ -228,6 +243,8 @@ def _contact_props() -> list[Prop]:
             "hs_merged_object_ids",
             "enumeration",
             lambda w, r: ";".join(map(str, r.merged_ids)) if r.merged_ids else None,
+            None,
+            "checkbox",
         ),
     ]
 
@@ -235,6 +252,13 @@ def _contact_props() -> list[Prop]:
 def _deal_count(w: World, p: Person) -> str:
     deals = (w.get("deal", i) for i in w.deals_of(p.id))
     return str(sum(1 for d in deals if d is not None and not d.archived))
+
+
+def _company_text(w: World, p: Person) -> str | None:
+    """The contact's own "Company Name" once written, else its company's name."""
+    if p.extra and "company" in p.extra:
+        return as_wire(p.extra["company"])
+    return _company_name(w, p.company_id)
 
 
 def _company_name(w: World, company_id: int | None) -> str | None:

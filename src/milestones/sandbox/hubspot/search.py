@@ -90,6 +90,8 @@ def search(
             return False
         return not groups or any(all(f(rec) for f in g) for g in groups)
 
+    if kind == "person" and _names_hidden_time(body):  # not the index's time: scan
+        attr = None
     if attr == "id" or attr in INDEXED:
         plan = plan_index(body, lambda v: _coerce(v, "number", "hs_object_id"))
         plan.lag(visible_until)
@@ -141,7 +143,20 @@ def _sort(sorts: list[Any]) -> tuple[str | None, bool]:
     return first.get("propertyName"), str(first.get("direction", "")).upper() == "DESCENDING"
 
 
+def _names_hidden_time(body: dict[str, Any]) -> bool:
+    """Whether a contact search filters or sorts on ``hs_lastmodifieddate`` (not indexed)."""
+    names = [
+        f.get("propertyName")
+        for g in body.get("filterGroups") or []
+        for f in g.get("filters") or []
+    ]
+    names.append(_sort(body.get("sorts") or [])[0])
+    return "hs_lastmodifieddate" in names
+
+
 def _getter(world: World, kind: str, name: str) -> tuple[Getter, str]:
+    if kind == "person" and name == "hs_lastmodifieddate":
+        return world.object_touched, "number"
     attr = RAW_ATTRS.get(name)
     if attr is not None and (name in ("hs_object_id",) or hasattr(_sample(world, kind), attr)):
         return (lambda r: getattr(r, attr)), "number"

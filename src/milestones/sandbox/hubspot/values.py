@@ -79,7 +79,7 @@ def render(world: World, kind: str, rec: Any, names: list[str] | tuple[str, ...]
         "id": str(rec.id),
         "properties": props,
         "createdAt": iso(rec.created),
-        "updatedAt": iso(rec.touched),
+        "updatedAt": iso(world.object_touched(rec)),
         "archived": rec.archived,
     }
     if rec.archived:

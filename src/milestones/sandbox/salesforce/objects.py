@@ -16,7 +16,7 @@ Vocabulary choices are documented in ``salesforce.vocab``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from milestones.sandbox.salesforce import vocab as vocab
@@ -101,6 +101,19 @@ class WorldObjects(ActivityObjects):
             return record if record is not None and (accept is None or accept(record)) else None
 
         return find
+
+    def purged(
+        self, kind: str, prefix: str, accept: Any = None
+    ) -> Callable[[], Iterable[tuple[str, int]]]:
+        """The hard-deleted records of ``kind`` an object showed, from the world's log."""
+
+        def log() -> Iterable[tuple[str, int]]:
+            for logged_kind, record_id, ts in list(self.world.deleted_log):
+                record = self.world.deleted_records.get(record_id)
+                if logged_kind == kind and (accept is None or accept(record)):
+                    yield sf_id(prefix, record_id), ts
+
+        return log
 
     # ---- objects -------------------------------------------------------------------------
 
@@ -193,6 +206,7 @@ class WorldObjects(ActivityObjects):
             fields,
             updateable=True,
             is_deleted=lambda p: p.archived,
+            purged=self.purged("person", "003", self.is_contact),
         )
 
     def lead(self) -> SObject:
@@ -241,6 +255,7 @@ class WorldObjects(ActivityObjects):
             fields,
             updateable=True,
             is_deleted=lambda p: p.archived,
+            purged=self.purged("person", "00Q", self.is_lead),
         )
 
     def account(self) -> SObject:
@@ -324,6 +339,7 @@ class WorldObjects(ActivityObjects):
             fields,
             updateable=True,
             is_deleted=lambda d: d.archived,
+            purged=self.purged("deal", "006"),
         )
 
     def contact_role(self) -> SObject:

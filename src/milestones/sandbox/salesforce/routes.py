@@ -7,7 +7,6 @@ exceptions into Salesforce's error arrays. Paths follow simple-salesforce's spel
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
@@ -19,17 +18,18 @@ from milestones.sandbox.salesforce.collections import (
     delete_records,
     retrieve_records,
 )
+from milestones.sandbox.salesforce.composite import composite
+from milestones.sandbox.salesforce.deleted import deleted_handler
 from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.salesforce.org import Org
 from milestones.sandbox.salesforce.query import QueryService
 from milestones.sandbox.salesforce.setup import SetupError
-from milestones.sandbox.salesforce.soql.parser import SoqlError, format_datetime
+from milestones.sandbox.salesforce.soql.parser import SoqlError
 from milestones.sandbox.salesforce.writes import RequestError
 from milestones.sandbox.server.http import Request, Response, json_response
 
 DATA = "/services/data/v{version}"
 MAX_REQUEST = 16_384
-DAY_MS = 86_400_000
 
 
 def register_routes(server: Org) -> None:
@@ -67,6 +67,7 @@ def register_routes(server: Org) -> None:
         lambda req, version: json_response(200, server.limits()),
         "GET limits",
     )
+    r("POST", f"{DATA}/composite", composite(_describe(server)), "POST composite")
     r("PATCH", f"{DATA}/composite/sobjects", _collection(server), "PATCH composite/sobjects")
     r(
         "POST",
@@ -98,7 +99,7 @@ def register_routes(server: Org) -> None:
         lambda req, version: json_response(200, _global_describe(server, version)),
     )
     r("GET", f"{DATA}/sobjects/{{sobject}}/describe", _describe(server), "GET describe")
-    r("GET", f"{DATA}/sobjects/{{sobject}}/deleted", _deleted(server), "GET deleted")
+    r("GET", f"{DATA}/sobjects/{{sobject}}/deleted", deleted_handler(server), "GET deleted")
     r(
         "GET",
         f"{DATA}/sobjects/{{sobject}}/{{record_id}}",
@@ -237,38 +238,6 @@ def _describe(server: Org) -> Any:
         return json_response(200, body).header("Last-Modified", formatdate(changed, usegmt=True))
 
     return handle
-
-
-def _deleted(server: Org) -> Any:
-    """`sobjects/{Type}/deleted/?start=&end=`: recycle-bin rows deleted in the window."""
-
-    def handle(req: Request, version: str, sobject: str) -> Response:
-        try:
-            obj = server.catalog.object_named(sobject)
-            start, end = (_epoch_ms(req.param(k) or "") for k in ("start", "end"))
-        except (SoqlError, ValueError):
-            return errors(400, "INVALID_REPLICATION_DATE", "start and end must be ISO datetimes")
-        stamp = obj.fields["SystemModstamp"].get
-        gone = [
-            {"id": obj.row_id(row), "deletedDate": format_datetime(stamp(row))}
-            for row in obj.rows(True)
-            if obj.is_deleted is not None and obj.is_deleted(row) and start <= stamp(row) <= end
-        ]
-        earliest = int(server.world.anchor_ms) - 15 * DAY_MS
-        return json_response(200, {
-            "deletedRecords": gone,
-            "earliestDateAvailable": format_datetime(earliest - earliest % 60_000),
-            "latestDateCovered": format_datetime(end - end % 60_000),
-        })  # fmt: skip
-
-    return handle
-
-
-def _epoch_ms(text: str) -> int:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _get_record(server: Org) -> Any:

@@ -94,6 +94,8 @@ class SObject:
     updateable: bool = False
     createable: bool = False
     is_deleted: Getter | None = None
+    # Rows deleted for good (emptied recycle bin, hard delete): (18-character id, epoch ms).
+    purged: Callable[[], Iterable[tuple[str, int]]] | None = None
 
     def __post_init__(self) -> None:
         self._lower: dict[str, str] = {}

@@ -34,6 +34,9 @@ class WorldMutations:
     _ids: dict[str, list[int]]
     _next_id: dict[str, int]
     deleted_log: list[tuple[str, int, int]]
+    deleted_records: dict[int, Any]
+    merged_into: dict[int, int]
+    hidden_touched: dict[int, int]
     defined_fields: dict[str, dict[str, dict[str, Any]]]
 
     def bump(self, rec: Any, user: bool = True, ts: int | None = None) -> int:
@@ -242,14 +245,18 @@ class WorldMutations:
             del ids[bisect.bisect_left(ids, record_id)]
             ts = self.clock()
             self.deleted_log.append((kind, record_id, ts))
+            self.deleted_records[record_id] = rec
             self.version += 1
             self._touch_people(getattr(rec, "contact_ids", ()) or (), ts)
 
     def merge(self, survivor_id: int, merged_id: int) -> Person:
         """Merge one person into another: the merged one is deleted, its links move over."""
         with self.lock:
+            if survivor_id == merged_id:
+                raise ValueError(f"cannot merge person {merged_id} into itself")
             survivor = self._require("person", survivor_id)
-            self._require("person", merged_id)
+            merged = self._require("person", merged_id)
+            earlier = merged.merged_ids or ()  # a chain: the survivor lists them all
             for deal_id in list(self.deals_of(merged_id)):
                 deal = self.records["deal"][deal_id]
                 ids = tuple(survivor_id if i == merged_id else i for i in deal.contact_ids)
@@ -261,9 +268,59 @@ class WorldMutations:
                 act.contact_ids = tuple(dict.fromkeys(ids))
                 self._link(act)
             self.delete("person", merged_id)
-            survivor.merged_ids = (*(survivor.merged_ids or ()), merged_id)
+            self.merged_into[merged_id] = survivor_id
+            survivor.merged_ids = (*(survivor.merged_ids or ()), *earlier, merged_id)
             self.bump(survivor)
             return survivor
+
+    def merge_as_new(self, primary_id: int, other_id: int) -> Person:
+        """Merge two people as HubSpot merges contacts since 2023: a new record with a new id
+        takes the primary's values (the other's where the primary has none) and both links,
+        and both old ids become aliases of it (``merged_into``), listed in its ``merged_ids``.
+
+        Source: https://developers.hubspot.com/changelog/updated-merge-functionality-for-
+        contacts-and-companies ("a new record with a new ID will be created for the resulting
+        merged record ... fetching any records using the original IDs will return the new
+        merged record with the new ID").
+        """
+        with self.lock:
+            primary = self._require("person", primary_id)
+            other = self._require("person", other_id)
+            if primary is other:
+                raise ValueError(f"cannot merge person {other_id} into itself")
+            values = {}
+            for name in _slot_names(Person):
+                if name in _PROTECTED or name == "merged_ids":
+                    continue
+                mine = getattr(primary, name)
+                values[name] = getattr(other, name) if mine is None else mine
+            merged = self.add_person(**values)
+            extra = {**(other.extra or {}), **(primary.extra or {})}
+            merged.extra = extra or None
+            for old in (primary_id, other_id):
+                self.merge(merged.id, old)
+            return merged
+
+    def touch_hidden(self, kind: str, record_id: int, ts: int | None = None) -> int:
+        """Change a hidden (internal) property of a record, as HubSpot does on its own: only
+        its ``hs_lastmodifieddate`` moves, not ``lastmodifieddate`` (``World.object_touched``).
+        """
+        with self.lock:
+            self._require(kind, record_id)
+            ts = self.clock() if ts is None else ts
+            self.hidden_touched[record_id] = ts
+            self.version += 1
+            return ts
+
+    def survivor_of(self, kind: str, record_id: int) -> int:
+        """The id a (possibly merged-away) id now stands for: merges are followed to the end."""
+        seen = {record_id}
+        while kind == "person" and record_id in self.merged_into:
+            record_id = self.merged_into[record_id]
+            if record_id in seen:  # pragma: no cover - merge refuses cycles
+                break
+            seen.add(record_id)
+        return record_id
 
     def define_field(self, kind: str, name: str, definition: dict[str, Any]) -> None:
         """Remember a custom field created through an API (its values go in ``extra``)."""

@@ -53,7 +53,11 @@ such as a server thread, holds ``world.lock`` while it reads):
   pipeline=None)``, ``add_activity(kind, person_ids, deal_id=None, **fields)``,
   ``add_inbound_email(person_id)``, ``add_person(**fields)``, ``add(kind, **fields)`` (owner,
   company, deal), ``record_referral(referrer_id,
-  person_id=None)``, ``archive(kind, id)``, ``delete(kind, id)``.
+  person_id=None)``, ``archive(kind, id)``, ``delete(kind, id)`` (kept in ``deleted_log`` and
+  ``deleted_records``), ``merge(survivor, merged)`` (the survivor keeps its id),
+  ``merge_as_new(primary, other)`` (HubSpot's merge: a new record; old ids stay aliases, see
+  ``survivor_of``), ``touch_hidden(kind, id)`` (an internal property changed: only
+  ``object_touched``, HubSpot's ``hs_lastmodifieddate``, moves).
 - Custom fields the product writes (``sales_milestone``, ``Sales_Milestone__c``, ...): each
   flavour defines them with ``define_field(kind, name, definition)`` and stores values in
   ``record.extra`` (a dict, None until first written) via ``update``; the world keeps
@@ -134,6 +138,9 @@ class World(WorldMutations):
         self._time_index: dict[tuple[str, str], SortedIndex] = {}
         self.defined_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.deleted_log: list[tuple[str, int, int]] = []
+        self.deleted_records: dict[int, Any] = {}  # hard-deleted records, for delete logs
+        self.merged_into: dict[int, int] = {}  # merged-away person id -> the one it went into
+        self.hidden_touched: dict[int, int] = {}  # record id -> its last hidden-property change
         self.version = 0
         self._last_clock = anchor_ms
         self.clock: Callable[[], int] = self._wall_clock
@@ -153,6 +160,11 @@ class World(WorldMutations):
         return rid
 
     # ---- reading -------------------------------------------------------------------------
+
+    def object_touched(self, rec: Any) -> int:
+        """``touched`` or the record's last change of a hidden (internal) property, whichever
+        is later: HubSpot's ``hs_lastmodifieddate`` (and ``updatedAt``) on contacts."""
+        return max(rec.touched, self.hidden_touched.get(rec.id, 0))
 
     def pipeline(self, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self.pipelines if p.id == pipeline_id), None)

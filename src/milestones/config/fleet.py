@@ -1,0 +1,87 @@
+"""A fleet: a folder of per-org config files, one org per file, read by ``milestones fleet``.
+
+Each ``*.toml`` file directly in the folder is one org, named by its ``org`` key or else by
+the file's stem. The fleet commands only read each org's state, so a config's ``${VAR}``
+need not be set where they run (an operator's laptop holds none of the orgs' secrets): a
+missing variable reads as a placeholder that is never sent anywhere. A file that is still
+malformed, or a name that two files claim, makes that org a problem the commands show
+beside the others; it never stops them from reading the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from milestones.config.settings import Config, ConfigError, load_config
+
+UNSET = "unset-for-reading"
+"""What a missing ``${VAR}`` reads as in a fleet command: the states are read, no CRM is called."""
+
+
+class _ReadingEnviron(Mapping[str, str]):
+    """The environment, where a missing variable reads as ``UNSET`` instead of an error."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, name: str) -> str:
+        return self._environ.get(name, UNSET)
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
+
+
+@dataclass(slots=True)
+class FleetMember:
+    """One org of the fleet: its name, its config file, and the config or what is wrong."""
+
+    org: str
+    path: Path
+    config: Config | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+class FleetError(Exception):
+    """The folder cannot be read as a fleet (missing, or no config in it)."""
+
+
+def load_fleet(folder: Path, environ: Mapping[str, str] | None = None) -> list[FleetMember]:
+    """Every org of the folder, sorted by name; malformed ones carry their problems."""
+    if not folder.is_dir():
+        raise FleetError(f"{folder} is not a folder of org configs")
+    files = sorted(p for p in folder.glob("*.toml") if p.is_file())
+    if not files:
+        raise FleetError(f"{folder} holds no org config (*.toml)")
+    env = _ReadingEnviron(os.environ if environ is None else environ)
+    members = [_load_member(path, env) for path in files]
+    _flag_shared_names(members)
+    return sorted(members, key=lambda m: (m.org, str(m.path)))
+
+
+def _load_member(path: Path, environ: Mapping[str, str]) -> FleetMember:
+    try:
+        config = load_config(path, environ)
+    except ConfigError as exc:
+        return FleetMember(path.stem, path, None, list(exc.problems))
+    return FleetMember(config.org or path.stem, path, config)
+
+
+def _flag_shared_names(members: list[FleetMember]) -> None:
+    """Two files naming the same org would share its state: both become problems."""
+    by_name: dict[str, list[FleetMember]] = {}
+    for member in members:
+        by_name.setdefault(member.org, []).append(member)
+    for name, same in by_name.items():
+        if len(same) > 1:
+            files = ", ".join(m.path.name for m in same)
+            for member in same:
+                member.problems.append(f"org: {name!r} is named by more than one file ({files})")
