@@ -2,10 +2,10 @@
 
 The floor of a run is the fewest API calls that can do its work (DESIGN.md, Scale): the
 pages that read every record changed in its window (records / page size per kind, plus the
-association reads), plus the batches that write every changed value (changed records /
-batch size per object). Records are counted from the sandbox's own world and org, never
-from the worker's figures; the read arithmetic is the pull benchmarks' (``hubspot_pull``,
-``salesforce_pull``).
+association reads; the first run of a day also reads the owner names), plus the batches that
+write every changed value (changed records / batch size per object). Records are counted
+from the sandbox's own world and org, never from the worker's figures; the read arithmetic
+is the pull benchmarks' (``hubspot_pull``, ``salesforce_pull``).
 
 Documented sizes (reference/hubspot-api.md §1, §4.2; reference/salesforce-api.md §1.2, §2.1):
 HubSpot lists page 100 records, search 200, v4 association reads take 1,000 ids, batch
@@ -93,6 +93,9 @@ def hubspot_floor(
         if associations:
             text += f" + {associations}*ceil({live}/1000) assoc"
         floor.formula.append(text)
+    if since_ms is None:  # the day's first run: the owner names (500 a page)
+        floor.reads += _pages(world.count("owner"), 500)
+        floor.formula.append("1 owner list (first run of a day)")
     return floor
 
 
@@ -102,9 +105,12 @@ def salesforce_floor(
     """The stage catalogue (when due), then query pages: ceil(rows / 2000) per object, at
     least one."""
     pages = salesforce_read_floor(server, since, until)
+    # The day's first run (the full one here) also reads the users' names: one page of 2000.
+    owners = 1 if since is None else 0
     return Floor(
-        reads=int(catalogue) + sum(pages.values()),
+        reads=int(catalogue) + owners + sum(pages.values()),
         formula=(["1 stage catalogue"] if catalogue else [])
+        + (["1 user list (first run of a day)"] if owners else [])
         + [f"{obj}: {n} page(s) of 2000" for obj, n in pages.items()],
     )
 

@@ -160,6 +160,12 @@ class FakeCRM:
         self._usage.count("meta")
         return self.rules
 
+    def owners(self) -> dict[str, str]:
+        """The owners of the fake's people, each named after their id."""
+        self._usage.count("meta")
+        owners = {getattr(c, "owner_id", None) for c in self.records["contacts"].values()}
+        return {o: f"Owner {o}" for o in owners if o}
+
     def watch_waits(self, on_wait: OnWait | None) -> None:
         self.on_wait = on_wait
 

@@ -180,6 +180,7 @@ def demo(
                     config.mapping,
                     config.write_spec.names,
                     lag=timedelta(0),
+                    read_owners=True,
                     accounts=config.account_rules,
                     plays=build_plays(config, state, connector),
                 )

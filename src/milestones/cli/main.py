@@ -20,6 +20,7 @@ from milestones.cli import (
     fleet,
     forget,
     init,
+    likelihood,
     migrate,
     plays,
     report,
@@ -53,7 +54,20 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(AppContext).configure_logging()
 
 
-for _module in (run, crm, state, state_admin, migrate, forget, demo, report, fleet, init, plays):
+for _module in (
+    run,
+    crm,
+    state,
+    state_admin,
+    migrate,
+    forget,
+    demo,
+    report,
+    likelihood,
+    fleet,
+    init,
+    plays,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 cli.add_command(sandbox)  # the sandbox imports nothing of ours

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from milestones.cli.app import AppContext, pass_app
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
 from milestones.mapping.rules import MappingRules
@@ -31,8 +32,8 @@ def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 def _sources(
     app: AppContext, state: str | None
-) -> tuple[Path | StateLocation, MappingRules, ReportSettings]:
-    """The state file, the mapping rules and the ``[report]`` defaults to use.
+) -> tuple[Path | StateLocation, MappingRules, ReportSettings, LikelihoodSettings]:
+    """The state, the mapping rules, the ``[report]`` and ``[likelihood]`` settings.
 
     A state file given without a config is read with the default rules of the CRM it was
     synced from (its run log says which).
@@ -42,10 +43,11 @@ def _sources(
 
         provider = provider_of(Path(state))
         defaults = PROVIDER_MAPPING_DEFAULTS.get(provider or "", {})
-        return Path(state), MappingRules.model_validate(defaults), ReportSettings()
+        rules = MappingRules.model_validate(defaults)
+        return Path(state), rules, ReportSettings(), LikelihoodSettings()
     config = app.config()
     path = Path(state) if state is not None else config.state.location()
-    return path, config.mapping, config.report
+    return path, config.mapping, config.report, config.likelihood
 
 
 @click.command()
@@ -74,6 +76,12 @@ def _sources(
 )
 @click.option("--top", type=click.IntRange(1, 1000), help="Length of each list (default 10).")
 @click.option(
+    "--likelihood/--no-likelihood",
+    "with_likelihood",
+    default=True,
+    help="Include the Likelihood section (default; it fits the curves, about a second more).",
+)
+@click.option(
     "--as-of", callback=_day, metavar="DATE", help="Count ages up to DATE instead of today."
 )
 @click.option(
@@ -91,6 +99,7 @@ def report(
     silent_days: int | None,
     lapse_window: int | None,
     top: int | None,
+    with_likelihood: bool,
     as_of: date | None,
     state: str | None,
 ) -> None:
@@ -101,7 +110,8 @@ def report(
     milestones (median and 90th percentile), disqualified people and reasons, advocates
     and what their referrals brought in, clients nobody has talked to lately, advocates
     about to lapse, monthly prospect cohorts, and targets nobody acts on; each one also
-    per owner.
+    per owner; then the likelihood of each next milestone, its 90-day forecast and its
+    backtest (as `milestones likelihood` shows them; they need the likelihood extra).
 
     With --since, flows count from that day on (who reached a milestone, referrals made,
     deals won, cohorts); the "now" counts, disqualified, at-risk and idle lists are
@@ -120,7 +130,7 @@ def report(
     from milestones.report.html import render_html
     from milestones.report.text import render_lines
 
-    path, rules, defaults = _sources(app, state)
+    path, rules, defaults, likelihood = _sources(app, state)
     now = datetime.now(UTC)
     if as_of is not None:
         now = datetime.combine(as_of, time(12), tzinfo=UTC)
@@ -134,6 +144,7 @@ def report(
             lapse_window_days=lapse_window or defaults.lapse_warning_days,
             top=top or defaults.top,
             owner_names=defaults.owner_names,
+            likelihood=likelihood if with_likelihood else None,
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None

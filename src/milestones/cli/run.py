@@ -24,6 +24,7 @@ import click
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
 from milestones.cli.plays import outcome_data, outcome_lines
 from milestones.cli.progress import ProgressLine
+from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
 from milestones.logs import redact
 from milestones.mapping.fields import Change
@@ -35,6 +36,7 @@ from milestones.text import MESSAGE_LIMIT, printable
 
 if TYPE_CHECKING:
     from milestones.sync.engine import Engine
+    from milestones.sync.likelihood import Bands
 
 PLAN_LINES = 200
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -78,6 +80,7 @@ def open_engine(
                     connector,
                     progress=progress,
                     crash=CrashHook.from_environ(os.environ),
+                    bands=_bands(config),
                 )
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
@@ -86,6 +89,22 @@ def open_engine(
             after_run(state, datetime.now(UTC), config.privacy.keep_run_details_days)
     except AlreadyRunning as exc:
         raise Busy(str(exc)) from None
+
+
+def _bands(config: Config) -> Bands | None:
+    """With ``[likelihood] writeback``: the bands to write (the estimator must be installed)."""
+    settings = config.likelihood
+    if not settings.writeback:
+        return None
+    # Loaded only when the bands are written: every other sync (and --help) skips them.
+    from milestones.report.likelihood.build import person_bands
+    from milestones.report.likelihood.estimate import MissingEstimator, require_estimator
+
+    try:
+        require_estimator()
+    except MissingEstimator as exc:
+        raise ConfigProblem(f"[likelihood] writeback = true: {exc}") from None
+    return lambda store, day: person_bands(store, day, settings.min_sample)
 
 
 def summary(report: RunReport) -> dict[str, Any]:

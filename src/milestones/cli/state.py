@@ -6,6 +6,7 @@ call the CRM, so they cost no API quota.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -13,7 +14,7 @@ import click
 from milestones.cli.accounts import account_text, explain_account
 from milestones.cli.app import AppContext
 from milestones.mapping.derive import Evidence, stage_milestone
-from milestones.mapping.records import Activity, Bundle, Deal, Milestone
+from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
 from milestones.store import codec
 from milestones.store.location import open_state
 from milestones.store.sqlite import Store
@@ -151,7 +152,12 @@ def explain(app: AppContext, record_id: str, as_json: bool) -> None:
                 f"milestones explain {converted}"
             )
         if chunk.people:
+            from milestones.report.likelihood.build import person_likelihood
+
             data = _explain_person(state, chunk.people[0].bundle, record_id)
+            data["likelihood"] = person_likelihood(
+                state, record_id, datetime.now(UTC).date(), config.likelihood.min_sample
+            )
         elif (account := explain_account(state, record_id)) is not None:
             app.emit(account, as_json, account_text(account))
             return
@@ -166,6 +172,7 @@ def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, A
     derived = stored.derived
     by_id: dict[str, Activity | Deal] = {a.id: a for a in bundle.activities}
     by_id.update({d.id: d for d in bundle.deals})
+    stages = state.people.stages()
     reached = []
     if derived is not None:
         for level, evidence in sorted(derived.reached.items()):
@@ -176,7 +183,7 @@ def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, A
                     "basis": evidence.basis,
                     "rule": evidence.rule,
                     "record": f"{evidence.record_kind} {evidence.record_id}",
-                    "what": _describe_record(evidence, by_id),
+                    "what": _describe_record(evidence, by_id, stages),
                 }
             )
     milestone = derived.milestone if derived else Milestone.TARGET
@@ -212,14 +219,24 @@ def _explain_person(state: Store, bundle: Bundle, record_id: str) -> dict[str, A
     }
 
 
-def _describe_record(evidence: Evidence, by_id: dict[str, Activity | Deal]) -> str:
+def _stage_name(stage_id: str | None, stages: dict[str, Stage]) -> str:
+    """A stage by its label, with its id: ``Contract sent (1038553760)``."""
+    stage = stages.get(stage_id or "")
+    if stage is None or not stage.label or stage.label == stage_id:
+        return stage_id or "none"
+    return f"{stage.label} ({stage_id})"
+
+
+def _describe_record(
+    evidence: Evidence, by_id: dict[str, Activity | Deal], stages: dict[str, Stage]
+) -> str:
     record = by_id.get(evidence.record_id)
     if isinstance(record, Activity):
         when = record.occurred_at.date().isoformat() if record.occurred_at else "undated"
         parts = [record.direction or "", record.kind, record.status or "", when]
         return " ".join(p for p in parts if p)
     if isinstance(record, Deal):
-        return f"deal {record.name or record.id!r} in stage {record.stage_id}"
+        return f"deal {record.name or record.id!r} in stage {_stage_name(record.stage_id, stages)}"
     if evidence.rule == "referral":
         return f"{evidence.record_kind} {evidence.record_id} names them as its referrer"
     return evidence.rule.replace("_", " ")
@@ -232,7 +249,8 @@ def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
             f"no person, account or deal {record_id!r} in the state", param_hint="ID"
         )
     deal = stored.deal
-    stage = state.people.stages().get(deal.stage_id or "")
+    stages = state.people.stages()
+    stage = stages.get(deal.stage_id or "")
     proved, mapped = stage_milestone(stage, rules) if stage else (None, False)
     people = state.people.deal_people(record_id)
     return {
@@ -240,14 +258,25 @@ def _explain_deal(state: Store, record_id: str, rules: Any) -> dict[str, Any]:
         "kind": "deal",
         "name": deal.name,
         "stage": deal.stage_id,
+        "stage_label": stage.label if stage else None,
         "stage_proves": proved.label if proved else None,
         "stage_source": "mapped" if mapped else "fallback",
         "deal_milestone": Milestone(stored.level).label if stored.level is not None else None,
         "deleted": stored.is_deleted,
         "people": people,
         "fields_in_crm": stored.crm,
-        "history": [entry.as_history() for entry in state.ledger.of(record_id)],
+        "history": [
+            _with_stage_label(entry.as_history(), stages) for entry in state.ledger.of(record_id)
+        ],
     }
+
+
+def _with_stage_label(history: dict[str, Any], stages: dict[str, Stage]) -> dict[str, Any]:
+    """A deal's ledger evidence ``stage <id>`` (kept by id: labels change) shown by label."""
+    evidence = history.get("evidence") or ""
+    if evidence.startswith("stage "):
+        history["evidence"] = f"stage {_stage_name(evidence.removeprefix('stage '), stages)}"
+    return history
 
 
 def _explain_text(data: dict[str, Any]) -> list[str]:
@@ -255,7 +284,7 @@ def _explain_text(data: dict[str, Any]) -> list[str]:
     if data["kind"] == "deal":
         lines = [
             f"deal {data['id']} {name}: deal milestone {data['deal_milestone']}",
-            f"  stage {printable(data['stage'], NAME_LIMIT)} proves {data['stage_proves']} "
+            f"  stage {printable(_stage_text(data), NAME_LIMIT)} proves {data['stage_proves']} "
             f"({data['stage_source']})",
             f"  people: {', '.join(data['people']) or 'none'}",
         ]
@@ -280,6 +309,7 @@ def _explain_text(data: dict[str, Any]) -> list[str]:
             f"  records: {records['deals']} deals, {records['activities']} activities, "
             f"{len(records['referrals'])} referrals"
         )
+        lines.extend(_likelihood_text(data["likelihood"]))
         if data["pending_write"]:
             p = data["pending_write"]
             reason = refusal(p | {"field": p["refused_field"]}) if p["status"] == "refused" else ""
@@ -297,6 +327,35 @@ def _explain_text(data: dict[str, Any]) -> list[str]:
             f"{printable(h['evidence'], MESSAGE_LIMIT)} (run {h['run_id']})"
         )
     return lines
+
+
+def _stage_text(data: dict[str, Any]) -> str:
+    label, stage_id = data["stage_label"], data["stage"]
+    return f"{label} ({stage_id})" if label and label != stage_id else str(stage_id)
+
+
+def _likelihood_text(found: dict[str, Any] | None) -> list[str]:
+    """The person's likelihood and what it rests on, for people."""
+    if found is None:
+        return ["  likelihood: none (waiting for no further milestone)"]
+    head = (
+        f"  likelihood ({found['step']}, waiting {found['waiting_days']} days, "
+        f"since {found['since_cohort']}):"
+    )
+    if "unavailable" in found:
+        return [head, f"    {found['unavailable']}"]
+    if "not_enough_history" in found:
+        return [head, f"    {found['not_enough_history']}"]
+    within, curve = found["within_days"], found["curve"]
+    at_90 = curve["within_days"]["90"]
+    return [
+        head,
+        f"    within 30 / 90 / 180 days: {within['30']:.0%} / {within['90']:.0%} / "
+        f"{within['180']:.0%} (written band {found['band']})",
+        f"    rests on {curve['people']} people who reached the step: {curve['converted']} "
+        f"went on, {curve['lost']} were lost; {at_90['p']:.0%} go on within 90 days of "
+        f"reaching it ({at_90['low']:.0%}-{at_90['high']:.0%})",
+    ]
 
 
 COMMANDS = (status, explain)

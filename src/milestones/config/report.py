@@ -24,8 +24,9 @@ class ReportSettings(BaseModel):
     )
     owner_names: dict[str, str] = Field(
         default={},
-        description="CRM owner (sales rep) id -> the name the report shows; owners without "
-        "a name show their id.",
+        description="CRM owner (sales rep) id -> the name the report shows, over the name "
+        "read from the CRM (HubSpot owners, Salesforce User.Name; read by sync at most daily); "
+        "owners with neither show their id.",
     )
     top: Annotated[int, Field(ge=1, le=1_000)] = Field(
         default=10,

@@ -27,10 +27,19 @@ from pydantic import (
     model_validator,
 )
 
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.connectors.fields import WriteSpec
-from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES, HubSpotSettings
-from milestones.connectors.salesforce.settings import SALESFORCE_FIELD_NAMES, SalesforceSettings
+from milestones.connectors.hubspot.settings import (
+    HUBSPOT_FIELD_NAMES,
+    HUBSPOT_LIKELIHOOD_FIELD,
+    HubSpotSettings,
+)
+from milestones.connectors.salesforce.settings import (
+    SALESFORCE_FIELD_NAMES,
+    SALESFORCE_LIKELIHOOD_FIELD,
+    SalesforceSettings,
+)
 from milestones.logs import register_secret
 from milestones.mapping.accounts import AccountRules
 from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
@@ -188,7 +197,7 @@ class WritebackSettings(_Section):
         default={},
         description="Rename written fields: canonical key -> CRM field name "
         "(keys: milestone, milestone_date, next_milestone, disqualified, disqualified_reason, "
-        "is_advocate, advocate_since, deal_milestone).",
+        "is_advocate, advocate_since, deal_milestone, next_milestone_likelihood).",
     )
     leads: bool = Field(
         default=True, description="Salesforce: write the fields on unconverted Leads too."
@@ -233,6 +242,7 @@ class Config(_Section):
     writeback: WritebackSettings = WritebackSettings()
     sync: SyncSettings = SyncSettings()
     report: ReportSettings = ReportSettings()
+    likelihood: LikelihoodSettings = LikelihoodSettings()
     privacy: PrivacySettings = PrivacySettings()
     plays: PlaysRules = PlaysRules()
     accounts: AccountRules = AccountRules()
@@ -268,6 +278,16 @@ class Config(_Section):
         persons: tuple[Literal["contact", "lead"], ...] = ("contact",)
         if self.provider == "salesforce" and self.writeback.leads:
             persons = ("contact", "lead")
+        key: FieldKey = "next_milestone_likelihood"
+        if self.likelihood.writeback:
+            default = (
+                HUBSPOT_LIKELIHOOD_FIELD
+                if self.provider == "hubspot"
+                else SALESFORCE_LIKELIHOOD_FIELD
+            )
+            names.setdefault(key, default)
+        else:
+            names.pop(key, None)
         return WriteSpec(
             names=names,
             person_objects=persons,

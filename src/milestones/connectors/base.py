@@ -175,6 +175,10 @@ class Connector(Protocol):
         """Write one batch (at most ``write_batch_size``); one result per change, in order."""
         ...
 
+    def owners(self) -> dict[str, str]:
+        """Owner (sales rep) id -> name, every owner the CRM lists."""
+        ...
+
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check, and unless ``dry_run`` create, the written fields and their permissions."""
         ...

@@ -9,7 +9,8 @@ from pydantic import Field
 from milestones.connectors.settings import Settings
 from milestones.mapping.fields import FieldKey, ObjectKind
 
-FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text", "number"]] = {
+FieldType = Literal["milestone", "date", "boolean", "text", "number", "percent"]
+FIELD_TYPES: dict[FieldKey, FieldType] = {
     "milestone": "milestone",
     "milestone_date": "date",
     "next_milestone": "milestone",
@@ -18,6 +19,7 @@ FIELD_TYPES: dict[FieldKey, Literal["milestone", "date", "boolean", "text", "num
     "is_advocate": "boolean",
     "advocate_since": "date",
     "deal_milestone": "milestone",
+    "next_milestone_likelihood": "percent",  # a whole percent, in bands of 10
     "account_milestone": "milestone",
     "account_milestone_date": "date",
     "account_advocates": "number",

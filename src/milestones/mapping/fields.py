@@ -21,6 +21,7 @@ FieldKey = Literal[
     "is_advocate",
     "advocate_since",
     "deal_milestone",
+    "next_milestone_likelihood",
     "account_milestone",
     "account_milestone_date",
     "account_advocates",
@@ -34,6 +35,7 @@ PERSON_FIELDS: tuple[FieldKey, ...] = (
     "disqualified_reason",
     "is_advocate",
     "advocate_since",
+    "next_milestone_likelihood",  # written only with [likelihood] writeback = true
 )
 DEAL_FIELDS: tuple[FieldKey, ...] = ("deal_milestone",)
 # Written on a HubSpot company or a Salesforce Account when ``[accounts] enabled = true``.

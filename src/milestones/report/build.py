@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from milestones.config.likelihood import LikelihoodSettings
 from milestones.mapping.derive import Derived, deal_milestone, derive, is_two_way
 from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.mapping.rules import MappingRules
@@ -33,6 +34,7 @@ from milestones.report.model import (
 )
 from milestones.report.tally import PersonFacts, Tally
 from milestones.store.location import StateLocation, open_state
+from milestones.store.owners import OwnerNames
 from milestones.store.plays import PLAYS_SCHEMA
 from milestones.store.reporting import ReferrerRow, Reporting, TargetTouches
 from milestones.store.rows import Person
@@ -74,12 +76,17 @@ def build_report(
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
     owner_names: Mapping[str, str] | None = None,
+    likelihood: LikelihoodSettings | None = None,
 ) -> Report:
     """The whole report for the state in ``store``, as of ``now``.
 
-    ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``).
+    ``owner_names`` maps CRM owner ids to the names shown (``[report] owner_names``);
+    with ``likelihood`` the report gains the Likelihood section (``report.likelihood``).
     """
+    from milestones.report.likelihood.build import likelihood_section  # only when reported
+
     settings = Settings(silent_days, lapse_window_days, rules.advocate.lapse_days, top)
+    owner_names = {**OwnerNames(store.db).names(), **(owner_names or {})}
     tallies = _Tallies(since, settings)
     queries = store.reporting
     stages = store.people.stages()
@@ -114,6 +121,11 @@ def build_report(
         overall=tallies.overall.view(),
         owners=[OwnerView(owner, tally.view()) for owner, tally in owners],
         owner_names={k: v for k, v in (owner_names or {}).items() if k in tallies.by_owner},
+        likelihood=None
+        if likelihood is None
+        else likelihood_section(
+            store, today, likelihood.min_sample, likelihood.backtest_days, dict(owner_names or {})
+        ),
         accounts=build_accounts(store, untouched),
         plays=_plays(store, since),
     )
@@ -141,6 +153,7 @@ def report_from_state(
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS,
     top: int = DEFAULT_TOP,
     owner_names: Mapping[str, str] | None = None,
+    likelihood: LikelihoodSettings | None = None,
 ) -> Report:
     """``build_report`` on a state file opened read-only (a running sync is not disturbed)."""
     with open_state(_located(state_path), read_only=True) as store:
@@ -153,6 +166,7 @@ def report_from_state(
             lapse_window_days=lapse_window_days,
             top=top,
             owner_names=owner_names,
+            likelihood=likelihood,
         )
 
 

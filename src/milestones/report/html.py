@@ -12,6 +12,7 @@ from collections.abc import Callable
 from html import escape
 
 from milestones.report.accounts import account_html
+from milestones.report.likelihood.html import likelihood_html
 from milestones.report.model import Report, View
 from milestones.report.plays import plays_html
 from milestones.report.svg import ages_svg, funnel_svg, times_svg
@@ -82,6 +83,8 @@ def render_html(report: Report) -> str:
             parts.append(render_view(owner.view, f"owners.{owner.owner}.", 3, report.owner_label))
             parts.append("</details>")
     parts.append(plays_html(report))
+    if report.likelihood is not None:
+        parts.append(likelihood_html(report.likelihood))
     parts.append("</body></html>")
     return "\n".join(parts)
 

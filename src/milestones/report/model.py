@@ -245,6 +245,7 @@ class Report:
     overall: View
     owners: list[OwnerView] = field(default_factory=list)
     owner_names: dict[str, str] = field(default_factory=dict)
+    likelihood: dict[str, Any] | None = None  # report.likelihood's JSON form, when asked for
     accounts: AccountsView | None = None  # with [accounts] enabled: the businesses
     plays: list[PlaysRow] = field(default_factory=list)
 

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 from milestones.report.accounts import account_lines
+from milestones.report.likelihood.text import likelihood_lines
 from milestones.report.model import Report, View
 from milestones.report.plays import plays_lines
 from milestones.text import NAME_LIMIT, printable
@@ -110,6 +111,9 @@ def render_lines(report: Report, owner: str | None = None) -> list[str]:
     if owner is None and report.plays:
         lines.append("")
         lines.extend(plays_lines(report))
+    if owner is None and report.likelihood is not None:
+        lines.append("")
+        lines.extend(likelihood_lines(report.likelihood))
     return lines
 
 

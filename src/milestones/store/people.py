@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from milestones.mapping.derive import Derived
+from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Bundle, Deal, Referral, Stage
 from milestones.store import codec
 from milestones.store.dialect import Connection
@@ -205,6 +206,22 @@ class People:
             "ON CONFLICT (contact_id) DO NOTHING"
         )
         return cursor.rowcount
+
+    def iter_crm_values(self, key: FieldKey) -> Iterator[tuple[str, str | None]]:
+        """Each live, derived person's id and the CRM's value of one of our fields."""
+        rows = self.db.execute(
+            "SELECT id, crm FROM contacts WHERE is_deleted = 0 AND converted_to IS NULL "
+            "AND derived IS NOT NULL ORDER BY id"
+        )
+        for rid, crm in rows:
+            yield rid, codec.decode_values(crm).get(key) if crm else None
+
+    def mark_dirty(self, ids: Sequence[str]) -> None:
+        """Derive and plan these people again on the next derive pass."""
+        self.db.executemany(
+            "INSERT INTO dirty (contact_id) VALUES (?) ON CONFLICT (contact_id) DO NOTHING",
+            [(rid,) for rid in ids],
+        )
 
     def save_people(self, results: Sequence[Derived], settled_ids: Sequence[str]) -> None:
         """Store each person's result (the next run's ``prior``); the chunk is no longer dirty."""

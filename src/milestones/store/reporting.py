@@ -15,7 +15,7 @@ from datetime import datetime
 
 from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Deal, Milestone
-from milestones.store import codec
+from milestones.store import codec, journeys
 from milestones.store.dialect import Connection
 from milestones.store.people import People
 from milestones.store.rows import Person
@@ -196,6 +196,14 @@ class Reporting:
                 last.deals.append(codec.decode_deal(deal_id, deal_data))
         if current is not None:
             yield current
+
+    def iter_journeys(self) -> Iterator[journeys.Journey]:
+        """Every live person's milestones by date, from the ledger (for the likelihood)."""
+        return journeys.iter_journeys(self.db)
+
+    def iter_open_deals(self) -> Iterator[journeys.OpenDeal]:
+        """Every open deal with its amount, its stage's probability and its people."""
+        return journeys.iter_open_deals(self.db)
 
     def count_not_derived(self) -> int:
         """Live people the engine has not derived yet (they wait for the next sync)."""

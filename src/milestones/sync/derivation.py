@@ -21,6 +21,7 @@ from milestones.mapping.records import Milestone
 from milestones.mapping.rules import MappingRules
 from milestones.store.rows import LedgerEntry
 from milestones.store.sqlite import Store
+from milestones.sync.likelihood import LIKELIHOOD_KEY
 from milestones.sync.plan import plan_deal, plan_person
 from milestones.sync.run import Checkpoints, Clock, RunReport
 
@@ -39,6 +40,7 @@ class Deriver:
     chunk_size: int
     clock: Clock
     checkpoints: Checkpoints
+    bands: Mapping[str, str] | None = None  # likelihood bands to plan, when written back
     track_accounts: bool = False  # mark each derived person for the account roll-up
 
     def derive_people(
@@ -77,7 +79,10 @@ class Deriver:
                     redated.extend(self._ledger_entries(result, None, report.run_id))
                 else:
                     ledger.extend(self._ledger_entries(result, person.prior, report.run_id))
-                change = plan_person(contact, result, person.crm, self.names)
+                extra: dict[FieldKey, str | None] | None = None
+                if self.bands is not None:
+                    extra = {LIKELIHOOD_KEY: self.bands.get(contact.id)}
+                change = plan_person(contact, result, person.crm, self.names, extra)
                 if change is not None and change.object_kind not in self.objects:
                     change = None  # e.g. Salesforce Leads with [writeback] leads = false
                 if change is None:

@@ -42,6 +42,13 @@ from milestones.store.sqlite import Store
 from milestones.sync.accounts import AccountDeriver
 from milestones.sync.deletions import DeletionCheck
 from milestones.sync.derivation import Deriver
+from milestones.sync.likelihood import (
+    Bands,
+    are_bands_due,
+    mark_band_changes,
+    note_bands_planned,
+)
+from milestones.sync.owners import refresh_owner_names
 from milestones.sync.plays import PlayOutcome, PlayRunner
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
@@ -80,6 +87,8 @@ class Engine:
         progress: Progress | None = None,
         objects: Sequence[ObjectKind] = ("contact", "lead", "deal"),
         crash: CrashHook | None = None,
+        bands: Bands | None = None,
+        read_owners: bool = False,
         accounts: AccountRules | None = None,
         plays: PlayRunner | None = None,
     ) -> None:
@@ -108,6 +117,8 @@ class Engine:
                 self.checkpoints,
             )
         self.writer = Writer(store, connector, clock, self.checkpoints)
+        self.bands = bands  # [likelihood] writeback: the bands to write, computed after derive
+        self.read_owners = read_owners  # owner names for the report, at most daily
         self.deletions = (
             DeletionCheck(store, connector, connector.provider)
             if isinstance(connector, DeletionLog)
@@ -208,6 +219,13 @@ class Engine:
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         self.deriver.derive_people(started, report, sink, rebuild=options.rebuild_history)
         self.deriver.derive_deals(report, sink)
+        pulled = report.figures["records_read"]
+        if self.bands is not None and are_bands_due(self.store, started.date(), pulled):
+            self.deriver.bands = self.bands(self.store, started.date())
+            if mark_band_changes(self.store, self.deriver.bands):
+                self.deriver.derive_people(started, report, sink)
+            if not options.dry_run:
+                note_bands_planned(self.store, started.date())
         if self.accounts is not None:
             self.accounts.derive_accounts(report, sink)
         if options.dry_run:
@@ -219,6 +237,10 @@ class Engine:
             self.writer.send_writes(report)
         if self.plays is not None:
             self.last_plays = self.plays.run(started, report, dry_run=not options.writeback)
+        if self.read_owners:
+            refresh_owner_names(
+                self.store, self.connector, started.date(), report.figures["records_read"]
+            )
 
     @contextmanager
     def _signals_stop_the_run(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ from milestones.connectors.hubspot import versions as hubspot_versions
 from milestones.connectors.salesforce import versions as salesforce_versions
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
+from milestones.sync.likelihood import Bands
 from milestones.sync.plays import PlayRunner
 from milestones.sync.run import CrashHook, Progress
 
@@ -65,6 +66,7 @@ def build_engine(
     *,
     progress: Progress | None = None,
     crash: CrashHook | None = None,
+    bands: Bands | None = None,
 ) -> Engine:
     """The engine ``milestones sync`` runs: the config's rules, names, pacing and objects."""
     return Engine(
@@ -78,6 +80,8 @@ def build_engine(
         objects=(*config.write_spec.person_objects, "deal"),
         progress=progress,
         crash=crash,
+        bands=bands,
+        read_owners=True,
         accounts=config.account_rules,
         plays=build_plays(config, store, connector),
     )

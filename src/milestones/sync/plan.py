@@ -25,6 +25,11 @@ def normalise(key: FieldKey, value: str | None) -> str:
     kind = FIELD_TYPES.get(key, "text")
     if kind in ("boolean", "milestone"):
         return text.lower()
+    if kind == "percent":  # HubSpot says "40", Salesforce 40.0
+        try:
+            return str(round(float(text)))
+        except ValueError:
+            return text
     if kind == "date":
         if text.isdigit() and len(text) > 8:  # epoch milliseconds (HubSpot date properties)
             return datetime.fromtimestamp(int(text) / 1000, tz=UTC).date().isoformat()
@@ -44,10 +49,17 @@ def diff_fields(
     return changed
 
 
-def person_fields(derived: Derived, keys: Mapping[FieldKey, str]) -> dict[FieldKey, str | None]:
-    """The person fields we write (only those the config names)."""
-    values = derived.fields()
-    return {key: values[key] for key in PERSON_FIELDS if key in keys}
+def person_fields(
+    derived: Derived,
+    keys: Mapping[FieldKey, str],
+    extra: Mapping[FieldKey, str | None] | None = None,
+) -> dict[FieldKey, str | None]:
+    """The person fields we write (only those the config names); ``extra`` adds values
+    derive does not give (the likelihood band)."""
+    values: dict[str, str | None] = derived.fields()
+    for key, value in (extra or {}).items():
+        values[key] = value
+    return {key: values[key] for key in PERSON_FIELDS if key in keys and key in values}
 
 
 def plan_person(
@@ -55,9 +67,10 @@ def plan_person(
     derived: Derived,
     current: Mapping[str, str | None],
     keys: Mapping[FieldKey, str],
+    extra: Mapping[FieldKey, str | None] | None = None,
 ) -> Change | None:
     """The write one person needs, or None when the CRM already agrees."""
-    changed = diff_fields(person_fields(derived, keys), current)
+    changed = diff_fields(person_fields(derived, keys, extra), current)
     if not changed:
         return None
     kind: ObjectKind = "lead" if contact.kind == "lead" else "contact"

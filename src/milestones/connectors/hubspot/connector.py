@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from milestones.connectors.base import (
     FieldStatus,
@@ -95,6 +96,27 @@ class HubSpotConnector:
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
         """Batch-update the changes; one result per change, in order."""
         return self._writer.write(changes)
+
+    def owners(self) -> dict[str, str]:
+        """Owner id -> "First Last" (else the email), from the owners API, page by page.
+
+        The owners API (``Paths.owners``): ``limit`` up to 500, ``after`` from
+        ``paging.next.after`` (reference/crm-api-changes-2026.md section 2.4).
+        """
+        names: dict[str, str] = {}
+        after: str | None = None
+        path = self.http.paths.owners()
+        while True:
+            query: dict[str, Any] = {"limit": 500, **({"after": after} if after else {})}
+            data = self.http.call("meta", "GET", path, query=query).data or {}
+            for owner in data.get("results") or []:
+                full = " ".join(p for p in (owner.get("firstName"), owner.get("lastName")) if p)
+                name = full or owner.get("email")
+                if owner.get("id") is not None and name:
+                    names[str(owner["id"])] = str(name)
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return names
 
     def ensure_fields(self, dry_run: bool) -> list[FieldStatus]:
         """Check and (unless ``dry_run``) create the ``milestones`` group and our properties."""

@@ -39,6 +39,7 @@ LABELS: dict[FieldKey, str] = {
     "is_advocate": "Is an advocate",
     "advocate_since": "Advocate since",
     "deal_milestone": "Deal milestone",
+    "next_milestone_likelihood": "Next milestone likelihood (% in 90 days)",
     "account_milestone": "Account milestone",
     "account_milestone_date": "Account milestone reached on",
     "account_advocates": "Advocates at the account",
@@ -50,6 +51,7 @@ HUBSPOT_TYPES = {
     "date": ("date", "date"),
     "boolean": ("bool", "booleancheckbox"),
     "text": ("string", "text"),
+    "percent": ("number", "number"),
     "number": ("number", "number"),
 }
 

@@ -86,3 +86,5 @@ HUBSPOT_FIELD_NAMES: dict[FieldKey, str] = {
     "advocate_since": "advocate_since",
     "deal_milestone": "deal_milestone",
 }
+# Written only with [likelihood] writeback = true.
+HUBSPOT_LIKELIHOOD_FIELD = "next_milestone_likelihood"

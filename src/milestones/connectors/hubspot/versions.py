@@ -82,6 +82,9 @@ class Paths:
     def pipelines(self, object_type: str) -> str:
         return f"{self._crm('pipelines', 'v3')}/{object_type}"
 
+    def owners(self) -> str:
+        return self._crm("owners", "v3")
+
     def properties(self, object_type: str) -> str:
         return f"{self._crm('properties', 'v3')}/{object_type}"
 

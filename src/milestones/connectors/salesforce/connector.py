@@ -41,6 +41,7 @@ from milestones.connectors.salesforce.fields import FieldManager
 from milestones.connectors.salesforce.schema import Schema
 from milestones.connectors.salesforce.settings import AnySalesforceSettings
 from milestones.connectors.salesforce.soql import (
+    OWNER_QUERY,
     STAGE_QUERY,
     Position,
     id_chunks,
@@ -125,6 +126,15 @@ class SalesforceConnector:
     def stages(self) -> list[Stage]:
         """Every Opportunity stage, keyed on its API name, in the org's sort order."""
         return [convert.stage(row) for rows in self._pages(STAGE_QUERY) for row in rows[0]]
+
+    def owners(self) -> dict[str, str]:
+        """User Id -> Name: every user who can own a record (inactive ones too)."""
+        return {
+            str(row["Id"]): str(row["Name"])
+            for rows, _ in self._pages(OWNER_QUERY)
+            for row in rows
+            if row.get("Id") and row.get("Name")
+        }
 
     def use_stages(self, stages: Sequence[Stage]) -> None:
         """Nothing to take: Salesforce pulls need no stage catalogue."""

@@ -59,6 +59,8 @@ def field_metadata(key: FieldKey, name: str) -> dict[str, Any]:
         return {"label": label, "type": "Date"}
     if kind == "boolean":
         return {"label": label, "type": "Checkbox", "defaultValue": "false"}
+    if kind == "percent":
+        return {"label": label, "type": "Percent", "precision": 3, "scale": 0}
     if kind == "number":
         return {"label": label, "type": "Number", "precision": 9, "scale": 0}
     return {"label": label, "type": "Text", "length": 255}

@@ -152,3 +152,5 @@ SALESFORCE_FIELD_NAMES: dict[FieldKey, str] = {
     "advocate_since": "Advocate_Since__c",
     "deal_milestone": "Deal_Milestone__c",
 }
+# Written only with [likelihood] writeback = true (a Percent field, on Contact and Lead).
+SALESFORCE_LIKELIHOOD_FIELD = "Next_Milestone_Likelihood__c"

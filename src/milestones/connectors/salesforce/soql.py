@@ -110,6 +110,7 @@ STAGE_QUERY = (
     "SELECT ApiName, MasterLabel, IsActive, IsClosed, IsWon, DefaultProbability, SortOrder "
     "FROM OpportunityStage ORDER BY SortOrder, ApiName"
 )
+OWNER_QUERY = "SELECT Id, Name FROM User"
 MAX_URL_BYTES = 16_384  # REST GET URI + headers limit (reference section 1.7)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")

@@ -56,6 +56,8 @@ def wire_value(key: FieldKey, value: str | None) -> Any:
         return None
     if FIELD_TYPES.get(key) == "boolean":
         return value.strip().lower() in ("true", "1", "yes")
+    if FIELD_TYPES.get(key) == "percent":
+        return int(value)
     if FIELD_TYPES.get(key) == "number":
         return int(float(value))
     return value

@@ -1,0 +1,127 @@
+"""The likelihood end to end: a sync pays nothing for it, and it reads what a sync left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from e2e_support import Sandbox, start_sandbox
+
+from milestones.cli.main import cli
+from milestones.mapping.records import Milestone
+from milestones.store.sqlite import Store
+
+ESTIMATOR_MODULES = ("lifelines", "numpy", "pandas", "scipy")
+_CHECK_IMPORTS = """
+import sys
+from milestones.cli.main import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+heavy = sorted(m for m in {modules!r} if m in sys.modules)
+print("HEAVY", code, ",".join(heavy), file=sys.stderr)
+"""
+
+
+def _heavy_modules_after(box: Sandbox | None, *args: str) -> list[str]:
+    env_args = ["--config", str(box.config)] if box else []
+    done = subprocess.run(
+        [sys.executable, "-c", _CHECK_IMPORTS.format(modules=ESTIMATOR_MODULES), *env_args, *args],
+        env={**os.environ, **(box.env if box else {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("HEAVY "))
+    _, code, *heavy = line.split(" ")
+    assert code == "0", done.stderr
+    return [m for m in ",".join(heavy).split(",") if m]
+
+
+def test_help_loads_no_estimator() -> None:
+    assert _heavy_modules_after(None, "--help") == []
+
+
+@pytest.fixture
+def hubspot(tmp_path: Path) -> Sandbox:
+    return start_sandbox("hubspot", tmp_path, contacts=60)
+
+
+def test_a_sync_loads_no_estimator_and_likelihood_reads_its_state(hubspot: Sandbox) -> None:
+    try:
+        assert _heavy_modules_after(hubspot, "fields", "--create") == []
+        assert _heavy_modules_after(hubspot, "sync") == []
+        result = CliRunner(env=hubspot.env).invoke(
+            cli,
+            ["--config", str(hubspot.config), "likelihood", "--json", "--min-sample", "1000"],
+        )
+    finally:
+        hubspot.server.stop()
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["steps"]) == {
+        "target->prospect",
+        "prospect->opportunity",
+        "opportunity->client",
+        "client->advocate",
+    }
+    people = data["steps"]["target->prospect"]["people"]
+    assert people >= 60  # every synced person began as a target
+    assert data["steps"]["target->prospect"]["not_enough_history"] == (
+        f"not enough history (n = {people})"
+    )
+    assert data["forecast"]["org"] == {}
+
+
+def test_explain_shows_the_likelihood_and_stage_labels(
+    hubspot: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hubspot.env.items():
+        monkeypatch.setenv(name, value)
+    with hubspot.config.open("a") as config:
+        config.write("[likelihood]\nmin_sample = 5\n")
+    try:
+        assert hubspot.run("fields", "--create") == 0
+        assert hubspot.run("sync") == 0
+    finally:
+        hubspot.server.stop()
+    with Store(hubspot.state, read_only=True) as store:
+        stages = store.people.stages()
+        people = [p for p in store.reporting.iter_people() if p.derived is not None]
+    prospect = next(p for p in people if p.derived.milestone is Milestone.PROSPECT)
+    by_deal = next(
+        (p, e)
+        for p in people
+        for e in p.derived.reached.values()
+        if e.record_kind == "deal" and p.derived.milestone is Milestone.CLIENT
+    )
+    runner = CliRunner(env=hubspot.env)
+    base = ["--config", str(hubspot.config), "explain"]
+    shown = runner.invoke(cli, [*base, prospect.contact.id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)["likelihood"]
+    assert found["step"] == "prospect->opportunity" and found["waiting_days"] >= 0
+    assert found["curve"]["people"] == found["people_at_step"] >= 5
+    assert 0 <= found["within_days"]["30"] <= found["within_days"]["90"] <= 1
+    text = runner.invoke(cli, [*base, prospect.contact.id]).output
+    assert "likelihood (prospect->opportunity, waiting" in text
+    assert f"written band {found['band']}" in text and "rests on" in text
+
+    person, evidence = by_deal
+    text = runner.invoke(cli, [*base, person.contact.id]).output
+    deal = runner.invoke(cli, [*base, evidence.record_id, "--json"])
+    stage_id = json.loads(deal.output)["stage"]
+    label = stages[stage_id].label
+    assert label != stage_id and f"in stage {label} ({stage_id})" in text
+    assert json.loads(deal.output)["stage_label"] == label
+    history = json.loads(deal.output)["history"]
+    assert history and all(
+        h["evidence"].startswith("stage ") and "(" in h["evidence"] for h in history
+    ), history

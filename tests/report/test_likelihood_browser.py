@@ -1,0 +1,158 @@
+"""The Likelihood section in a real browser: headless Chromium lays out the curves, and every
+marker and figure matches ``report --json``; owners show by name; too little history says so.
+
+Like ``test_report_browser``: a copy of the page gets a small inline script (it fetches
+nothing) that writes each curve marker's drawn position into the DOM; Chromium dumps the DOM
+after layout. Skipped only when Chromium is missing outside CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from likelihood_world import write_world
+
+from milestones.cli.main import cli
+
+CHROMIUM = shutil.which("chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MEASURE = """<script>
+document.querySelectorAll("rect.mark").forEach(function (r) {
+  var box = r.getBoundingClientRect();
+  r.setAttribute("data-drawn", (box.top + box.height / 2).toFixed(2));
+});
+document.body.setAttribute("data-measured", "yes");
+</script>"""
+
+
+class _Keyed(HTMLParser):
+    """Every element with a data-key: its tag, attributes and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, dict[str, Any]] = {}
+        self.body: dict[str, str | None] = {}
+        self._open: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "body":
+            self.body = values
+        key = values.get("data-key")
+        if key:
+            element = {"tag": tag, "attrs": values, "text": ""}
+            self.found[key] = element
+            if tag != "rect":
+                self._open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1]["tag"] == tag:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            element["text"] += data
+
+
+def _report(tmp_path: Path, people: int, min_sample: int) -> tuple[dict[str, Any], str]:
+    state = tmp_path / "state.db"
+    write_world(state, people).close()
+    config = tmp_path / "milestones.toml"
+    config.write_text(
+        'provider = "hubspot"\n[hubspot]\naccess_token = "not-used-offline"\n'
+        f'[state]\npath = "{state}"\n[report]\nowner_names = {{ u1 = "Ann <Lee>" }}\n'
+        f"[likelihood]\nmin_sample = {min_sample}\n"
+    )
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "report", "--as-of", "2026-06-15", "--json", "--html", str(page)],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["likelihood"], page.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium is not installed (CI installs it: apt-get install chromium)",
+)
+def test_curves_and_figures_match_the_json(tmp_path: Path) -> None:
+    data, html = _report(tmp_path, 3_000, 30)
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    assert CHROMIUM is not None, "CI must install chromium (apt-get install chromium)"
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    parsed = _Keyed()
+    parsed.feed(dom)
+    assert parsed.body.get("data-measured") == "yes"
+    marks = []
+    for step, curve in data["steps"].items():
+        for days in ("30", "90", "180"):
+            key = f"likelihood.steps.{step}.within_days.{days}.p"
+            chance = curve["within_days"][days]["p"]
+            mark = parsed.found[key]
+            assert mark["tag"] == "rect" and float(mark["attrs"]["data-value"]) == chance
+            marks.append((chance, float(mark["attrs"]["data-drawn"])))
+    # Every marker sits at the height its chance gives on one shared vertical scale.
+    (p0, y0), (p1, y1) = min(marks), max(marks)
+    assert y0 - y1 > 50  # drawn at a readable size, higher chance higher up
+    for chance, y in marks:
+        assert y == pytest.approx(y0 + (chance - p0) * (y1 - y0) / (p1 - p0), abs=1.0)
+    # The backtest's and forecast's printed figures are the JSON's.
+    overall = data["backtest"]["overall"]
+    assert parsed.found["likelihood.backtest.overall.brier"]["text"] == str(overall["brier"])
+    org = data["forecast"]["org"]["client"]["expected"]
+    assert parsed.found["likelihood.forecast.org.client.expected"]["text"] == f"{org:.1f}"
+
+
+def test_owners_by_name_and_too_little_history_in_every_view(tmp_path: Path) -> None:
+    data, html = _report(tmp_path, 300, 60)
+    client = data["steps"]["client->advocate"]
+    assert client["not_enough_history"] == f"not enough history (n = {client['people']})"
+    assert client["people"] < 60 and "within_days" not in client
+    assert client["not_enough_history"] in html
+    assert "client->advocate" not in data["curves"]
+    assert "Ann <Lee> (u1)" in data["forecast"]["owners"] and "u2" in data["forecast"]["owners"]
+    assert "Ann &lt;Lee&gt; (u1)" in html and "Ann <Lee>" not in html
+    lines = (
+        CliRunner()
+        .invoke(
+            cli,
+            ["--config", str(tmp_path / "milestones.toml"), "report", "--as-of", "2026-06-15"],
+        )
+        .output
+    )
+    assert client["not_enough_history"] in lines and "owner Ann <Lee> (u1):" in lines
+
+
+def test_no_likelihood_leaves_the_section_out(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    write_world(state, 200).close()
+    args = ["report", "--state", str(state), "--as-of", "2026-06-15", "--json"]
+    runner = CliRunner()
+    assert json.loads(runner.invoke(cli, args).output)["likelihood"]["steps"]
+    assert json.loads(runner.invoke(cli, [*args, "--no-likelihood"]).output)["likelihood"] is None
+    text = runner.invoke(cli, [*args[:-1], "--no-likelihood"]).output
+    assert "Likelihood" not in text and "Milestone report" in text
