@@ -19,6 +19,7 @@ from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Milestone
 from milestones.store import codec
 from milestones.store.dialect import Connection
+from milestones.store.keyset import id_chunks
 
 ACCOUNTS_SCHEMA = 5  # the migration that made the tables below
 SEEDED = "accounts_seeded"  # meta: every person was marked once when accounts were turned on
@@ -131,18 +132,12 @@ class Accounts:
 
     def dirty_people(self, size: int) -> Iterator[list[str]]:
         """Marked people in id order, ``size`` at a time; safe while the caller clears them."""
-        after = ""
-        while True:
-            rows = self.db.execute(
-                "SELECT person_id FROM dirty_account_people WHERE person_id > ? "
-                "ORDER BY person_id LIMIT ?",
-                (after, size),
-            ).fetchall()
-            if not rows:
-                return
-            ids = [str(r[0]) for r in rows]
-            yield ids
-            after = ids[-1]
+        return id_chunks(
+            self.db,
+            "SELECT person_id FROM dirty_account_people WHERE person_id > ? "
+            "ORDER BY person_id LIMIT ?",
+            size,
+        )
 
     def waiting(self) -> int:
         """People marked and not rolled up yet."""

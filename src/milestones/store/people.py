@@ -20,6 +20,7 @@ from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Bundle, Deal, Referral, Stage
 from milestones.store import codec
 from milestones.store.dialect import Connection
+from milestones.store.keyset import id_chunks
 from milestones.store.rows import PeopleChunk, Person, StoredDeal, StoredPerson
 
 _IDS = "(SELECT value FROM json_each(?))"
@@ -40,17 +41,11 @@ class People:
         return self._dirty_chunks("dirty_deals", "deal_id", size)
 
     def _dirty_chunks(self, table: str, column: str, size: int) -> Iterator[list[str]]:
-        after = ""
-        while True:
-            rows = self.db.execute(
-                f"SELECT {column} FROM {table} WHERE {column} > ? ORDER BY {column} LIMIT ?",
-                (after, size),
-            ).fetchall()
-            if not rows:
-                return
-            ids = [r[0] for r in rows]
-            yield ids
-            after = ids[-1]
+        return id_chunks(
+            self.db,
+            f"SELECT {column} FROM {table} WHERE {column} > ? ORDER BY {column} LIMIT ?",
+            size,
+        )
 
     def _contact_rows(self, ids: Iterable[str]) -> list[tuple[str, ...]]:
         return self.db.execute(

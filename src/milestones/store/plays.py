@@ -14,6 +14,7 @@ from datetime import date
 from milestones.mapping.records import Milestone
 from milestones.store import codec
 from milestones.store.dialect import Connection
+from milestones.store.keyset import id_chunks
 
 PLAYS_SCHEMA = 6  # the migration that adds the plays tables
 OPEN_STATES = ("open", "left")  # left: the situation cleared, the task is its owner's now
@@ -69,18 +70,12 @@ class Plays:
 
     def person_ids(self, size: int) -> Iterator[list[str]]:
         """Live, unconverted people in id order, ``size`` at a time."""
-        after = ""
-        while True:
-            rows = self.db.execute(
-                "SELECT id FROM contacts WHERE id > ? AND is_deleted = 0 "
-                "AND converted_to IS NULL ORDER BY id LIMIT ?",
-                (after, size),
-            ).fetchall()
-            if not rows:
-                return
-            ids = [str(r[0]) for r in rows]
-            yield ids
-            after = ids[-1]
+        return id_chunks(
+            self.db,
+            "SELECT id FROM contacts WHERE is_deleted = 0 AND converted_to IS NULL "
+            "AND id > ? ORDER BY id LIMIT ?",
+            size,
+        )
 
     def open_rows(self) -> list[PlayRow]:
         """Every play whose task may still be open (bounded by the daily cap)."""

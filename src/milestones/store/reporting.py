@@ -17,6 +17,7 @@ from milestones.mapping.derive import Derived
 from milestones.mapping.records import Contact, Deal, Milestone
 from milestones.store import codec, journeys
 from milestones.store.dialect import Connection
+from milestones.store.keyset import id_chunks
 from milestones.store.people import People
 from milestones.store.rows import Person
 
@@ -125,22 +126,16 @@ class Reporting:
 
     def iter_people_at_least(self, level: Milestone, chunk: int = 500) -> Iterator[list[Person]]:
         """The bundles of the live people at ``level`` or above, ``chunk`` people at a time."""
-        after = ""
-        while True:
-            ids = [
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT id FROM contacts WHERE {_LIVE_PERSON} AND derived IS NOT NULL "
-                    f"AND CAST(json_extract(derived, '{_DERIVED_MILESTONE}') AS INTEGER) >= ? "
-                    "AND id > ? "
-                    "ORDER BY id LIMIT ?",
-                    (int(level), after, chunk),
-                )
-            ]
-            if not ids:
-                return
-            yield People(self.db).load(ids).people
-            after = ids[-1]
+        ids = id_chunks(
+            self.db,
+            f"SELECT id FROM contacts WHERE {_LIVE_PERSON} AND derived IS NOT NULL "
+            f"AND CAST(json_extract(derived, '{_DERIVED_MILESTONE}') AS INTEGER) >= ? "
+            "AND id > ? ORDER BY id LIMIT ?",
+            chunk,
+            (int(level),),
+        )
+        for chunk_ids in ids:
+            yield People(self.db).load(chunk_ids).people
 
     def iter_targets(self) -> Iterator[TargetTouches]:
         """Every live person whose derived milestone is target, with the touches logged on them.
