@@ -171,7 +171,7 @@ def _stage_backtest(test: dict[str, Any]) -> str:
             [
                 escape(label),
                 _num(f"{key}.{side}.predicted", f"{score['predicted']:.1f}"),
-                _num(f"{key}.won", str(test["won"])),
+                str(test["won"]),
                 _num(f"{key}.{side}.brier", brier),
             ]
         )
