@@ -198,7 +198,7 @@ class _Builder:
         created = self.today - (1 + rng.randrange(int(self.rates.years * 365))) * DAY + NOON
         dates: dict[str, int] = {"target": created}
         lost: int | None = None
-        at, step = created, "target"
+        at = created
         for index, step in enumerate(STEPS):
             self.reached[step][cohort.source] = self.reached[step].get(cohort.source, 0) + 1
             truth = cohort.steps[index]
