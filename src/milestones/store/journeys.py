@@ -9,10 +9,10 @@ the probability the CRM's stage gives them, for the forecast beside the CRM's ow
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from milestones.mapping.records import Milestone
+from milestones.mapping.records import Deal, Milestone, Stage
 from milestones.store import codec
 from milestones.store.dialect import Connection
 
@@ -34,7 +34,7 @@ _JOURNEYS_SQL = f"""
     ORDER BY c.id
 """
 
-_OPEN_DEALS_SQL = """
+_DEALS_SQL = """
     SELECT d.id, d.data, dc.contact_id
     FROM deals d JOIN deal_contacts dc ON dc.deal_id = d.id
     WHERE d.is_deleted = 0
@@ -90,14 +90,34 @@ def iter_journeys(db: Connection) -> Iterator[Journey]:
         yield current
 
 
-def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
-    """Every live open deal with its people and its stage's probability (streamed)."""
-    stages = {
+def stage_catalogue(db: Connection) -> dict[str, Stage]:
+    """The CRM's stages as last pulled, by id (labels, closed/won, probabilities)."""
+    return {
         rid: codec.decode_stage(rid, data)
         for rid, data in db.execute("SELECT id, data FROM stages")
     }
+
+
+def iter_deals_with_people(db: Connection) -> Iterator[Deal]:
+    """Every live deal that touches someone, open or closed, with its stage-entry dates and
+    its people in ``contact_ids`` (streamed, in id order): what a replay of the past reads."""
+    current: Deal | None = None
+    people: list[str] = []
+    for deal_id, data, contact_id in db.execute(_DEALS_SQL):
+        if current is None or current.id != deal_id:
+            if current is not None:
+                yield replace(current, contact_ids=tuple(people))
+            current, people = codec.decode_deal(deal_id, data), []
+        people.append(contact_id)
+    if current is not None:
+        yield replace(current, contact_ids=tuple(people))
+
+
+def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
+    """Every live open deal with its people and its stage's probability (streamed)."""
+    stages = stage_catalogue(db)
     current: OpenDeal | None = None
-    for deal_id, data, contact_id in db.execute(_OPEN_DEALS_SQL):
+    for deal_id, data, contact_id in db.execute(_DEALS_SQL):
         if current is None or current.deal_id != deal_id:
             if current is not None:
                 yield current
