@@ -103,12 +103,27 @@ def start_org(index: int, args: argparse.Namespace, root: Path) -> Org:
     server, section, token = start_server(provider, world, args.rate_limits == "on")
     folder = root / name
     folder.mkdir()
+    if args.state_url is not None:
+        refuse_existing_state(args.state_url, name)
     config = write_config(folder, name, provider, section, args.state_url)
     org = Org(name, provider, world, server, folder, config, {**os.environ, "BENCH_TOKEN": token})
     setup = run_child(worker_argv(config, "fields", "--create"), org.env, folder, "fields")
     if setup.returncode != 0:
         sys.exit(f"{name}: fields --create exited {setup.returncode}\n{setup.stderr[-3000:]}")
     return org
+
+
+def refuse_existing_state(url: str, org: str) -> None:
+    """A schema left by an earlier run would make the full round an incremental one."""
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        found = db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (org,)).fetchone()
+    if found:
+        sys.exit(
+            f"{org}: the database already holds a state for this org (schema {org}); "
+            f'drop it (DROP SCHEMA "{org}" CASCADE) or use a fresh database'
+        )
 
 
 def sync_org(org: Org, round_name: str) -> dict[str, Any]:
