@@ -29,14 +29,16 @@ from milestones.sandbox.world.tables import TWO_WAY
 DAY = 86_400_000
 PROVIDERS = ["hubspot", "salesforce"]
 NPS_DATE = {"hubspot": None, "salesforce": "NPS_Date__c"}  # HubSpot's is the default
+FLAG = {"hubspot": "reference_customer", "salesforce": "Reference_Customer__c"}
 TWO_WAY_SHAPES = {spec[:4] for spec in TWO_WAY}
 
 
 def open_box(provider: str, tmp: Path, contacts: int, **options: Any) -> Sandbox:
     box = start_sandbox(provider, tmp, contacts=contacts, **options)
+    extra = f'[mapping.advocate]\nflag_properties = ["{FLAG[provider]}"]\n'
     if NPS_DATE[provider]:
-        extra = f'[mapping.advocate]\nnps_date_property = "{NPS_DATE[provider]}"\n'
-        box.config.write_text(box.config.read_text() + extra)
+        extra += f'nps_date_property = "{NPS_DATE[provider]}"\n'
+    box.config.write_text(box.config.read_text() + extra)
     return box
 
 
@@ -91,10 +93,21 @@ def world_dates(box: Sandbox) -> dict[int, dict[Milestone, date]]:
         endorsed = list(referred.get(p.id, []))
         if p.nps is not None and p.nps >= rules.advocate.nps_min and p.nps_ms:
             endorsed.append(p.nps_ms)
+        flagged = held_since(world.value_history(p, "is_reference"), bool)
+        if p.is_reference and flagged is not None:
+            endorsed.append(flagged)
         if client is not None and endorsed:
             dated[Milestone.ADVOCATE] = max(client, day_of(min(endorsed)))
         dates[p.id] = dated
     return dates
+
+
+def held_since(history: list[tuple[int, Any]], holds: Any) -> int | None:
+    """Since when a value has held without a break (the last setting after a clearing)."""
+    since = None
+    for at, value in history:
+        since = (since if since is not None else at) if holds(value) else None
+    return since
 
 
 def _is_two_way(a: Any, now: int) -> bool:
@@ -264,6 +277,26 @@ CASES = {
         },
         50,
     ),
+    "a reference after the win": (
+        "advocate",
+        {
+            "prospect": (2, "observed"),
+            "opportunity": (9, "observed"),
+            "client": (30, "observed"),
+            "advocate": (70, "observed"),
+        },
+        70,
+    ),
+    "a reference cleared and flagged again": (
+        "advocate",
+        {
+            "prospect": (2, "observed"),
+            "opportunity": (9, "observed"),
+            "client": (30, "observed"),
+            "advocate": (65, "observed"),
+        },
+        65,
+    ),
 }
 
 
@@ -287,6 +320,16 @@ def build_cases(world: World) -> tuple[Builder, dict[str, int]]:
     b.deal(p, 9, "presentationscheduled", ((30, "closedwon"),))
     b.at(50)
     world.update("person", p, {"nps": 10, "nps_ms": b.start + 50 * DAY})
+    for case, flagged in (
+        ("a reference after the win", ((70, True),)),
+        ("a reference cleared and flagged again", ((45, True), (50, False), (65, True))),
+    ):
+        p = ids[case]
+        b.reply(p, 2)
+        b.deal(p, 9, "presentationscheduled", ((30, "closedwon"),))
+        for day, value in flagged:
+            b.at(day)
+            world.update("person", p, {"is_reference": value})
     world.clock = lambda: int(datetime.now(UTC).timestamp() * 1000)
     return b, ids
 

@@ -144,6 +144,20 @@ class Mirror:
         if newly_gone:  # their ledger evidence, writes, and the copies of the state
             self.erase(newly_gone, ())
 
+    def contacts(self, ids: Sequence[str]) -> dict[str, Contact]:
+        """The live contacts the mirror holds among ``ids``, as last pulled."""
+        found: dict[str, Contact] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id, data FROM contacts WHERE is_deleted = 0 AND id IN ({marks})", chunk
+            )
+            for record_id, data in rows:
+                found[record_id] = codec.decode_contact(record_id, data)
+        return found
+
     def live_ids(self, kind: str, ids: Sequence[str]) -> list[str]:
         """Which of ``ids`` of a kind (contacts, deals) the mirror holds and are not deleted."""
         return self._live(_TABLES[kind], list(ids))

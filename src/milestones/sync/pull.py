@@ -24,6 +24,7 @@ from milestones.mapping.rules import MappingRules
 from milestones.store import codec
 from milestones.store.rows import Cursor
 from milestones.store.sqlite import Store
+from milestones.sync.flag_dates import date_flags
 from milestones.sync.periodic import Periodic
 from milestones.sync.run import Checkpoints, RunOptions, RunReport
 from milestones.text import NAME_LIMIT, printable
@@ -123,12 +124,16 @@ class Puller:
         pull_id = cursor.pull_id or report.run_id
         is_done = False
         has_new_stage = False
+        flags = self._rules.advocate.flag_properties if self._rules is not None else []
         for page in self.connector.pull(kind, window, cursor.resume):
             has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
+            records = page.records
+            if kind == "contacts" and flags:
+                records = date_flags(records, flags, window, self.store, self.connector)
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
-                    page.kind, page.records, page.deleted_ids, pull_id, self.names, page.merges
+                    page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
                 )
                 cursor.resume = page.resume
                 cursor.pages += 1

@@ -151,6 +151,12 @@ class SalesforceConnector:
             following = objects[number + 1] if number + 1 < len(objects) else None
             yield from self._pull_object(kind, sobject, window, after, following)
 
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        """Nothing apart from the pull: field history comes with the people it dates."""
+        return {}
+
     def deleted(self, kind: RecordKind, start: datetime, end: datetime) -> DeletedRecords:
         """The ids of ``kind`` deleted in [start, end), from the org's delete log
         (``deleted.read_deleted``); one request per sObject."""

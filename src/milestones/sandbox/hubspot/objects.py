@@ -18,6 +18,7 @@ from typing import Any
 
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot.assoc import inline
+from milestones.sandbox.hubspot.history import render_history
 from milestones.sandbox.hubspot.portal import Portal
 from milestones.sandbox.hubspot.props import OBJECT_TYPES, SINGULAR, default_properties, iso
 from milestones.sandbox.hubspot.rules import Violation
@@ -37,12 +38,7 @@ def _record(srv: Portal, kind: str, rec: Any, names: list[str], req: Request) ->
     out = render(srv.world, kind, rec, names)
     history = req.params("propertiesWithHistory")
     if history:
-        rendered = render(srv.world, kind, rec, history)["properties"]
-        out["propertiesWithHistory"] = {
-            n: [{"value": v, "timestamp": iso(rec.touched), "sourceType": "API"}]
-            for n, v in rendered.items()
-            if v is not None
-        }
+        out["propertiesWithHistory"] = render_history(srv.world, kind, rec, history)
     assoc = req.params("associations")
     if assoc:
         links = inline(srv.world, kind, rec, assoc)
@@ -278,6 +274,9 @@ def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -
         )
         errors.append(err.batch_error("OBJECT_NOT_FOUND", message, missing))
     results = [render(srv.world, kind, r, names) for r in found]
+    if history:
+        for result, rec in zip(results, found, strict=True):
+            result["propertiesWithHistory"] = render_history(srv.world, kind, rec, history)
     return _batch_response(results, errors, started, version)
 
 
