@@ -408,3 +408,63 @@ def test_salesforce_history_access_revoked_after_describe_is_described_again(
         box.server.stop()
     opportunity = next(e for e in evidence if e["milestone"] == "opportunity")
     assert (opportunity["on"], opportunity["basis"]) == (b.day(20), "observed")  # kept
+
+
+def _history_reads(box: Sandbox) -> int:
+    """HubSpot batch reads of contacts that asked for property history."""
+    return int(box.server.stats()["history_reads"].get("contacts", 0))
+
+
+def test_hubspot_reads_flag_history_on_the_first_sync_only(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = open_box("hubspot", tmp_path, contacts=60)
+    for name, value in box.env.items():
+        env.setenv(name, value)
+    try:
+        _, ids = build_cases(box.world)
+        flagged = [p for p in box.world.iter("person") if p.is_reference and not p.archived]
+        assert box.run("fields", "--create") == 0
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # the first sync: one history read per 50 flagged people
+        first = _history_reads(box)
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # no CRM change
+        unchanged = _history_reads(box)
+        pid = ids["created already won"]
+        box.world.update("person", pid, {"is_reference": True})  # flagged now
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # the modified time dates it: no history read
+        newly = _history_reads(box)
+        shown = run_json(box, capsys, "explain", str(pid))
+    finally:
+        box.server.stop()
+    assert (first, unchanged, newly) == (-(-len(flagged) // 50), 0, 0)
+    advocate = next(e for e in shown["evidence"] if e["milestone"] == "advocate")
+    assert (advocate["on"], advocate["basis"]) == (date.today().isoformat(), "observed")
+    assert advocate["rule"] == "flag:reference_customer"
+
+
+def test_salesforce_reads_contact_history_where_the_org_tracks_it_at_no_extra_call(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls, advocate = {}, {}
+    for tracked in (True, False):
+        box = open_box("salesforce", tmp_path / str(tracked), contacts=60, field_history=tracked)
+        for name, value in box.env.items():
+            env.setenv(name, value)
+        try:
+            b, ids = build_cases(box.world)
+            pid = ids["a reference after the win"]
+            assert box.run("fields", "--create") == 0
+            calls[tracked] = [run_json(box, capsys, "sync", "--full")["api_calls"]]
+            calls[tracked].append(run_json(box, capsys, "sync")["api_calls"])  # no CRM change
+            evidence = run_json(box, capsys, "explain", _record_id(box, pid))["evidence"]
+            advocate[tracked] = next(
+                (e["on"], e["basis"]) for e in evidence if e["milestone"] == "advocate"
+            )
+        finally:
+            box.server.stop()
+    assert calls[True] == calls[False]
+    assert advocate[True] == (b.day(70), "observed")  # flagged on day 70
+    assert advocate[False] == (b.day(30), "inferred")  # untracked: the client date

@@ -50,6 +50,8 @@ def _record(srv: Portal, kind: str, rec: Any, names: list[str], req: Request) ->
 def list_page(srv: Portal, req: Request, kind: str) -> Response:
     limit = to_int(req.param("limit"), 10)
     cap = HISTORY_MAX if req.params("propertiesWithHistory") else LIST_MAX
+    if req.params("propertiesWithHistory"):
+        srv.count_history_read(kind)
     limit = max(1, min(limit, cap))
     after = to_int(req.param("after"), 0)
     if not (req.param("after") or "0").isdigit():  # only cursors this server handed out
@@ -254,6 +256,8 @@ def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -
     too_many = _too_many(len(inputs), HISTORY_MAX if history else BATCH_MAX)
     if too_many:
         return too_many
+    if history:
+        srv.count_history_read(kind)
     names = body.get("properties") or list(default_properties(kind))
     archived = req.flag("archived")
     found, missing = [], []
