@@ -1,0 +1,109 @@
+"""Advocacy flags dated at the least API cost: the mirror, the modified time, else history.
+
+A real state (SQLite) holds what earlier pulls saw; the connector here answers only
+``property_history`` and counts each time it is asked (the CRM's side of it is tested through
+the real client libraries in tests/e2e/test_dated_history_e2e.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from milestones.connectors.base import Connector, Window
+from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
+from milestones.mapping.records import Contact
+from milestones.store.sqlite import Store
+from milestones.sync.flag_dates import date_flags
+
+FLAG = "reference_customer"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SET = NOW - timedelta(days=40)  # when the CRM's history says the flag was set
+
+
+class HistoryCRM:
+    """Answers ``property_history`` from a fixed history and remembers who was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        self.asked.append(list(ids))
+        changes = [(SET - timedelta(days=9), "true"), (SET - timedelta(days=5), ""), (SET, "true")]
+        return {i: {FLAG: list(changes)} for i in ids}
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "state.db") as s:
+        yield s
+
+
+def person(flagged: bool, modified: datetime, **dates: datetime) -> Contact:
+    return Contact(
+        "c1",
+        created_at=NOW - timedelta(days=400),
+        modified_at=modified,
+        properties={FLAG: "true" if flagged else None},
+        property_set_at=dates,
+    )
+
+
+def dated(
+    state: Store, before: Contact | None, now: Contact, window: Window
+) -> tuple[datetime | None, int]:
+    if before is not None:
+        with state.transaction():
+            state.mirror.apply_page("contacts", [before], [], 1, HUBSPOT_FIELD_NAMES)
+    crm = HistoryCRM()
+    records = date_flags([now], [FLAG], window, state, cast(Connector, crm))
+    contact = records[0]
+    assert isinstance(contact, Contact)
+    return contact.property_set_at.get(FLAG), len(crm.asked)
+
+
+FULL = Window(None, NOW)
+SHORT = Window(NOW - timedelta(minutes=20), NOW)
+LONG = Window(NOW - timedelta(days=3), NOW)
+MODIFIED = NOW - timedelta(minutes=5)
+
+
+def test_a_first_sync_reads_the_history_and_dates_from_the_last_setting(state: Store) -> None:
+    assert dated(state, None, person(True, MODIFIED), FULL) == (SET, 1)
+
+
+def test_a_flag_already_dated_keeps_its_date_without_a_call(state: Store) -> None:
+    before = person(True, NOW - timedelta(days=2), **{FLAG: SET})
+    assert dated(state, before, person(True, MODIFIED), FULL) == (SET, 0)
+    assert dated(state, before, person(True, MODIFIED), SHORT) == (SET, 0)
+
+
+def test_a_flag_newly_set_in_a_short_window_is_dated_by_the_modified_time(state: Store) -> None:
+    before = person(False, NOW - timedelta(days=2))
+    assert dated(state, before, person(True, MODIFIED), SHORT) == (MODIFIED, 0)
+
+
+def test_a_flag_newly_set_in_a_long_window_reads_the_history(state: Store) -> None:
+    before = person(False, NOW - timedelta(days=5))
+    assert dated(state, before, person(True, MODIFIED), LONG) == (SET, 1)
+
+
+def test_an_undated_flag_is_read_on_full_pulls_only(state: Store) -> None:
+    before = person(True, NOW - timedelta(days=2))  # kept by a release that read no history
+    assert dated(state, before, person(True, MODIFIED), SHORT) == (None, 0)
+    assert dated(state, before, person(True, MODIFIED), FULL) == (SET, 1)
+
+
+def test_a_date_the_pull_brought_is_taken_as_is(state: Store) -> None:
+    brought = NOW - timedelta(days=3)
+    assert dated(state, None, person(True, MODIFIED, **{FLAG: brought}), FULL) == (brought, 0)
+
+
+def test_an_unset_flag_asks_for_nothing(state: Store) -> None:
+    assert dated(state, None, person(False, MODIFIED), FULL) == (None, 0)
