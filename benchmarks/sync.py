@@ -44,6 +44,7 @@ from typing import Any
 from benchmarks import baseline
 from benchmarks.common import (
     Floor,
+    add_history_floor,
     add_write_floor,
     changed_objects,
     hubspot_floor,
@@ -157,6 +158,7 @@ def measure_run(
     config: Path,
     env: dict[str, str],
     profile: Path | None = None,
+    flags: bool = False,
 ) -> dict[str, Any]:
     """One ``milestones sync --json`` in a child process, beside its floor."""
     folder = config.parent
@@ -167,6 +169,8 @@ def measure_run(
     # The stage catalogue is read on full runs; the others, minutes later, use the kept one.
     until = datetime.now(UTC) + timedelta(days=1)
     floor = read_floor(provider, world, server, since, until, catalogue=name == "full")
+    if flags and provider == "hubspot" and since is None:
+        add_history_floor(floor, world)
     server.reset_stats()
     argv = worker_argv(config, "sync", "--json", profile=profile)
     child = run_child(argv, env, folder, name)
@@ -238,7 +242,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.prof"
-            result = measure_run(name, args.provider, world, server, config, env, profile)
+            result = measure_run(
+                name, args.provider, world, server, config, env, profile, args.flags
+            )
             result["changed_contacts"] = changed
             runs.append(result)
             _progress(result)

@@ -8,6 +8,7 @@ the real client libraries in tests/e2e/test_dated_history_e2e.py).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -18,7 +19,7 @@ from milestones.connectors.base import Connector, Window
 from milestones.connectors.hubspot.settings import HUBSPOT_FIELD_NAMES
 from milestones.mapping.records import Contact
 from milestones.store.sqlite import Store
-from milestones.sync.flag_dates import date_flags
+from milestones.sync.flag_dates import add_pending, date_flags, read_pending
 
 FLAG = "reference_customer"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -58,14 +59,19 @@ def person(flagged: bool, modified: datetime, **dates: datetime) -> Contact:
 def dated(
     state: Store, before: Contact | None, now: Contact, window: Window
 ) -> tuple[datetime | None, int]:
+    """The flag's date as the state holds it after the page ``now`` was pulled, and how many
+    history reads that took."""
     if before is not None:
         with state.transaction():
             state.mirror.apply_page("contacts", [before], [], 1, HUBSPOT_FIELD_NAMES)
     crm = HistoryCRM()
-    records = date_flags([now], [FLAG], window, state, cast(Connector, crm))
-    contact = records[0]
-    assert isinstance(contact, Contact)
-    return contact.property_set_at.get(FLAG), len(crm.asked)
+    records, unread = date_flags([now], [FLAG], window, state)
+    with state.transaction():
+        state.mirror.apply_page("contacts", records, [], 2, HUBSPOT_FIELD_NAMES)
+        add_pending(state, unread)
+    read_pending(state, cast(Connector, crm), [FLAG])
+    stored = state.mirror.contacts([now.id])[now.id]
+    return stored.property_set_at.get(FLAG), len(crm.asked)
 
 
 FULL = Window(None, NOW)
@@ -107,3 +113,21 @@ def test_a_date_the_pull_brought_is_taken_as_is(state: Store) -> None:
 
 def test_an_unset_flag_asks_for_nothing(state: Store) -> None:
     assert dated(state, None, person(False, MODIFIED), FULL) == (None, 0)
+
+
+def test_history_is_read_once_for_the_flagged_people_of_every_page(state: Store) -> None:
+    crm = HistoryCRM()
+    for page in range(3):  # a pull of three pages, two flagged people on each
+        people = [replace(person(True, MODIFIED), id=f"p{page}-{n}") for n in range(2)] + [
+            replace(person(False, MODIFIED), id=f"p{page}-x")
+        ]
+        records, unread = date_flags(people, [FLAG], FULL, state)
+        with state.transaction():
+            state.mirror.apply_page("contacts", records, [], 1, HUBSPOT_FIELD_NAMES)
+            add_pending(state, unread)
+    assert read_pending(state, cast(Connector, crm), [FLAG]) == 6
+    assert len(crm.asked) == 1 and len(crm.asked[0]) == 6
+    assert read_pending(state, cast(Connector, crm), [FLAG]) == 0  # nothing left pending
+    stored = state.mirror.contacts(["p1-0", "p1-x"])
+    assert stored["p1-0"].property_set_at == {FLAG: SET}
+    assert stored["p1-x"].property_set_at == {}

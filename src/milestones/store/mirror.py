@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from milestones.mapping.fields import PERSON_FIELDS, FieldKey
@@ -157,6 +158,20 @@ class Mirror:
             for record_id, data in rows:
                 found[record_id] = codec.decode_contact(record_id, data)
         return found
+
+    def set_property_dates(self, dated: Mapping[str, Mapping[str, datetime]]) -> None:
+        """Add property dates (``Contact.property_set_at``) to live contacts, marking them dirty."""
+        found = self.contacts(list(dated))
+        rows = []
+        for record_id, contact in found.items():
+            dates = {**contact.property_set_at, **dated[record_id]}
+            rows.append((codec.encode_contact(replace(contact, property_set_at=dates)), record_id))
+        if rows:
+            self.db.executemany("UPDATE contacts SET data = ? WHERE id = ?", rows)
+            self.db.executemany(
+                "INSERT INTO dirty (contact_id) VALUES (?) ON CONFLICT (contact_id) DO NOTHING",
+                [(record_id,) for _data, record_id in rows],
+            )
 
     def live_ids(self, kind: str, ids: Sequence[str]) -> list[str]:
         """Which of ``ids`` of a kind (contacts, deals) the mirror holds and are not deleted."""

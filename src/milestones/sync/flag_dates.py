@@ -14,11 +14,17 @@ value alone does not say. The date comes, in order of cost:
    ``sync --full``, ``backfill --rebuild-history``) for flags not yet dated, and on an
    incremental run whose window is too long for the modified time to date a new flag.
 
-A flag no step dates stays dated by the client date, inferred.
+Steps 1-3 happen page by page (``date_flags``). Step 4 is gathered across the whole pull, so
+a first sync spends one call per 50 flagged people, not one per page that has one: each
+page's transaction adds its undated people to a list the state keeps (``PENDING``), and
+``read_pending`` reads their history once the pull has ended (or, after a crash, at the end
+of the next pull) and stores the dates. A flag no step dates stays dated by the client date,
+inferred.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -30,16 +36,14 @@ from milestones.mapping.records import Contact
 from milestones.store.sqlite import Store
 
 PRECISE = timedelta(days=1)  # a modified time within this of the window's start dates a flag
+PENDING = "flag_history_pending"  # meta key: ids of people whose flags await their history
 
 
 def date_flags(
-    records: Sequence[Record],
-    flags: Sequence[str],
-    window: Window,
-    store: Store,
-    connector: Connector,
-) -> list[Record]:
-    """``records`` with each set flag of each contact dated where it can be (steps above)."""
+    records: Sequence[Record], flags: Sequence[str], window: Window, store: Store
+) -> tuple[list[Record], list[str]]:
+    """``records`` with each set flag dated where no call is needed (steps 1-3 above), and
+    the ids of the people whose flags need their history read (step 4)."""
     flagged = [
         r
         for r in records
@@ -48,30 +52,54 @@ def date_flags(
         and any(is_flag_set(r.properties.get(f)) for f in flags)
     ]
     if not flagged:
-        return list(records)
+        return list(records), []
     prior = store.mirror.contacts([c.id for c in flagged])
     known: dict[str, dict[str, datetime]] = {}
-    unread: dict[str, list[str]] = {}
+    unread: list[str] = []
     for contact in flagged:
         dates = known[contact.id] = dict(contact.property_set_at)
+        is_read = False
         for flag in flags:
             if flag in dates or not is_flag_set(contact.properties.get(flag)):
                 continue
-            found, is_read = _without_history(contact, prior.get(contact.id), flag, window)
+            found, must_read = _without_history(contact, prior.get(contact.id), flag, window)
             if found is not None:
                 dates[flag] = found
-            elif is_read:
-                unread.setdefault(contact.id, []).append(flag)
-    if unread:
-        names = sorted({f for wanted in unread.values() for f in wanted})
-        history = connector.property_history(sorted(unread), names)
-        for contact_id, wanted in unread.items():
-            changes = history.get(contact_id, {})
-            for flag in wanted:
-                since = held_since(changes.get(flag, ()), is_flag_set)
-                if since is not None:
-                    known[contact_id][flag] = since
-    return [_dated(r, known) for r in records]
+            is_read = is_read or must_read
+        if is_read:
+            unread.append(contact.id)
+    return [_dated(r, known) for r in records], unread
+
+
+def add_pending(store: Store, ids: Sequence[str]) -> None:
+    """Remember ``ids`` for ``read_pending``; call inside the page's transaction."""
+    if ids:
+        pending = _pending(store)
+        store.set_meta(PENDING, json.dumps(sorted({*pending, *ids})))
+
+
+def read_pending(store: Store, connector: Connector, flags: Sequence[str]) -> int:
+    """Read the pending people's flag history in one go and store the dates; how many
+    people got one."""
+    pending = _pending(store)
+    if not pending:
+        return 0
+    history = connector.property_history(pending, flags) if flags else {}
+    dated: dict[str, dict[str, datetime]] = {}
+    for contact_id, changes in history.items():
+        for flag in flags:
+            since = held_since(changes.get(flag, ()), is_flag_set)
+            if since is not None:
+                dated.setdefault(contact_id, {})[flag] = since
+    with store.transaction():
+        store.mirror.set_property_dates(dated)
+        store.set_meta(PENDING, None)
+    return len(dated)
+
+
+def _pending(store: Store) -> list[str]:
+    text = store.get_meta(PENDING)
+    return [str(i) for i in json.loads(text)] if text else []
 
 
 def _without_history(
