@@ -1,3 +1,3 @@
 """crm-milestones: the four sales milestones, derived from your CRM and written back."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -5,7 +5,9 @@ reach it, after an exponential delay of known mean; of the rest a known share is
 after its own delay, and the others wait for ever. People are created evenly over the three
 years before ``TODAY``; nothing after ``TODAY`` has happened. The state is written through
 the Store API the way a sync leaves it: contacts in the mirror, derived results, the ledger.
-Open deals of people at opportunity carry stage probabilities set too high on purpose.
+Everyone who reached opportunity has a deal that entered "Proposal" that day and "Won" the
+day they became a client (or "Lost" the day they were disqualified); the Proposal stage's
+probability is set too high on purpose.
 
 The true chance of converting within ``d`` whole days of reaching a step is
 ``conversion * (1 - exp(-(d + 1) / delay))`` (delays are counted in whole days).
@@ -29,6 +31,7 @@ STEPS = (Milestone.TARGET, Milestone.PROSPECT, Milestone.OPPORTUNITY, Milestone.
 STAGES = [
     Stage("proposal", "Proposal", "default", probability=0.8, display_order=0),
     Stage("closedwon", "Won", "default", is_closed=True, is_won=True, display_order=1),
+    Stage("closedlost", "Lost", "default", is_closed=True, probability=0.0, display_order=2),
 ]
 
 
@@ -110,17 +113,8 @@ def write_world(
             )
         )
         results.append(Derived(pid, milestone, reached, is_disqualified=lost_on is not None))
-        if milestone is Milestone.OPPORTUNITY and lost_on is None:
-            deals.append(
-                Deal(
-                    f"d{n:06d}",
-                    stage_id="proposal",
-                    pipeline_id="default",
-                    is_closed=False,
-                    amount=1000.0,
-                    contact_ids=(pid,),
-                )
-            )
+        if Milestone.OPPORTUNITY in reached:
+            deals.append(_deal(n, pid, reached, lost_on))
     with store.transaction():
         store.mirror.replace_stages(STAGES)
         store.mirror.apply_page("contacts", contacts, [], 1, {})
@@ -128,3 +122,25 @@ def write_world(
         store.people.save_people(results, [c.id for c in contacts])
         store.ledger.add(ledger)
     return store
+
+
+def _deal(n: int, pid: str, reached: dict[Milestone, Evidence], lost_on: date | None) -> Deal:
+    """The person's deal: opened in Proposal on the opportunity day, then won or lost."""
+    entered = {"proposal": _noon(reached[Milestone.OPPORTUNITY].on)}
+    if Milestone.CLIENT in reached:
+        entered["closedwon"] = _noon(reached[Milestone.CLIENT].on)
+    elif lost_on is not None:
+        entered["closedlost"] = _noon(lost_on)
+    stage = list(entered)[-1]  # the last entered, even on the day it opened
+    return Deal(
+        f"d{n:06d}",
+        stage_id=stage,
+        pipeline_id="default",
+        is_closed=stage != "proposal",
+        is_won=stage == "closedwon",
+        amount=1000.0,
+        created_at=entered["proposal"],
+        stage_changed_at=entered[stage],
+        stage_entered=entered,
+        contact_ids=(pid,),
+    )

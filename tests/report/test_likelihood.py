@@ -121,6 +121,26 @@ def test_the_backtest_predicts_what_the_ledger_then_shows(likelihood: Likelihood
             assert abs(band.predicted - band.actual) / band.count < 0.05
 
 
+def test_the_stage_probabilities_are_backtested_beside_ours_on_the_same_deals(
+    likelihood: Likelihood,
+) -> None:
+    test = likelihood.stage_backtest
+    # Every deal open on the cutoff day stood in Proposal (80%) with its person waiting at
+    # opportunity; the world's opportunities win about a third of the time within 90 days.
+    assert test.deals > 100 and set(test.by_stage) == {"proposal"}
+    assert not any(test.left_out.values())
+    assert test.stages.predicted == pytest.approx(0.8 * test.deals)
+    spread = 3 * (test.ours.predicted * (1 - test.ours.predicted / test.deals)) ** 0.5
+    assert abs(test.ours.predicted - test.won) <= spread
+    assert test.won < test.stages.predicted / 1.5
+    assert test.ours.squared_error < test.stages.squared_error
+    row = test.by_stage["proposal"]
+    assert (row.deals, row.won) == (test.deals, test.won)
+    view = likelihood.as_dict()["backtest"]["stage_probabilities"]
+    assert view["ours"]["brier"] < view["stage_probabilities"]["brier"]
+    assert view["by_stage"][0]["stage"] == "Proposal"
+
+
 def test_too_little_history_is_said_instead_of_a_number(tmp_path: Path) -> None:
     with write_world(tmp_path / "small.db", 120) as small:
         found = build_likelihood(small, TODAY, min_sample=40, backtest_days=180)

@@ -125,6 +125,14 @@ def test_curves_and_figures_match_the_json(tmp_path: Path) -> None:
     assert parsed.found["likelihood.backtest.overall.brier"]["text"] == str(overall["brier"])
     org = data["forecast"]["org"]["client"]["expected"]
     assert parsed.found["likelihood.forecast.org.client.expected"]["text"] == f"{org:.1f}"
+    # So are the stage probabilities' side of the backtest and ours beside it.
+    stages = data["backtest"]["stage_probabilities"]
+    key = "likelihood.backtest.stage_probabilities"
+    assert parsed.found[f"{key}.deals"]["text"] == str(stages["deals"]) != "0"
+    for side in ("ours", "stage_probabilities"):
+        brier = stages[side]["brier"]
+        assert parsed.found[f"{key}.{side}.brier"]["text"] == str(brier)
+    assert stages["ours"]["brier"] < stages["stage_probabilities"]["brier"]
 
 
 def test_owners_by_name_and_too_little_history_in_every_view(tmp_path: Path) -> None:

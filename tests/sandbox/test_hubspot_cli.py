@@ -84,3 +84,32 @@ def test_every_sandbox_option_has_a_help_text() -> None:
     for param in cli.sandbox.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"sandbox {param.opts[0]} has no help text"
+
+
+def test_known_rates_serves_the_known_rates_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    start = cli._start_hubspot
+
+    def spy(*args: object):
+        seen["server"], lines = start(*args)
+        return seen["server"], lines
+
+    def interrupt(_: float) -> None:
+        url = f"{seen['server'].url}/crm/v3/pipelines/deals"
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer pat-sandbox-0000"})
+        seen["pipelines"] = json.load(urllib.request.urlopen(req))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    monkeypatch.setattr(cli, "_start_hubspot", spy)
+    monkeypatch.setattr(cli.time, "sleep", interrupt)
+    result = CliRunner().invoke(cli.sandbox, ["--contacts", "80", "--known-rates"])
+    assert result.exit_code == 0, result.output
+    assert "80 people at known rates (seed 7)" in result.output
+    assert "reached" in seen["server"].world.meta["known_rates"]
+    stages = {
+        s["id"]: s["metadata"]["probability"]
+        for p in seen["pipelines"]["results"]
+        for s in p["stages"]
+    }
+    assert stages["appointmentscheduled"] == "0.5"  # the admin's guess (the default is 0.2)

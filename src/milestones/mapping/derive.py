@@ -39,6 +39,10 @@ class Derived:
     disqualified_reason: str | None = None
     is_advocate: bool = False
     warnings: tuple[str, ...] = ()
+    # The day the person was first seen disqualified: the record's last change when it was
+    # first read so (the CRM keeps no date for a lead status), kept from then on, so the
+    # worker's own later writes, which move the record's modified time, do not move it.
+    disqualified_on: date | None = None
 
     @property
     def reached_on(self) -> date | None:
@@ -103,6 +107,12 @@ def derive(
     milestone = max(reached, default=Milestone.TARGET)
     is_disqualified, reason = _disqualification(bundle, rules, milestone)
     is_advocate = milestone is Milestone.ADVOCATE and _has_current_advocacy(advocacy, rules, today)
+    disqualified_on = None
+    if is_disqualified:
+        if prior is not None and prior.is_disqualified and prior.disqualified_on is not None:
+            disqualified_on = prior.disqualified_on
+        else:
+            disqualified_on = contact.modified_at.date() if contact.modified_at else today
     return Derived(
         contact_id=contact.id,
         milestone=milestone,
@@ -111,6 +121,7 @@ def derive(
         disqualified_reason=reason,
         is_advocate=is_advocate,
         warnings=tuple(warnings),
+        disqualified_on=disqualified_on,
     )
 
 

@@ -76,6 +76,12 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     help="Salesforce: off refuses SOAP login() as orgs created since Winter '26 do; "
     "no-api-auth refuses it for a user without Use Any API Auth.",
 )
+@click.option(
+    "--known-rates",
+    is_flag=True,
+    help="Serve a world whose people convert at known rates (three cohorts, stage "
+    "probabilities set too high) instead of the demo world: for checking `likelihood`.",
+)
 def sandbox(
     provider: str,
     port: int,
@@ -85,6 +91,7 @@ def sandbox(
     rate_limits: str,
     no_legacy_paths: bool,
     soap_login: str,
+    known_rates: bool,
 ) -> None:
     """Serve a fake CRM with a seeded demo world, for demos, tests and benchmarks.
 
@@ -98,13 +105,17 @@ def sandbox(
       milestones sandbox --provider salesforce --soap-login off
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
       milestones sandbox --no-legacy-paths
+      milestones sandbox --known-rates --contacts 6000
     """
     if no_legacy_paths and provider != "hubspot":
         raise click.UsageError("--no-legacy-paths is for --provider hubspot")
     started = time.perf_counter()
     from milestones.sandbox.world.gen import generate_world  # only when a sandbox starts
+    from milestones.sandbox.world.known_rates import KnownRates
 
-    world = generate_world(seed=seed, contacts=contacts)
+    world = generate_world(
+        seed=seed, contacts=contacts, known_rates=KnownRates() if known_rates else None
+    )
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":
@@ -112,7 +123,8 @@ def sandbox(
     else:
         server, lines = _start_salesforce(world, port, fault_plan, limits, soap_login)
     took = time.perf_counter() - started
-    click.echo(f"{provider} sandbox: {contacts} people (seed {seed}) ready in {took:.1f} s")
+    kind = " at known rates" if known_rates else ""
+    click.echo(f"{provider} sandbox: {contacts} people{kind} (seed {seed}) ready in {took:.1f} s")
     for line in lines:
         click.echo(line)
     if fault_plan.active:

@@ -204,7 +204,8 @@ def encode_derived(d: Derived) -> str:
         + ([1] if e.is_inferred else [])
         for level, e in sorted(d.reached.items())
     ]
-    return _dumps([int(d.milestone), reached, d.is_disqualified, d.is_advocate])
+    disqualified_on = d.disqualified_on.isoformat() if d.disqualified_on else None
+    return _dumps([int(d.milestone), reached, d.is_disqualified, d.is_advocate, disqualified_on])
 
 
 def decode_derived(contact_id: str, text: str | None) -> Derived | None:
@@ -222,6 +223,7 @@ def decode_derived(contact_id: str, text: str | None) -> Derived | None:
         reached=reached,
         is_disqualified=v[2],
         is_advocate=v[3],
+        disqualified_on=date.fromisoformat(v[4]) if len(v) > 4 and v[4] else None,
     )
 
 

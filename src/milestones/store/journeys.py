@@ -9,10 +9,10 @@ the probability the CRM's stage gives them, for the forecast beside the CRM's ow
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from milestones.mapping.records import Milestone
+from milestones.mapping.records import Deal, Milestone, Stage
 from milestones.store import codec
 from milestones.store.dialect import Connection
 
@@ -21,18 +21,20 @@ _CONTACT_OWNER = "$[4]"
 _CONTACT_CREATED = "$[6]"
 _CONTACT_MODIFIED = "$[7]"
 _DERIVED_DISQUALIFIED = "$[2]"
+_DERIVED_DISQUALIFIED_ON = "$[4]"
 
 _JOURNEYS_SQL = f"""
     SELECT c.id, json_extract(c.data, '{_CONTACT_OWNER}'),
         json_extract(c.data, '{_CONTACT_CREATED}'), json_extract(c.data, '{_CONTACT_MODIFIED}'),
-        json_extract(c.derived, '{_DERIVED_DISQUALIFIED}'), l.to_milestone, l.reached_on
+        CAST(json_extract(c.derived, '{_DERIVED_DISQUALIFIED}') AS INTEGER),
+        json_extract(c.derived, '{_DERIVED_DISQUALIFIED_ON}'), l.to_milestone, l.reached_on
     FROM contacts c
     LEFT JOIN ledger l ON l.record_kind = 'contact' AND l.record_id = c.id
     WHERE c.is_deleted = 0 AND c.converted_to IS NULL AND c.derived IS NOT NULL
     ORDER BY c.id
 """
 
-_OPEN_DEALS_SQL = """
+_DEALS_SQL = """
     SELECT d.id, d.data, dc.contact_id
     FROM deals d JOIN deal_contacts dc ON dc.deal_id = d.id
     WHERE d.is_deleted = 0
@@ -44,8 +46,9 @@ _OPEN_DEALS_SQL = """
 class Journey:
     """One live person's milestones by date.
 
-    ``disqualified_on`` is the day the record last changed when it is disqualified: the CRM
-    keeps no date for the lead status, and its change is the last edit in the usual case.
+    ``disqualified_on`` is the day the person was first seen disqualified (the record's last
+    change when first read so: the CRM keeps no date for the lead status), else, for results
+    stored before that day was kept, the record's last change.
     """
 
     person_id: str
@@ -73,29 +76,48 @@ def _day(text: str | None) -> date | None:
 def iter_journeys(db: Connection) -> Iterator[Journey]:
     """Every live, derived person's journey, in id order (streamed)."""
     current: Journey | None = None
-    for pid, owner, created, modified, disqualified, to_milestone, reached_on in db.execute(
-        _JOURNEYS_SQL
-    ):
+    rows = db.execute(_JOURNEYS_SQL)
+    for pid, owner, created, modified, disqualified, since, to_milestone, reached_on in rows:
         if current is None or current.person_id != pid:
             if current is not None:
                 yield current
             current = Journey(pid, owner, _day(created))
             if disqualified:
-                current.disqualified_on = _day(modified) or current.created_on
+                current.disqualified_on = _day(since) or _day(modified) or current.created_on
         if to_milestone and reached_on:
             current.reached[Milestone.parse(to_milestone)] = date.fromisoformat(reached_on[:10])
     if current is not None:
         yield current
 
 
-def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
-    """Every live open deal with its people and its stage's probability (streamed)."""
-    stages = {
+def stage_catalogue(db: Connection) -> dict[str, Stage]:
+    """The CRM's stages as last pulled, by id (labels, closed/won, probabilities)."""
+    return {
         rid: codec.decode_stage(rid, data)
         for rid, data in db.execute("SELECT id, data FROM stages")
     }
+
+
+def iter_deals_with_people(db: Connection) -> Iterator[Deal]:
+    """Every live deal that touches someone, open or closed, with its stage-entry dates and
+    its people in ``contact_ids`` (streamed, in id order): what a replay of the past reads."""
+    current: Deal | None = None
+    people: list[str] = []
+    for deal_id, data, contact_id in db.execute(_DEALS_SQL):
+        if current is None or current.id != deal_id:
+            if current is not None:
+                yield replace(current, contact_ids=tuple(people))
+            current, people = codec.decode_deal(deal_id, data), []
+        people.append(contact_id)
+    if current is not None:
+        yield replace(current, contact_ids=tuple(people))
+
+
+def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
+    """Every live open deal with its people and its stage's probability (streamed)."""
+    stages = stage_catalogue(db)
     current: OpenDeal | None = None
-    for deal_id, data, contact_id in db.execute(_OPEN_DEALS_SQL):
+    for deal_id, data, contact_id in db.execute(_DEALS_SQL):
         if current is None or current.deal_id != deal_id:
             if current is not None:
                 yield current

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from milestones.mapping.derive import Derived
-from milestones.mapping.records import Contact, Deal, Milestone
+from milestones.mapping.records import Contact, Deal, Milestone, Stage
 from milestones.store import codec, journeys
 from milestones.store.dialect import Connection
 from milestones.store.keyset import id_chunks
@@ -199,6 +199,14 @@ class Reporting:
     def iter_open_deals(self) -> Iterator[journeys.OpenDeal]:
         """Every open deal with its amount, its stage's probability and its people."""
         return journeys.iter_open_deals(self.db)
+
+    def iter_deals_with_people(self) -> Iterator[Deal]:
+        """Every live deal with its people and stage-entry dates (the stage backtest)."""
+        return journeys.iter_deals_with_people(self.db)
+
+    def stage_catalogue(self) -> dict[str, Stage]:
+        """The CRM's stages as last pulled, by id."""
+        return journeys.stage_catalogue(self.db)
 
     def count_not_derived(self) -> int:
         """Live people the engine has not derived yet (they wait for the next sync)."""

@@ -62,6 +62,9 @@ class Backtest:
     steps: dict[Milestone, Tally | int] = field(default_factory=dict)
     overall: Tally = field(default_factory=Tally)
     bands: list[Tally] = field(default_factory=lambda: [Tally() for _ in range(BANDS)])
+    # person id -> chance of becoming a client by ``until``, for those waiting at opportunity
+    # on the cutoff day (what the stage backtest sets beside the CRM's stage probabilities)
+    client_chances: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON: steps keyed by the milestone waited at; too little history says n."""
@@ -107,6 +110,8 @@ def run_backtest(
         reached = journey.reached.get(episode.target)
         happened = reached is not None and reached <= until
         plain = curve.within(horizon)
+        if episode.step is Milestone.OPPORTUNITY:
+            result.client_chances[journey.person_id] = chance
         tally.add(chance, happened, plain)
         result.overall.add(chance, happened, plain)
         result.bands[min(int(chance * BANDS), BANDS - 1)].add(chance, happened, plain)

@@ -26,6 +26,7 @@ from milestones.report.likelihood.forecast import (
     person_chance,
     won_amount,
 )
+from milestones.report.likelihood.stage_backtest import StageBacktest, backtest_stages
 from milestones.store.sqlite import Store
 
 CURVE_DAYS, CURVE_STEP = 360, 10
@@ -51,6 +52,7 @@ class Likelihood:
     people: dict[str, PersonChance]
     won: WonAmount
     backtest: Backtest
+    stage_backtest: StageBacktest
 
     def as_dict(self, owner_names: dict[str, str] | None = None) -> dict[str, Any]:
         """The JSON form (owners by name where one is known)."""
@@ -76,7 +78,8 @@ class Likelihood:
                 "not_estimated": {m.label: n for m, n in self.forecast.not_estimated.items()},
             },
             "won_amount": self.won.as_dict(),
-            "backtest": self.backtest.as_dict(),
+            "backtest": self.backtest.as_dict()
+            | {"stage_probabilities": self.stage_backtest.as_dict()},
         }
 
 
@@ -133,7 +136,14 @@ def build_likelihood(store: Store, as_of: date, min_sample: int, backtest_days: 
     result, people = forecast(waiting, curves)
     won = won_amount(store.reporting.iter_open_deals(), people)
     backtest = run_backtest(journeys, as_of - timedelta(days=backtest_days), HORIZON, min_sample)
-    return Likelihood(as_of, min_sample, curves, result, people, won, backtest)
+    stages = backtest_stages(
+        store.reporting.iter_deals_with_people(),
+        store.reporting.stage_catalogue(),
+        backtest.cutoff,
+        backtest.until,
+        backtest.client_chances,
+    )
+    return Likelihood(as_of, min_sample, curves, result, people, won, backtest, stages)
 
 
 def likelihood_section(

@@ -146,4 +146,47 @@ def _backtest(test: dict[str, Any]) -> str:
         for b in test["calibration"]
     ]
     parts.append(_table(["predicted chance", "people", "predicted", "actual"], bands))
+    if "stage_probabilities" in test:
+        parts.append(_stage_backtest(test["stage_probabilities"]))
+    return "\n".join(parts)
+
+
+def _stage_backtest(test: dict[str, Any]) -> str:
+    """Ours beside the CRM's stage probabilities on the deals open on the cutoff day."""
+    key = "likelihood.backtest.stage_probabilities"
+    left = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in test["left_out"].items() if n)
+    parts = [
+        "<h3>Open deals on the cutoff day: won within 90 days? Ours beside the stage "
+        "probabilities</h3>",
+        f"<p>{_num(f'{key}.deals', str(test['deals']))} deals scored, "
+        f"{_num(f'{key}.won', str(test['won']))} won"
+        + (f' <span class="muted">(left out: {escape(left)})</span>' if left else "")
+        + "</p>",
+    ]
+    rows = []
+    for side, label in (("ours", "ours"), ("stage_probabilities", "stage probabilities")):
+        score = test[side]
+        brier = "" if score["brier"] is None else str(score["brier"])
+        rows.append(
+            [
+                escape(label),
+                _num(f"{key}.{side}.predicted", f"{score['predicted']:.1f}"),
+                str(test["won"]),
+                _num(f"{key}.{side}.brier", brier),
+            ]
+        )
+    parts.append(_table(["forecast", "predicted wins", "actual", "Brier"], rows))
+    stages = [
+        [
+            escape(row["stage"]),
+            _pct(row["probability"]),
+            str(row["deals"]),
+            f"{row['probability'] * row['deals']:.1f}",
+            f"{row['ours_predicted']:.1f}",
+            str(row["won"]),
+        ]
+        for row in test["by_stage"]
+    ]
+    head = ["stage on the cutoff day", "probability", "deals", "by stage", "ours", "won"]
+    parts.append(_table(head, stages))
     return "\n".join(parts)

@@ -78,4 +78,25 @@ def _backtest_lines(view: dict[str, Any]) -> list[str]:
         lines.append(
             f"      {band['band']:>8}: {band['people']}, {band['predicted']:.1f}, {band['actual']}"
         )
+    if "stage_probabilities" in view:
+        lines += _stage_lines(view["stage_probabilities"])
+    return lines
+
+
+def _stage_lines(view: dict[str, Any]) -> list[str]:
+    """Ours beside the CRM's stage probabilities, on the deals open on the cutoff day."""
+    left = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in view["left_out"].items() if n)
+    head = f"    open deals on the cutoff day, won within 90 days: {view['won']} of {view['deals']}"
+    lines = [head + (f" (left out: {left})" if left else "")]
+    for side, label in (("ours", "ours"), ("stage_probabilities", "stage probabilities")):
+        score = view[side]
+        lines.append(
+            f"      {label:<20} predicted {score['predicted']:.1f}; Brier {score['brier']}"
+        )
+    for row in view["by_stage"]:
+        lines.append(
+            f"      stage {row['stage']} at {_percent(row['probability'])}: {row['deals']} deals, "
+            f"by stage {row['probability'] * row['deals']:.1f}, ours {row['ours_predicted']:.1f}, "
+            f"won {row['won']}"
+        )
     return lines

@@ -29,6 +29,7 @@ import time
 from datetime import UTC, datetime
 
 from milestones.sandbox.world.flag_dates import date_flags
+from milestones.sandbox.world.known_rates import KnownRates, generate_known_rates_world
 from milestones.sandbox.world.records import Pipeline
 from milestones.sandbox.world.stage_paths import walk_stages
 from milestones.sandbox.world.store import Activity, Company, Deal, Owner, Person, World, kind_of
@@ -59,11 +60,23 @@ YEAR = 365 * DAY
 
 
 def generate_world(
-    seed: int = 7, contacts: int = 500, anchor_ms: int | None = None, bulk_edit_share: float = 0.05
+    seed: int = 7,
+    contacts: int = 500,
+    anchor_ms: int | None = None,
+    bulk_edit_share: float = 0.05,
+    known_rates: KnownRates | None = None,
 ) -> World:
-    """Build the demo world: ``contacts`` people and everything around them."""
+    """Build the demo world: ``contacts`` people and everything around them.
+
+    ``known_rates``: instead, a world whose people move through the milestones at those
+    rates (see ``known_rates``), for checking the likelihood against the truth.
+    """
     started = time.perf_counter()
     anchor = ANCHOR_MS if anchor_ms is None else anchor_ms
+    if known_rates is not None:
+        world = generate_known_rates_world(seed, contacts, anchor, known_rates)
+        world.meta["generated_in_s"] = round(time.perf_counter() - started, 3)
+        return world
     world = World(seed=seed, anchor_ms=anchor)
     gen = _Generator(world, random.Random(f"milestones-sandbox:{seed}:{contacts}"), anchor)
     collecting = gc.isenabled()
