@@ -471,3 +471,36 @@ def test_salesforce_reads_contact_history_where_the_org_tracks_it_at_no_extra_ca
     assert calls[True] == calls[False]
     assert advocate[True] == (b.day(70), "observed")  # flagged on day 70
     assert advocate[False] == (b.day(30), "inferred")  # untracked: the client date
+
+
+def test_rebuild_history_reads_the_flags_history_again_and_redates_the_advocate(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = open_box("hubspot", tmp_path, contacts=60)
+    for name, value in box.env.items():
+        env.setenv(name, value)
+    try:
+        b, ids = build_cases(box.world)
+        pid = ids["a reference after the win"]
+        hidden = box.world.changes.pop(pid)  # the first sync sees no setting of the flag
+        assert box.run("fields", "--create") == 0
+        assert box.run("sync") == 0
+        before = run_json(box, capsys, "explain", str(pid))
+        box.world.changes[pid] = hidden
+        box.server.reset_stats()
+        rebuilt = run_json(box, capsys, "backfill", "--rebuild-history")
+        reads = _history_reads(box)
+        after = run_json(box, capsys, "explain", str(pid))
+        written = str(box.value("person", pid, "milestone_date"))[:10]
+        flagged = [p for p in box.world.iter("person") if p.is_reference and not p.archived]
+    finally:
+        box.server.stop()
+
+    def advocate(shown: dict[str, Any]) -> tuple[str, str]:
+        found = next(e for e in shown["evidence"] if e["milestone"] == "advocate")
+        return found["on"], found["basis"]
+
+    assert advocate(before) == (b.day(30), "inferred")  # set since its creation: the win
+    assert advocate(after) == (b.day(70), "observed")
+    assert written == b.day(70) and rebuilt["redated"] >= 1
+    assert reads == -(-len(flagged) // 50)  # every flag read again, 50 people a call

@@ -106,6 +106,14 @@ def test_an_undated_flag_is_read_on_full_pulls_only(state: Store) -> None:
     assert dated(state, before, person(True, MODIFIED), FULL) == (SET, 1)
 
 
+def test_a_rebuild_reads_even_a_dated_flag_again(state: Store) -> None:
+    before = person(True, NOW - timedelta(days=2), **{FLAG: NOW - timedelta(days=90)})
+    with state.transaction():
+        state.mirror.apply_page("contacts", [before], [], 1, HUBSPOT_FIELD_NAMES)
+    _, unread = date_flags([person(True, MODIFIED)], [FLAG], FULL, state, rebuild=True)
+    assert unread == ["c1"]
+
+
 def test_a_date_the_pull_brought_is_taken_as_is(state: Store) -> None:
     brought = NOW - timedelta(days=3)
     assert dated(state, None, person(True, MODIFIED, **{FLAG: brought}), FULL) == (brought, 0)

@@ -11,7 +11,8 @@ value alone does not say. The date comes, in order of cost:
    the flag was set inside that span, so the modified time dates it to the day, observed;
 4. from the CRM's property history (``Connector.property_history``: HubSpot's batch read
    with ``propertiesWithHistory``, 50 records a call) on full pulls (the first sync,
-   ``sync --full``, ``backfill --rebuild-history``) for flags not yet dated, and on an
+   ``sync --full``) for flags not yet dated, on ``backfill --rebuild-history`` for every
+   flag (its dates are re-read from the CRM, as the deals' stage histories are), and on an
    incremental run whose window is too long for the modified time to date a new flag.
 
 Steps 1-3 happen page by page (``date_flags``). Step 4 is gathered across the whole pull, so
@@ -40,10 +41,15 @@ PENDING = "flag_history_pending"  # meta key: ids of people whose flags await th
 
 
 def date_flags(
-    records: Sequence[Record], flags: Sequence[str], window: Window, store: Store
+    records: Sequence[Record],
+    flags: Sequence[str],
+    window: Window,
+    store: Store,
+    rebuild: bool = False,
 ) -> tuple[list[Record], list[str]]:
     """``records`` with each set flag dated where no call is needed (steps 1-3 above), and
-    the ids of the people whose flags need their history read (step 4)."""
+    the ids of the people whose flags need their history read (step 4). ``rebuild``
+    (``backfill --rebuild-history``): dates the state kept are read again from the CRM."""
     flagged = [
         r
         for r in records
@@ -53,7 +59,7 @@ def date_flags(
     ]
     if not flagged:
         return list(records), []
-    prior = store.mirror.contacts([c.id for c in flagged])
+    prior = {} if rebuild else store.mirror.contacts([c.id for c in flagged])
     known: dict[str, dict[str, datetime]] = {}
     unread: list[str] = []
     for contact in flagged:

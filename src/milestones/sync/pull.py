@@ -130,7 +130,8 @@ class Puller:
             records: list[Record] = list(page.records)
             unread: list[str] = []
             if kind == "contacts" and flags:
-                records, unread = date_flags(records, flags, window, self.store)
+                rebuild = options.rebuild_history
+                records, unread = date_flags(records, flags, window, self.store, rebuild)
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
