@@ -115,6 +115,17 @@ def salesforce_floor(
     )
 
 
+def add_history_floor(floor: Floor, world: World) -> Floor:
+    """HubSpot's first sync with advocacy flags configured: the flagged people's property
+    history, 50 a batch read (``propertiesWithHistory``); Salesforce reads it in the pull."""
+    with world.lock:
+        flagged = sum(1 for p in world.iter("person") if p.is_reference and not p.archived)
+    if flagged:
+        floor.reads += math.ceil(flagged / 50)
+        floor.formula.append(f"flag history: ceil({flagged}/50) batch read")
+    return floor
+
+
 def add_write_floor(floor: Floor, provider: str, changed: Counter[str]) -> Floor:
     """Batches that write every changed record: ceil(changed / batch) per object."""
     size = HUBSPOT_BATCH if provider == "hubspot" else SALESFORCE_BATCH

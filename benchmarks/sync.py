@@ -44,6 +44,7 @@ from typing import Any
 from benchmarks import baseline
 from benchmarks.common import (
     Floor,
+    add_history_floor,
     add_write_floor,
     changed_objects,
     hubspot_floor,
@@ -82,11 +83,17 @@ def start_server(provider: str, world: World, rate_limits: bool) -> tuple[Any, s
     return server, section, server.token
 
 
-def write_config(folder: Path, provider: str, section: str) -> Path:
+FLAGS = {"hubspot": "reference_customer", "salesforce": "Reference_Customer__c"}
+
+
+def write_config(folder: Path, provider: str, section: str, flags: bool = False) -> Path:
+    """The worker's config; ``flags`` counts the world's reference flag as advocacy (its
+    history is read on the first sync: HubSpot one call per 50 flagged people)."""
     config = folder / "milestones.toml"
+    advocate = f'[mapping.advocate]\nflag_properties = ["{FLAGS[provider]}"]\n' if flags else ""
     config.write_text(
         f'provider = "{provider}"\n{section}[state]\npath = "{folder / "state.db"}"\n'
-        "[sync]\nlag_seconds = 0\nlookback_seconds = 0\n",
+        f"[sync]\nlag_seconds = 0\nlookback_seconds = 0\n{advocate}",
         encoding="utf-8",
     )
     return config
@@ -151,6 +158,7 @@ def measure_run(
     config: Path,
     env: dict[str, str],
     profile: Path | None = None,
+    flags: bool = False,
 ) -> dict[str, Any]:
     """One ``milestones sync --json`` in a child process, beside its floor."""
     folder = config.parent
@@ -161,6 +169,8 @@ def measure_run(
     # The stage catalogue is read on full runs; the others, minutes later, use the kept one.
     until = datetime.now(UTC) + timedelta(days=1)
     floor = read_floor(provider, world, server, since, until, catalogue=name == "full")
+    if flags and provider == "hubspot" and since is None:
+        add_history_floor(floor, world)
     server.reset_stats()
     argv = worker_argv(config, "sync", "--json", profile=profile)
     child = run_child(argv, env, folder, name)
@@ -213,7 +223,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         env["PYTHONPATH"] = str(args.worker_src.resolve())
     runs = []
     try:
-        config = write_config(folder, args.provider, section)
+        config = write_config(folder, args.provider, section, args.flags)
         setup = run_child(worker_argv(config, "fields", "--create"), env, folder, "fields")
         if setup.returncode != 0:
             sys.exit(f"fields --create exited {setup.returncode}\n{setup.stderr[-3000:]}")
@@ -232,7 +242,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profile = args.profile / f"{args.provider}-{args.contacts}-{len(runs)}-{name}.prof"
-            result = measure_run(name, args.provider, world, server, config, env, profile)
+            result = measure_run(
+                name, args.provider, world, server, config, env, profile, args.flags
+            )
             result["changed_contacts"] = changed
             runs.append(result)
             _progress(result)
@@ -350,6 +362,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--no-save", action="store_true", help="print only, write no files")
     parser.add_argument("--keep", action="store_true", help="keep the state and worker logs")
+    parser.add_argument(
+        "--flags", action="store_true", help="count the reference flag as advocacy evidence"
+    )
     parser.add_argument(
         "--profile", type=Path, help="run the worker under cProfile; statistics go here"
     )

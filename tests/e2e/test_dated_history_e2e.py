@@ -29,14 +29,16 @@ from milestones.sandbox.world.tables import TWO_WAY
 DAY = 86_400_000
 PROVIDERS = ["hubspot", "salesforce"]
 NPS_DATE = {"hubspot": None, "salesforce": "NPS_Date__c"}  # HubSpot's is the default
+FLAG = {"hubspot": "reference_customer", "salesforce": "Reference_Customer__c"}
 TWO_WAY_SHAPES = {spec[:4] for spec in TWO_WAY}
 
 
 def open_box(provider: str, tmp: Path, contacts: int, **options: Any) -> Sandbox:
     box = start_sandbox(provider, tmp, contacts=contacts, **options)
+    extra = f'[mapping.advocate]\nflag_properties = ["{FLAG[provider]}"]\n'
     if NPS_DATE[provider]:
-        extra = f'[mapping.advocate]\nnps_date_property = "{NPS_DATE[provider]}"\n'
-        box.config.write_text(box.config.read_text() + extra)
+        extra += f'nps_date_property = "{NPS_DATE[provider]}"\n'
+    box.config.write_text(box.config.read_text() + extra)
     return box
 
 
@@ -91,10 +93,21 @@ def world_dates(box: Sandbox) -> dict[int, dict[Milestone, date]]:
         endorsed = list(referred.get(p.id, []))
         if p.nps is not None and p.nps >= rules.advocate.nps_min and p.nps_ms:
             endorsed.append(p.nps_ms)
+        flagged = held_since(world.value_history(p, "is_reference"), bool)
+        if p.is_reference and flagged is not None:
+            endorsed.append(flagged)
         if client is not None and endorsed:
             dated[Milestone.ADVOCATE] = max(client, day_of(min(endorsed)))
         dates[p.id] = dated
     return dates
+
+
+def held_since(history: list[tuple[int, Any]], holds: Any) -> int | None:
+    """Since when a value has held without a break (the last setting after a clearing)."""
+    since = None
+    for at, value in history:
+        since = (since if since is not None else at) if holds(value) else None
+    return since
 
 
 def _is_two_way(a: Any, now: int) -> bool:
@@ -264,6 +277,26 @@ CASES = {
         },
         50,
     ),
+    "a reference after the win": (
+        "advocate",
+        {
+            "prospect": (2, "observed"),
+            "opportunity": (9, "observed"),
+            "client": (30, "observed"),
+            "advocate": (70, "observed"),
+        },
+        70,
+    ),
+    "a reference cleared and flagged again": (
+        "advocate",
+        {
+            "prospect": (2, "observed"),
+            "opportunity": (9, "observed"),
+            "client": (30, "observed"),
+            "advocate": (65, "observed"),
+        },
+        65,
+    ),
 }
 
 
@@ -287,6 +320,16 @@ def build_cases(world: World) -> tuple[Builder, dict[str, int]]:
     b.deal(p, 9, "presentationscheduled", ((30, "closedwon"),))
     b.at(50)
     world.update("person", p, {"nps": 10, "nps_ms": b.start + 50 * DAY})
+    for case, flagged in (
+        ("a reference after the win", ((70, True),)),
+        ("a reference cleared and flagged again", ((45, True), (50, False), (65, True))),
+    ):
+        p = ids[case]
+        b.reply(p, 2)
+        b.deal(p, 9, "presentationscheduled", ((30, "closedwon"),))
+        for day, value in flagged:
+            b.at(day)
+            world.update("person", p, {"is_reference": value})
     world.clock = lambda: int(datetime.now(UTC).timestamp() * 1000)
     return b, ids
 
@@ -365,3 +408,99 @@ def test_salesforce_history_access_revoked_after_describe_is_described_again(
         box.server.stop()
     opportunity = next(e for e in evidence if e["milestone"] == "opportunity")
     assert (opportunity["on"], opportunity["basis"]) == (b.day(20), "observed")  # kept
+
+
+def _history_reads(box: Sandbox) -> int:
+    """HubSpot batch reads of contacts that asked for property history."""
+    return int(box.server.stats()["history_reads"].get("contacts", 0))
+
+
+def test_hubspot_reads_flag_history_on_the_first_sync_only(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = open_box("hubspot", tmp_path, contacts=60)
+    for name, value in box.env.items():
+        env.setenv(name, value)
+    try:
+        _, ids = build_cases(box.world)
+        flagged = [p for p in box.world.iter("person") if p.is_reference and not p.archived]
+        assert box.run("fields", "--create") == 0
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # the first sync: one history read per 50 flagged people
+        first = _history_reads(box)
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # no CRM change
+        unchanged = _history_reads(box)
+        box.server.reset_stats()
+        assert box.run("sync", "--full") == 0  # every flag dated already: kept from the state
+        unchanged += _history_reads(box)
+        pid = ids["created already won"]
+        box.world.update("person", pid, {"is_reference": True})  # flagged now
+        box.server.reset_stats()
+        assert box.run("sync") == 0  # the modified time dates it: no history read
+        newly = _history_reads(box)
+        shown = run_json(box, capsys, "explain", str(pid))
+    finally:
+        box.server.stop()
+    assert (first, unchanged, newly) == (-(-len(flagged) // 50), 0, 0)
+    advocate = next(e for e in shown["evidence"] if e["milestone"] == "advocate")
+    assert (advocate["on"], advocate["basis"]) == (date.today().isoformat(), "observed")
+    assert advocate["rule"] == "flag:reference_customer"
+
+
+def test_salesforce_reads_contact_history_where_the_org_tracks_it_at_no_extra_call(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls, advocate = {}, {}
+    for tracked in (True, False):
+        box = open_box("salesforce", tmp_path / str(tracked), contacts=60, field_history=tracked)
+        for name, value in box.env.items():
+            env.setenv(name, value)
+        try:
+            b, ids = build_cases(box.world)
+            pid = ids["a reference after the win"]
+            assert box.run("fields", "--create") == 0
+            calls[tracked] = [run_json(box, capsys, "sync", "--full")["api_calls"]]
+            calls[tracked].append(run_json(box, capsys, "sync")["api_calls"])  # no CRM change
+            evidence = run_json(box, capsys, "explain", _record_id(box, pid))["evidence"]
+            advocate[tracked] = next(
+                (e["on"], e["basis"]) for e in evidence if e["milestone"] == "advocate"
+            )
+        finally:
+            box.server.stop()
+    assert calls[True] == calls[False]
+    assert advocate[True] == (b.day(70), "observed")  # flagged on day 70
+    assert advocate[False] == (b.day(30), "inferred")  # untracked: the client date
+
+
+def test_rebuild_history_reads_the_flags_history_again_and_redates_the_advocate(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = open_box("hubspot", tmp_path, contacts=60)
+    for name, value in box.env.items():
+        env.setenv(name, value)
+    try:
+        b, ids = build_cases(box.world)
+        pid = ids["a reference after the win"]
+        hidden = box.world.changes.pop(pid)  # the first sync sees no setting of the flag
+        assert box.run("fields", "--create") == 0
+        assert box.run("sync") == 0
+        before = run_json(box, capsys, "explain", str(pid))
+        box.world.changes[pid] = hidden
+        box.server.reset_stats()
+        rebuilt = run_json(box, capsys, "backfill", "--rebuild-history")
+        reads = _history_reads(box)
+        after = run_json(box, capsys, "explain", str(pid))
+        written = str(box.value("person", pid, "milestone_date"))[:10]
+        flagged = [p for p in box.world.iter("person") if p.is_reference and not p.archived]
+    finally:
+        box.server.stop()
+
+    def advocate(shown: dict[str, Any]) -> tuple[str, str]:
+        found = next(e for e in shown["evidence"] if e["milestone"] == "advocate")
+        return found["on"], found["basis"]
+
+    assert advocate(before) == (b.day(30), "inferred")  # set since its creation: the win
+    assert advocate(after) == (b.day(70), "observed")
+    assert written == b.day(70) and rebuilt["redated"] >= 1
+    assert reads == -(-len(flagged) // 50)  # every flag read again, 50 people a call

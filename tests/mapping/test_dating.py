@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from milestones.mapping.derive import Derived, derive
+from milestones.mapping.dating import held_since
+from milestones.mapping.derive import Derived, derive, is_flag_set
 from milestones.mapping.records import Activity, Bundle, Contact, Deal, Milestone, Referral
 from milestones.mapping.rules import MappingRules
 
@@ -196,7 +197,58 @@ CASES = [
             "advocate": ("2026-04-20", "inferred"),
         },
     ),
+    (
+        "an advocacy flag set after the win: the day it was set, observed",
+        Bundle(
+            Contact(
+                "p",
+                properties={"reference_customer": "true"},
+                property_set_at={"reference_customer": at(9, 5)},
+            ),
+            (won_deal(PATH),),
+        ),
+        {
+            "prospect": ("2026-03-01", "observed"),
+            "opportunity": ("2026-03-15", "observed"),
+            "client": ("2026-04-20", "observed"),
+            "advocate": ("2026-05-09", "observed"),
+        },
+    ),
+    (
+        "an advocacy flag set before the win: the client date, inferred",
+        Bundle(
+            Contact(
+                "p",
+                properties={"reference_customer": "true"},
+                property_set_at={"reference_customer": at(9)},
+            ),
+            (won_deal(PATH),),
+        ),
+        {
+            "prospect": ("2026-03-01", "observed"),
+            "opportunity": ("2026-03-15", "observed"),
+            "client": ("2026-04-20", "observed"),
+            "advocate": ("2026-04-20", "inferred"),
+        },
+    ),
 ]
+
+HISTORIES = [
+    ("set once", [(1, "true")], 1),
+    ("created unset, set later", [(1, None), (4, "true")], 4),
+    ("cleared and set again", [(1, "true"), (3, "false"), (6, "true"), (8, "yes")], 6),
+    ("cleared last", [(1, "true"), (3, "")], None),
+    ("out of order", [(6, "true"), (3, "false"), (1, "true")], 6),
+    ("no history", [], None),
+]
+
+
+@pytest.mark.parametrize(("case", "history", "since"), HISTORIES, ids=[h[0] for h in HISTORIES])
+def test_a_flag_is_dated_since_it_last_became_set(
+    case: str, history: list[tuple[int, str | None]], since: int | None
+) -> None:
+    found = held_since([(at(day), value) for day, value in history], is_flag_set)
+    assert found == (at(since) if since is not None else None), case
 
 
 @pytest.mark.parametrize(("case", "bundle", "expected"), CASES, ids=[c[0] for c in CASES])

@@ -135,6 +135,11 @@ class StaticCRM:
         self._usage.count("meta")
         return list(STAGES)
 
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        return {}
+
     def use_stages(self, stages: Sequence[Stage]) -> None:
         pass
 

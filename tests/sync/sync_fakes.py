@@ -99,6 +99,11 @@ class FakeCRM:
         self._usage.count("meta")
         return list(self.catalogue)
 
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        return {}
+
     def use_stages(self, stages: Sequence[Stage]) -> None:
         self.given_stages = list(stages)
 

@@ -292,6 +292,7 @@ class Config(_Section):
             names=names,
             person_objects=persons,
             extra_properties=tuple(dict.fromkeys(extra)),
+            history_properties=tuple(advocate.flag_properties),
             referrer_property=advocate.referred_by_property,
         )
 

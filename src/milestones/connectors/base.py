@@ -175,6 +175,13 @@ class Connector(Protocol):
         """Write one batch (at most ``write_batch_size``); one result per change, in order."""
         ...
 
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        """Contact id -> property -> its (moment, value) changes, for contacts whose pull did
+        not carry them; ``{}`` where the CRM gives no history apart from the pull."""
+        ...
+
     def owners(self) -> dict[str, str]:
         """Owner (sales rep) id -> name, every owner the CRM lists."""
         ...

@@ -36,6 +36,10 @@ class WriteSpec(Settings):
         default=(),
         description="Properties the rules read (referrer, NPS, flags) to request on pulls.",
     )
+    history_properties: tuple[str, ...] = Field(
+        default=(),
+        description="Properties (the advocacy flags) whose change history dates the evidence.",
+    )
     referrer_property: str | None = Field(
         default=None,
         description="The property naming a record's referrer (also among extra_properties); "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from milestones.mapping.records import Deal, Milestone
 
@@ -52,6 +52,24 @@ class Evidence:
 def earliest(evidence: Iterable[Evidence]) -> Evidence | None:
     """The earliest evidence; on the same day an observed date wins over an inferred one."""
     return min(evidence, key=lambda e: (e.on, e.is_inferred, e), default=None)
+
+
+def held_since(
+    history: Iterable[tuple[datetime, str | None]], holds: Callable[[str | None], bool]
+) -> datetime | None:
+    """Since when a property has held a value ``holds`` accepts, without a break.
+
+    ``history`` is the property's (moment, value) changes in any order. A flag cleared and
+    set again dates from the last setting; None when the latest value does not hold (the
+    history disagrees with the value read) or there is no history.
+    """
+    since: datetime | None = None
+    for at, value in sorted(history, key=lambda change: change[0]):
+        if not holds(value):
+            since = None
+        elif since is None:
+            since = at
+    return since
 
 
 def dated_deal_evidence(

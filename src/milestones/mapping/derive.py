@@ -267,9 +267,17 @@ def _advocacy_evidence(
             rule = "promoter_score" if answered else "promoter_score_undated"
             on = _clamp(answered or undated_on, today)
             yield Evidence(on, rule, "contact", contact_id, answered is None)
+    set_at = bundle.contact.property_set_at
     for flag in advocate.flag_properties:
-        if (props.get(flag) or "").strip().lower() in _TRUE_VALUES:
-            yield Evidence(_clamp(undated_on, today), f"flag:{flag}", "contact", contact_id, True)
+        if is_flag_set(props.get(flag)):
+            flagged = set_at.get(flag)  # the flag's own history, where the CRM keeps it
+            on = flagged.date() if flagged else undated_on
+            yield Evidence(_clamp(on, today), f"flag:{flag}", "contact", contact_id, not flagged)
+
+
+def is_flag_set(value: str | None) -> bool:
+    """Whether an advocacy flag's value says yes (``true``, ``1``, ``yes``...)."""
+    return (value or "").strip().lower() in _TRUE_VALUES
 
 
 def _add_advocacy(

@@ -56,6 +56,9 @@ class Contact:
 
     ``referred_by`` is the raw referrer reference (a record id or an email address) as the CRM
     holds it; ``converted_to`` is set on a converted Lead and names the Contact it became.
+    ``property_set_at`` maps a property (an advocacy flag) to the moment since which it has
+    held its current value, where the CRM's property history says so (HubSpot
+    ``propertiesWithHistory``, Salesforce ContactHistory / LeadHistory); empty otherwise.
     """
 
     id: str
@@ -73,6 +76,7 @@ class Contact:
     converted_to: str | None = None
     is_deleted: bool = False
     properties: Properties = field(default_factory=dict)
+    property_set_at: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

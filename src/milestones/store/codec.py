@@ -64,6 +64,7 @@ def encode_contact(c: Contact) -> str:
             None,
             c.converted_to,
             _without_referrer(c.properties, c.referred_by),
+            {name: _dt(at) for name, at in c.property_set_at.items()},
         ]
     )
 
@@ -87,6 +88,7 @@ def decode_contact(record_id: str, text: str, is_deleted: bool = False) -> Conta
         converted_to=v[11],
         is_deleted=is_deleted,
         properties=v[12],
+        property_set_at={k: datetime.fromisoformat(t) for k, t in v[13].items()} if v[13:] else {},
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from milestones.mapping.fields import PERSON_FIELDS, FieldKey
@@ -143,6 +144,34 @@ class Mirror:
         self.mark_referrers([*old_refs, *(r[3] for r in rows)])
         if newly_gone:  # their ledger evidence, writes, and the copies of the state
             self.erase(newly_gone, ())
+
+    def contacts(self, ids: Sequence[str]) -> dict[str, Contact]:
+        """The live contacts the mirror holds among ``ids``, as last pulled."""
+        found: dict[str, Contact] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id, data FROM contacts WHERE is_deleted = 0 AND id IN ({marks})", chunk
+            )
+            for record_id, data in rows:
+                found[record_id] = codec.decode_contact(record_id, data)
+        return found
+
+    def set_property_dates(self, dated: Mapping[str, Mapping[str, datetime]]) -> None:
+        """Add property dates (``Contact.property_set_at``) to live contacts, marking them dirty."""
+        found = self.contacts(list(dated))
+        rows = []
+        for record_id, contact in found.items():
+            dates = {**contact.property_set_at, **dated[record_id]}
+            rows.append((codec.encode_contact(replace(contact, property_set_at=dates)), record_id))
+        if rows:
+            self.db.executemany("UPDATE contacts SET data = ? WHERE id = ?", rows)
+            self.db.executemany(
+                "INSERT INTO dirty (contact_id) VALUES (?) ON CONFLICT (contact_id) DO NOTHING",
+                [(record_id,) for _data, record_id in rows],
+            )
 
     def live_ids(self, kind: str, ids: Sequence[str]) -> list[str]:
         """Which of ``ids`` of a kind (contacts, deals) the mirror holds and are not deleted."""

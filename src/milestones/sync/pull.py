@@ -17,13 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from milestones.connectors.base import Connector, RecordKind, Window
+from milestones.connectors.base import Connector, Record, RecordKind, Window
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Deal
 from milestones.mapping.rules import MappingRules
 from milestones.store import codec
 from milestones.store.rows import Cursor
 from milestones.store.sqlite import Store
+from milestones.sync.flag_dates import add_pending, date_flags, read_pending
 from milestones.sync.periodic import Periodic
 from milestones.sync.run import Checkpoints, RunOptions, RunReport
 from milestones.text import NAME_LIMIT, printable
@@ -123,13 +124,20 @@ class Puller:
         pull_id = cursor.pull_id or report.run_id
         is_done = False
         has_new_stage = False
+        flags = self._rules.advocate.flag_properties if self._rules is not None else []
         for page in self.connector.pull(kind, window, cursor.resume):
             has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
+            records: list[Record] = list(page.records)
+            unread: list[str] = []
+            if kind == "contacts" and flags:
+                rebuild = options.rebuild_history
+                records, unread = date_flags(records, flags, window, self.store, rebuild)
             self.checkpoints.crash.point("page")
             with self.store.transaction():
                 self.store.mirror.apply_page(
-                    page.kind, page.records, page.deleted_ids, pull_id, self.names, page.merges
+                    page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
                 )
+                add_pending(self.store, unread)
                 cursor.resume = page.resume
                 cursor.pages += 1
                 is_done = page.resume is None
@@ -144,6 +152,10 @@ class Puller:
             with self.store.transaction():
                 self._complete(cursor, lane, window, kind, pull_id)
                 self.store.cursors.save(cursor)
+        if kind == "contacts":
+            dated = read_pending(self.store, self.connector, flags)
+            if dated:
+                log.info("contacts: %d advocacy flag(s) dated from their history", dated)
         if has_new_stage and self._rules is not None:
             log.info("%s: a deal is in a stage the kept catalogue lacks: reading it again", kind)
             self.refresh_stages(self._rules, started, force=True)

@@ -34,6 +34,7 @@ from milestones.connectors.base import (
 )
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.fields import ensure_fields, rules_version
+from milestones.connectors.hubspot.history import History, read_history
 from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
 from milestones.connectors.hubspot.pull import HubSpotPuller
 from milestones.connectors.hubspot.records import PropertyPlan, to_stages
@@ -96,6 +97,10 @@ class HubSpotConnector:
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
         """Batch-update the changes; one result per change, in order."""
         return self._writer.write(changes)
+
+    def property_history(self, ids: Sequence[str], names: Sequence[str]) -> History:
+        """Each contact's history of ``names``: batch reads of 50 with ``propertiesWithHistory``."""
+        return read_history(self.http, "contacts", ids, names)
 
     def owners(self) -> dict[str, str]:
         """Owner id -> "First Last" (else the email), from the owners API, page by page.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from simple_salesforce.format import format_soql
 
 from milestones.connectors.base import (
     ConfigurationError,
@@ -78,6 +79,17 @@ SENDERS_SUBQUERY = (
 # https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_opportunityhistory.htm
 HISTORY_RELATIONSHIP = "OpportunityHistories"
 HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
+# When a person's advocacy flags were set: their ContactHistory / LeadHistory rows (one per
+# change of a field whose history the org tracks, kept 18 months, 24 through the API), read
+# as a subquery of each Contact and Lead page where describe lists the relationship: no extra
+# call. A field the org does not track has no rows, and its date stays inferred.
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contacthistory.htm
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_leadhistory.htm
+FIELD_HISTORY_RELATIONSHIP = "Histories"
+FIELD_HISTORY_SUBQUERY = (
+    "(SELECT Field, NewValue, CreatedDate FROM Histories WHERE Field IN {names} "
+    "ORDER BY CreatedDate)"
+)
 EMAIL_SENDERS = (
     "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
     "WHERE RelationType = 'FromAddress' AND EmailMessageId IN {ids}"
@@ -151,6 +163,12 @@ class SalesforceConnector:
             following = objects[number + 1] if number + 1 < len(objects) else None
             yield from self._pull_object(kind, sobject, window, after, following)
 
+    def property_history(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[datetime, str | None]]]]:
+        """Nothing apart from the pull: field history comes with the people it dates."""
+        return {}
+
     def deleted(self, kind: RecordKind, start: datetime, end: datetime) -> DeletedRecords:
         """The ids of ``kind`` deleted in [start, end), from the org's delete log
         (``deleted.read_deleted``); one request per sObject."""
@@ -213,6 +231,10 @@ class SalesforceConnector:
                 fields.append(SENDERS_SUBQUERY)
         elif sobject == "Opportunity" and HISTORY_RELATIONSHIP in self.schema.children(sobject):
             fields.append(HISTORY_SUBQUERY)
+        elif sobject in ("Contact", "Lead"):
+            tracked = [n for n in self.spec.history_properties if n in fields]
+            if tracked and FIELD_HISTORY_RELATIONSHIP in self.schema.children(sobject):
+                fields.append(format_soql(FIELD_HISTORY_SUBQUERY, names=tracked))
         return fields, where
 
     def _pages(

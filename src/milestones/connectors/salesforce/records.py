@@ -9,12 +9,13 @@ canonical records hold them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from milestones.connectors.base import StreamError
 from milestones.connectors.salesforce.soql import parse_datetime
+from milestones.mapping.dating import held_since
 from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Link, Stage
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,39 @@ def person(row: Row, sobject: str, property_names: Iterable[str], referrer: str 
         converted_to=row.get("ConvertedContactId") if is_lead and row.get("IsConverted") else None,
         is_deleted=bool(row.get("IsDeleted")),
         properties=properties,
+        property_set_at=_field_history(row, properties),
     )
+
+
+def _field_history(row: Row, properties: Mapping[str, str | None]) -> dict[str, datetime]:
+    """Field -> since when it has held its current value, from the nested ``Histories``
+    result (ContactHistory / LeadHistory rows: ``Field``, ``NewValue``, ``CreatedDate``;
+    null when the record has none, absent when not asked for). A field with no row (not
+    tracked, or set before tracking began) is left out: its date stays unknown."""
+    nested = row.get("Histories")
+    rows = nested.get("records") if isinstance(nested, dict) else None
+    changes: dict[str, list[tuple[datetime, str | None]]] = {}
+    for history in rows if isinstance(rows, list) else ():
+        name = history.get("Field") if isinstance(history, dict) else None
+        at = _when(history, "CreatedDate") if isinstance(name, str) else None
+        if isinstance(name, str) and at is not None:
+            changes.setdefault(name, []).append((at, as_text(history.get("NewValue"))))
+    found: dict[str, datetime] = {}
+    for name, history in changes.items():
+        current = _normal(properties.get(name))
+        if current is not None:
+            since = held_since(history, _is_value(current))
+            if since is not None:
+                found[name] = since
+    return found
+
+
+def _is_value(current: str) -> Callable[[str | None], bool]:
+    return lambda value: _normal(value) == current
+
+
+def _normal(value: str | None) -> str | None:
+    return value.strip().lower() if value is not None and value.strip() else None
 
 
 def deal(row: Row, property_names: Iterable[str], referrer: str | None) -> Deal:

@@ -107,6 +107,7 @@ class HubSpotServer(SandboxServer):
         self.daily_used = 0
         self._daily_lock = threading.Lock()
         self.records_written: Counter[str] = Counter()
+        self.history_reads: Counter[str] = Counter()  # requests asking for property history
         # Property groups created through the API, per object kind (built-in ones are implied).
         self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
         self.is_private_app = token.startswith(PRIVATE_APP_PREFIX)
@@ -336,12 +337,17 @@ class HubSpotServer(SandboxServer):
         self.world.update(kind, record_id, updates)
         self.records_written[TYPE_NAMES[kind]] += 1
 
+    def count_history_read(self, kind: str) -> None:
+        with self._stats_lock:
+            self.history_reads[TYPE_NAMES[kind]] += 1
+
     def stats(self) -> dict[str, Any]:
         """Base counters plus the daily quota used, records written per object type and
         requests per path family (``{"legacy": n, "2026-09": m}``, others when seen)."""
         out = super().stats()
         out["daily_used"] = self.daily_used
         out["records_written"] = dict(self.records_written)
+        out["history_reads"] = dict(self.history_reads)
         with self._stats_lock:
             out["families"] = {LEGACY: 0, DATED: 0, **self.families}
         return out
@@ -349,6 +355,7 @@ class HubSpotServer(SandboxServer):
     def reset_stats(self) -> None:
         super().reset_stats()
         self.records_written.clear()
+        self.history_reads.clear()
         with self._stats_lock:
             self.families.clear()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from milestones.sandbox.hubspot import errors as err
 from milestones.sandbox.hubspot.assoc import inline
+from milestones.sandbox.hubspot.history import render_history
 from milestones.sandbox.hubspot.portal import Portal
 from milestones.sandbox.hubspot.props import OBJECT_TYPES, SINGULAR, default_properties, iso
 from milestones.sandbox.hubspot.rules import Violation
@@ -37,12 +38,7 @@ def _record(srv: Portal, kind: str, rec: Any, names: list[str], req: Request) ->
     out = render(srv.world, kind, rec, names)
     history = req.params("propertiesWithHistory")
     if history:
-        rendered = render(srv.world, kind, rec, history)["properties"]
-        out["propertiesWithHistory"] = {
-            n: [{"value": v, "timestamp": iso(rec.touched), "sourceType": "API"}]
-            for n, v in rendered.items()
-            if v is not None
-        }
+        out["propertiesWithHistory"] = render_history(srv.world, kind, rec, history)
     assoc = req.params("associations")
     if assoc:
         links = inline(srv.world, kind, rec, assoc)
@@ -54,6 +50,8 @@ def _record(srv: Portal, kind: str, rec: Any, names: list[str], req: Request) ->
 def list_page(srv: Portal, req: Request, kind: str) -> Response:
     limit = to_int(req.param("limit"), 10)
     cap = HISTORY_MAX if req.params("propertiesWithHistory") else LIST_MAX
+    if req.params("propertiesWithHistory"):
+        srv.count_history_read(kind)
     limit = max(1, min(limit, cap))
     after = to_int(req.param("after"), 0)
     if not (req.param("after") or "0").isdigit():  # only cursors this server handed out
@@ -258,6 +256,8 @@ def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -
     too_many = _too_many(len(inputs), HISTORY_MAX if history else BATCH_MAX)
     if too_many:
         return too_many
+    if history:
+        srv.count_history_read(kind)
     names = body.get("properties") or list(default_properties(kind))
     archived = req.flag("archived")
     found, missing = [], []
@@ -278,6 +278,9 @@ def batch_read(srv: Portal, req: Request, kind: str, *, version: str = LEGACY) -
         )
         errors.append(err.batch_error("OBJECT_NOT_FOUND", message, missing))
     results = [render(srv.world, kind, r, names) for r in found]
+    if history:
+        for result, rec in zip(results, found, strict=True):
+            result["propertiesWithHistory"] = render_history(srv.world, kind, rec, history)
     return _batch_response(results, errors, started, version)
 
 

@@ -23,6 +23,10 @@ class Portal(Protocol):
     # The portal's property validation rules (format and conditional-required).
     rules: Rules
 
+    def count_history_read(self, kind: str) -> None:
+        """Count one request that asked for ``propertiesWithHistory``."""
+        ...
+
     def write(self, kind: str, record_id: int, updates: dict[str, Any]) -> None:
         """Apply an API write to the world and count it."""
         ...

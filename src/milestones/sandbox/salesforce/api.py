@@ -49,6 +49,7 @@ from milestones.sandbox.salesforce.auth import (
     bearer,
     unauthorized,
 )
+from milestones.sandbox.salesforce.field_history import contact_history
 from milestones.sandbox.salesforce.history import opportunity_history as history_object
 from milestones.sandbox.salesforce.ids import normalize_id
 from milestones.sandbox.salesforce.oauth import make_signing_pair
@@ -88,6 +89,7 @@ class SalesforceServer(SandboxServer):
         soap_login: bool = True,
         use_any_api_auth: bool = True,
         opportunity_history: bool = True,
+        field_history: bool = True,
     ) -> None:
         self._owns_tls = tls is None
         self.tls = tls or create_tls_files()
@@ -107,6 +109,8 @@ class SalesforceServer(SandboxServer):
         self.objects: dict[str, SObject] = {**WorldObjects(world).build(), **self.setup.build()}
         if opportunity_history:  # an org may hide it from the integration user
             self.objects["OpportunityHistory"] = history_object(world)
+        if field_history:  # tracking is set per object by the org's admin
+            self.objects["ContactHistory"] = contact_history(world)
         self.catalog = Catalog(self.objects, self.setup)
         self.tooling = Catalog(self.setup.tooling_objects(), self.setup)
         self.queries = QueryService(self.catalog, lambda v: f"/services/data/v{v}")

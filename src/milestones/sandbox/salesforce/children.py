@@ -23,6 +23,7 @@ CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
     ("Account", "Contacts"): ("Contact", "AccountId"),
     ("Account", "Opportunities"): ("Opportunity", "AccountId"),
     ("Contact", "OpportunityContactRoles"): ("OpportunityContactRole", "ContactId"),
+    ("Contact", "Histories"): ("ContactHistory", "ContactId"),
     ("Contact", "Tasks"): ("Task", "WhoId"),
     ("Contact", "Events"): ("Event", "WhoId"),
     ("Lead", "Tasks"): ("Task", "WhoId"),

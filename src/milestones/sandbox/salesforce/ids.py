@@ -27,6 +27,7 @@ KEY_PREFIXES: dict[str, str] = {
     "OpportunityContactRole": "00K",
     "CustomField": "00N",
     "Lead": "00Q",
+    "ContactHistory": "017",
     "Task": "00T",
     "Event": "00U",
     "OpportunityStage": "01J",

@@ -28,6 +28,7 @@ import random
 import time
 from datetime import UTC, datetime
 
+from milestones.sandbox.world.flag_dates import date_flags
 from milestones.sandbox.world.known_rates import KnownRates, generate_known_rates_world
 from milestones.sandbox.world.records import Pipeline
 from milestones.sandbox.world.stage_paths import walk_stages
@@ -87,6 +88,7 @@ def generate_world(
         gen.oddities()
         gen.referrals()
         gen.advocacy_after_win()
+        gen.flags_after_win()
         gen.bulk_edit(bulk_edit_share)
         gen.archived_people(contacts)
     finally:
@@ -360,6 +362,13 @@ class _Generator:
                 if old.created < won and old.id not in kept and rng.random() < 0.9:
                     self._refer_later(adv, old, won, by_created)
         self._deals_referred_after_win(advocates)
+
+    def flags_after_win(self) -> None:
+        """Reference flags set weeks after the win, kept in each person's history
+        (``flag_dates``, from a random stream of its own)."""
+        flagged = [p for p in self.w.records["person"].values() if p.is_reference]
+        rng = random.Random(f"milestones-sandbox-flags:{self.w.seed}")
+        date_flags(self.w, rng, flagged, self._first_win, self.anchor)
 
     def _deals_referred_after_win(self, advocates: list[int]) -> None:
         """Nine referred deals in ten opened before their referrer's win are credited to an

@@ -37,6 +37,7 @@ class WorldMutations:
     deleted_records: dict[int, Any]
     merged_into: dict[int, int]
     hidden_touched: dict[int, int]
+    changes: dict[int, list[tuple[int, str, Any, Any]]]
     defined_fields: dict[str, dict[str, dict[str, Any]]]
 
     def bump(self, rec: Any, user: bool = True, ts: int | None = None) -> int:
@@ -69,21 +70,42 @@ class WorldMutations:
             slots = _slot_names(type(rec))
             before = set(getattr(rec, "contact_ids", ()) or ())
             moved = kind == "deal" and "stage" in values and values["stage"] != rec.stage
+            ts = self.clock()
             self._unlink(rec)
             for name, value in values.items():
                 if name in slots and name not in _PROTECTED:
+                    self.record_change(rec.id, ts, name, getattr(rec, name), value)
                     setattr(rec, name, value)
                 else:
                     if rec.extra is None:
                         rec.extra = {}
+                    self.record_change(rec.id, ts, name, rec.extra.get(name), value)
                     rec.extra[name] = value
             self._link(rec)
-            ts = self.bump(rec)
+            self.bump(rec, ts=ts)
             if moved:
                 rec.entered = {**(rec.entered or {}), rec.stage: ts}
             after = set(getattr(rec, "contact_ids", ()) or ())
             self._touch_people(before ^ after, ts)
             return rec
+
+    def record_change(self, record_id: int, ts: int, name: str, old: Any, new: Any) -> None:
+        """Keep a value change in the record's property history (``changes``), as both CRMs
+        do: HubSpot's ``propertiesWithHistory``, Salesforce's field history objects."""
+        if old != new:
+            self.changes.setdefault(record_id, []).append((ts, name, old, new))
+
+    def value_history(self, rec: Any, name: str) -> list[tuple[int, Any]]:
+        """(ms, value) of an attribute or custom property since the record's creation,
+        oldest first; the value it was created with comes first (at ``created``)."""
+        mine = sorted((c for c in self.changes.get(rec.id, ()) if c[1] == name), key=lambda c: c[0])
+        if mine:
+            first = mine[0][2]
+        elif name in _slot_names(type(rec)):
+            first = getattr(rec, name)
+        else:
+            first = (rec.extra or {}).get(name)
+        return [(rec.created, first), *((ts, new) for ts, _name, _old, new in mine)]
 
     def _touch_people(self, person_ids: Iterable[int], ts: int) -> None:
         for pid in person_ids:

@@ -62,6 +62,8 @@ such as a server thread, holds ``world.lock`` while it reads):
   flavour defines them with ``define_field(kind, name, definition)`` and stores values in
   ``record.extra`` (a dict, None until first written) via ``update``; the world keeps
   whatever value the flavour stores (HubSpot: strings or None).
+- ``value_history(rec, name)``: each value an attribute or custom property held and since
+  when (``record_change`` keeps them; ``update`` records every change it makes).
 - ``describe(kind, id)`` -> plain JSON-able dict of every field, for inspection surfaces.
 - ``clock()`` -> "now" in ms for writes: wall-clock time, but never earlier than the
   world's anchor and never going backwards. Tests may replace ``world.clock``.
@@ -141,6 +143,8 @@ class World(WorldMutations):
         self.deleted_records: dict[int, Any] = {}  # hard-deleted records, for delete logs
         self.merged_into: dict[int, int] = {}  # merged-away person id -> the one it went into
         self.hidden_touched: dict[int, int] = {}  # record id -> its last hidden-property change
+        # record id -> (ms, attribute or custom property, old value, new value), each change
+        self.changes: dict[int, list[tuple[int, str, Any, Any]]] = {}
         self.version = 0
         self._last_clock = anchor_ms
         self.clock: Callable[[], int] = self._wall_clock
