@@ -12,22 +12,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
-
 from milestones.mapping.derive import Derived, Evidence
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Milestone, Stage
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _loads(text: str | bytes) -> Any:
-    """Parse JSON text: orjson for speed (a full sync reads tens of thousands of rows), the
-    standard library for what orjson refuses (NaN, integers past 64 bits), as before."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+_loads = json.loads
 
 
 def _dt(value: datetime | None) -> str | None:

@@ -33,7 +33,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import urllib3
 from hubspot.crm import objects as sdk
 
@@ -376,14 +375,9 @@ def _json_object(raw: bytes | str | None, status: int) -> dict[str, Any] | None:
     if not raw:
         return {} if status == 204 else None
     try:
-        # orjson reads a page of 100 objects in about half the standard library's time; what
-        # it refuses (NaN, integers past 64 bits) the standard library reads as it always did.
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
+        data = json.loads(raw)
+    except ValueError:
+        return None
     return data if isinstance(data, dict) else None
 
 

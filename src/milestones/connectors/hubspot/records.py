@@ -160,7 +160,7 @@ def parse_time(value: str | None) -> datetime | None:
     try:
         if text.lstrip("-").isdigit():
             return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):  # garbage, or a year out of range
         # The value is not logged: a mistyped field may hold a name or an address.
         log.warning("hubspot: a value of %d characters is not a date or time; ignored", len(text))
