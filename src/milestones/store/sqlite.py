@@ -134,11 +134,6 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=OFF")
             db.execute("PRAGMA cache_size=-16000")
-            # A checkpoint every 8,000 pages (up to 32 MB of WAL) instead of SQLite's 1,000:
-            # a full sync commits one pulled page at a time, and each checkpoint copies every
-            # index page changed since the last; fewer checkpoints copy them fewer times. The
-            # WAL is still checkpointed and removed when the last connection closes.
-            db.execute("PRAGMA wal_autocheckpoint=8000")
             privacy.secure(db)
         except BaseException:
             db.close()
