@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from milestones.cli.lazy import LazyGroup
-from milestones.cli.main import COMMANDS, cli
+from milestones.cli.main import COMMANDS
 
 MODULES = sorted({spec.module for spec in COMMANDS.values()} - {"milestones.sandbox.cli"})
 
@@ -39,6 +39,8 @@ def test_the_list_reads_the_same_before_and_after_the_commands_are_imported() ->
     assert "  status " in before and before == after
 
 
-def test_an_unknown_command_is_refused_as_before() -> None:
-    result = CliRunner().invoke(cli, ["statuss"])
-    assert result.exit_code == 2 and "No such command 'statuss'" in result.output
+def test_an_unknown_command_is_refused_with_the_close_names_as_before() -> None:
+    fresh = LazyGroup(name="milestones", lazy_commands=COMMANDS)
+    result = CliRunner().invoke(fresh, ["stat"])
+    assert result.exit_code == 2 and "No such command 'stat'" in result.output
+    assert "Did you mean one of: 'stages', 'state', 'status'?" in result.output

@@ -51,6 +51,16 @@ class LazyGroup(click.Group):
             command = self.load(cmd_name)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand:
+            # click suggests close names from the commands it holds: give it every one.
+            self.load_all()
+            return super().resolve_command(ctx, args)
+
     def load(self, name: str) -> click.Command:
         """Import the command ``name`` and keep it as one of the group's commands."""
         spec = self.lazy_commands[name]
