@@ -37,6 +37,7 @@ def parsed_app(args: list[str]) -> AppContext:
     return ctx.ensure_object(AppContext)  # the group's callback makes it when nothing did
 
 
+cli.load_all()  # the group imports a command's module only when it runs
 PATHS = command_paths(cli)
 
 

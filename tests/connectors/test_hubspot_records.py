@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import contextlib
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -193,3 +194,24 @@ def test_batch_errors_name_their_records_in_every_documented_shape() -> None:
     assert _named_ids({"id": 12, "message": "x"}) == {"12"}
     assert _named_ids({"category": "VALIDATION_ERROR", "message": "bad value"}) == set()
     assert _errors_by_id([missing])["1000"] == (missing, missing["message"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T10:00:00Z",
+        "2024-05-01T10:00:00.123Z",
+        "2024-05-01T10:00:00.123456Z",
+        " 2024-05-01T10:00:00Z",  # not the usual form: the careful path strips it
+        "2024-05-01Z",  # a date with a zone: no time to read
+        "yesterday Z",
+    ],
+)
+def test_the_usual_utc_form_reads_as_the_careful_path_reads_it(text: str) -> None:
+    expected = None
+    with contextlib.suppress(ValueError):
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        expected = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    got = parse_time(text)
+    assert got == expected
+    assert got is None or got.utcoffset() == timedelta(0)

@@ -17,6 +17,20 @@ from milestones.mapping.records import Milestone
 from milestones.store.sqlite import Store
 
 ESTIMATOR_MODULES = ("lifelines", "numpy", "pandas", "scipy")
+# What ``milestones --help`` must not import either: the vendor SDKs, the HTTP stack, the
+# PostgreSQL driver, the report and the sandbox (each command imports its own module on use).
+START_UP_HEAVY = (
+    *ESTIMATOR_MODULES,
+    "hubspot",
+    "simple_salesforce",
+    "requests",
+    "psycopg",
+    "milestones.report",
+    "milestones.sandbox",
+    "milestones.sync",
+    "milestones.store.sqlite",
+    "milestones.config.settings",
+)
 _CHECK_IMPORTS = """
 import sys
 from milestones.cli.main import main
@@ -30,10 +44,12 @@ print("HEAVY", code, ",".join(heavy), file=sys.stderr)
 """
 
 
-def _heavy_modules_after(box: Sandbox | None, *args: str) -> list[str]:
+def _heavy_modules_after(
+    box: Sandbox | None, *args: str, modules: tuple[str, ...] = ESTIMATOR_MODULES
+) -> list[str]:
     env_args = ["--config", str(box.config)] if box else []
     done = subprocess.run(
-        [sys.executable, "-c", _CHECK_IMPORTS.format(modules=ESTIMATOR_MODULES), *env_args, *args],
+        [sys.executable, "-c", _CHECK_IMPORTS.format(modules=modules), *env_args, *args],
         env={**os.environ, **(box.env if box else {})},
         capture_output=True,
         text=True,
@@ -45,8 +61,15 @@ def _heavy_modules_after(box: Sandbox | None, *args: str) -> list[str]:
     return [m for m in ",".join(heavy).split(",") if m]
 
 
-def test_help_loads_no_estimator() -> None:
-    assert _heavy_modules_after(None, "--help") == []
+def test_help_loads_no_estimator_sdk_report_or_sandbox() -> None:
+    assert _heavy_modules_after(None, "--help", modules=START_UP_HEAVY) == []
+
+
+def test_help_of_one_command_loads_only_that_command() -> None:
+    heavy = _heavy_modules_after(None, "status", "--help", modules=START_UP_HEAVY)
+    assert "milestones.store.sqlite" in heavy  # the check sees what a command does import
+    assert not {"hubspot", "simple_salesforce", "requests", "psycopg", "lifelines"} & set(heavy)
+    assert not [m for m in heavy if m.startswith(("milestones.report", "milestones.sandbox"))]
 
 
 @pytest.fixture

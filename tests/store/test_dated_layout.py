@@ -52,3 +52,12 @@ def test_the_ledger_keeps_each_dates_basis_and_redate_counts_changed_dates(tmp_p
         assert [(e.reached_on, e.basis) for e in store.ledger.of("p")] == [
             ("2026-03-01", "inferred")
         ]
+
+
+def test_state_rows_keep_every_number_as_written() -> None:
+    # NaN and integers past 64 bits: a faster parser (orjson 3.13) would round the integer.
+    assert codec.decode_values('{"milestone":"client","n":NaN}')["milestone"] == "client"
+    assert codec.decode_fields('{"milestone":"x","big":123456789012345678901234567890}') == {
+        "milestone": "x",
+        "big": 123456789012345678901234567890,
+    }

@@ -1,7 +1,7 @@
 """What every command shares: the context object, the exit codes, and the errors that pick them.
 
 DESIGN.md promises three exit codes: 0 all done, 1 finished with record-level failures (or
-stopped at a quota, or by a signal), 2 configuration or usage error. ``EXIT_CODES`` is the one
+stopped at a quota, or by a signal), 2 configuration or usage error. ``exit_codes()`` is the one
 table from an error's kind to its code; ``main()`` applies it to whatever escapes a command.
 
 Everything a command prints goes through this module's writer: ``say`` for people (each
@@ -16,15 +16,16 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from milestones.config.settings import Config, ConfigError, load_config, resolve_path
-from milestones.connectors.base import ConfigurationError, ConnectorError
+from milestones.config.errors import ConfigError
 from milestones.logs import configure_logging
-from milestones.store.health import StateError
 from milestones.text import MESSAGE_LIMIT, json_text, printable
+
+if TYPE_CHECKING:  # the settings models are built only by the commands that read a config
+    from milestones.config.settings import Config
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -49,19 +50,27 @@ class Busy(click.ClickException):
     exit_code = EXIT_FAILURES
 
 
-# Error kind -> exit code, first match wins. A ClickException carries its own code.
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (ConfigError, EXIT_CONFIG),  # the config file is malformed
-    (ConfigurationError, EXIT_CONFIG),  # the CRM refused our credentials or names
-    (StateError, EXIT_CONFIG),  # the state file is damaged, unwritable or from a newer release
-    (click.UsageError, EXIT_CONFIG),
-    (ConnectorError, EXIT_FAILURES),  # the CRM failed us after every retry
-)
+def exit_codes() -> tuple[tuple[type[BaseException], int], ...]:
+    """Error kind -> exit code, first match wins. A ClickException carries its own code.
+
+    Imported when an error is being turned into a code, so that start-up does not import the
+    connectors and the store for it.
+    """
+    from milestones.connectors.base import ConfigurationError, ConnectorError
+    from milestones.store.health import StateError
+
+    return (
+        (ConfigError, EXIT_CONFIG),  # the config file is malformed
+        (ConfigurationError, EXIT_CONFIG),  # the CRM refused our credentials or names
+        (StateError, EXIT_CONFIG),  # the state file is damaged, unwritable or from a newer release
+        (click.UsageError, EXIT_CONFIG),
+        (ConnectorError, EXIT_FAILURES),  # the CRM failed us after every retry
+    )
 
 
 def exit_code_for(error: BaseException) -> int:
     """The exit code for an error that ended a command (1 for anything unforeseen)."""
-    for kind, code in EXIT_CODES:
+    for kind, code in exit_codes():
         if isinstance(error, kind):
             return code
     if isinstance(error, click.ClickException):
@@ -82,6 +91,8 @@ class AppContext:
     def config(self) -> Config:
         """The validated config (loaded on first use); raises ``ConfigError``."""
         if self._config is None:
+            from milestones.config.settings import load_config, resolve_path
+
             self._config = load_config(resolve_path(self.config_path))
         return self._config
 

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from milestones.config.settings import STATE_URL_ENV, Config, ConfigError, load_config
+from milestones.config.errors import ConfigError
+from milestones.config.settings import STATE_URL_ENV, Config, load_config
 
 UNSET = "unset-for-reading"
 """What a missing ``${VAR}`` reads as in a fleet command: the states are read, no CRM is called."""

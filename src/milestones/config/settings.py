@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from milestones.config.errors import ConfigError
 from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.connectors.fields import WriteSpec
@@ -94,15 +95,6 @@ ACCOUNT_FIELD_NAMES: dict[str, dict[FieldKey, str]] = {
     },
 }
 COMPANY_PROPERTY = {"hubspot": "company", "salesforce": "Company"}
-
-
-class ConfigError(Exception):
-    """The config cannot be used; ``problems`` lists each with its TOML path."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        super().__init__(f"{source}: " + "; ".join(problems))
-        self.source = source
-        self.problems = problems
 
 
 class _Section(BaseModel):

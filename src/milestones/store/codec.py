@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from milestones.mapping.derive import Derived, Evidence
+from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Milestone, Stage
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -233,6 +234,12 @@ def decode_values(text: str | None) -> dict[str, str | None]:
         return {}
     values: dict[str, str | None] = _loads(text)
     return values
+
+
+def decode_fields(text: str) -> dict[FieldKey, str | None]:
+    """A planned write's ``{field key: value}`` object, as ``encode_values`` wrote it."""
+    fields: dict[FieldKey, str | None] = _loads(text)
+    return fields
 
 
 def encode_values(values: Mapping[Any, str | None]) -> str:

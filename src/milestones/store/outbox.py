@@ -8,7 +8,6 @@ the CRM, and keeps each failure with its code and reason for the next run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Literal
 
@@ -91,7 +90,8 @@ class Outbox:
             (kind, after[0], after[1], *((run_id,) if takes_run else ()), size),
         ).fetchall()
         return [
-            Change(kind, rid, json.loads(fields), group=grp or None) for rid, grp, fields in rows
+            Change(kind, rid, codec.decode_fields(fields), group=grp or None)
+            for rid, grp, fields in rows
         ]
 
     def record(

@@ -151,6 +151,11 @@ def parse_time(value: str | None) -> datetime | None:
     """An ISO 8601 string or epoch milliseconds as an aware UTC datetime; None when empty."""
     if value is None or value == "":
         return None
+    if value.__class__ is str and value.endswith("Z"):  # the usual form: 2024-05-01T10:00:00Z
+        try:
+            return datetime.fromisoformat(value)  # reads "Z" as UTC since Python 3.11
+        except ValueError:
+            pass  # the careful path below says what is wrong
     text = str(value).strip()
     try:
         if text.lstrip("-").isdigit():
@@ -200,7 +205,7 @@ def _float(value: str | None) -> float | None:
 def _props(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, str | None]:
     """The requested properties, each a string or None (missing ones are None)."""
     props = raw.get("properties") or {}
-    return {n: (None if props.get(n) is None else str(props.get(n))) for n in names}
+    return {n: None if (v := props.get(n)) is None else str(v) for n in names}
 
 
 def modified_at(raw: Mapping[str, Any], object_type: str) -> datetime | None:

@@ -126,7 +126,7 @@ class SalesforceClient:
             instance_url=instance_url,
             version=self.settings.api_version,
             session=self.session,
-            object_pairs_hook=dict,
+            object_pairs_hook=None,  # plain dicts from the C decoder: no hook per object
         )
 
     def _configured_host(self, host: str) -> str:
