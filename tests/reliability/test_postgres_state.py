@@ -325,3 +325,38 @@ def test_workers_starting_together_on_a_new_org_migrate_it_once(pg_orgs: Orgs) -
         worker.join()
     assert not failures, failures
     assert sorted(opened, key=lambda v: v or 0) == [0, *[len(MIGRATIONS)] * 3]
+
+
+def test_fleet_status_and_report_read_every_org_of_one_database(
+    tmp_path: Path, pg_orgs: Orgs
+) -> None:
+    """Three orgs in their own schemas of one database: one table and one funnel of them."""
+    crms = [
+        synced(start_crm("hubspot", tmp_path / "north", 30, orgs=pg_orgs)),
+        synced(start_crm("salesforce", tmp_path / "south", 30, seed=7, orgs=pg_orgs)),
+        synced(start_crm("hubspot", tmp_path / "west", 20, seed=11, orgs=pg_orgs)),
+    ]
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    try:
+        for crm in crms:
+            (folder / f"{crm.config.parent.name}.toml").write_text(crm.config.read_text())
+        status = crms[0].cli("fleet", "status", "--dir", str(folder), "--json")
+        assert status.code == 0, status.err
+        rows = {row["org"]: row for row in json.loads(status.out)["orgs"]}
+        assert sorted(rows) == sorted(str(crm.where.org) for crm in crms)  # named by [state] org
+        for crm in crms:
+            row = rows[str(crm.where.org)]
+            with open_state(crm.where, read_only=True) as state:
+                assert row["state"] == "ok" and row["people"] == state.counts().people
+            assert row["last_run"] is not None and row["writes_pending"] == 0
+        report = crms[0].cli("fleet", "report", "--dir", str(folder), "--json")
+        assert report.code == 0, report.err
+        data = json.loads(report.out)
+        for crm in crms:  # each org's funnel is its own report's
+            own = json.loads(crm.cli("report", "--json", "--no-likelihood").out)["overall"]
+            org = next(o for o in data["orgs"] if o["org"] == str(crm.where.org))
+            assert org["funnel"] == own["funnel"]
+    finally:
+        for crm in crms:
+            crm.stop()
