@@ -362,26 +362,44 @@ def _record_id(box: Sandbox, pid: int) -> str:
     return str(pid) if box.provider == "hubspot" else sf_id("003", pid)
 
 
-def test_salesforce_reads_opportunity_history_where_the_org_shows_it_at_no_extra_call(
-    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    calls, opportunity = {}, {}
+def _with_and_without(
+    option: str,
+    case: str,
+    milestone: str,
+    tmp_path: Path,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[Any, dict[bool, list[int]], dict[bool, tuple[str, str]]]:
+    """A Salesforce org with the history ``option`` on and off: each one's API calls on a full
+    sync and on a run with no CRM change, and the date ``explain`` gives ``case``'s
+    ``milestone`` (with its basis)."""
+    calls: dict[bool, list[int]] = {}
+    dated: dict[bool, tuple[str, str]] = {}
     for shown in (True, False):
-        box = open_box("salesforce", tmp_path / str(shown), contacts=60, opportunity_history=shown)
+        box = open_box("salesforce", tmp_path / str(shown), contacts=60, **{option: shown})
         for name, value in box.env.items():
             env.setenv(name, value)
         try:
             b, ids = build_cases(box.world)
-            pid = ids["through the stages"]
             assert box.run("fields", "--create") == 0
             calls[shown] = [run_json(box, capsys, "sync", "--full")["api_calls"]]
             calls[shown].append(run_json(box, capsys, "sync")["api_calls"])  # no CRM change
-            evidence = run_json(box, capsys, "explain", _record_id(box, pid))["evidence"]
-            opportunity[shown] = next(
-                (e["on"], e["basis"]) for e in evidence if e["milestone"] == "opportunity"
+            shown_id = _record_id(box, ids[case])
+            evidence = run_json(box, capsys, "explain", shown_id)["evidence"]
+            dated[shown] = next(
+                (e["on"], e["basis"]) for e in evidence if e["milestone"] == milestone
             )
         finally:
             box.server.stop()
+    return b, calls, dated
+
+
+def test_salesforce_reads_opportunity_history_where_the_org_shows_it_at_no_extra_call(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b, calls, opportunity = _with_and_without(
+        "opportunity_history", "through the stages", "opportunity", tmp_path, env, capsys
+    )
     assert calls[True] == calls[False]
     assert opportunity[True] == (b.day(20), "observed")  # entered Contract sent
     assert opportunity[False] == (b.day(5), "inferred")  # only the deal's creation is known
@@ -451,23 +469,9 @@ def test_hubspot_reads_flag_history_on_the_first_sync_only(
 def test_salesforce_reads_contact_history_where_the_org_tracks_it_at_no_extra_call(
     tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    calls, advocate = {}, {}
-    for tracked in (True, False):
-        box = open_box("salesforce", tmp_path / str(tracked), contacts=60, field_history=tracked)
-        for name, value in box.env.items():
-            env.setenv(name, value)
-        try:
-            b, ids = build_cases(box.world)
-            pid = ids["a reference after the win"]
-            assert box.run("fields", "--create") == 0
-            calls[tracked] = [run_json(box, capsys, "sync", "--full")["api_calls"]]
-            calls[tracked].append(run_json(box, capsys, "sync")["api_calls"])  # no CRM change
-            evidence = run_json(box, capsys, "explain", _record_id(box, pid))["evidence"]
-            advocate[tracked] = next(
-                (e["on"], e["basis"]) for e in evidence if e["milestone"] == "advocate"
-            )
-        finally:
-            box.server.stop()
+    b, calls, advocate = _with_and_without(
+        "field_history", "a reference after the win", "advocate", tmp_path, env, capsys
+    )
     assert calls[True] == calls[False]
     assert advocate[True] == (b.day(70), "observed")  # flagged on day 70
     assert advocate[False] == (b.day(30), "inferred")  # untracked: the client date
