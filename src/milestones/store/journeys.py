@@ -117,7 +117,10 @@ def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
     """Every live open deal with its people and its stage's probability (streamed)."""
     stages = stage_catalogue(db)
     current: OpenDeal | None = None
+    closed = None  # the closed deal whose people rows are passed over: decoded once
     for deal_id, data, contact_id in db.execute(_DEALS_SQL):
+        if deal_id == closed:
+            continue
         if current is None or current.deal_id != deal_id:
             if current is not None:
                 yield current
@@ -128,6 +131,7 @@ def iter_open_deals(db: Connection) -> Iterator[OpenDeal]:
                 deal.is_closed if deal.is_closed is not None else bool(stage and stage.is_closed)
             )
             if is_closed:
+                closed = deal_id
                 continue
             probability = stage.probability if stage else None
             current = OpenDeal(deal_id, deal.amount, deal.stage_id, probability)
