@@ -11,40 +11,15 @@ beside the others; it never stops them from reading the rest.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from milestones.config.errors import ConfigError
-from milestones.config.settings import STATE_URL_ENV, Config, load_config
+from milestones.config.settings import Config, load_config
 
 UNSET = "unset-for-reading"
 """What a missing ``${VAR}`` reads as in a fleet command: the states are read, no CRM is called."""
-
-
-class _ReadingEnviron(Mapping[str, str]):
-    """The environment, where a missing ``${VAR}`` reads as ``UNSET`` instead of an error.
-
-    The worker's own settings variables (``MILESTONES_STATE_URL``) keep their meaning: unset
-    is unset, never a placeholder standing in for a database.
-    """
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def __getitem__(self, name: str) -> str:
-        if name == STATE_URL_ENV:
-            return self._environ[name]
-        return self._environ.get(name, UNSET)
-
-    def __contains__(self, name: object) -> bool:
-        return name != STATE_URL_ENV or name in self._environ
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._environ)
-
-    def __len__(self) -> int:
-        return len(self._environ)
 
 
 @dataclass(slots=True)
@@ -68,7 +43,7 @@ def load_fleet(folder: Path, environ: Mapping[str, str] | None = None) -> list[F
     files = sorted(p for p in folder.glob("*.toml") if p.is_file())
     if not files:
         raise FleetError(f"{folder} holds no org config (*.toml)")
-    env = _ReadingEnviron(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
     members = [_load_member(path, env) for path in files]
     _flag_shared_names(members)
     return sorted(members, key=lambda m: (m.org, str(m.path)))
@@ -76,7 +51,7 @@ def load_fleet(folder: Path, environ: Mapping[str, str] | None = None) -> list[F
 
 def _load_member(path: Path, environ: Mapping[str, str]) -> FleetMember:
     try:
-        config = load_config(path, environ)
+        config = load_config(path, environ, unset=UNSET)
     except ConfigError as exc:
         return FleetMember(path.stem, path, None, list(exc.problems))
     return FleetMember(config.state.org or path.stem, path, config)

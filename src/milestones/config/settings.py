@@ -297,8 +297,13 @@ def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate ``path``; raise ``ConfigError`` listing every problem."""
+def load_config(
+    path: Path, environ: Mapping[str, str] | None = None, *, unset: str | None = None
+) -> Config:
+    """Read and validate ``path``; raise ``ConfigError`` listing every problem.
+
+    ``unset``: what a ``${VAR}`` that is not set reads as, instead of a problem, for commands
+    that only read states and call no CRM (the fleet commands)."""
     env = os.environ if environ is None else environ
     source = str(path)
     try:
@@ -311,7 +316,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(source, [f"cannot read the file: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
-    return parse_config(raw, source=source, environ=env, base_dir=path.parent)
+    return parse_config(raw, source=source, environ=env, base_dir=path.parent, unset=unset)
 
 
 def parse_config(
@@ -320,6 +325,7 @@ def parse_config(
     source: str = "<config>",
     environ: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    unset: str | None = None,
 ) -> Config:
     """Validate an already-parsed TOML table (see ``load_config``)."""
     env = os.environ if environ is None else environ
@@ -328,7 +334,7 @@ def parse_config(
     if provider in ("hubspot", "salesforce"):
         # The other CRM's table may sit in the file unused: its ${VARS} need not be set.
         raw = {k: v for k, v in raw.items() if k != _OTHER_PROVIDER[provider]}
-    expanded = _expand(raw, env, (), problems)
+    expanded = _expand(raw, env, (), problems, unset)
     if not isinstance(expanded, dict):  # pragma: no cover - tomllib always gives a table
         raise ConfigError(source, ["the file is not a TOML table"])
     _apply_provider_defaults(expanded)
@@ -373,18 +379,27 @@ def _register_secrets(model: BaseModel) -> None:
             _register_secrets(value)
 
 
-def _expand(value: Any, env: Mapping[str, str], path: tuple[str, ...], problems: list[str]) -> Any:
-    """Replace ``${VAR}`` in every string; record a problem per missing variable."""
+def _expand(
+    value: Any,
+    env: Mapping[str, str],
+    path: tuple[str, ...],
+    problems: list[str],
+    unset: str | None = None,
+) -> Any:
+    """Replace ``${VAR}`` in every string; a missing variable is a problem, or reads as
+    ``unset`` when that is given."""
     if isinstance(value, dict):
-        return {k: _expand(v, env, (*path, str(k)), problems) for k, v in value.items()}
+        return {k: _expand(v, env, (*path, str(k)), problems, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, env, (*path, str(i)), problems) for i, v in enumerate(value)]
+        return [_expand(v, env, (*path, str(i)), problems, unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
+            if unset is not None:
+                return unset
             problems.append(f"{'.'.join(path)}: environment variable {name} is not set")
             return ""
         return env[name]
