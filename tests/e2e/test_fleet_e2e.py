@@ -10,9 +10,7 @@ figures must match what that org's own ``status`` and ``report`` say.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -21,10 +19,10 @@ from pathlib import Path
 import pytest
 from e2e_support import Sandbox, start_sandbox
 
+from browser_support import laid_out_dom, needs_chromium
 from milestones.cli.main import main
 
 ORGS = (("acme", "hubspot", 40), ("globex", "hubspot", 55), ("initech", "salesforce", 45))
-CHROMIUM = shutil.which("chromium")
 
 
 def run_main(*args: str) -> int:
@@ -186,10 +184,7 @@ document.body.setAttribute("data-measured", "yes");
 </script>"""
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium is not installed (CI installs it: apt-get install chromium)",
-)
+@needs_chromium
 def test_html_report_draws_every_orgs_funnel_in_chromium(
     fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -199,27 +194,7 @@ def test_html_report_draws_every_orgs_funnel_in_chromium(
     data = json.loads(capsys.readouterr().out)
     html = page.read_text(encoding="utf-8")
     assert "<script" not in html and "src=" not in html and "href=" not in html
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    assert CHROMIUM is not None, "CI must install chromium (apt-get install chromium)"
-    dom = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            probe.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = laid_out_dom(html, MEASURE, tmp_path)
     keys = _Keys()
     keys.feed(dom)
     assert keys.measured

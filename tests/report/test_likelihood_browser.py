@@ -9,9 +9,6 @@ after layout. Skipped only when Chromium is missing outside CI.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,18 +17,9 @@ import pytest
 from click.testing import CliRunner
 from likelihood_world import write_world
 
+from browser_support import laid_out_dom, needs_chromium
 from milestones.cli.main import cli
 
-CHROMIUM = shutil.which("chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MEASURE = """<script>
 document.querySelectorAll("rect.mark").forEach(function (r) {
   var box = r.getBoundingClientRect();
@@ -88,22 +76,10 @@ def _report(tmp_path: Path, people: int, min_sample: int) -> tuple[dict[str, Any
     return json.loads(result.output)["likelihood"], page.read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium is not installed (CI installs it: apt-get install chromium)",
-)
+@needs_chromium
 def test_curves_and_figures_match_the_json(tmp_path: Path) -> None:
     data, html = _report(tmp_path, 3_000, 30)
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    assert CHROMIUM is not None, "CI must install chromium (apt-get install chromium)"
-    dom = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = laid_out_dom(html, MEASURE, tmp_path)
     parsed = _Keyed()
     parsed.feed(dom)
     assert parsed.body.get("data-measured") == "yes"

@@ -10,10 +10,7 @@ CI (CI installs Debian's ``chromium``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,23 +19,11 @@ import pytest
 from click.testing import CliRunner
 from report_world import sync_world
 
+from browser_support import laid_out_dom, needs_chromium
 from milestones.cli.main import cli
 from milestones.report.text import money
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium is not installed (CI installs it: apt-get install chromium)",
-)
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = needs_chromium
 MEASURE = """<script>
 document.querySelectorAll("details").forEach(function (d) { d.open = true; });
 document.querySelectorAll("rect[data-key]").forEach(function (r) {
@@ -87,16 +72,7 @@ def _render(tmp_path: Path) -> tuple[dict[str, Any], str, _Elements]:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     html = page.read_text(encoding="utf-8")
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    assert CHROMIUM is not None, "CI must install chromium (apt-get install chromium)"
-    dom = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = laid_out_dom(html, MEASURE, tmp_path)
     parsed = _Elements()
     parsed.feed(dom)
     return data, html, parsed
