@@ -8,30 +8,16 @@ the names, and ``[report] owner_names`` still overrides them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from e2e_support import Sandbox, settle, start_sandbox
+from e2e_support import Sandbox, settle
 
 from milestones.cli.main import cli
 from milestones.store.owners import OwnerNames
 from milestones.store.sqlite import Store
-
-
-@pytest.fixture(params=["hubspot", "salesforce"])
-def box(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(request.param, tmp_path)
-    for name, value in sandbox.env.items():
-        monkeypatch.setenv(name, value)
-    try:
-        assert sandbox.run("fields", "--create") == 0
-        yield sandbox
-    finally:
-        sandbox.server.stop()
+from milestones.sync.owners import PERIODIC_NAME as OWNERS_READ
+from milestones.sync.periodic import Periodic
 
 
 def _owner_reads(box: Sandbox) -> int | None:
@@ -48,32 +34,53 @@ def _names(box: Sandbox) -> dict[str, str]:
         return OwnerNames(store.db).names()
 
 
-def test_owner_names_are_read_daily_or_for_a_new_rep(box: Sandbox) -> None:
-    assert box.run("sync") == 0
-    names = _names(box)
-    world = {f"{o.first_name} {o.last_name}" for o in box.world.iter("owner")}
+def _api_calls(box: Sandbox, capsys: pytest.CaptureFixture[str]) -> int:
+    """One ``sync --json`` after the sandbox's clock has moved on; the API calls it made."""
+    settle(box)
+    capsys.readouterr()
+    assert box.run("sync", "--json") == 0
+    calls: int = json.loads(capsys.readouterr().out)["api_calls"]
+    return calls
+
+
+def test_owner_names_are_read_daily_or_for_a_new_rep(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sandbox.run("sync") == 0
+    names = _names(sandbox)
+    world = {f"{o.first_name} {o.last_name}" for o in sandbox.world.iter("owner")}
     assert world <= set(names.values())
-    report = CliRunner(env=box.env).invoke(cli, ["--config", str(box.config), "report", "--json"])
+    report = CliRunner(env=sandbox.env).invoke(
+        cli, ["--config", str(sandbox.config), "report", "--json"]
+    )
     data = json.loads(report.output)
     assert data["owners"] and all(o["owner"] in data["owner_names"] for o in data["owners"])
     labels = {f"{name} ({owner})" for owner, name in names.items()} | {"(no owner)"}
     assert set(data["likelihood"]["forecast"]["owners"]) <= labels
 
-    reads = _owner_reads(box)
-    settle(box)
-    assert box.run("sync") == 0  # same day, every owner known: no owner call
-    assert _owner_reads(box) == reads
+    reads = _owner_reads(sandbox)
+    _api_calls(sandbox, capsys)  # reads back what the first run wrote
+    same_day = _api_calls(sandbox, capsys)  # no CRM change, every owner known: no owner call
+    assert _owner_reads(sandbox) == reads
+    with Store(sandbox.state) as store, store.transaction():
+        Periodic(store).forget(OWNERS_READ)  # as on the next day
+    next_day = _api_calls(sandbox, capsys)
+    assert next_day == same_day + 1  # the day's first run reads the owners: one page, both CRMs
+    reads = None if reads is None else reads + 1
+    assert _owner_reads(sandbox) == reads
 
-    rep = box.world.add("owner", first_name="Nadia", last_name="Newhire", email="n@example.com")
-    person = next(iter(box.world.ids("person")))
-    box.world.update("person", person, {"owner_id": rep.id})
-    settle(box)
-    assert box.run("sync") == 0
-    assert _owner_reads(box) == (None if reads is None else reads + 1)
-    assert "Nadia Newhire" in _names(box).values()
+    rep = sandbox.world.add("owner", first_name="Nadia", last_name="Newhire", email="n@example.com")
+    person = next(iter(sandbox.world.ids("person")))
+    sandbox.world.update("person", person, {"owner_id": rep.id})
+    settle(sandbox)
+    assert sandbox.run("sync") == 0
+    assert _owner_reads(sandbox) == (None if reads is None else reads + 1)
+    assert "Nadia Newhire" in _names(sandbox).values()
 
     owner = data["owners"][0]["owner"]
-    with box.config.open("a") as config:
+    with sandbox.config.open("a") as config:
         config.write(f'[report]\nowner_names = {{ "{owner}" = "Ann Override" }}\n')
-    report = CliRunner(env=box.env).invoke(cli, ["--config", str(box.config), "report", "--json"])
+    report = CliRunner(env=sandbox.env).invoke(
+        cli, ["--config", str(sandbox.config), "report", "--json"]
+    )
     assert json.loads(report.output)["owner_names"][owner] == "Ann Override"

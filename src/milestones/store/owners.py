@@ -8,13 +8,11 @@ at most once a day, or sooner when a person's owner is an id the last read did n
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from milestones.store.dialect import Connection
 
 NAMES_META = "owner_names"
 ASKED_META = "owner_ids_asked"
-READ_ON_META = "owner_names_read_on"
 _LIVE_OWNERS = (
     "SELECT DISTINCT json_extract(data, '$[4]') FROM contacts "
     "WHERE is_deleted = 0 AND converted_to IS NULL AND json_extract(data, '$[4]') IS NOT NULL"
@@ -22,7 +20,7 @@ _LIVE_OWNERS = (
 
 
 class OwnerNames:
-    """The CRM's owner names as last read, and when."""
+    """The CRM's owner names as last read, and the owner ids that read covered."""
 
     def __init__(self, db: Connection) -> None:
         self.db = db
@@ -36,22 +34,16 @@ class OwnerNames:
         names: dict[str, str] = json.loads(self._get(NAMES_META) or "{}")
         return names
 
-    def read_on(self) -> date | None:
-        """The day the names were last read."""
-        text = self._get(READ_ON_META)
-        return date.fromisoformat(text) if text else None
-
     def unasked(self) -> set[str]:
         """Owner ids of live people that the last read did not cover (a new rep)."""
         asked = set(json.loads(self._get(ASKED_META) or "[]"))
         return {str(row[0]) for row in self.db.execute(_LIVE_OWNERS)} - asked
 
-    def save(self, names: dict[str, str], asked: set[str], today: date) -> None:
+    def save(self, names: dict[str, str], asked: set[str]) -> None:
         """Keep a read's names and the owner ids it covered; call inside a transaction."""
         for key, value in (
             (NAMES_META, json.dumps(names, sort_keys=True)),
             (ASKED_META, json.dumps(sorted(asked))),
-            (READ_ON_META, today.isoformat()),
         ):
             self.db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "

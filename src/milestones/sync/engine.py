@@ -238,9 +238,7 @@ class Engine:
         if self.plays is not None:
             self.last_plays = self.plays.run(started, report, dry_run=not options.writeback)
         if self.read_owners:
-            refresh_owner_names(
-                self.store, self.connector, started.date(), report.figures["records_read"]
-            )
+            refresh_owner_names(self.store, self.connector, started, report.figures["records_read"])
 
     @contextmanager
     def _signals_stop_the_run(self) -> Iterator[None]:

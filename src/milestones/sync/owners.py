@@ -10,19 +10,23 @@ asked again the next day.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import datetime
 
 from milestones.connectors.base import Connector, ConnectorError
 from milestones.store.owners import OwnerNames
 from milestones.store.sqlite import Store
+from milestones.sync.periodic import Periodic
 
 log = logging.getLogger("milestones.sync")
 
 
-def refresh_owner_names(store: Store, connector: Connector, today: date, pulled: int) -> bool:
+PERIODIC_NAME = "owner_names"
+
+
+def refresh_owner_names(store: Store, connector: Connector, now: datetime, pulled: int) -> bool:
     """Read the owner names when due; whether they were read."""
-    owners = OwnerNames(store.db)
-    is_due = owners.read_on() != today or (pulled > 0 and bool(owners.unasked()))
+    owners, periodic = OwnerNames(store.db), Periodic(store)
+    is_due = periodic.is_due(PERIODIC_NAME, now) or (pulled > 0 and bool(owners.unasked()))
     if not is_due:
         return False
     asked = owners.unasked() | set(owners.names())
@@ -30,9 +34,10 @@ def refresh_owner_names(store: Store, connector: Connector, today: date, pulled:
         names = connector.owners()
     except ConnectorError as exc:
         log.warning("owner names not read (the report shows owner ids): %s", exc)
-        with store.transaction():
-            owners.save(owners.names(), asked, today)
-        return False
+        names, read = owners.names(), False
+    else:
+        asked, read = asked | set(names), True
     with store.transaction():
-        owners.save(names, asked | set(names), today)
-    return True
+        owners.save(names, asked)
+        periodic.mark_done(PERIODIC_NAME, now)
+    return read
