@@ -266,7 +266,8 @@ def profile_table(path: Path, top: int = 10) -> str:
 
 
 STARTUP = (
-    "import milestones.cli.main, milestones.cli.run, milestones.sync.factory, "
+    "import milestones.cli.main, milestones.cli.run, milestones.cli.running, "
+    "milestones.sync.factory, "
     "milestones.connectors.hubspot.connector, milestones.connectors.salesforce.connector"
 )
 

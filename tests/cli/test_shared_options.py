@@ -85,7 +85,7 @@ def test_a_bad_config_after_the_command_is_named_with_exit_2(tmp_path: Path) -> 
 def test_environment_variable_still_finds_the_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from milestones.config.settings import resolve_path
+    from milestones.config.source import resolve_path
 
     monkeypatch.setenv("MILESTONES_CONFIG", str(tmp_path / "env.toml"))
     app = parsed_app(["status"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from milestones.mapping.accounts import AccountRules, Member, account_of, roll_up
+from milestones.mapping.account_rules import AccountRules
+from milestones.mapping.accounts import Member, account_of, roll_up
 from milestones.mapping.records import Contact, Milestone
 
 RULES = AccountRules(enabled=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from milestones.config.settings import STATE_URL_ENV, ConfigError, load_config
+from milestones.config.settings import ConfigError, load_config
+from milestones.config.state import STATE_URL_ENV
 from milestones.store import dialect
 from milestones.store.dialect import Table
 from milestones.store.schema import MIGRATIONS

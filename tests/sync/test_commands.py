@@ -14,6 +14,7 @@ from sync_fakes import FakeCRM
 from test_engine import RULES, make_world
 
 from milestones.cli import run as commands
+from milestones.cli import running
 from milestones.cli.main import main
 from milestones.store.sqlite import Store
 from milestones.sync import factory
@@ -72,7 +73,7 @@ def test_every_loops_until_a_signal(crm: FakeCRM, monkeypatch: pytest.MonkeyPatc
         pauses.append(seconds)
         return len(pauses) == 2
 
-    monkeypatch.setattr(commands, "_sleep_or_stop", sleep_or_stop)
+    monkeypatch.setattr(running, "sleep_or_stop", sleep_or_stop)
     assert run("sync", "--every", "15m") == 0
     assert len(pauses) == 2 and all(810 <= p <= 990 for p in pauses)  # 15 min, jittered
 
@@ -147,7 +148,7 @@ def test_every_survives_a_passing_failure(
 
     monkeypatch.setattr(crm, "stages", flaky_stages)
     rounds: list[float] = []
-    monkeypatch.setattr(commands, "_sleep_or_stop", lambda s: rounds.append(s) or len(rounds) == 2)
+    monkeypatch.setattr(running, "sleep_or_stop", lambda s: rounds.append(s) or len(rounds) == 2)
     assert run("sync", "--every", "1m") == 0  # the second run went through
     assert "connection reset; trying again at the next run" in capsys.readouterr().err
     assert crm.field("c1", "milestone") == "prospect"

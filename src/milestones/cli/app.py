@@ -26,6 +26,7 @@ from milestones.text import MESSAGE_LIMIT, json_text, printable
 
 if TYPE_CHECKING:  # the settings models are built only by the commands that read a config
     from milestones.config.settings import Config
+    from milestones.store.location import StateLocation
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -91,10 +92,22 @@ class AppContext:
     def config(self) -> Config:
         """The validated config (loaded on first use); raises ``ConfigError``."""
         if self._config is None:
-            from milestones.config.settings import load_config, resolve_path
+            from milestones.config.settings import load_config
+            from milestones.config.source import resolve_path
 
             self._config = load_config(resolve_path(self.config_path))
         return self._config
+
+    def state_location(self) -> StateLocation:
+        """Where the state is: from the validated config once loaded, else from the config's
+        ``[state]`` table alone (``config.state.load_state``), so a command that reads only
+        the state neither builds nor needs the rest of the config."""
+        if self._config is not None:
+            return self._config.state.location()
+        from milestones.config.source import resolve_path
+        from milestones.config.state import load_state
+
+        return load_state(resolve_path(self.config_path))
 
     def configure_logging(self) -> None:
         """Route the logs as the options say (again when options follow the command)."""

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from milestones.cli.app import AppContext, ConfigProblem, RunFailed, pass_app
-from milestones.config.settings import resolve_path
+from milestones.config.source import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
 from milestones.text import MESSAGE_LIMIT, NAME_LIMIT, printable

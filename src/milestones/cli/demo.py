@@ -157,7 +157,7 @@ def demo(
       milestones demo
       milestones demo --provider salesforce --contacts 1000
     """
-    from milestones.cli.state import explain
+    from milestones.cli.explain import explain
     from milestones.report.build import write_html_report
     from milestones.sync.engine import Engine
     from milestones.sync.factory import build_connector, build_plays

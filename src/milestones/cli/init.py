@@ -20,7 +20,8 @@ from pathlib import Path
 import click
 
 from milestones.cli.app import AppContext, pass_app
-from milestones.config.settings import parse_config, resolve_path
+from milestones.config.settings import parse_config
+from milestones.config.source import resolve_path
 from milestones.connectors.hubspot.versions import DEFAULT_VERSION
 from milestones.connectors.salesforce.settings import (
     DATA_API_VERSION,

@@ -42,7 +42,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Try it with no CRM: a sandbox CRM, a full sync, the funnel, a few explanations.",
     ),
     "explain": LazyCommand(
-        "milestones.cli.state",
+        "milestones.cli.explain",
         "explain",
         "Why a person, account or deal has its milestone: evidence, fields written, history.",
     ),

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import click
 
 from milestones.cli.app import AppContext, Busy, pass_app
-from milestones.config.settings import check_state_url
+from milestones.config.state import check_state_url
 from milestones.store.location import StateLocation, open_state
 from milestones.store.transfer import TargetNotEmpty, copy_state
 from milestones.sync.lock import AlreadyRunning, run_lock

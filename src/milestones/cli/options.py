@@ -6,7 +6,7 @@ every command (nested groups included) the same options; each records its value 
 ``AppContext``, so a value given after the command's name wins over none, and an option left
 out after the name keeps what was given before it. The config lookup itself
 (``--config``, else ``$MILESTONES_CONFIG``, else ``./milestones.toml``) stays in
-``config.settings.resolve_path``.
+``config.source.resolve_path``.
 """
 
 from __future__ import annotations

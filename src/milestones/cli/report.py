@@ -15,7 +15,8 @@ import click
 from milestones.cli.app import AppContext, pass_app
 from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
-from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS, resolve_path
+from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS
+from milestones.config.source import resolve_path
 from milestones.mapping.rules import MappingRules
 from milestones.store.location import StateLocation
 from milestones.text import NAME_LIMIT, printable

@@ -10,12 +10,9 @@ one run shows them all; the CLI prints them and exits 2.
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -30,6 +27,16 @@ from pydantic import (
 from milestones.config.errors import ConfigError
 from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
+from milestones.config.source import describe_error, expand, read_toml
+from milestones.config.state import (
+    DEFAULT_BACKUPS,
+    DEFAULT_STATE_PATH,
+    STATE_URL_ENV,
+    apply_state_url,
+    check_org,
+    check_org_with_url,
+    check_state_url,
+)
 from milestones.connectors.fields import WriteSpec
 from milestones.connectors.hubspot.settings import (
     HUBSPOT_FIELD_NAMES,
@@ -42,21 +49,15 @@ from milestones.connectors.salesforce.settings import (
     SalesforceSettings,
 )
 from milestones.logs import register_secret
-from milestones.mapping.accounts import AccountRules
+from milestones.mapping.account_rules import AccountRules
 from milestones.mapping.fields import ACCOUNT_FIELDS, FieldKey
 from milestones.mapping.play_rules import PlaysRules
 from milestones.mapping.rules import MappingRules, check_field_name
 from milestones.store.location import StateLocation
 
-CONFIG_ENV = "MILESTONES_CONFIG"
-DEFAULT_CONFIG = Path("milestones.toml")
 Provider = Literal["hubspot", "salesforce"]
 
-_AUTH_TAGS = ("client_credentials", "jwt", "password", "session")
 _OTHER_PROVIDER = {"hubspot": "salesforce", "salesforce": "hubspot"}
-_ORG = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-STATE_URL_ENV = "MILESTONES_STATE_URL"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Vendor values the neutral rules need, per provider; the user's own [mapping] wins.
 PROVIDER_MAPPING_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -105,10 +106,10 @@ class StateSettings(_Section):
     """``[state]``: where the worker keeps its mirror, cursors, ledger and run log."""
 
     path: Path = Field(
-        default=Path("milestones.db"), description="SQLite file, relative to the config file."
+        default=Path(DEFAULT_STATE_PATH), description="SQLite file, relative to the config file."
     )
     backups: int = Field(
-        default=7,
+        default=DEFAULT_BACKUPS,
         ge=0,
         le=365,
         description="Daily backups of the state file kept beside it (0: only before migrations).",
@@ -136,17 +137,13 @@ class StateSettings(_Section):
     @field_validator("org")
     @classmethod
     def _org_identifier(cls, value: str | None) -> str | None:
-        if value is not None and (not _ORG.fullmatch(value) or value.startswith("pg_")):
-            raise ValueError(
-                "must be a lowercase identifier: a letter or _, then letters, digits or _ "
-                "(at most 63, not starting with pg_)"
-            )
+        if value is not None:
+            check_org(value)
         return value
 
     @model_validator(mode="after")
     def _org_with_url(self) -> StateSettings:
-        if self.url is not None and self.org is None:
-            raise ValueError("state.org is required when state.url is set (the org's schema)")
+        check_org_with_url(self.url, self.org)
         return self
 
     def location(self) -> StateLocation:
@@ -156,17 +153,6 @@ class StateSettings(_Section):
     def describe(self) -> str:
         """The state file, or the database and org (never a password), for messages."""
         return self.location().describe()
-
-
-def check_state_url(url: str) -> None:
-    """Raise ``ValueError`` unless ``url`` is a PostgreSQL URL without a password."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError("must be a postgresql:// URL (or leave it out to keep the SQLite file)")
-    if parts.password or "password=" in parts.query:
-        raise ValueError(
-            "holds a password: give it in PGPASSWORD, a libpq service file or ~/.pgpass"
-        )
 
 
 class PrivacySettings(_Section):
@@ -289,14 +275,6 @@ class Config(_Section):
         )
 
 
-def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
-    """``--config PATH``, else ``$MILESTONES_CONFIG``, else ``./milestones.toml``."""
-    if explicit:
-        return Path(explicit)
-    from_env = os.environ.get(CONFIG_ENV)
-    return Path(from_env) if from_env else DEFAULT_CONFIG
-
-
 def load_config(
     path: Path, environ: Mapping[str, str] | None = None, *, unset: str | None = None
 ) -> Config:
@@ -305,18 +283,8 @@ def load_config(
     ``unset``: what a ``${VAR}`` that is not set reads as, instead of a problem, for commands
     that only read states and call no CRM (the fleet commands)."""
     env = os.environ if environ is None else environ
-    source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            source, ["file not found (give --config or set MILESTONES_CONFIG)"]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, [f"cannot read the file: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
-    return parse_config(raw, source=source, environ=env, base_dir=path.parent, unset=unset)
+    raw = read_toml(path)
+    return parse_config(raw, source=str(path), environ=env, base_dir=path.parent, unset=unset)
 
 
 def parse_config(
@@ -334,15 +302,15 @@ def parse_config(
     if provider in ("hubspot", "salesforce"):
         # The other CRM's table may sit in the file unused: its ${VARS} need not be set.
         raw = {k: v for k, v in raw.items() if k != _OTHER_PROVIDER[provider]}
-    expanded = _expand(raw, env, (), problems, unset)
+    expanded = expand(raw, env, (), problems, unset)
     if not isinstance(expanded, dict):  # pragma: no cover - tomllib always gives a table
         raise ConfigError(source, ["the file is not a TOML table"])
     _apply_provider_defaults(expanded)
-    _apply_state_url(expanded, env, problems)
+    apply_state_url(expanded, env, problems)
     try:
         config = Config.model_validate(expanded)
     except ValidationError as exc:
-        problems.extend(_describe(error) for error in exc.errors())
+        problems.extend(describe_error(error) for error in exc.errors())
         raise ConfigError(source, problems) from None
     if problems:
         raise ConfigError(source, problems)
@@ -355,20 +323,6 @@ def parse_config(
     return config
 
 
-def _apply_state_url(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
-    """``MILESTONES_STATE_URL`` overrides ``[state] url`` (checked here, to name the variable)."""
-    url = env.get(STATE_URL_ENV)
-    if not url:
-        return
-    try:
-        check_state_url(url)
-    except ValueError as exc:
-        problems.append(f"{STATE_URL_ENV}: {exc}")
-        return
-    state = raw.get("state")
-    raw["state"] = {**(state if isinstance(state, dict) else {}), "url": url}
-
-
 def _register_secrets(model: BaseModel) -> None:
     """Hand every SecretStr of the config to the log redactor."""
     for name in type(model).model_fields:
@@ -377,34 +331,6 @@ def _register_secrets(model: BaseModel) -> None:
             register_secret(value.get_secret_value())
         elif isinstance(value, BaseModel):
             _register_secrets(value)
-
-
-def _expand(
-    value: Any,
-    env: Mapping[str, str],
-    path: tuple[str, ...],
-    problems: list[str],
-    unset: str | None = None,
-) -> Any:
-    """Replace ``${VAR}`` in every string; a missing variable is a problem, or reads as
-    ``unset`` when that is given."""
-    if isinstance(value, dict):
-        return {k: _expand(v, env, (*path, str(k)), problems, unset) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, env, (*path, str(i)), problems, unset) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in env:
-            if unset is not None:
-                return unset
-            problems.append(f"{'.'.join(path)}: environment variable {name} is not set")
-            return ""
-        return env[name]
-
-    return _VAR.sub(substitute, value)
 
 
 def _apply_provider_defaults(raw: dict[str, Any]) -> None:
@@ -420,26 +346,3 @@ def _apply_provider_defaults(raw: dict[str, Any]) -> None:
         if isinstance(table, dict):
             for key, value in values.items():
                 table.setdefault(key, value)
-
-
-def _describe(error: Any) -> str:
-    """One line per pydantic error: its TOML path and message, never the input value."""
-    parts: list[str] = []
-    loc = [str(item) for item in error["loc"]]
-    if len(loc) > 1 and loc[0] == "salesforce" and loc[1] in _AUTH_TAGS:
-        del loc[1]  # the discriminated union's tag, not a key the user wrote
-    for text in loc:
-        if text.startswith("function-after") or text.startswith("function-before"):
-            continue
-        parts.append(text)
-    where = ".".join(parts) or "(top level)"
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif error["type"] == "missing":
-        message = "required key is missing"
-    elif error["type"] == "union_tag_invalid":
-        message = "auth must be one of: " + ", ".join(_AUTH_TAGS)
-    elif message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    return f"{where}: {message}"

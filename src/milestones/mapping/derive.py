@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from milestones.mapping.dating import Evidence, dated_deal_evidence, earliest, proven_by_history
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
-from milestones.mapping.rules import MappingRules
+
+if TYPE_CHECKING:  # the rules are read, never built, here: pydantic stays out of the import
+    from milestones.mapping.rules import MappingRules
 
 __all__ = ["Derived", "Evidence", "deal_milestone", "derive", "is_two_way", "stage_milestone"]
 

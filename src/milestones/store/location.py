@@ -1,7 +1,7 @@
 """Where the state lives, and the one way to open it: an SQLite file, or an org's schema in
 PostgreSQL.
 
-``StateLocation`` is what ``[state]`` resolves to (``config.settings.StateSettings.location``);
+``StateLocation`` is what ``[state]`` resolves to (``config.state.StateSettings.location``);
 ``open_state`` opens the store it names, and every command opens its state through it, so a
 command never asks which engine holds the state. The PostgreSQL engine (and psycopg) is
 imported only when a location names it, so the embedded SQLite path pays nothing for it.

@@ -15,7 +15,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from milestones.mapping.accounts import AccountRollup, AccountRules, Member, account_of, roll_up
+from milestones.mapping.account_rules import AccountRules
+from milestones.mapping.accounts import AccountRollup, Member, account_of, roll_up
 from milestones.mapping.fields import ACCOUNT_FIELDS, Change, FieldKey
 from milestones.store.accounts import AccountMember, AccountPerson, StoredAccount
 from milestones.store.sqlite import Store

@@ -35,7 +35,7 @@ from milestones.connectors.base import (
     DeletionLog,
     QuotaExhausted,
 )
-from milestones.mapping.accounts import AccountRules
+from milestones.mapping.account_rules import AccountRules
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
