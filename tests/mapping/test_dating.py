@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from milestones.mapping.dating import held_since
+from milestones.mapping.dating import Evidence, evidence_of, held_since, key_of
 from milestones.mapping.derive import Derived, derive, is_flag_set
 from milestones.mapping.records import Activity, Bundle, Contact, Deal, Milestone, Referral
 from milestones.mapping.rules import MappingRules
@@ -276,3 +276,26 @@ def test_an_earlier_prior_date_stands_and_a_later_one_gives_way() -> None:
     redated = derive(bundle, {}, RULES, NOW, Derived("p", Milestone.CLIENT, later))
     assert kept.reached[Milestone.PROSPECT].on == date(2026, 2, 1)
     assert dates(redated) == dates(fresh)
+
+
+def ev(day: int, rule: str, kind: str, rid: str, is_inferred: bool = False) -> Evidence:
+    return Evidence(date(2026, 3, day), rule, kind, rid, is_inferred)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (ev(1, "z", "deal", "9"), ev(2, "a", "deal", "1")),
+        (ev(1, "z", "deal", "9"), ev(1, "a", "a", "1", True)),
+        (ev(1, "b", "deal", "1"), ev(1, "a", "deal", "2")),
+        (ev(1, "a", "deal", "2"), ev(1, "a", "deal", "10")),
+        (ev(1, "a", "deal", "1"), ev(1, "a", "deal", "1")),
+    ],
+)
+def test_evidence_keys_sort_as_earliest_picks(a: Evidence, b: Evidence) -> None:
+    """derive() compares evidence as keys: the lower key is the one ``earliest`` keeps
+    (the earlier day, then observed before inferred, then the evidence's own order)."""
+    for first, second in ((a, b), (b, a)):
+        by_key = first if key_of(first) <= key_of(second) else second
+        assert by_key == min((first, second), key=lambda e: (e.on, e.is_inferred, e))
+        assert evidence_of(key_of(first)) == first

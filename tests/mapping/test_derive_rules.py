@@ -229,6 +229,20 @@ def test_non_client_referral_counts_when_configured() -> None:
     assert result.reached_on == date(2026, 3, 20)
 
 
+def test_rules_changed_by_a_copy_are_read_afresh() -> None:
+    """derive() reads each rules object's stage map and value sets once; a copy with other
+    values is read as itself, not as the rules it was copied from."""
+    talks = Bundle(person(), deals=(deal("renewal_talks"),))
+    assert run(talks).milestone is Milestone.OPPORTUNITY  # probability 0.7, not configured
+    stages = {**RULES.stages, "renewal_talks": "client"}
+    assert run(talks, RULES.model_copy(update={"stages": stages})).milestone is Milestone.CLIENT
+    no_email = RULES.two_way.model_copy(update={"email_directions": []})
+    quiet = RULES.model_copy(update={"two_way": no_email})
+    reply = Bundle(person(), activities=(email("inbound"),))
+    assert run(reply).milestone is Milestone.PROSPECT
+    assert run(reply, quiet).milestone is Milestone.TARGET
+
+
 def test_closed_won_makes_every_associated_contact_a_client() -> None:
     won = Deal("d", stage_id="closedwon", close_date=date(2026, 4, 2), contact_ids=("a", "b"))
     for contact_id in won.contact_ids:

@@ -10,7 +10,7 @@ the close date) and said to be so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -49,9 +49,32 @@ class Evidence:
         return Evidence(on, self.rule, self.record_kind, self.record_id, is_inferred)
 
 
+# Evidence as a plain tuple that sorts the way ``earliest`` picks: (on, is_inferred, rule,
+# record_kind, record_id). derive() compares many candidates per person and keeps few; it
+# compares these and makes an ``Evidence`` only of what it keeps.
+EvidenceKey = tuple[date, bool, str, str, str]
+
+
+def key_of(evidence: Evidence) -> EvidenceKey:
+    """``evidence`` as a key: the lower key is the earlier evidence."""
+    return (
+        evidence.on,
+        evidence.is_inferred,
+        evidence.rule,
+        evidence.record_kind,
+        evidence.record_id,
+    )
+
+
+def evidence_of(key: EvidenceKey) -> Evidence:
+    """The evidence a key stands for."""
+    on, is_inferred, rule, record_kind, record_id = key
+    return Evidence(on, rule, record_kind, record_id, is_inferred)
+
+
 def earliest(evidence: Iterable[Evidence]) -> Evidence | None:
     """The earliest evidence; on the same day an observed date wins over an inferred one."""
-    return min(evidence, key=lambda e: (e.on, e.is_inferred, e), default=None)
+    return min(evidence, key=key_of, default=None)
 
 
 def held_since(
@@ -72,59 +95,63 @@ def held_since(
     return since
 
 
-def dated_deal_evidence(
-    deal: Deal, proves: Milestone, milestone_of: StageMilestone
-) -> Iterator[tuple[Milestone, Evidence]]:
-    """Each milestone ``deal`` proves (up to ``proves``, its current stage's), dated.
+StageEntry = tuple[date, Milestone, str]  # (day entered, milestone it proves, stage id)
+_DEAL_LEVELS = (Milestone.PROSPECT, Milestone.OPPORTUNITY, Milestone.CLIENT)
 
-    Each milestone: the first entry into a stage proving that much or more (observed);
-    besides, the deal's creation proves a prospect (inferred: a conversation opened it,
-    logged or not); without stage history the opportunity and the client fall back:
-    else (client) the close date, else (opportunity) the current stage's entry when that
-    stage is an opportunity one, else the creation date, inferred.
+
+def dated_deal_evidence(
+    deal: Deal, proves: Milestone, entries: list[StageEntry]
+) -> list[tuple[Milestone, EvidenceKey]]:
+    """Each milestone ``deal`` proves (up to ``proves``), dated, as evidence keys.
+
+    ``entries`` are the deal's ``stage_entries``. Each milestone: the first entry into a
+    stage proving that much or more (observed); besides, the deal's creation proves a
+    prospect (inferred: a conversation opened it, logged or not); without stage history the
+    opportunity and the client fall back: else (client) the close date, else (opportunity)
+    the current stage's entry when that stage is an opportunity one, else the creation date,
+    inferred.
     """
     created = deal.created_at.date() if deal.created_at else None
-    entries = _stage_entries(deal, milestone_of)
+    found: list[tuple[Milestone, EvidenceKey]] = []
     if created is not None:
-        yield Milestone.PROSPECT, Evidence(created, "deal_created", "deal", deal.id, True)
-    for level in (Milestone.PROSPECT, Milestone.OPPORTUNITY, Milestone.CLIENT):
+        found.append((Milestone.PROSPECT, (created, True, "deal_created", "deal", deal.id)))
+    for level in _DEAL_LEVELS:
         if proves < level:
             break
-        found = _dated_level(deal, level, proves, entries, created)
-        if found is not None:
-            on, rule, is_inferred = found
-            yield level, Evidence(on, rule, "deal", deal.id, is_inferred)
+        dated = _dated_level(deal, level, proves, entries, created)
+        if dated is not None:
+            on, rule, is_inferred = dated
+            found.append((level, (on, is_inferred, rule, "deal", deal.id)))
+    return found
 
 
-def proven_by_history(deal: Deal, milestone_of: StageMilestone) -> Milestone | None:
-    """The highest milestone a stage the deal ever entered proves (a high-water mark: a deal
-    lost after a proposal still proves the proposal)."""
-    return max((level for _on, level, _id in _stage_entries(deal, milestone_of)), default=None)
-
-
-def _stage_entries(deal: Deal, milestone_of: StageMilestone) -> list[tuple[date, Milestone, str]]:
+def stage_entries(deal: Deal, milestone_of: StageMilestone) -> list[StageEntry]:
+    """The stages the deal entered that prove a milestone, earliest first."""
+    if not deal.stage_entered:
+        return []
     entries = []
     for stage_id, at in deal.stage_entered.items():
         level = milestone_of(stage_id)
         if level is not None:
             entries.append((at.date(), level, stage_id))
-    return sorted(entries)
+    entries.sort()
+    return entries
 
 
 def _dated_level(
     deal: Deal,
     level: Milestone,
     proves: Milestone,
-    entries: list[tuple[date, Milestone, str]],
+    entries: list[StageEntry],
     created: date | None,
 ) -> tuple[date, str, bool] | None:
     for on, reached, stage_id in entries:
         # A prospect is observed in a prospect stage only: a later stage proves it by then.
         if reached >= level and (level is not Milestone.PROSPECT or reached is level):
             return on, _rule(level, stage_id), False
-    rule = _rule(level, deal.stage_id)
     if level is Milestone.PROSPECT:
         return None  # the creation date, inferred, stands in
+    rule = _rule(level, deal.stage_id)
     if level is Milestone.CLIENT:
         if deal.close_date is not None:
             return deal.close_date, rule, False

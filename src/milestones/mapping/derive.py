@@ -18,8 +18,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from milestones.mapping.dating import Evidence, dated_deal_evidence, earliest, proven_by_history
+from milestones.mapping.dating import (
+    Evidence,
+    EvidenceKey,
+    dated_deal_evidence,
+    earliest,
+    evidence_of,
+    key_of,
+    stage_entries,
+)
 from milestones.mapping.records import Activity, Bundle, Deal, Milestone, Stage
+from milestones.mapping.rule_tables import RuleTables, rule_tables
 
 if TYPE_CHECKING:  # the rules are read, never built, here: pydantic stays out of the import
     from milestones.mapping.rules import MappingRules
@@ -29,6 +38,11 @@ __all__ = ["Derived", "Evidence", "deal_milestone", "derive", "is_two_way", "sta
 _TRUE_VALUES = frozenset({"true", "1", "yes", "y", "on"})
 # Evidence without a date of its own holds for as long as the CRM still shows it.
 _STANDING_RULES = frozenset({"promoter_score_undated"})
+# Milestones from the highest down, and the labels written for them (``Milestone.label`` and
+# ``next()`` look the enum up on every call: these tables are read for every person).
+_DESCENDING = (Milestone.ADVOCATE, Milestone.CLIENT, Milestone.OPPORTUNITY, Milestone.PROSPECT)
+_LABELS = {m: m.label for m in Milestone}
+_NEXT_LABELS = {m: (n.label if (n := m.next()) is not None else None) for m in Milestone}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +85,16 @@ class Derived:
 
     def fields(self) -> dict[str, str | None]:
         """The written fields under their canonical keys, as CRM-ready strings or None."""
-        next_milestone = self.next_milestone
-        reached_on = self.reached_on
-        advocate_since = self.advocate_since
+        current = self.reached.get(self.milestone)
+        advocate = self.reached.get(Milestone.ADVOCATE)
         return {
-            "milestone": self.milestone.label,
-            "milestone_date": reached_on.isoformat() if reached_on else None,
-            "next_milestone": next_milestone.label if next_milestone else None,
-            "disqualified": _bool_text(self.is_disqualified),
+            "milestone": _LABELS[self.milestone],
+            "milestone_date": current.on.isoformat() if current else None,
+            "next_milestone": _NEXT_LABELS[self.milestone],
+            "disqualified": "true" if self.is_disqualified else "false",
             "disqualified_reason": self.disqualified_reason,
-            "is_advocate": _bool_text(self.is_advocate),
-            "advocate_since": advocate_since.isoformat() if advocate_since else None,
+            "is_advocate": "true" if self.is_advocate else "false",
+            "advocate_since": advocate.on.isoformat() if advocate else None,
         }
 
 
@@ -93,14 +106,19 @@ def derive(
     prior: Derived | None = None,
 ) -> Derived:
     """Derive one person's milestone, its dates and evidence, disqualification and advocacy."""
+    tables = rule_tables(rules)
     contact = bundle.contact
     today = now.date()
     warnings: list[str] = []
-    candidates: list[tuple[Milestone, Evidence]] = []
-    if not contact.is_opted_out:
-        candidates.extend(_two_way_evidence(bundle.activities, rules, now, today))
-    candidates.extend(_deal_evidence(bundle.deals, stages, rules, today))
-    reached = _reached_by_level(candidates)
+    # Candidates are compared as evidence keys; only what is kept becomes an ``Evidence``.
+    best: dict[Milestone, EvidenceKey] = {}
+    if bundle.activities and not contact.is_opted_out:
+        first = _first_two_way(bundle.activities, tables, now, today)
+        if first is not None:
+            best[Milestone.PROSPECT] = first
+    if bundle.deals:
+        _add_deal_evidence(best, bundle.deals, stages, tables, today)
+    reached = _levels(best)
     if prior is not None:
         reached = _merge_high_water(prior.reached, reached)
     advocacy = list(_advocacy_evidence(bundle, rules, reached, today, warnings))
@@ -108,7 +126,7 @@ def derive(
     if prior is not None:  # keeps an advocate whose evidence has since gone
         reached = _merge_high_water(prior.reached, reached)
     milestone = max(reached, default=Milestone.TARGET)
-    is_disqualified, reason = _disqualification(bundle, rules, milestone)
+    is_disqualified, reason = _disqualification(bundle, rules, tables, milestone)
     is_advocate = milestone is Milestone.ADVOCATE and _has_current_advocacy(advocacy, rules, today)
     disqualified_on = None
     if is_disqualified:
@@ -119,7 +137,7 @@ def derive(
     return Derived(
         contact_id=contact.id,
         milestone=milestone,
-        reached=reached,
+        reached={level: evidence_of(key) for level, key in reached.items()},
         is_disqualified=is_disqualified,
         disqualified_reason=reason,
         is_advocate=is_advocate,
@@ -132,8 +150,9 @@ def redate(prior: Derived, fresh: Derived) -> Derived:
     """``prior`` re-dated by ``fresh`` (derived from the same records with no prior): each
     milestone takes the date the evidence gives now, and keeps its prior date only where its
     evidence has gone. No milestone is lost; pass the result to ``derive`` as the prior."""
-    reached = _reached_by_level({**prior.reached, **fresh.reached}.items())
-    return replace(prior, reached=reached)
+    candidates = {**prior.reached, **fresh.reached}.items()
+    reached = _reached_by_level((level, key_of(e)) for level, e in candidates)
+    return replace(prior, reached={level: evidence_of(key) for level, key in reached.items()})
 
 
 def deal_milestone(
@@ -144,13 +163,100 @@ def deal_milestone(
     A configured stage wins; otherwise the stage's own metadata decides (see ``stage_milestone``),
     and a stage missing from the catalogue falls back on the deal's closed and won flags.
     """
-    if deal.stage_id is not None:
-        configured = rules.stage_milestone(deal.stage_id)
-        if configured is not None:
-            return None if configured is Milestone.TARGET else configured
-        stage = stages.get(deal.stage_id)
+    return _deal_level(deal, stages, rule_tables(rules))
+
+
+def stage_milestone(stage: Stage, rules: MappingRules) -> tuple[Milestone | None, bool]:
+    """The milestone a stage proves and whether that came from ``[mapping.stages]``."""
+    tables = rule_tables(rules)
+    if stage.id in tables.stage_levels:
+        return tables.stage_levels[stage.id], True
+    return _fallback_level(stage, tables.opportunity_min_probability), False
+
+
+def is_two_way(activity: Activity, rules: MappingRules, now: datetime) -> str | None:
+    """The rule name under which an activity proves two-way contact, or None."""
+    return _two_way_rule(activity, rule_tables(rules), now)
+
+
+def _two_way_rule(activity: Activity, tables: RuleTables, now: datetime) -> str | None:
+    kind = activity.kind
+    if kind == "email":
+        direction = activity.direction
+        return tables.email_rules.get(direction) if direction is not None else None
+    if kind == "call":
+        # Salesforce's ``CallDisposition`` is free text a rep or a dialer types ("Connected",
+        # "connected "), HubSpot's a GUID: compared stripped and case-folded, for both.
+        disposition = activity.disposition
+        if disposition and disposition.strip().casefold() in tables.connected_dispositions:
+            return "connected_call"
+        if activity.direction == "inbound" and activity.status in tables.inbound_call_statuses:
+            return "inbound_call"
+        return None
+    if kind == "meeting":
+        if activity.status is not None:
+            return "meeting_held" if activity.status in tables.meeting_statuses else None
+        if tables.meetings_count_when_ended and activity.ends_at and activity.ends_at <= now:
+            return "meeting_ended"
+    return None
+
+
+def _first_two_way(
+    activities: Iterable[Activity], tables: RuleTables, now: datetime, today: date
+) -> EvidenceKey | None:
+    """The earliest activity that proves two-way contact, as an evidence key."""
+    first: EvidenceKey | None = None
+    for activity in activities:
+        occurred = activity.occurred_at
+        if activity.is_deleted or occurred is None or occurred > now:
+            continue
+        rule = _two_way_rule(activity, tables, now)
+        if rule is not None:
+            on = occurred.date()
+            key = (on if on <= today else today, False, rule, "activity", activity.id)
+            if first is None or key < first:
+                first = key
+    return first
+
+
+def _add_deal_evidence(
+    best: dict[Milestone, EvidenceKey],
+    deals: Iterable[Deal],
+    stages: Mapping[str, Stage],
+    tables: RuleTables,
+    today: date,
+) -> None:
+    """Keep in ``best`` the earliest evidence the deals give of each milestone."""
+
+    def milestone_of(stage_id: str) -> Milestone | None:
+        return _stage_id_level(stage_id, stages, tables)
+
+    for deal in deals:
+        if deal.is_deleted:
+            continue
+        entries = stage_entries(deal, milestone_of)
+        proves = _deal_level(deal, stages, tables)
+        for _on, level, _id in entries:  # a stage entered once proves it still
+            if proves is None or level > proves:
+                proves = level
+        if proves is None:
+            continue
+        for level, key in dated_deal_evidence(deal, proves, entries):
+            if key[0] > today:  # a close date set ahead counts as reached today
+                key = (today, *key[1:])
+            held = best.get(level)
+            if held is None or key < held:
+                best[level] = key
+
+
+def _deal_level(deal: Deal, stages: Mapping[str, Stage], tables: RuleTables) -> Milestone | None:
+    stage_id = deal.stage_id
+    if stage_id is not None:
+        if stage_id in tables.stage_levels:
+            return tables.stage_levels[stage_id]
+        stage = stages.get(stage_id)
         if stage is not None:
-            return stage_milestone(stage, rules)[0]
+            return _fallback_level(stage, tables.opportunity_min_probability)
     if deal.is_won:
         return Milestone.CLIENT
     if deal.is_closed:
@@ -158,105 +264,37 @@ def deal_milestone(
     return Milestone.PROSPECT
 
 
-def stage_milestone(stage: Stage, rules: MappingRules) -> tuple[Milestone | None, bool]:
-    """The milestone a stage proves and whether that came from ``[mapping.stages]``."""
-    configured = rules.stage_milestone(stage.id)
-    if configured is not None:
-        return (None if configured is Milestone.TARGET else configured), True
-    if stage.is_won:
-        return Milestone.CLIENT, False
-    if stage.is_closed:
-        return None, False
-    threshold = rules.stage_fallback.opportunity_min_probability
-    if stage.probability is not None and stage.probability >= threshold:
-        return Milestone.OPPORTUNITY, False
-    return Milestone.PROSPECT, False
-
-
-def is_two_way(activity: Activity, rules: MappingRules, now: datetime) -> str | None:
-    """The rule name under which an activity proves two-way contact, or None."""
-    two_way = rules.two_way
-    if activity.kind == "email":
-        if activity.direction in two_way.email_directions:
-            return f"{activity.direction}_email"
-        return None
-    if activity.kind == "call":
-        connected = two_way.call_connected_dispositions
-        if activity.disposition and _said(activity.disposition, connected):
-            return "connected_call"
-        if activity.direction == "inbound" and activity.status in two_way.call_inbound_statuses:
-            return "inbound_call"
-        return None
-    if activity.kind == "meeting":
-        if activity.status is not None:
-            return "meeting_held" if activity.status in two_way.meeting_statuses else None
-        if two_way.meetings_count_when_ended and activity.ends_at and activity.ends_at <= now:
-            return "meeting_ended"
-    return None
-
-
-def _said(value: str, values: Iterable[str]) -> bool:
-    """Whether ``value`` is one of ``values``, ignoring case and surrounding blanks.
-
-    Salesforce's ``CallDisposition`` is free text a rep or a dialer types ("Connected",
-    "connected "), HubSpot's a GUID; the same comparison serves both.
-    """
-    wanted = value.strip().casefold()
-    return any(wanted == v.strip().casefold() for v in values)
-
-
-def _two_way_evidence(
-    activities: Iterable[Activity], rules: MappingRules, now: datetime, today: date
-) -> Iterator[tuple[Milestone, Evidence]]:
-    for activity in activities:
-        if activity.is_deleted or activity.occurred_at is None or activity.occurred_at > now:
-            continue
-        rule = is_two_way(activity, rules, now)
-        if rule is not None:
-            on = _clamp(activity.occurred_at.date(), today)
-            yield Milestone.PROSPECT, Evidence(on, rule, "activity", activity.id)
-
-
-def _deal_evidence(
-    deals: Iterable[Deal], stages: Mapping[str, Stage], rules: MappingRules, today: date
-) -> Iterator[tuple[Milestone, Evidence]]:
-    def milestone_of(stage_id: str) -> Milestone | None:
-        return _stage_id_milestone(stage_id, stages, rules)
-
-    for deal in deals:
-        if deal.is_deleted:
-            continue
-        current = deal_milestone(deal, stages, rules)
-        proves = max(
-            (m for m in (current, proven_by_history(deal, milestone_of)) if m), default=None
-        )
-        if proves is None:
-            continue
-        for milestone, evidence in dated_deal_evidence(deal, proves, milestone_of):
-            yield milestone, _clamped(evidence, today)
-
-
-def _stage_id_milestone(
-    stage_id: str, stages: Mapping[str, Stage], rules: MappingRules
+def _stage_id_level(
+    stage_id: str, stages: Mapping[str, Stage], tables: RuleTables
 ) -> Milestone | None:
     """The milestone a stage proves, by id; None for an unknown or a lost stage."""
-    configured = rules.stage_milestone(stage_id)
-    if configured is not None:
-        return None if configured is Milestone.TARGET else configured
+    if stage_id in tables.stage_levels:
+        return tables.stage_levels[stage_id]
     stage = stages.get(stage_id)
-    return stage_milestone(stage, rules)[0] if stage is not None else None
+    return _fallback_level(stage, tables.opportunity_min_probability) if stage else None
+
+
+def _fallback_level(stage: Stage, opportunity_min_probability: float) -> Milestone | None:
+    """An unconfigured stage read from its own metadata."""
+    if stage.is_won:
+        return Milestone.CLIENT
+    if stage.is_closed:
+        return None
+    if stage.probability is not None and stage.probability >= opportunity_min_probability:
+        return Milestone.OPPORTUNITY
+    return Milestone.PROSPECT
 
 
 def _advocacy_evidence(
     bundle: Bundle,
     rules: MappingRules,
-    reached: Mapping[Milestone, Evidence],
+    reached: Mapping[Milestone, EvidenceKey],
     today: date,
     warnings: list[str],
 ) -> Iterator[Evidence]:
     advocate = rules.advocate
     client = reached.get(Milestone.CLIENT)
-    undated_on = client.on if client else today
+    undated_on = client[0] if client else today
     for referral in bundle.referrals:
         on = referral.at.date() if referral.at else undated_on
         kind, rid = referral.record_kind, referral.record_id
@@ -284,8 +322,8 @@ def is_flag_set(value: str | None) -> bool:
 
 
 def _add_advocacy(
-    reached: dict[Milestone, Evidence], advocacy: list[Evidence], rules: MappingRules
-) -> dict[Milestone, Evidence]:
+    reached: dict[Milestone, EvidenceKey], advocacy: list[Evidence], rules: MappingRules
+) -> dict[Milestone, EvidenceKey]:
     if not advocacy:
         return reached
     client = reached.get(Milestone.CLIENT)
@@ -293,65 +331,63 @@ def _add_advocacy(
         if client is None:
             return reached
         first = earliest(advocacy) or advocacy[0]
-        if first.on < client.on:  # endorsed before buying: an advocate from the day they bought
-            first = first.redated(client.on, True)
-        return {**reached, Milestone.ADVOCATE: first}
+        if first.on < client[0]:  # endorsed before buying: an advocate from the day they bought
+            first = first.redated(client[0], True)
+        return {**reached, Milestone.ADVOCATE: key_of(first)}
     candidates = list(reached.items())
-    candidates.extend((Milestone.ADVOCATE, e) for e in advocacy)
+    candidates.extend((Milestone.ADVOCATE, key_of(e)) for e in advocacy)
     return _reached_by_level(candidates)
 
 
 def _reached_by_level(
-    candidates: Iterable[tuple[Milestone, Evidence]],
-) -> dict[Milestone, Evidence]:
-    """For each milestone up to the highest proven, the earliest evidence at or above it;
-    a date borrowed from a higher milestone's evidence is inferred."""
-    best: dict[Milestone, Evidence] = {}
-    for milestone, evidence in candidates:
-        current = best.get(milestone)
-        if current is None or earliest((evidence, current)) is evidence:
-            best[milestone] = evidence
-    if not best:
-        return {}
-    reached: dict[Milestone, Evidence] = {}
-    first: Evidence | None = None
-    for level in sorted(Milestone, reverse=True):
-        if level is Milestone.TARGET:
-            break
+    candidates: Iterable[tuple[Milestone, EvidenceKey]],
+) -> dict[Milestone, EvidenceKey]:
+    """For each milestone up to the highest proven, the earliest evidence at or above it."""
+    best: dict[Milestone, EvidenceKey] = {}
+    for milestone, key in candidates:
+        held = best.get(milestone)
+        if held is None or key <= held:
+            best[milestone] = key
+    return _levels(best)
+
+
+def _levels(best: Mapping[Milestone, EvidenceKey]) -> dict[Milestone, EvidenceKey]:
+    """Each milestone's own earliest evidence in ``best``, or a higher milestone's when that
+    is earlier; a date borrowed from a higher milestone's evidence is inferred."""
+    reached: dict[Milestone, EvidenceKey] = {}
+    first: EvidenceKey | None = None
+    for level in _DESCENDING:
         own = best.get(level)
-        if own is not None and (first is None or earliest((own, first)) is own):
+        if own is not None and (first is None or own <= first):
             first = own
             reached[level] = own
         elif first is not None:  # proven by a later milestone's evidence: by then, at the latest
-            reached[level] = first if first.is_inferred else first.redated(first.on, True)
+            reached[level] = first if first[1] else (first[0], True, *first[2:])
     return reached
 
 
 def _merge_high_water(
-    prior: Mapping[Milestone, Evidence], current: Mapping[Milestone, Evidence]
-) -> dict[Milestone, Evidence]:
-    merged: dict[Milestone, Evidence] = dict(current)
+    prior: Mapping[Milestone, Evidence], current: Mapping[Milestone, EvidenceKey]
+) -> dict[Milestone, EvidenceKey]:
+    merged: dict[Milestone, EvidenceKey] = dict(current)
     for level, evidence in prior.items():
-        now_evidence = merged.get(level)
-        if now_evidence is None or _keeps(evidence, now_evidence):
-            merged[level] = evidence
-    return _reached_by_level(merged.items())
-
-
-def _keeps(prior: Evidence, current: Evidence) -> bool:
-    """Whether a prior date stands against a current one: earlier, or as early and as sure."""
-    if prior.on != current.on:
-        return prior.on < current.on
-    return not prior.is_inferred or current.is_inferred
+        now_key = merged.get(level)
+        # A prior date stands against a current one when earlier, or as early and as sure.
+        if now_key is None or (
+            evidence.on < now_key[0]
+            if evidence.on != now_key[0]
+            else not evidence.is_inferred or now_key[1]
+        ):
+            merged[level] = key_of(evidence)
+    return _levels(merged)
 
 
 def _disqualification(
-    bundle: Bundle, rules: MappingRules, milestone: Milestone
+    bundle: Bundle, rules: MappingRules, tables: RuleTables, milestone: Milestone
 ) -> tuple[bool, str | None]:
     contact = bundle.contact
     status = (contact.lead_status or "").strip()
-    wanted = {s.strip().lower() for s in rules.disqualify.lead_statuses}
-    if status and status.lower() in wanted:
+    if status and status.lower() in tables.disqualifying_statuses:
         return True, f"lead status {status}"
     if (
         contact.is_opted_out
@@ -400,14 +436,6 @@ def _parse_date(raw: str | None, today: date) -> date | None:
         return None
 
 
-def _clamped(evidence: Evidence, today: date) -> Evidence:
-    return evidence if evidence.on <= today else evidence.redated(today, evidence.is_inferred)
-
-
 def _clamp(on: date, today: date) -> date:
     """Evidence dated in the future (a close date set ahead) counts as reached today."""
     return min(on, today)
-
-
-def _bool_text(value: bool) -> str:
-    return "true" if value else "false"

@@ -16,6 +16,8 @@ from milestones.mapping.derive import Derived
 from milestones.mapping.fields import PERSON_FIELDS, Change, FieldKey, ObjectKind
 from milestones.mapping.records import Contact, Deal, Milestone
 
+_LABELS = {m: m.label for m in Milestone}  # ``Milestone.label`` looks the enum up per call
+
 
 def normalise(key: FieldKey, value: str | None) -> str:
     """A field value in the form two equal values share."""
@@ -44,7 +46,17 @@ def diff_fields(
     changed: dict[FieldKey, str | None] = {}
     for key, value in wanted.items():
         held = current.get(key)
-        if value != held and normalise(key, value) != normalise(key, held):
+        if value == held:
+            continue
+        # Against no value (a first sync writes every field), a value differs unless it is
+        # blank: every other value normalises to a non-empty form, so normalise is skipped.
+        if value is None:
+            if held is not None and held.strip():
+                changed[key] = value
+        elif held is None:
+            if value.strip():
+                changed[key] = value
+        elif normalise(key, value) != normalise(key, held):
             changed[key] = value
     return changed
 
@@ -84,7 +96,7 @@ def plan_deal(
 ) -> Change | None:
     """The write a deal's ``deal_milestone`` needs, or None."""
     wanted: dict[FieldKey, str | None] = {
-        "deal_milestone": milestone.label if milestone is not None else None
+        "deal_milestone": _LABELS[milestone] if milestone is not None else None
     }
     changed = diff_fields(wanted, current)
     if not changed:

@@ -11,11 +11,11 @@ again, alone, after a backoff; other per-record errors are kept with their statu
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from milestones.connectors.base import ConfigurationError, StreamError, WriteResult
-from milestones.connectors.fields import FIELD_TYPES, WriteSpec
+from milestones.connectors.fields import FIELD_TYPES, FieldType, WriteSpec
 from milestones.connectors.salesforce.client import CONNECTOR, SalesforceClient
 from milestones.connectors.transport import Sleep, backoff_wait
 from milestones.mapping.fields import Change, FieldKey
@@ -54,13 +54,25 @@ def wire_value(key: FieldKey, value: str | None) -> Any:
     """A canonical string value as the field's Salesforce type takes it (None clears)."""
     if value is None:
         return None
-    if FIELD_TYPES.get(key) == "boolean":
-        return value.strip().lower() in ("true", "1", "yes")
-    if FIELD_TYPES.get(key) == "percent":
-        return int(value)
-    if FIELD_TYPES.get(key) == "number":
-        return int(float(value))
-    return value
+    encode = _ENCODERS.get(FIELD_TYPES.get(key, "text"))
+    return value if encode is None else encode(value)
+
+
+def _boolean(value: str) -> bool:
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+def _number(value: str) -> int:
+    return int(float(value))
+
+
+# How a canonical string becomes each field type's JSON value; the types missing here
+# (milestone, date, text) are sent as the string itself.
+_ENCODERS: dict[FieldType, Callable[[str], Any]] = {
+    "boolean": _boolean,
+    "percent": int,
+    "number": _number,
+}
 
 
 class CollectionWriter:
@@ -70,6 +82,11 @@ class CollectionWriter:
         self.client = client
         self.spec = spec
         self._sleep = sleep
+        # Each written key's field name and encoder, looked up once rather than per value.
+        self._columns: dict[FieldKey, tuple[str, Callable[[str], Any] | None]] = {
+            key: (name, _ENCODERS.get(FIELD_TYPES.get(key, "text")))
+            for key, name in spec.names.items()
+        }
 
     def record(self, change: Change) -> dict[str, Any]:
         """The collection item for one change: type, id and the named fields."""
@@ -77,8 +94,10 @@ class CollectionWriter:
             "attributes": {"type": SOBJECTS[change.object_kind]},
             "id": change.record_id,
         }
+        columns = self._columns
         for key, value in change.fields.items():
-            body[self.spec.name(key)] = wire_value(key, value)
+            name, encode = columns.get(key) or (self.spec.name(key), None)
+            body[name] = value if value is None or encode is None else encode(value)
         return body
 
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
