@@ -314,7 +314,7 @@ class SalesforceConnector:
         self, kind: RecordKind, sobject: str, rows: list[dict[str, Any]], resume: str | None
     ) -> Page:
         deleted = [r["Id"] for r in rows if r.get("IsDeleted")]
-        # Most pages hold no deleted row: then every row is live, without a second pass.
+        # A page without deleted rows (an incremental run's usual page) is live as a whole.
         live = [r for r in rows if not r.get("IsDeleted")] if deleted else rows
         records: list[Record]
         props = self._extra(sobject)
