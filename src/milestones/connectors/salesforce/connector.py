@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,8 +313,9 @@ class SalesforceConnector:
     def _page(
         self, kind: RecordKind, sobject: str, rows: list[dict[str, Any]], resume: str | None
     ) -> Page:
-        live = [r for r in rows if not r.get("IsDeleted")]
         deleted = [r["Id"] for r in rows if r.get("IsDeleted")]
+        # A page without deleted rows (an incremental run's usual page) is live as a whole.
+        live = [r for r in rows if not r.get("IsDeleted")] if deleted else rows
         records: list[Record]
         props = self._extra(sobject)
         if sobject in ("Contact", "Lead"):
@@ -399,22 +400,34 @@ def advance(
     window. A row edited while the pull runs can show a stamp past ``until`` (its values
     are read when its page is); it is still yielded, but must not move the position, or a
     restart would skip the rows after it."""
-    best = position
-    # Each stamp is parsed once; the best key so far is kept parsed beside it.
-    best_key: tuple[datetime, str | None] | None = None
-    if best is not None and best.stamp is not None:
-        best_key = (parse_datetime(best.stamp), best.record_id)
+    # Runs over every row pulled: the best key is kept as plain locals and made a Position
+    # once at the end, and each stamp is read by fromisoformat in place (parse_datetime only
+    # to raise its error on a value it cannot read).
+    best_moment: datetime | None = None
+    best_stamp: str | None = None
+    best_id: str | None = None
+    if position is not None and position.stamp is not None:
+        best_moment, best_id = parse_datetime(position.stamp), position.record_id
+    fromisoformat = datetime.fromisoformat
     for row in rows:
         stamp = row.get("SystemModstamp")
         if not stamp:
             continue
-        moment = parse_datetime(stamp)
+        try:
+            moment = fromisoformat(stamp)
+        except ValueError:
+            moment = parse_datetime(stamp)  # raises the StreamError that names the value
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
         if moment >= until:
             continue
-        key = (moment, row["Id"])
-        if best_key is None or key > best_key:
-            best, best_key = Position(sobject, stamp, row["Id"]), key
-    return best
+        if (
+            best_moment is None
+            or moment > best_moment
+            or (moment == best_moment and row["Id"] > best_id)
+        ):
+            best_moment, best_stamp, best_id = moment, stamp, row["Id"]
+    return position if best_stamp is None else Position(sobject, best_stamp, best_id)
 
 
 def _nested_senders(row: dict[str, Any]) -> tuple[str, ...]:

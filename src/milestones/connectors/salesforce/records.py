@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from milestones.connectors.base import StreamError
-from milestones.connectors.salesforce.soql import parse_datetime
 from milestones.mapping.dating import held_since
 from milestones.mapping.records import Activity, ActivityKind, Contact, Deal, Direction, Link, Stage
 
@@ -22,6 +20,7 @@ log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
 OPPORTUNITY_PREFIX = "006"  # key prefix of Opportunity ids (reference section 1.1)
 _EMAIL_SUBTYPES = frozenset({"Email", "ListEmail"})
+_fromisoformat = datetime.fromisoformat
 
 
 def as_text(value: Any) -> str | None:
@@ -36,14 +35,22 @@ def as_text(value: Any) -> str | None:
 
 
 def _when(row: Row, field: str) -> datetime | None:
+    """``row[field]`` as an aware UTC datetime; None when absent, empty or unreadable (an
+    unreadable value with a warning).
+
+    Called for several fields of every row pulled, so it parses in place rather than
+    through ``soql.parse_datetime``: the same reading, one call less per value.
+    """
     value = row.get(field)
     if not isinstance(value, str) or not value:
         return None
     try:
-        return parse_datetime(value)
-    except StreamError:
+        moment = _fromisoformat(value)
+    except ValueError:
         _warn_unreadable(row, field, "datetime")
         return None
+    # Salesforce writes +0000, which fromisoformat already reads as UTC itself.
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _day(row: Row, field: str) -> date | None:
@@ -77,7 +84,13 @@ def _day_start(row: Row, field: str) -> datetime | None:
 
 
 def _properties(row: Row, names: Iterable[str]) -> dict[str, str | None]:
-    return {name: as_text(row.get(name)) for name in names if name in row}
+    found: dict[str, str | None] = {}
+    for name in names:
+        if name in row:
+            value = row[name]
+            # Most values are already a string or null: as_text only for the others.
+            found[name] = value if value is None or value.__class__ is str else as_text(value)
+    return found
 
 
 def person(row: Row, sobject: str, property_names: Iterable[str], referrer: str | None) -> Contact:
@@ -100,7 +113,8 @@ def person(row: Row, sobject: str, property_names: Iterable[str], referrer: str 
         converted_to=row.get("ConvertedContactId") if is_lead and row.get("IsConverted") else None,
         is_deleted=bool(row.get("IsDeleted")),
         properties=properties,
-        property_set_at=_field_history(row, properties),
+        # Histories is in the row only where the pull asked for it (advocacy flags tracked).
+        property_set_at=_field_history(row, properties) if "Histories" in row else {},
     )
 
 
@@ -193,11 +207,9 @@ def link(row: Row) -> Link:
     )
 
 
-def _who_what(row: Row) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    who = row.get("WhoId")
-    what = row.get("WhatId")
-    deals = (what,) if isinstance(what, str) and what.startswith(OPPORTUNITY_PREFIX) else ()
-    return ((who,) if who else ()), deals
+def _deal_ids(what: Any) -> tuple[str, ...]:
+    """The deal an activity's WhatId names, if it is an Opportunity (WhoId is its person)."""
+    return (what,) if isinstance(what, str) and what.startswith(OPPORTUNITY_PREFIX) else ()
 
 
 def task(row: Row) -> Activity:
@@ -207,7 +219,7 @@ def task(row: Row) -> Activity:
     direction (Inbound/Outbound; Internal has none). Emails logged as Tasks are the ones
     Salesforce sent, so they are outbound (DESIGN: "emails sent from Salesforce").
     """
-    contacts, deals = _who_what(row)
+    who = row.get("WhoId")
     subtype = row.get("TaskSubtype")
     call_type = (row.get("CallType") or "").lower()
     status = row.get("Status")
@@ -236,15 +248,15 @@ def task(row: Row) -> Activity:
         occurred_at=occurred,
         owner_id=row.get("OwnerId"),
         modified_at=_when(row, "SystemModstamp"),
-        contact_ids=contacts,
-        deal_ids=deals,
+        contact_ids=(who,) if who else (),
+        deal_ids=_deal_ids(row.get("WhatId")),
         is_deleted=bool(row.get("IsDeleted")),
     )
 
 
 def event(row: Row) -> Activity:
     """An Event is a meeting; Salesforce records no outcome, so it counts once ended."""
-    contacts, deals = _who_what(row)
+    who = row.get("WhoId")
     return Activity(
         id=row["Id"],
         kind="meeting",
@@ -252,8 +264,8 @@ def event(row: Row) -> Activity:
         ends_at=_when(row, "EndDateTime"),
         owner_id=row.get("OwnerId"),
         modified_at=_when(row, "SystemModstamp"),
-        contact_ids=contacts,
-        deal_ids=deals,
+        contact_ids=(who,) if who else (),
+        deal_ids=_deal_ids(row.get("WhatId")),
         is_deleted=bool(row.get("IsDeleted")),
     )
 
