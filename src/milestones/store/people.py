@@ -221,19 +221,27 @@ class People:
         )
 
     def save_people(self, results: Sequence[Derived], settled_ids: Sequence[str]) -> None:
-        """Store each person's result (the next run's ``prior``); the chunk is no longer dirty."""
+        """Store each person's result (the next run's ``prior``); the chunk is no longer dirty.
+
+        An unchanged result (most of a rerun's) leaves its row as it is: not rewritten.
+        """
+        rows = []
+        for result in results:
+            text = codec.encode_derived(result)
+            rows.append((text, result.contact_id, text))
         self.db.executemany(
-            "UPDATE contacts SET derived = ? WHERE id = ?",
-            [(codec.encode_derived(r), r.contact_id) for r in results],
+            "UPDATE contacts SET derived = ? WHERE id = ? AND derived IS NOT ?", rows
         )
         self.db.execute(
             f"DELETE FROM dirty WHERE contact_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
         )
 
     def save_deals(self, levels: Mapping[str, int | None], settled_ids: Sequence[str]) -> None:
-        """Store each deal's milestone level; the chunk of deals is no longer dirty."""
+        """Store each deal's milestone level (an unchanged one is not rewritten); the chunk of
+        deals is no longer dirty."""
         self.db.executemany(
-            "UPDATE deals SET derived = ? WHERE id = ?", [(v, k) for k, v in levels.items()]
+            "UPDATE deals SET derived = ? WHERE id = ? AND derived IS NOT ?",
+            [(v, k, v) for k, v in levels.items()],
         )
         self.db.execute(
             f"DELETE FROM dirty_deals WHERE deal_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
