@@ -53,10 +53,6 @@ from milestones.store.rows import Counts
 from milestones.store.runs import Cursors, Runs
 from milestones.store.schema import MIGRATIONS
 
-# Bytes per page of a new state file; an existing file keeps its own
-# (https://www.sqlite.org/pragma.html#pragma_page_size).
-PAGE_SIZE = 16_384
-
 
 class Store:
     """An open state file. Use as a context manager, or call ``close()``."""
@@ -134,9 +130,6 @@ class Store:
             os.close(os.open(self.file, os.O_CREAT | os.O_WRONLY, 0o600))
         db = sqlite3.connect(self.file, isolation_level=None, check_same_thread=False)
         try:
-            # A full sync writes and reads back every record once: in 16 KiB pages (SQLite's
-            # default is 4 KiB) its B-trees have fewer, shallower pages to walk and log.
-            db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=OFF")
