@@ -8,7 +8,7 @@ schema migration (``schema``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,16 +16,52 @@ from milestones.mapping.derive import Derived, Evidence
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Milestone, Stage
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # CPython's _json accelerator
+_fromisoformat = datetime.fromisoformat
+
+# The mirror encodes and decodes a JSON text per record, tens of thousands per page, so the
+# per-call overhead of ``json.dumps``/``json.loads`` (argument checks, a new C encoder per
+# call, two regular-expression matches per decode) outweighs the work on these short texts.
+# The same C encoder and scanner are called directly; the texts are identical.
+if _C_MAKE_ENCODER is not None:
+    _iterencode = _C_MAKE_ENCODER(
+        None,  # no cycle check: the values are trees of lists, dicts and scalars
+        _ENCODER.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # no indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+
+    def _dumps(value: Any) -> str:
+        return "".join(_iterencode(value, 0))
+
+else:  # pragma: no cover - an interpreter without the accelerator
+
+    def _dumps(value: Any) -> str:
+        return _ENCODER.encode(value)
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, calling the scanner directly for a text that starts with a value
+    and ends with it (what ``_dumps`` writes); anything else takes ``json.loads``, which gives
+    the same value or raises the same error."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
 
 
 def _dt(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _pdt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text is not None else None
 
 
 def dumps(value: Any) -> str:
@@ -36,7 +72,7 @@ def dumps(value: Any) -> str:
 def _without_referrer(props: Mapping[str, Any], referred_by: str | None) -> dict[str, Any]:
     """The properties without the referrer reference (kept only as ``ref_key``, hashed)."""
     if referred_by is None:
-        return dict(props)
+        return props if type(props) is dict else dict(props)  # encoded, not kept: no copy
     return {k: v for k, v in props.items() if v != referred_by}
 
 
@@ -48,8 +84,13 @@ def drop_referrer(text: str, index: int) -> str:
     return _dumps(v)
 
 
+# The encoders and decoders below run once per record of every page and every chunk: they
+# spell the None checks inline rather than call a helper per date.
+
+
 def encode_contact(c: Contact) -> str:
     """A contact as one JSON array; the referrer reference is not kept (only ``ref_key``)."""
+    created, modified, set_at = c.created_at, c.modified_at, c.property_set_at
     return _dumps(
         [
             c.kind,
@@ -58,14 +99,14 @@ def encode_contact(c: Contact) -> str:
             c.last_name,
             c.owner_id,
             c.company_id,
-            _dt(c.created_at),
-            _dt(c.modified_at),
+            None if created is None else created.isoformat(),
+            None if modified is None else modified.isoformat(),
             c.lead_status,
             c.is_opted_out,
             None,
             c.converted_to,
             _without_referrer(c.properties, c.referred_by),
-            {name: _dt(at) for name, at in c.property_set_at.items()},
+            {name: _dt(at) for name, at in set_at.items()} if set_at else {},
         ]
     )
 
@@ -73,6 +114,8 @@ def encode_contact(c: Contact) -> str:
 def decode_contact(record_id: str, text: str, is_deleted: bool = False) -> Contact:
     """The contact ``encode_contact`` wrote."""
     v = _loads(text)
+    created, modified = v[6], v[7]
+    set_at = v[13] if len(v) > 13 else None
     return Contact(
         id=record_id,
         kind=v[0],
@@ -81,15 +124,15 @@ def decode_contact(record_id: str, text: str, is_deleted: bool = False) -> Conta
         last_name=v[3],
         owner_id=v[4],
         company_id=v[5],
-        created_at=_pdt(v[6]),
-        modified_at=_pdt(v[7]),
+        created_at=None if created is None else _fromisoformat(created),
+        modified_at=None if modified is None else _fromisoformat(modified),
         lead_status=v[8],
         is_opted_out=v[9],
         referred_by=v[10],
         converted_to=v[11],
         is_deleted=is_deleted,
         properties=v[12],
-        property_set_at={k: datetime.fromisoformat(t) for k, t in v[13].items()} if v[13:] else {},
+        property_set_at={k: _fromisoformat(t) for k, t in set_at.items()} if set_at else {},
     )
 
 
@@ -98,6 +141,7 @@ def encode_deal(d: Deal) -> str:
 
     Like a contact's, its referrer reference is kept only as the mirror's ``ref_key``.
     """
+    created, modified, changed = d.created_at, d.modified_at, d.stage_changed_at
     return _dumps(
         [
             d.name,
@@ -108,9 +152,9 @@ def encode_deal(d: Deal) -> str:
             d.close_date.isoformat() if d.close_date else None,
             d.amount,
             d.owner_id,
-            _dt(d.created_at),
-            _dt(d.modified_at),
-            _dt(d.stage_changed_at),
+            None if created is None else created.isoformat(),
+            None if modified is None else modified.isoformat(),
+            None if changed is None else changed.isoformat(),
             None,
             _without_referrer(d.properties, d.referred_by),
             {stage: _dt(at) for stage, at in d.stage_entered.items()},
@@ -121,6 +165,9 @@ def encode_deal(d: Deal) -> str:
 def decode_deal(record_id: str, text: str, is_deleted: bool = False) -> Deal:
     """The deal ``encode_deal`` wrote (without ``contact_ids``)."""
     v = _loads(text)
+    created, modified, changed = v[8], v[9], v[10]
+    # Deals stored before stage histories were kept have no 14th element.
+    entered = v[13] if len(v) > 13 else None
     return Deal(
         id=record_id,
         name=v[0],
@@ -131,14 +178,13 @@ def decode_deal(record_id: str, text: str, is_deleted: bool = False) -> Deal:
         close_date=date.fromisoformat(v[5]) if v[5] else None,
         amount=v[6],
         owner_id=v[7],
-        created_at=_pdt(v[8]),
-        modified_at=_pdt(v[9]),
-        stage_changed_at=_pdt(v[10]),
+        created_at=None if created is None else _fromisoformat(created),
+        modified_at=None if modified is None else _fromisoformat(modified),
+        stage_changed_at=None if changed is None else _fromisoformat(changed),
         referred_by=v[11],
         is_deleted=is_deleted,
         properties=v[12],
-        # Deals stored before stage histories were kept have no 14th element.
-        stage_entered={k: datetime.fromisoformat(t) for k, t in v[13].items()} if v[13:] else {},
+        stage_entered={k: _fromisoformat(t) for k, t in entered.items()} if entered else {},
     )
 
 
@@ -153,33 +199,35 @@ def activity_row(a: Activity) -> tuple[Any, ...]:
 
     ``ends_at`` is kept in UTC so stored end times compare as text.
     """
+    occurred, ends, modified, deal_ids = a.occurred_at, a.ends_at, a.modified_at, a.deal_ids
     return (
         a.id,
         a.kind,
         a.direction,
         a.status,
         a.disposition,
-        _dt(a.occurred_at),
-        a.ends_at.astimezone(UTC).isoformat() if a.ends_at is not None else None,
+        None if occurred is None else occurred.isoformat(),
+        None if ends is None else ends.astimezone(UTC).isoformat(),
         a.owner_id,
-        _dt(a.modified_at),
-        _dumps(list(a.deal_ids)) if a.deal_ids else None,
+        None if modified is None else modified.isoformat(),
+        _dumps(list(deal_ids)) if deal_ids else None,
     )
 
 
 def activity_from_row(row: Sequence[Any]) -> Activity:
     """The activity ``activity_row`` stored (without ``contact_ids``)."""
+    occurred, ends, modified, deal_ids = row[5], row[6], row[8], row[9]
     return Activity(
         id=row[0],
         kind=row[1],
         direction=row[2],
         status=row[3],
         disposition=row[4],
-        occurred_at=_pdt(row[5]),
-        ends_at=_pdt(row[6]),
+        occurred_at=None if occurred is None else _fromisoformat(occurred),
+        ends_at=None if ends is None else _fromisoformat(ends),
         owner_id=row[7],
-        modified_at=_pdt(row[8]),
-        deal_ids=tuple(_loads(row[9])) if row[9] else (),
+        modified_at=None if modified is None else _fromisoformat(modified),
+        deal_ids=tuple(_loads(deal_ids)) if deal_ids else (),
     )
 
 
@@ -244,4 +292,4 @@ def decode_fields(text: str) -> dict[FieldKey, str | None]:
 
 def encode_values(values: Mapping[Any, str | None]) -> str:
     """The inverse of ``decode_values``."""
-    return _dumps(dict(values))
+    return _dumps(values if type(values) is dict else dict(values))

@@ -74,23 +74,38 @@ class Mirror:
         ``merges`` (merged-away id, survivor id) are followed (``merges.follow``) after the
         page's records are stored and before the merged-away ids are erased.
         """
+        contacts: list[Contact] = []
+        deals: list[Deal] = []
+        activities: list[Activity] = []
+        links: list[Link] = []
+        for r in records:  # one pass over the page (thousands of records), most common first
+            if not r.id or not str(r.id).strip():
+                continue
+            if isinstance(r, Activity):
+                activities.append(r)
+            elif isinstance(r, Contact):
+                contacts.append(r)
+            elif isinstance(r, Deal):
+                deals.append(r)
+            elif isinstance(r, Link):
+                links.append(r)
         pulled = len(records)
-        records = [r for r in records if r.id and str(r.id).strip()]
-        denied = self.keys.denied(r.id for r in records if isinstance(r, Contact))
+        denied = self.keys.denied(c.id for c in contacts)
         if denied:  # forgotten on request: their data does not come back
-            records = [r for r in records if not (isinstance(r, Contact) and r.id in denied)]
+            contacts = [c for c in contacts if c.id not in denied]
             pulled -= len(denied)
-        if len(records) < pulled:
+        kept = len(contacts) + len(deals) + len(activities) + len(links)
+        if kept < pulled:
             # A record without an id cannot be stored, planned or written back: say so.
             log.warning(
                 "%s: %d record(s) without an id in a page from the CRM were skipped",
                 kind,
-                pulled - len(records),
+                pulled - kept,
             )
-        self._apply_contacts([r for r in records if isinstance(r, Contact)], pull_id, names)
-        self._apply_deals([r for r in records if isinstance(r, Deal)], pull_id, names)
-        self._apply_activities([r for r in records if isinstance(r, Activity)], pull_id)
-        self._apply_links([r for r in records if isinstance(r, Link)], pull_id)
+        self._apply_contacts(contacts, pull_id, names)
+        self._apply_deals(deals, pull_id, names)
+        self._apply_activities(activities, pull_id)
+        self._apply_links(links, pull_id)
         if merges:
             followed = merge_steps.follow(self.db, merges)
             if followed:
@@ -106,23 +121,28 @@ class Mirror:
         ids_arg = codec.dumps([c.id for c in contacts])
         old_refs = self._old_ref_keys("contacts", ids_arg)
         newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
-        # Archived in the CRM: nothing personal is stored, only a tombstone (docs/privacy.md).
-        contacts = [privacy.tombstone_contact(c) if c.is_deleted else c for c in contacts]
         key = self.keys.key()
+        email_key, ref_key, encode = privacy.email_key, privacy.ref_key, codec.encode_contact
+        fields = _crm_fields(names, PERSON_FIELDS)
         rows = []
         for c in contacts:
+            if c.is_deleted:  # archived in the CRM: only a tombstone is kept (docs/privacy.md)
+                c = privacy.tombstone_contact(c)
+                crm = None
+            else:
+                crm = _crm_values(c.properties, fields)
             rows.append(
                 (
                     c.id,
                     c.kind,
-                    privacy.email_key(key, c.email),
-                    privacy.ref_key(key, c.referred_by),
+                    email_key(key, c.email),
+                    ref_key(key, c.referred_by),
                     c.converted_to,
                     c.company_id,
                     int(c.is_deleted),
                     pull_id,
-                    codec.encode_contact(c),
-                    None if c.is_deleted else _crm_values(c.properties, names, PERSON_FIELDS),
+                    encode(c),
+                    crm,
                 )
             )
         self.db.executemany(
@@ -202,6 +222,7 @@ class Mirror:
         newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
         deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
         key = self.keys.key()
+        fields = _crm_fields(names, ("deal_milestone",))
         rows = [
             (
                 d.id,
@@ -209,7 +230,7 @@ class Mirror:
                 int(d.is_deleted),
                 pull_id,
                 codec.encode_deal(d),
-                None if d.is_deleted else _crm_values(d.properties, names, ("deal_milestone",)),
+                None if d.is_deleted else _crm_values(d.properties, fields),
             )
             for d in deals
         ]
@@ -251,11 +272,13 @@ class Mirror:
             rows,
         )
         self.db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,))
-        self.db.executemany(
-            "INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)",
-            [(a.id, cid) for a in activities for cid in a.contact_ids],
+        links = [(a.id, cid) for a in activities for cid in a.contact_ids]
+        self.db.executemany("INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)", links)
+        # Their contacts now: the links just stored, marked without reading them back.
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
+            (codec.dumps(sorted({cid for _, cid in links})),),
         )
-        self.mark_activity_contacts(ids_arg)
 
     def mark_activity_contacts(self, ids_arg: str) -> None:
         """Mark dirty the contacts of the activities in ``ids_arg`` (a JSON array)."""
@@ -375,7 +398,14 @@ class Mirror:
         )
 
 
-def _crm_values(
-    props: Mapping[str, str | None], names: Mapping[FieldKey, str], keys: Sequence[FieldKey]
-) -> str:
-    return codec.encode_values({k: props.get(names[k]) for k in keys if k in names})
+def _crm_fields(
+    names: Mapping[FieldKey, str], keys: Sequence[FieldKey]
+) -> list[tuple[FieldKey, str]]:
+    """Each of our fields among ``keys`` that is written, with its property name in the CRM."""
+    return [(k, names[k]) for k in keys if k in names]
+
+
+def _crm_values(props: Mapping[str, str | None], fields: Sequence[tuple[FieldKey, str]]) -> str:
+    """The CRM's values of our fields on a record, as the mirror's ``crm`` column keeps them."""
+    get = props.get
+    return codec.encode_values({k: get(name) for k, name in fields})

@@ -24,6 +24,7 @@ from milestones.store.keyset import id_chunks
 from milestones.store.rows import PeopleChunk, Person, StoredDeal, StoredPerson
 
 _IDS = "(SELECT value FROM json_each(?))"
+_ACTIVITY_COLUMNS = ", ".join(f"a.{name}" for name in codec.ACTIVITY_COLUMNS.split(", "))
 
 
 class People:
@@ -72,11 +73,12 @@ class People:
         """
         chunk = PeopleChunk()
         people = {}
+        decode_contact = codec.decode_contact
         for rid, data, is_deleted, derived, crm, converted_to, email_key in self._contact_rows(ids):
             if is_deleted or converted_to:
                 chunk.skipped.append(rid)
                 continue
-            people[rid] = (codec.decode_contact(rid, data), derived, crm, email_key)
+            people[rid] = (decode_contact(rid, data), derived, crm, email_key)
         if not people:
             return chunk
         person_ids = list(people)
@@ -84,16 +86,18 @@ class People:
         deals = self._deals_of(sources)
         activities = self._activities_of(sources)
         referrals = self._referrals_of({pid: p[3] for pid, p in people.items()})
+        no_deals: dict[str, Deal] = {}
+        no_activities: dict[str, Activity] = {}
+        append = chunk.people.append
         for pid, (contact, derived, crm, _email) in people.items():
             bundle = Bundle(
                 contact=contact,
-                deals=tuple(deals.get(pid, ())),
-                activities=tuple(activities.get(pid, ())),
+                deals=tuple(deals.get(pid, no_deals).values()),
+                activities=tuple(activities.get(pid, no_activities).values()),
                 referrals=tuple(referrals.get(pid, ())),
             )
-            chunk.people.append(
-                Person(bundle, codec.decode_derived(pid, derived), codec.decode_values(crm))
-            )
+            prior = None if derived is None else codec.decode_derived(pid, derived)
+            append(Person(bundle, prior, codec.decode_values(crm)))
         return chunk
 
     def _sources(self, person_ids: list[str]) -> dict[str, str]:
@@ -106,50 +110,48 @@ class People:
             sources[lead_id] = contact_id
         return sources
 
-    def _deals_of(self, sources: dict[str, str]) -> dict[str, list[Deal]]:
-        links = self.db.execute(
-            f"SELECT contact_id, deal_id FROM deal_contacts WHERE contact_id IN {_IDS}",
-            (codec.dumps(list(sources)),),
-        ).fetchall()
-        if not links:
-            return {}
-        deal_ids = sorted({d for _, d in links})
-        found = {
-            rid: codec.decode_deal(rid, data)
-            for rid, data in self.db.execute(
-                f"SELECT id, data FROM deals WHERE id IN {_IDS} AND is_deleted = 0",
-                (codec.dumps(deal_ids),),
-            )
-        }
-        result: dict[str, dict[str, Deal]] = defaultdict(dict)
-        for source, deal_id in links:
-            deal = found.get(deal_id)
-            if deal is not None:
-                result[sources[source]][deal_id] = deal
-        return {pid: list(by_id.values()) for pid, by_id in result.items()}
+    # A record linked to several of the chunk's people (or to a person and their converted
+    # lead) is decoded once. The links come in (person, record) order, so each person's
+    # records keep the order they always had.
 
-    def _activities_of(self, sources: dict[str, str]) -> dict[str, list[Activity]]:
-        links = self.db.execute(
-            f"SELECT contact_id, activity_id FROM activity_contacts WHERE contact_id IN {_IDS}",
+    def _deals_of(self, sources: dict[str, str]) -> dict[str, dict[str, Deal]]:
+        """Each person's live deals by id, through their own links and their leads'."""
+        rows = self.db.execute(
+            "SELECT d.id, d.data, dc.contact_id FROM deal_contacts dc "
+            f"JOIN deals d ON d.id = dc.deal_id WHERE dc.contact_id IN {_IDS} "
+            "AND d.is_deleted = 0 ORDER BY dc.contact_id, dc.deal_id",
             (codec.dumps(list(sources)),),
-        ).fetchall()
-        if not links:
-            return {}
+        )
+        decoded: dict[str, Deal] = {}
+        result: dict[str, dict[str, Deal]] = defaultdict(dict)
+        for deal_id, data, source in rows:
+            deal = decoded.get(deal_id)
+            if deal is None:
+                deal = decoded[deal_id] = codec.decode_deal(deal_id, data)
+            result[sources[source]][deal_id] = deal
+        return result
+
+    def _activities_of(self, sources: dict[str, str]) -> dict[str, dict[str, Activity]]:
+        """Each person's live emails, calls and meetings by id, as ``_deals_of`` reads deals."""
         # Notes and tasks never show two-way contact (derive.is_two_way): not worth decoding.
-        found = {
-            row[0]: codec.activity_from_row(row)
-            for row in self.db.execute(
-                f"SELECT {codec.ACTIVITY_COLUMNS} FROM activities WHERE id IN {_IDS} "
-                "AND is_deleted = 0 AND kind IN ('email', 'call', 'meeting')",
-                (codec.dumps(sorted({a for _, a in links})),),
-            )
-        }
+        # The link's contact comes last: the row's first columns are ``activity_from_row``'s.
+        rows = self.db.execute(
+            f"SELECT {_ACTIVITY_COLUMNS}, ac.contact_id FROM activity_contacts ac "
+            f"JOIN activities a ON a.id = ac.activity_id WHERE ac.contact_id IN {_IDS} "
+            "AND a.is_deleted = 0 AND a.kind IN ('email', 'call', 'meeting') "
+            "ORDER BY ac.contact_id, ac.activity_id",
+            (codec.dumps(list(sources)),),
+        )
+        decode = codec.activity_from_row
+        decoded: dict[str, Activity] = {}
         result: dict[str, dict[str, Activity]] = defaultdict(dict)
-        for source, activity_id in links:
-            activity = found.get(activity_id)
-            if activity is not None:
-                result[sources[source]][activity_id] = activity
-        return {pid: list(by_id.values()) for pid, by_id in result.items()}
+        for row in rows:
+            activity_id = row[0]
+            activity = decoded.get(activity_id)
+            if activity is None:
+                activity = decoded[activity_id] = decode(row)
+            result[sources[row[10]]][activity_id] = activity
+        return result
 
     def _referrals_of(self, emails: dict[str, str | None]) -> dict[str, list[Referral]]:
         """Referrals naming each person by record id or (case-insensitive) email."""
@@ -219,19 +221,27 @@ class People:
         )
 
     def save_people(self, results: Sequence[Derived], settled_ids: Sequence[str]) -> None:
-        """Store each person's result (the next run's ``prior``); the chunk is no longer dirty."""
+        """Store each person's result (the next run's ``prior``); the chunk is no longer dirty.
+
+        An unchanged result (most of a rerun's) leaves its row as it is: not rewritten.
+        """
+        rows = []
+        for result in results:
+            text = codec.encode_derived(result)
+            rows.append((text, result.contact_id, text))
         self.db.executemany(
-            "UPDATE contacts SET derived = ? WHERE id = ?",
-            [(codec.encode_derived(r), r.contact_id) for r in results],
+            "UPDATE contacts SET derived = ? WHERE id = ? AND derived IS NOT ?", rows
         )
         self.db.execute(
             f"DELETE FROM dirty WHERE contact_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
         )
 
     def save_deals(self, levels: Mapping[str, int | None], settled_ids: Sequence[str]) -> None:
-        """Store each deal's milestone level; the chunk of deals is no longer dirty."""
+        """Store each deal's milestone level (an unchanged one is not rewritten); the chunk of
+        deals is no longer dirty."""
         self.db.executemany(
-            "UPDATE deals SET derived = ? WHERE id = ?", [(v, k) for k, v in levels.items()]
+            "UPDATE deals SET derived = ? WHERE id = ? AND derived IS NOT ?",
+            [(v, k, v) for k, v in levels.items()],
         )
         self.db.execute(
             f"DELETE FROM dirty_deals WHERE deal_id IN {_IDS}", (codec.dumps(list(settled_ids)),)

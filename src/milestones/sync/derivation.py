@@ -27,6 +27,7 @@ from milestones.sync.run import Checkpoints, Clock, RunReport
 
 log = logging.getLogger("milestones.sync")
 Sink = Callable[[Change], None]
+_LABELS = {int(m): m.label for m in Milestone}  # by level: ``Milestone.label`` once per run
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class Deriver:
             people.redirect_converted_leads()
         for ids in people.dirty_people(self.chunk_size):
             chunk = people.load(ids)
+            recorded_at = self.clock().isoformat()  # the chunk's rows are stored together
             results: list[Derived] = []
             ledger: list[LedgerEntry] = []
             changes: list[Change] = []
@@ -76,9 +78,11 @@ class Deriver:
                     log.warning("%s %s: %s", contact.kind, contact.id, warning)
                 results.append(result)
                 if rebuild:
-                    redated.extend(self._ledger_entries(result, None, report.run_id))
-                else:
-                    ledger.extend(self._ledger_entries(result, person.prior, report.run_id))
+                    redated.extend(self._ledger_entries(result, None, report.run_id, recorded_at))
+                elif result.reached:  # a target has nothing in the ledger
+                    ledger.extend(
+                        self._ledger_entries(result, person.prior, report.run_id, recorded_at)
+                    )
                 extra: dict[FieldKey, str | None] | None = None
                 if self.bands is not None:
                     extra = {LIKELIHOOD_KEY: self.bands.get(contact.id)}
@@ -120,17 +124,12 @@ class Deriver:
             found = people.deals(ids)
             live = {stored.deal.id for stored in found}
             settled = [("deal", rid) for rid in ids if rid not in live]  # deleted since planned
+            recorded_at = self.clock().isoformat()
             for stored in found:
                 deal, prior = stored.deal, stored.level
-                current = deal_milestone(deal, stages, self.rules)
-                level = max(
-                    (
-                        m
-                        for m in (current, None if prior is None else Milestone(prior))
-                        if m is not None
-                    ),
-                    default=None,
-                )
+                level = deal_milestone(deal, stages, self.rules)  # kept as a high-water mark:
+                if prior is not None and (level is None or level < prior):
+                    level = Milestone(prior)
                 levels[deal.id] = None if level is None else int(level)
                 if level is not None and (prior is None or level > prior):
                     ledger.append(
@@ -142,6 +141,7 @@ class Deriver:
                             None,
                             f"stage {deal.stage_id}",
                             report.run_id,
+                            recorded_at,
                         )
                     )
                 change = plan_deal(deal, level, stored.crm)
@@ -188,23 +188,16 @@ class Deriver:
         on: str | None,
         evidence: str,
         run_id: int,
+        recorded_at: str,
         basis: str | None = None,
     ) -> LedgerEntry:
-        start = Milestone.TARGET if from_level is None else Milestone(from_level)
+        start = _LABELS[0 if from_level is None else from_level]
         return LedgerEntry(
-            kind,
-            record_id,
-            start.label,
-            to_level.label,
-            on,
-            evidence,
-            run_id,
-            self.clock().isoformat(),
-            basis,
+            kind, record_id, start, _LABELS[to_level], on, evidence, run_id, recorded_at, basis
         )
 
     def _ledger_entries(
-        self, result: Derived, prior: Derived | None, run_id: int
+        self, result: Derived, prior: Derived | None, run_id: int, recorded_at: str
     ) -> list[LedgerEntry]:
         """One entry per milestone reached since ``prior``, each from the one below it."""
         before = set(prior.reached) if prior is not None else set()
@@ -222,6 +215,7 @@ class Deriver:
                     evidence.on.isoformat(),
                     f"{evidence.rule} ({evidence.record_kind} {evidence.record_id})",
                     run_id,
+                    recorded_at,
                     evidence.basis,
                 )
             )
