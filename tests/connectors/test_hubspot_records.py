@@ -215,3 +215,29 @@ def test_the_usual_utc_form_reads_as_the_careful_path_reads_it(text: str) -> Non
     got = parse_time(text)
     assert got == expected
     assert got is None or got.utcoffset() == timedelta(0)
+
+
+def test_records_keep_only_requested_properties_as_strings_and_v2_entry_dates_win() -> None:
+    """What a record keeps is decided once per plan: unrequested properties a server sends
+    are dropped, non-string values read as strings, and of a stage's two entry dates the v2
+    one is kept, whichever order they arrive in."""
+    spec = WriteSpec(
+        names=dict(HUBSPOT_FIELD_NAMES), extra_properties=("nps",), referrer_property="referred_by"
+    )  # the referrer is named but never requested
+    plan = PropertyPlan.build(SETTINGS, spec, ["won"])
+    contact = to_contact(_raw("4", nps=9, referred_by="22", unasked="x"), plan)
+    assert contact.properties["nps"] == "9" and "unasked" not in contact.properties
+    assert contact.referred_by is None  # the referrer was not requested
+    v2, legacy = "2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z"
+    for props in (
+        {"hs_v2_date_entered_won": v2, "hs_date_entered_won": legacy},
+        {"hs_date_entered_won": legacy, "hs_v2_date_entered_won": v2},
+    ):
+        deal = to_deal(_raw("5", dealstage="won", amount=5, **props), plan, [], {})
+        assert deal.stage_entered == {"won": datetime(2026, 1, 3, tzinfo=UTC)}
+        assert deal.stage_changed_at == datetime(2026, 1, 3, tzinfo=UTC)  # no current_stage
+        assert deal.amount == 5.0 and not any("date_entered" in n for n in deal.properties)
+    only_legacy = to_deal(_raw("6", dealstage="won", hs_date_entered_won=legacy), plan, [], {})
+    assert only_legacy.stage_entered == {"won": datetime(2026, 1, 2, tzinfo=UTC)}
+    unplanned = to_deal(_raw("7", dealstage="lost", hs_v2_date_entered_lost=v2), plan, [], {})
+    assert unplanned.stage_entered == {} and unplanned.stage_changed_at is None

@@ -131,14 +131,16 @@ class HubSpotPuller:
         merges: list[tuple[str, str]] = []
         for raw in records:
             out.append(to_contact(raw, plan))
-            out.extend(rollup_activities(raw, plan))
-            survivor = str(raw["id"])
-            ids = (raw.get("properties") or {}).get("hs_merged_object_ids") or ""
-            merges.extend(
-                (i.strip(), survivor)
-                for i in str(ids).split(";")
-                if i.strip() and i.strip() != survivor
-            )
+            if plan.rollups:
+                out.extend(rollup_activities(raw, plan))
+            ids = (raw.get("properties") or {}).get("hs_merged_object_ids")
+            if ids:  # most contacts have absorbed no other
+                survivor = str(raw["id"])
+                merges.extend(
+                    (i.strip(), survivor)
+                    for i in str(ids).split(";")
+                    if i.strip() and i.strip() != survivor
+                )
         return out, [gone for gone, _ in merges], merges
 
     def _with_associations(
@@ -161,12 +163,12 @@ class HubSpotPuller:
         people = self.associations(object_type, "contacts", ids)
         linked_deals = self.associations(object_type, "deals", ids)
         for records, after in group:
-            activities = [
-                to_activity(
-                    r, object_type, people.get(str(r["id"]), ()), linked_deals.get(str(r["id"]), ())
+            activities = []
+            for r in records:
+                rid = str(r["id"])
+                activities.append(
+                    to_activity(r, object_type, people.get(rid, ()), linked_deals.get(rid, ()))
                 )
-                for r in records
-            ]
             yield activities, [], [], after
 
     def associations(
@@ -190,9 +192,10 @@ class HubSpotPuller:
                 for result in results_of(response, path):
                     source = str((result.get("from") or {}).get("id"))
                     targets = found.setdefault(source, {})
-                    for target in result.get("to") or []:
+                    for target in result.get("to") or ():
                         targets[str(target.get("toObjectId"))] = None
-                    after = next_after(result)
+                    # A thousand results a call, nearly all on one page: look before reading.
+                    after = next_after(result) if "paging" in result else None
                     if after is not None:
                         if (source, after) in seen:  # repeated: it would page forever
                             raise self._http.stream_error(

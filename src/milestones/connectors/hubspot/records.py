@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -92,6 +92,7 @@ EMAIL_DIRECTIONS: dict[str, Direction] = {
 }
 CALL_DIRECTIONS: dict[str, Direction] = {"INBOUND": "inbound", "OUTBOUND": "outbound"}
 STAGE_DATES_URL_BUDGET = 2000  # characters of a deals list URL the stage dates may fill
+_fromisoformat = datetime.fromisoformat  # bound once: parse_time runs for every date read
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,35 @@ class PropertyPlan:
     deals: tuple[str, ...]
     referrer: str | None
     rollups: tuple[str, ...]
+    # Derived from the lists above once, so that reading a record walks only the names it
+    # keeps instead of testing every requested name on every record.
+    contact_extras: tuple[str, ...] = field(init=False)  # kept in Contact.properties
+    deal_extras: tuple[str, ...] = field(init=False)  # kept in Deal.properties
+    stage_dates: tuple[tuple[str, str], ...] = field(init=False)  # (property, stage id)
+    contact_referrer: str | None = field(init=False)  # the referrer, where it is requested
+    deal_referrer: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        legacy = [n for n in self.deals if n.startswith("hs_date_entered_")]
+        v2 = [
+            n
+            for n in self.deals
+            if n.startswith("hs_v2_date_entered_") and n != "hs_v2_date_entered_current_stage"
+        ]
+        # Legacy first, v2 after: where both are set, the v2 date is the one kept.
+        stage_dates = [(n, n[len("hs_date_entered_") :]) for n in legacy]
+        stage_dates += [(n, n[len("hs_v2_date_entered_") :]) for n in v2]
+        derived = {
+            "contact_extras": _unique(n for n in self.contacts if n not in CONTACT_PROPERTIES),
+            "deal_extras": _unique(
+                n for n in self.deals if n not in DEAL_PROPERTIES and not _is_stage_date(n)
+            ),
+            "stage_dates": tuple(dict.fromkeys(stage_dates)),
+            "contact_referrer": self.referrer if self.referrer in self.contacts else None,
+            "deal_referrer": self.referrer if self.referrer in self.deals else None,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # the way a frozen dataclass sets a field
 
     @classmethod
     def build(
@@ -149,13 +179,14 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
 
 def parse_time(value: str | None) -> datetime | None:
     """An ISO 8601 string or epoch milliseconds as an aware UTC datetime; None when empty."""
-    if value is None or value == "":
-        return None
-    if value.__class__ is str and value.endswith("Z"):  # the usual form: 2024-05-01T10:00:00Z
+    # Called for every date of every record: the usual form is tested first, in one step.
+    if value.__class__ is str and value[-1:] == "Z":  # the usual form: 2024-05-01T10:00:00Z
         try:
-            return datetime.fromisoformat(value)  # reads "Z" as UTC since Python 3.11
+            return _fromisoformat(value)  # reads "Z" as UTC since Python 3.11
         except ValueError:
             pass  # the careful path below says what is wrong
+    elif value is None or value == "":
+        return None
     text = str(value).strip()
     try:
         if text.lstrip("-").isdigit():
@@ -202,9 +233,8 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _props(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, str | None]:
-    """The requested properties, each a string or None (missing ones are None)."""
-    props = raw.get("properties") or {}
+def _props(props: Mapping[str, Any], names: Iterable[str]) -> dict[str, str | None]:
+    """The named properties, each a string or None (missing ones are None)."""
     return {n: None if (v := props.get(n)) is None else str(v) for n in names}
 
 
@@ -216,8 +246,9 @@ def modified_at(raw: Mapping[str, Any], object_type: str) -> datetime | None:
 
 def to_contact(raw: Mapping[str, Any], plan: PropertyPlan) -> Contact:
     """A canonical Contact from a HubSpot contact object."""
-    props = _props(raw, plan.contacts)
-    extras = {n: props[n] for n in plan.contacts if n not in CONTACT_PROPERTIES}
+    source = raw.get("properties") or {}
+    props = _props(source, CONTACT_PROPERTIES)
+    referrer = plan.contact_referrer
     return Contact(
         id=str(raw["id"]),
         kind="contact",
@@ -230,9 +261,9 @@ def to_contact(raw: Mapping[str, Any], plan: PropertyPlan) -> Contact:
         modified_at=modified_at(raw, "contacts"),
         lead_status=props["hs_lead_status"],
         is_opted_out=_flag(props["hs_email_optout"]) is True,
-        referred_by=props.get(plan.referrer) if plan.referrer else None,
+        referred_by=_text(source.get(referrer)) if referrer else None,
         is_deleted=bool(raw.get("archived")),
-        properties=extras,
+        properties=_props(source, plan.contact_extras),
     )
 
 
@@ -243,7 +274,8 @@ def to_deal(
     stages: Mapping[str, Stage],
 ) -> Deal:
     """A canonical Deal; closed/won from the deal's own flags, else from its stage."""
-    props = _props(raw, plan.deals)
+    source = raw.get("properties") or {}
+    props = _props(source, DEAL_PROPERTIES)
     stage_id = props["dealstage"]
     stage = stages.get(stage_id) if stage_id else None
     is_closed = _flag(props["hs_is_closed"])
@@ -256,10 +288,10 @@ def to_deal(
     # Never hs_lastmodifieddate: our own write-back bumps it.
     entered = parse_time(props["hs_v2_date_entered_current_stage"])
     if entered is None and stage_id:
-        entered = parse_time(props.get(f"hs_v2_date_entered_{stage_id}")) or parse_time(
-            props.get(f"hs_date_entered_{stage_id}")
+        entered = _entered(source, plan, f"hs_v2_date_entered_{stage_id}") or _entered(
+            source, plan, f"hs_date_entered_{stage_id}"
         )
-    extras = {n: props[n] for n in plan.deals if n not in DEAL_PROPERTIES}
+    referrer = plan.deal_referrer
     return Deal(
         id=str(raw["id"]),
         name=props["dealname"],
@@ -273,29 +305,39 @@ def to_deal(
         created_at=created,
         modified_at=modified_at(raw, "deals"),
         stage_changed_at=entered or created,
-        stage_entered=_stage_entries(props),
+        stage_entered=_stage_entries(source, plan),
         contact_ids=tuple(contact_ids),
-        referred_by=props.get(plan.referrer) if plan.referrer else None,
+        referred_by=_text(source.get(referrer)) if referrer else None,
         is_deleted=bool(raw.get("archived")),
-        properties={k: v for k, v in extras.items() if not _is_stage_date(k)},
+        properties=_props(source, plan.deal_extras),
     )
 
 
-def _stage_entries(props: Mapping[str, str | None]) -> dict[str, datetime]:
+def _entered(source: Mapping[str, Any], plan: PropertyPlan, name: str) -> datetime | None:
+    """A stage entry date, where the plan requested that property."""
+    return parse_time(_text(source.get(name))) if name in plan.deals else None
+
+
+def _stage_entries(source: Mapping[str, Any], plan: PropertyPlan) -> dict[str, datetime]:
     """Stage id -> when the deal entered it, from the per-stage entry dates read.
 
     HubSpot keeps ``hs_v2_date_entered_<stage>`` after the deal moves on (§2 "Stage timing
     props"), so a won deal still shows when it reached each stage it passed; where a portal
-    fills only the legacy ``hs_date_entered_<stage>``, that one serves.
+    fills only the legacy ``hs_date_entered_<stage>``, that one serves (``plan.stage_dates``
+    lists the legacy names first, so a v2 date replaces its legacy one).
     """
     entries: dict[str, datetime] = {}
-    for prefix in ("hs_date_entered_", "hs_v2_date_entered_"):  # v2 wins where both exist
-        for name, value in props.items():
-            if name.startswith(prefix) and name != "hs_v2_date_entered_current_stage":
-                at = parse_time(value)
-                if at is not None:
-                    entries[name[len(prefix) :]] = at
+    for name, stage_id in plan.stage_dates:
+        value = source.get(name)
+        if value is not None:
+            at = parse_time(str(value))
+            if at is not None:
+                entries[stage_id] = at
     return entries
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _is_stage_date(name: str) -> bool:
@@ -309,29 +351,32 @@ def to_activity(
     deal_ids: Sequence[str],
 ) -> Activity:
     """A canonical Activity from an engagement object (emails, calls, meetings, notes)."""
-    props = raw.get("properties") or {}
+    # The most numerous record of a pull (about five per contact): each property is looked
+    # up once, through a bound ``get``, and ``modified_at`` is spelled out in place.
+    get = (raw.get("properties") or {}).get
     kind = ENGAGEMENT_TYPES[object_type]
     direction: Direction | None = None
     status: str | None = None
     disposition: str | None = None
     if kind == "email":
-        direction = EMAIL_DIRECTIONS.get(str(props.get("hs_email_direction") or "").upper())
+        direction = EMAIL_DIRECTIONS.get(str(get("hs_email_direction") or "").upper())
     elif kind == "call":
-        direction = CALL_DIRECTIONS.get(str(props.get("hs_call_direction") or "").upper())
-        status = _lower(props.get("hs_call_status"))
-        disposition = props.get("hs_call_disposition") or None
+        direction = CALL_DIRECTIONS.get(str(get("hs_call_direction") or "").upper())
+        status = _lower(get("hs_call_status"))
+        disposition = get("hs_call_disposition") or None
     elif kind == "meeting":
-        status = _lower(props.get("hs_meeting_outcome"))
+        status = _lower(get("hs_meeting_outcome"))
     return Activity(
         id=str(raw["id"]),
         kind=kind,
         direction=direction,
         status=status,
         disposition=disposition,
-        occurred_at=parse_time(props.get("hs_timestamp")),
-        ends_at=parse_time(props.get("hs_meeting_end_time")) if kind == "meeting" else None,
-        owner_id=props.get("hubspot_owner_id") or None,
-        modified_at=modified_at(raw, object_type),
+        occurred_at=parse_time(get("hs_timestamp")),
+        ends_at=parse_time(get("hs_meeting_end_time")) if kind == "meeting" else None,
+        owner_id=get("hubspot_owner_id") or None,
+        modified_at=parse_time(get(MODIFIED_PROPERTY[object_type]))
+        or parse_time(raw.get("updatedAt")),
         contact_ids=tuple(contact_ids),
         deal_ids=tuple(deal_ids),
         is_deleted=bool(raw.get("archived")),

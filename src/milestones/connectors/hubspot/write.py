@@ -91,13 +91,14 @@ class HubSpotWriter:
         return [r for r in results if r is not None]
 
     def _properties(self, change: Change) -> dict[str, str]:
+        names = self._spec.names  # once per change, not once per field
         props = {
-            self._spec.name(key): "" if value is None else str(value)
-            for key, value in change.fields.items()
+            names[key]: "" if value is None else str(value) for key, value in change.fields.items()
         }
-        mirrored = self._mirrored(change)
-        if mirrored is not None:
-            props[LIFECYCLE] = mirrored
+        if self._settings.lifecycle_mirror:
+            mirrored = self._mirrored(change)
+            if mirrored is not None:
+                props[LIFECYCLE] = mirrored
         return props
 
     def _mirrored(self, change: Change) -> str | None:
