@@ -1,28 +1,15 @@
 """``status`` reads the config's ``[state]`` table alone, and ``sync --help`` imports no engine.
 
-Both start in a fresh interpreter, which reports what it imported: the figures of their
-start-up cost are in the benchmarks, these checks say what the start-up is made of.
+Both start in a fresh interpreter, which reports what it imported (``startup_support``).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from milestones.store.sqlite import Store
+from startup_support import imported_by
 
-_IMPORTED_AFTER = """
-import sys
-from milestones.cli.main import main
-code = 0
-try:
-    main(sys.argv[2:])
-except SystemExit as exc:
-    code = exc.code or 0
-loaded = sorted(m for m in sys.argv[1].split(",") if m in sys.modules)
-print("LOADED", code, ",".join(loaded), file=sys.stderr)
-"""
 HEAVY = (
     "pydantic",
     "milestones.config.settings",
@@ -35,15 +22,7 @@ HEAVY = (
 
 
 def _start(*args: str) -> tuple[int, list[str], str]:
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORTED_AFTER, ",".join(HEAVY), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED "))
-    _, code, loaded = [*line.split(" "), ""][:3]
-    return int(code), [m for m in loaded.split(",") if m], done.stdout + done.stderr
+    return imported_by(args, HEAVY)
 
 
 def test_sync_help_imports_neither_the_engine_nor_the_config_models() -> None:

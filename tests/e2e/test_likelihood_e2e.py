@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from e2e_support import Sandbox, start_sandbox
 from milestones.cli.main import cli
 from milestones.mapping.records import Milestone
 from milestones.store.sqlite import Store
+from startup_support import imported_by
 
 ESTIMATOR_MODULES = ("lifelines", "numpy", "pandas", "scipy")
 # What ``milestones --help`` must not import either: the vendor SDKs, the HTTP stack, the
@@ -31,34 +29,15 @@ START_UP_HEAVY = (
     "milestones.store.sqlite",
     "milestones.config.settings",
 )
-_CHECK_IMPORTS = """
-import sys
-from milestones.cli.main import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-heavy = sorted(m for m in {modules!r} if m in sys.modules)
-print("HEAVY", code, ",".join(heavy), file=sys.stderr)
-"""
 
 
 def _heavy_modules_after(
     box: Sandbox | None, *args: str, modules: tuple[str, ...] = ESTIMATOR_MODULES
 ) -> list[str]:
     env_args = ["--config", str(box.config)] if box else []
-    done = subprocess.run(
-        [sys.executable, "-c", _CHECK_IMPORTS.format(modules=modules), *env_args, *args],
-        env={**os.environ, **(box.env if box else {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("HEAVY "))
-    _, code, *heavy = line.split(" ")
-    assert code == "0", done.stderr
-    return [m for m in ",".join(heavy).split(",") if m]
+    code, heavy, output = imported_by([*env_args, *args], modules, box.env if box else None)
+    assert code == 0, output
+    return heavy
 
 
 def test_help_loads_no_estimator_sdk_report_or_sandbox() -> None:
