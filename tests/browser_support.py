@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +44,42 @@ def laid_out_dom(html: str, script: str, tmp_path: Path) -> str:
         timeout=120,
         check=True,
     ).stdout
+
+
+class KeyedElements(HTMLParser):
+    """Every element of a laid-out page with a ``data-key``: its tag, attributes and text, in
+    document order, and the body's attributes (where the measuring script says it ran)."""
+
+    def __init__(self, dom: str) -> None:
+        super().__init__()
+        self.found: list[dict[str, Any]] = []
+        self.body: dict[str, str | None] = {}
+        self._open: list[dict[str, Any]] = []
+        self.feed(dom)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "body":
+            self.body = values
+        if values.get("data-key"):
+            element = {"tag": tag, "attrs": values, "text": ""}
+            self.found.append(element)
+            if tag != "rect":
+                self._open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1]["tag"] == tag:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            element["text"] += data
+
+    @property
+    def measured(self) -> bool:
+        """Whether the measuring script ran to its end."""
+        return self.body.get("data-measured") == "yes"
+
+    def by_key(self, tag: str | None = None) -> dict[str, dict[str, Any]]:
+        """The elements (of ``tag``) by their key; a key used twice gives its last element."""
+        return {e["attrs"]["data-key"]: e for e in self.found if tag is None or e["tag"] == tag}

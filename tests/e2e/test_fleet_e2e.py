@@ -13,13 +13,12 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from e2e_support import Sandbox, start_sandbox
 
-from browser_support import laid_out_dom, needs_chromium
+from browser_support import KeyedElements, laid_out_dom, needs_chromium
 from milestones.cli.main import main
 
 ORGS = (("acme", "hubspot", 40), ("globex", "hubspot", 55), ("initech", "salesforce", 45))
@@ -161,20 +160,6 @@ def test_report_text_lists_orgs_and_the_fleet(
     assert "orgs left out:" in out and "hooli: no state yet" in out
 
 
-class _Keys(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.bars: dict[str, dict[str, str | None]] = {}
-        self.measured = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "body" and values.get("data-measured") == "yes":
-            self.measured = True
-        if tag == "rect" and values.get("data-key"):
-            self.bars[str(values["data-key"])] = values
-
-
 MEASURE = """<script>
 document.querySelectorAll("details").forEach(function (d) { d.open = true; });
 document.querySelectorAll("rect[data-key]").forEach(function (r) {
@@ -195,17 +180,17 @@ def test_html_report_draws_every_orgs_funnel_in_chromium(
     html = page.read_text(encoding="utf-8")
     assert "<script" not in html and "src=" not in html and "href=" not in html
     dom = laid_out_dom(html, MEASURE, tmp_path)
-    keys = _Keys()
-    keys.feed(dom)
-    assert keys.measured
+    page_keys = KeyedElements(dom)
+    assert page_keys.measured
+    bars = {key: e["attrs"] for key, e in page_keys.by_key("rect").items()}
     funnels = {f"orgs.{org['org']}.": org["funnel"] for org in data["orgs"]}
     funnels["fleet."] = data["funnel"]
     for prefix, funnel in funnels.items():
-        target = keys.bars[f"{prefix}funnel.target.reached"]
+        target = bars[f"{prefix}funnel.target.reached"]
         widest = float(str(target["data-drawn"]))
         assert widest > 100  # drawn, and the target bar (everyone) is the widest
         for step in funnel:
-            bar = keys.bars[f"{prefix}funnel.{step['milestone']}.reached"]
+            bar = bars[f"{prefix}funnel.{step['milestone']}.reached"]
             assert bar["data-value"] == str(step["reached"])
             expected = widest * step["reached"] / funnel[0]["reached"]
             assert abs(float(str(bar["data-drawn"])) - expected) < 1.0

@@ -9,7 +9,6 @@ after layout. Skipped only when Chromium is missing outside CI.
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from likelihood_world import write_world
 
-from browser_support import laid_out_dom, needs_chromium
+from browser_support import KeyedElements, laid_out_dom, needs_chromium
 from milestones.cli.main import cli
 
 MEASURE = """<script>
@@ -27,35 +26,6 @@ document.querySelectorAll("rect.mark").forEach(function (r) {
 });
 document.body.setAttribute("data-measured", "yes");
 </script>"""
-
-
-class _Keyed(HTMLParser):
-    """Every element with a data-key: its tag, attributes and text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: dict[str, dict[str, Any]] = {}
-        self.body: dict[str, str | None] = {}
-        self._open: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "body":
-            self.body = values
-        key = values.get("data-key")
-        if key:
-            element = {"tag": tag, "attrs": values, "text": ""}
-            self.found[key] = element
-            if tag != "rect":
-                self._open.append(element)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open and self._open[-1]["tag"] == tag:
-            self._open.pop()
-
-    def handle_data(self, data: str) -> None:
-        for element in self._open:
-            element["text"] += data
 
 
 def _report(tmp_path: Path, people: int, min_sample: int) -> tuple[dict[str, Any], str]:
@@ -80,15 +50,15 @@ def _report(tmp_path: Path, people: int, min_sample: int) -> tuple[dict[str, Any
 def test_curves_and_figures_match_the_json(tmp_path: Path) -> None:
     data, html = _report(tmp_path, 3_000, 30)
     dom = laid_out_dom(html, MEASURE, tmp_path)
-    parsed = _Keyed()
-    parsed.feed(dom)
-    assert parsed.body.get("data-measured") == "yes"
+    parsed = KeyedElements(dom)
+    assert parsed.measured
+    keyed = parsed.by_key()
     marks = []
     for step, curve in data["steps"].items():
         for days in ("30", "90", "180"):
             key = f"likelihood.steps.{step}.within_days.{days}.p"
             chance = curve["within_days"][days]["p"]
-            mark = parsed.found[key]
+            mark = keyed[key]
             assert mark["tag"] == "rect" and float(mark["attrs"]["data-value"]) == chance
             marks.append((chance, float(mark["attrs"]["data-drawn"])))
     # Every marker sits at the height its chance gives on one shared vertical scale.
@@ -98,16 +68,16 @@ def test_curves_and_figures_match_the_json(tmp_path: Path) -> None:
         assert y == pytest.approx(y0 + (chance - p0) * (y1 - y0) / (p1 - p0), abs=1.0)
     # The backtest's and forecast's printed figures are the JSON's.
     overall = data["backtest"]["overall"]
-    assert parsed.found["likelihood.backtest.overall.brier"]["text"] == str(overall["brier"])
+    assert keyed["likelihood.backtest.overall.brier"]["text"] == str(overall["brier"])
     org = data["forecast"]["org"]["client"]["expected"]
-    assert parsed.found["likelihood.forecast.org.client.expected"]["text"] == f"{org:.1f}"
+    assert keyed["likelihood.forecast.org.client.expected"]["text"] == f"{org:.1f}"
     # So are the stage probabilities' side of the backtest and ours beside it.
     stages = data["backtest"]["stage_probabilities"]
     key = "likelihood.backtest.stage_probabilities"
-    assert parsed.found[f"{key}.deals"]["text"] == str(stages["deals"]) != "0"
+    assert keyed[f"{key}.deals"]["text"] == str(stages["deals"]) != "0"
     for side in ("ours", "stage_probabilities"):
         brier = stages[side]["brier"]
-        assert parsed.found[f"{key}.{side}.brier"]["text"] == str(brier)
+        assert keyed[f"{key}.{side}.brier"]["text"] == str(brier)
     assert stages["ours"]["brier"] < stages["stage_probabilities"]["brier"]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from report_world import sync_world
 
-from browser_support import laid_out_dom, needs_chromium
+from browser_support import KeyedElements, laid_out_dom, needs_chromium
 from milestones.cli.main import cli
 from milestones.report.text import money
 
@@ -34,35 +33,7 @@ document.body.setAttribute("data-measured", "yes");
 </script>"""
 
 
-class _Elements(HTMLParser):
-    """Every element with a data-key: its tag, attributes and text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[dict[str, Any]] = []
-        self.body: dict[str, str | None] = {}
-        self._open: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "body":
-            self.body = values
-        if "data-key" in values:
-            element = {"tag": tag, "attrs": values, "text": ""}
-            self.found.append(element)
-            if tag not in ("rect",):
-                self._open.append(element)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open and self._open[-1]["tag"] == tag:
-            self._open.pop()
-
-    def handle_data(self, data: str) -> None:
-        for element in self._open:
-            element["text"] += data
-
-
-def _render(tmp_path: Path) -> tuple[dict[str, Any], str, _Elements]:
+def _render(tmp_path: Path) -> tuple[dict[str, Any], str, KeyedElements]:
     state = sync_world(tmp_path / "state.db")
     page = tmp_path / "report.html"
     result = CliRunner().invoke(
@@ -73,17 +44,16 @@ def _render(tmp_path: Path) -> tuple[dict[str, Any], str, _Elements]:
     data = json.loads(result.output)
     html = page.read_text(encoding="utf-8")
     dom = laid_out_dom(html, MEASURE, tmp_path)
-    parsed = _Elements()
-    parsed.feed(dom)
+    parsed = KeyedElements(dom)
     return data, html, parsed
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, _Elements]:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, KeyedElements]:
     return _render(tmp_path_factory.mktemp("browser"))
 
 
-def _by_key(parsed: _Elements, tag: str) -> dict[str, list[dict[str, Any]]]:
+def _by_key(parsed: KeyedElements, tag: str) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for element in parsed.found:
         if element["tag"] == tag:
@@ -95,7 +65,7 @@ def _drawn_width(element: dict[str, Any]) -> float:
     return float(element["attrs"]["data-drawn"].split()[0])
 
 
-def test_the_page_fetches_nothing(rendered: tuple[dict[str, Any], str, _Elements]) -> None:
+def test_the_page_fetches_nothing(rendered: tuple[dict[str, Any], str, KeyedElements]) -> None:
     _, html, parsed = rendered
     assert parsed.body.get("data-measured") == "yes"  # the page loaded and laid out
     assert "<script" not in html
@@ -103,7 +73,7 @@ def test_the_page_fetches_nothing(rendered: tuple[dict[str, Any], str, _Elements
 
 
 def test_funnel_bars_are_drawn_in_proportion(
-    rendered: tuple[dict[str, Any], str, _Elements],
+    rendered: tuple[dict[str, Any], str, KeyedElements],
 ) -> None:
     data, _, parsed = rendered
     rects = _by_key(parsed, "rect")
@@ -130,7 +100,9 @@ def test_funnel_bars_are_drawn_in_proportion(
             assert widths[step["milestone"]] / widest == pytest.approx(expected, abs=0.01)
 
 
-def test_time_chart_bars_match_the_days(rendered: tuple[dict[str, Any], str, _Elements]) -> None:
+def test_time_chart_bars_match_the_days(
+    rendered: tuple[dict[str, Any], str, KeyedElements],
+) -> None:
     data, _, parsed = rendered
     rects = _by_key(parsed, "rect")
     times = data["overall"]["times"]
@@ -152,7 +124,9 @@ def test_time_chart_bars_match_the_days(rendered: tuple[dict[str, Any], str, _El
         assert _drawn_width(bar) == pytest.approx((t["median_days"] or 0) * unit, abs=0.6)
 
 
-def test_printed_figures_match_the_json(rendered: tuple[dict[str, Any], str, _Elements]) -> None:
+def test_printed_figures_match_the_json(
+    rendered: tuple[dict[str, Any], str, KeyedElements],
+) -> None:
     data, _, parsed = rendered
     spans = {key: [e["text"] for e in found] for key, found in _by_key(parsed, "span").items()}
     overall = data["overall"]
