@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from milestones.cli.app import AppContext, ConfigProblem, RunFailed, pass_app
+from milestones.cli.options import iso_day
 from milestones.config.source import resolve_path
 from milestones.connectors.base import ConfigurationError, Connector
 from milestones.mapping.derive import stage_milestone
@@ -125,13 +126,8 @@ def stages(app: AppContext, as_json: bool) -> int:
     return 1 if unknown else 0
 
 
-def _as_of(_ctx: click.Context, param: click.Parameter, value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    return iso_day(ctx, param, value) or datetime.now(UTC).date()
 
 
 @click.command()

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from milestones.cli.app import EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, AppContext, pass_app
+from milestones.cli.options import iso_day
 from milestones.config.fleet import FleetError, FleetMember, load_fleet
 
 
@@ -26,15 +27,6 @@ def _members(folder: str) -> list[FleetMember]:
         return load_fleet(Path(folder))
     except FleetError as exc:
         raise click.BadParameter(str(exc), param_hint="--dir") from None
-
-
-def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
 _dir_option = click.option(
@@ -93,7 +85,7 @@ def status(app: AppContext, folder: str, as_json: bool) -> int:
 @fleet.command("report")
 @_dir_option
 @click.option(
-    "--since", callback=_day, metavar="DATE", help="Only flows from DATE on (YYYY-MM-DD)."
+    "--since", callback=iso_day, metavar="DATE", help="Only flows from DATE on (YYYY-MM-DD)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 import click
 
 from milestones.cli.app import AppContext, pass_app
-from milestones.cli.report import _day, _sources
+from milestones.cli.options import iso_day
+from milestones.cli.report import _sources
 from milestones.store.location import StateLocation, open_state
 from milestones.store.owners import OwnerNames
 
@@ -24,7 +25,7 @@ class _NotInstalled(click.ClickException):
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option(
-    "--as-of", callback=_day, metavar="DATE", help="Fit on the ledger as of DATE, not today."
+    "--as-of", callback=iso_day, metavar="DATE", help="Fit on the ledger as of DATE, not today."
 )
 @click.option(
     "--min-sample",

@@ -11,11 +11,23 @@ out after the name keeps what was given before it. The config lookup itself
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
 
 from milestones.cli.app import AppContext
+
+
+def iso_day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` option's value as a date (None when not given); a bad one names the
+    option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from milestones.cli.app import AppContext, pass_app
+from milestones.cli.options import iso_day
 from milestones.config.likelihood import LikelihoodSettings
 from milestones.config.report import ReportSettings
 from milestones.config.settings import PROVIDER_MAPPING_DEFAULTS
@@ -20,15 +21,6 @@ from milestones.config.source import resolve_path
 from milestones.mapping.rules import MappingRules
 from milestones.store.location import StateLocation
 from milestones.text import NAME_LIMIT, printable
-
-
-def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
 
 
 def _sources(
@@ -53,7 +45,7 @@ def _sources(
 
 @click.command()
 @click.option(
-    "--since", callback=_day, metavar="DATE", help="Only flows from DATE on (YYYY-MM-DD)."
+    "--since", callback=iso_day, metavar="DATE", help="Only flows from DATE on (YYYY-MM-DD)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
@@ -83,7 +75,7 @@ def _sources(
     help="Include the Likelihood section (default; it fits the curves, about a second more).",
 )
 @click.option(
-    "--as-of", callback=_day, metavar="DATE", help="Count ages up to DATE instead of today."
+    "--as-of", callback=iso_day, metavar="DATE", help="Count ages up to DATE instead of today."
 )
 @click.option(
     "--state",
