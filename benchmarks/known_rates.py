@@ -25,17 +25,7 @@ from typing import Any
 from milestones.cli.main import main
 from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
-from milestones.sandbox.world.known_rates import STEPS, KnownRates, true_within
-
-MAPPING = """
-[mapping.stages]
-presentationscheduled = "opportunity"
-decisionmakerboughtin = "opportunity"
-contractsent = "opportunity"
-closedwon = "client"
-[mapping.advocate]
-nps_date_property = "hs_feedback_last_survey_date"
-"""
+from milestones.sandbox.world.known_rates import MAPPING_TOML, STEPS, KnownRates, true_within
 
 
 def _run(*args: str) -> None:
@@ -63,7 +53,7 @@ def main_(contacts: int, seed: int) -> None:
         config.write_text(
             f'provider = "hubspot"\n[hubspot]\naccess_token = "${{BENCH_KNOWN_RATES_TOKEN}}"\n'
             f'base_url = "{server.url}"\n[state]\npath = "{folder / "state.db"}"\n'
-            f"[sync]\nlag_seconds = 0\n[writeback]\nenabled = false\n{MAPPING}"
+            f"[sync]\nlag_seconds = 0\n[writeback]\nenabled = false\n{MAPPING_TOML}"
         )
         started = time.perf_counter()
         _run("--config", str(config), "--quiet", "sync")

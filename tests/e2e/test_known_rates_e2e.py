@@ -20,20 +20,11 @@ from click.testing import CliRunner
 from milestones.cli.main import cli
 from milestones.sandbox.hubspot.api import HubSpotServer
 from milestones.sandbox.world.gen import generate_world
-from milestones.sandbox.world.known_rates import STEPS, KnownRates, true_within
+from milestones.sandbox.world.known_rates import MAPPING_TOML, STEPS, KnownRates, true_within
 from milestones.sandbox.world.store import World
 
 PEOPLE = 6_000
 RATES = KnownRates()
-MAPPING = """
-[mapping.stages]
-presentationscheduled = "opportunity"
-decisionmakerboughtin = "opportunity"
-contractsent = "opportunity"
-closedwon = "client"
-[mapping.advocate]
-nps_date_property = "hs_feedback_last_survey_date"
-"""
 
 
 pytestmark = pytest.mark.slow  # about 25 s: a 6,000-person sync and the estimator
@@ -49,7 +40,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
         config.write_text(
             f'provider = "hubspot"\n[hubspot]\naccess_token = "${{HUBSPOT_ACCESS_TOKEN}}"\n'
             f'base_url = "{server.url}"\n[state]\npath = "{tmp / "state.db"}"\n'
-            f"[sync]\nlag_seconds = 0\n[writeback]\nenabled = false\n{MAPPING}"
+            f"[sync]\nlag_seconds = 0\n[writeback]\nenabled = false\n{MAPPING_TOML}"
         )
         runner = CliRunner(env={"HUBSPOT_ACCESS_TOKEN": server.token})
         synced = runner.invoke(cli, ["--config", str(config), "sync"])

@@ -42,6 +42,17 @@ from milestones.sandbox.world.tables import FIRST_ASCII, LAST, PRODUCTS
 DAY = 86_400_000
 NOON = DAY // 2
 STEPS = ("target", "prospect", "opportunity", "client")
+# The worker's [mapping] under which it reads this world's steps as the world made them: the
+# pipeline's stages as opportunity or client, and the NPS survey's date property.
+MAPPING_TOML = """
+[mapping.stages]
+presentationscheduled = "opportunity"
+decisionmakerboughtin = "opportunity"
+contractsent = "opportunity"
+closedwon = "client"
+[mapping.advocate]
+nps_date_property = "hs_feedback_last_survey_date"
+"""
 LIFECYCLE = {
     "target": "lead",
     "prospect": "salesqualifiedlead",
