@@ -94,6 +94,7 @@ def save_replay(result: dict[str, Any], release: str, path: Path = PATH) -> None
         "total_s": result["total_s"],
         "spread": result["spread"],
         "state_hash": result["state_hashes"][0],
+        "state_tables": result["state_tables"],
     }
     path.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
 

@@ -245,9 +245,9 @@ class PhaseTimes:
 
 def replay(
     pull: Pulled, config: Config, folder: Path, now: datetime
-) -> tuple[dict[str, float], str]:
+) -> tuple[dict[str, float], str, dict[str, str]]:
     """Store, derive and record the pulled pages in a fresh state: seconds per phase, and
-    the hash of the state it leaves."""
+    the hashes of the state it leaves (``state_hash``)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     times = PhaseTimes()
@@ -283,8 +283,8 @@ def replay(
             deriver.derive_deals(report, None)
         with times.measure("writes"):
             record_writes(store, pull.write_batch_size, now.isoformat())
-        digest = state_hash(store)
-    return times.seconds, digest
+        digest, tables = state_hash(store)
+    return times.seconds, digest, tables
 
 
 def store_pages(store: Store, pages: list[PulledPage], names: Any) -> None:
@@ -312,15 +312,20 @@ def record_writes(store: Store, size: int, stamp: str) -> None:
                     store.outbox.record(kind, changes, [], RUN_ID, stamp)
 
 
-def state_hash(store: Store) -> str:
-    """A hash of every row of every table, each table's rows in a sorted order."""
+def state_hash(store: Store) -> tuple[str, dict[str, str]]:
+    """A hash of every row of every table (each table's rows in a sorted order), and one hash
+    per table, to name the tables two states differ in."""
     digest = hashlib.sha256()
+    tables = {}
     for table in store.tables():
         rows = sorted(repr(row) for row in store.db.execute(f"SELECT * FROM {table}"))
         digest.update(f"{table}\n{len(rows)}\n".encode())
+        one = hashlib.sha256()
         for row in rows:
             digest.update(row.encode())
-    return digest.hexdigest()[:16]
+            one.update(row.encode())
+        tables[table] = one.hexdigest()[:12]
+    return digest.hexdigest()[:16], tables
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
@@ -335,10 +340,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         del world  # the replays read only the pages
         repeats: list[dict[str, Any]] = []
         for i, pull in enumerate(pulled.pulls):
-            seconds, digest = replay(pulled, config, folder / f"replay-{i}", now)
+            seconds, digest, tables = replay(pulled, config, folder / f"replay-{i}", now)
             seconds = {"pull": pull.cpu_s, **seconds}
             repeats.append(
-                {"seconds": {p: round(s, 4) for p, s in seconds.items()}, "hash": digest}
+                {
+                    "seconds": {p: round(s, 4) for p, s in seconds.items()},
+                    "hash": digest,
+                    "tables": tables,
+                }
             )
             print(f"repeat {i + 1}/{args.repeat}: {_line(seconds)} state {digest}", file=sys.stderr)
     finally:
@@ -369,6 +378,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "total_s": round(sum(best.values()), 3),
         "spread": {p: round(worst[p] / best[p] - 1, 3) if best[p] else 0.0 for p in PARTS},
         "state_hashes": [r["hash"] for r in repeats],
+        "state_tables": repeats[0]["tables"],
         "repeats": repeats,
     }
     if not args.save_baseline:
@@ -439,15 +449,23 @@ def markdown(result: dict[str, Any]) -> str:
     else:
         lines += [
             "",
-            f"Release {base['release']} ({base['date']}): state hash {base['state_hash']}"
-            + (
-                ", the same as this tree's."
-                if base["state_hash"] in hashes
-                else ", not this tree's: the two store different state."
-            ),
+            f"Release {base['release']} ({base['date']}): state hash {base['state_hash']}, "
+            + differing_tables(result, base),
         ]
     lines += ["", f"Command: `{result['command']}`", ""]
     return "\n".join(lines)
+
+
+def differing_tables(result: dict[str, Any], base: dict[str, Any]) -> str:
+    """Whether a release's replay left this one's state, and if not, in which tables."""
+    if base["state_hash"] in result["state_hashes"]:
+        return "the same as this tree's."
+    kept = base.get("state_tables")
+    if not kept:
+        return "not this tree's: the two store different state."
+    ours = result["state_tables"]
+    tables = sorted(t for t in set(kept) | set(ours) if kept.get(t) != ours.get(t))
+    return "not this tree's: the two differ in " + ", ".join(tables) + "."
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
