@@ -76,3 +76,31 @@ def attach(result: dict[str, Any], path: Path = PATH) -> None:
         run["baseline_calls_per_floor"] = round(before["calls"] / run["floor"], 3)
         run["baseline_cpu_s"] = before["worker_cpu_s"]
         run["baseline_peak_rss_mb"] = before["peak_rss_mb"]
+
+
+def replay_key(result: dict[str, Any]) -> str:
+    """The set-up a replay (``benchmarks.replay``) was measured in."""
+    return f"replay-{result['provider']}-{result['contacts']}-seed{result['seed']}"
+
+
+def save_replay(result: dict[str, Any], release: str, path: Path = PATH) -> None:
+    """Keep a replay's figures per part as ``release``'s, with the state hash it left."""
+    data = load(path)
+    data[replay_key(result)] = {
+        "release": release,
+        "date": result["date"],
+        "repeat": result["repeat"],
+        "phases": result["phases"],
+        "total_s": result["total_s"],
+        "spread": result["spread"],
+        "state_hash": result["state_hashes"][0],
+        "state_tables": result["state_tables"],
+    }
+    path.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+
+
+def attach_replay(result: dict[str, Any], path: Path = PATH) -> None:
+    """Set the previous release's replay figures beside ``result``'s, when kept."""
+    base = load(path).get(replay_key(result))
+    if base is not None:
+        result["baseline"] = base
