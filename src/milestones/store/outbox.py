@@ -114,7 +114,7 @@ class Outbox:
         # The mirror takes each write's fields text as the outbox holds it, in SQL: the values
         # sent are the ones ``batch`` decoded from that very text, and nothing plans between a
         # batch and its answer, so encoding them again per record would only cost CPU. (An id
-        # with no write, which no caller passes, would leave its mirror's values as they are.)
+        # with no write, which no caller passes, would patch nothing.) Before the delete.
         self.db.executemany(
             f"UPDATE {_MIRROR_TABLE[kind]} SET crm = json_patch(coalesce(crm, '{{}}'), "
             "coalesce((SELECT fields FROM writes WHERE object_kind = ? AND record_id = ?), "
