@@ -8,10 +8,10 @@ the CRM, and keeps each failure with its code and reason for the next run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from milestones.mapping.fields import Change, ObjectKind
+from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.store import codec
 from milestones.store.dialect import Connection
 from milestones.store.rows import FailedWrite, WriteRow
@@ -89,28 +89,41 @@ class Outbox:
             "ORDER BY grp, record_id LIMIT ?",
             (kind, after[0], after[1], *((run_id,) if takes_run else ()), size),
         ).fetchall()
-        return [
-            Change(kind, rid, codec.decode_fields(fields), group=grp or None)
-            for rid, grp, fields in rows
-        ]
+        # Many writes of a batch plan the very same values (a full sync sets most people to
+        # the same few milestones): each distinct text is decoded once and its mapping shared,
+        # which the connectors only read.
+        decoded: dict[str, Mapping[FieldKey, str | None]] = {}
+        changes = []
+        for rid, grp, text in rows:
+            fields = decoded.get(text)
+            if fields is None:
+                fields = decoded[text] = codec.decode_fields(text)
+            changes.append(Change(kind, rid, fields, grp or None))
+        return changes
 
     def record(
         self,
         kind: ObjectKind,
-        written: Sequence[Change],
+        written: Sequence[str],
         failed: Sequence[FailedWrite],
         run_id: int,
         stamp: str,
     ) -> None:
-        """The CRM's answer to one batch: written values join the mirror, failures are kept."""
+        """The CRM's answer to one batch: the values the CRM took (the ``written`` record ids'
+        planned fields, as ``batch`` read them) join the mirror, failures are kept."""
+        # The mirror takes each write's fields text as the outbox holds it, in SQL: the values
+        # sent are the ones ``batch`` decoded from that very text, and nothing plans between a
+        # batch and its answer, so encoding them again per record would only cost CPU. (An id
+        # with no write, which no caller passes, would patch nothing.) Before the delete.
         self.db.executemany(
-            "DELETE FROM writes WHERE object_kind = ? AND record_id = ?",
-            [(kind, c.record_id) for c in written],
+            f"UPDATE {_MIRROR_TABLE[kind]} SET crm = json_patch(coalesce(crm, '{{}}'), "
+            "coalesce((SELECT fields FROM writes WHERE object_kind = ? AND record_id = ?), "
+            "'{}')) WHERE id = ?",
+            [(kind, rid, rid) for rid in written],
         )
         self.db.executemany(
-            f"UPDATE {_MIRROR_TABLE[kind]} SET crm = json_patch(coalesce(crm, '{{}}'), ?) "
-            "WHERE id = ?",
-            [(codec.encode_values(c.fields), c.record_id) for c in written],
+            "DELETE FROM writes WHERE object_kind = ? AND record_id = ?",
+            [(kind, rid) for rid in written],
         )
         self.db.executemany(
             "UPDATE writes SET status = ?, attempts = attempts + 1, code = ?, message = ?, "

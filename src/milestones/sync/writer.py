@@ -120,18 +120,19 @@ class Writer:
         report: RunReport,
     ) -> None:
         by_id = {r.record_id: r for r in results}
-        written: list[Change] = []
+        written: list[str] = []
         failed: list[FailedWrite] = []
         for change in changes:
-            result = by_id.get(change.record_id)
+            rid = change.record_id
+            result = by_id.get(rid)
             if result is not None and result.ok:
-                written.append(change)
+                written.append(rid)
                 continue
             if result is None:
-                result = WriteResult(change.record_id, False, "NO_RESULT", "no result returned")
+                result = WriteResult(rid, False, "NO_RESULT", "no result returned")
             failed.append(
                 FailedWrite(
-                    change.record_id,
+                    rid,
                     result.code,
                     (result.message or "")[:MESSAGE_LIMIT],
                     result.is_retryable,

@@ -68,6 +68,10 @@ class HubSpotWriter:
         """One result per change, in order; batches of 100 per object type."""
         results: list[WriteResult | None] = [None] * len(changes)
         by_type: dict[str, list[Item]] = {}
+        # A batch's changes mostly share a few mappings of values (the outbox decodes each
+        # distinct text once): their properties are built once per mapping and object kind,
+        # and the inputs share them (they are only read and serialised).
+        shared: dict[tuple[str, int], dict[str, str]] = {}
         for index, change in enumerate(changes):
             object_type = OBJECT_TYPES.get(change.object_kind)
             if object_type is None:
@@ -79,8 +83,11 @@ class HubSpotWriter:
                     is_retryable=False,
                 )
                 continue
-            item = (index, change.record_id, self._properties(change))
-            by_type.setdefault(object_type, []).append(item)
+            key = (change.object_kind, id(change.fields))
+            props = shared.get(key)
+            if props is None:
+                props = shared[key] = self._properties(change)
+            by_type.setdefault(object_type, []).append((index, change.record_id, props))
         for object_type, items in by_type.items():
             for start in range(0, len(items), BATCH_LIMIT):
                 chunk = items[start : start + BATCH_LIMIT]

@@ -11,7 +11,7 @@ again, alone, after a backoff; other per-record errors are kept with their statu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from milestones.connectors.base import ConfigurationError, StreamError, WriteResult
@@ -88,17 +88,23 @@ class CollectionWriter:
             for key, name in spec.names.items()
         }
 
-    def record(self, change: Change) -> dict[str, Any]:
-        """The collection item for one change: type, id and the named fields."""
-        body: dict[str, Any] = {
+    def record(self, change: Change, named: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The collection item for one change: type, id and the named fields (``named``:
+        its values under their field names, when already built for an equal change)."""
+        return {
             "attributes": {"type": SOBJECTS[change.object_kind]},
             "id": change.record_id,
+            **(self.named(change.fields) if named is None else named),
         }
+
+    def named(self, fields: Mapping[FieldKey, str | None]) -> dict[str, Any]:
+        """Values under their field names, each as its field's type takes it."""
+        out: dict[str, Any] = {}
         columns = self._columns
-        for key, value in change.fields.items():
+        for key, value in fields.items():
             name, encode = columns.get(key) or (self.spec.name(key), None)
-            body[name] = value if value is None or encode is None else encode(value)
-        return body
+            out[name] = value if value is None or encode is None else encode(value)
+        return out
 
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
         """Send ``changes`` (at most 200) and retry lock failures with backoff."""
@@ -136,7 +142,17 @@ class CollectionWriter:
     def _send(
         self, changes: Sequence[Change], indexes: list[int], results: dict[int, WriteResult]
     ) -> list[int]:
-        payload = {"allOrNone": False, "records": [self.record(changes[i]) for i in indexes]}
+        # A batch's changes mostly share a few mappings of values (the outbox decodes each
+        # distinct text once): each mapping's named values are built once per call.
+        named: dict[int, dict[str, Any]] = {}
+        records = []
+        for i in indexes:
+            fields = changes[i].fields
+            values = named.get(id(fields))
+            if values is None:
+                values = named[id(fields)] = self.named(fields)
+            records.append(self.record(changes[i], values))
+        payload = {"allOrNone": False, "records": records}
         sf = self.client.sf
         try:
             answer = self.client.call(
