@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
-from milestones.cli.plays import outcome_data, outcome_lines
 from milestones.cli.progress import ProgressLine
 from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
@@ -174,13 +173,17 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
         if options.dry_run:
             data["plan"] = _plan_data(report)
             data["queued_retries"] = report.queued_retries
-        if plays is not None:
+        if plays is not None:  # the plays' printing is loaded by the runs that have plays only
+            from milestones.cli.plays import outcome_data
+
             data["plays"] = outcome_data(plays)
         app.emit(data, True)
     else:
         if printer is not None:
             printer.finish(report)
         if plays is not None:
+            from milestones.cli.plays import outcome_lines
+
             say(*outcome_lines(plays, dry_run=options.dry_run))
         say(*summary_lines(command, report))
     return report.exit_code
