@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
+from milestones.cli.loading import run_loaded
 from milestones.cli.progress import ProgressLine
 from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
@@ -60,7 +61,7 @@ def open_engine(
                 raise ConfigProblem(str(exc)) from None
             connector.watch_waits(on_wait)
             try:
-                yield build_engine(
+                engine = build_engine(
                     config,
                     state,
                     connector,
@@ -68,6 +69,8 @@ def open_engine(
                     crash=CrashHook.from_environ(os.environ),
                     bands=_bands(config),
                 )
+                run_loaded()  # the run's code is loaded: the collector runs again (cli.loading)
+                yield engine
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
             finally:
