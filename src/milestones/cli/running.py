@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from milestones.cli.app import AppContext, Busy, ConfigProblem, say
-from milestones.cli.plays import outcome_data, outcome_lines
+from milestones.cli.loading import run_loaded
 from milestones.cli.progress import ProgressLine
 from milestones.config.settings import Config
 from milestones.connectors.base import ConfigurationError, ConnectorError, OnWait
@@ -61,7 +61,7 @@ def open_engine(
                 raise ConfigProblem(str(exc)) from None
             connector.watch_waits(on_wait)
             try:
-                yield build_engine(
+                engine = build_engine(
                     config,
                     state,
                     connector,
@@ -69,6 +69,8 @@ def open_engine(
                     crash=CrashHook.from_environ(os.environ),
                     bands=_bands(config),
                 )
+                run_loaded()  # the run's code is loaded: the collector runs again (cli.loading)
+                yield engine
             except ConfigurationError as exc:
                 raise ConfigProblem(str(exc)) from None
             finally:
@@ -174,13 +176,17 @@ def run_once(app: AppContext, options: RunOptions, command: str, as_json: bool) 
         if options.dry_run:
             data["plan"] = _plan_data(report)
             data["queued_retries"] = report.queued_retries
-        if plays is not None:
+        if plays is not None:  # the plays' printing is loaded by the runs that have plays only
+            from milestones.cli.plays import outcome_data
+
             data["plays"] = outcome_data(plays)
         app.emit(data, True)
     else:
         if printer is not None:
             printer.finish(report)
         if plays is not None:
+            from milestones.cli.plays import outcome_lines
+
             say(*outcome_lines(plays, dry_run=options.dry_run))
         say(*summary_lines(command, report))
     return report.exit_code

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from milestones.connectors.base import (
     ConfigurationError,
@@ -35,11 +36,9 @@ from milestones.connectors.base import (
     DeletionLog,
     QuotaExhausted,
 )
-from milestones.mapping.account_rules import AccountRules
 from milestones.mapping.fields import Change, FieldKey, ObjectKind
 from milestones.mapping.rules import MappingRules
 from milestones.store.sqlite import Store
-from milestones.sync.accounts import AccountDeriver
 from milestones.sync.deletions import DeletionCheck
 from milestones.sync.derivation import Deriver
 from milestones.sync.likelihood import (
@@ -49,7 +48,6 @@ from milestones.sync.likelihood import (
     note_bands_planned,
 )
 from milestones.sync.owners import refresh_owner_names
-from milestones.sync.plays import PlayOutcome, PlayRunner
 from milestones.sync.pull import Puller
 from milestones.sync.run import (
     Checkpoints,
@@ -62,6 +60,11 @@ from milestones.sync.run import (
     system_clock,
 )
 from milestones.sync.writer import Writer
+
+if TYPE_CHECKING:  # a run without [accounts] or [plays] loads none of their code
+    from milestones.mapping.account_rules import AccountRules
+    from milestones.sync.accounts import AccountDeriver
+    from milestones.sync.plays import PlayOutcome, PlayRunner
 
 log = logging.getLogger("milestones.sync")
 
@@ -107,6 +110,8 @@ class Engine:
         self.accounts: AccountDeriver | None = None
         if accounts is not None and accounts.enabled:
             self.deriver.track_accounts = True
+            from milestones.sync.accounts import AccountDeriver
+
             self.accounts = AccountDeriver(
                 store,
                 accounts,

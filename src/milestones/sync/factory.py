@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from milestones.config.settings import Config
 from milestones.connectors.base import ApiSupport, Connector
@@ -12,9 +12,11 @@ from milestones.connectors.hubspot import versions as hubspot_versions
 from milestones.connectors.salesforce import versions as salesforce_versions
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
-from milestones.sync.likelihood import Bands
-from milestones.sync.plays import PlayRunner
 from milestones.sync.run import CrashHook, Progress
+
+if TYPE_CHECKING:
+    from milestones.sync.likelihood import Bands
+    from milestones.sync.plays import PlayRunner
 
 log = logging.getLogger("milestones.sync")
 
@@ -94,4 +96,7 @@ def build_plays(config: Config, store: Store, connector: Connector) -> PlayRunne
     tasks = getattr(connector, "tasks", None)
     if tasks is None:
         raise ValueError(f"the {config.provider} connector cannot create tasks for the plays")
+    # Imported here: a sync without plays loads none of their code.
+    from milestones.sync.plays import PlayRunner
+
     return PlayRunner(store, tasks, config.mapping, config.plays, config.sync.derive_chunk)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from milestones.connectors.base import (
     FieldStatus,
@@ -39,11 +39,13 @@ from milestones.connectors.hubspot.http import PROVIDER, HubSpotHttp, results_of
 from milestones.connectors.hubspot.pull import HubSpotPuller
 from milestones.connectors.hubspot.records import PropertyPlan, to_stages
 from milestones.connectors.hubspot.settings import HubSpotSettings
-from milestones.connectors.hubspot.tasks import HubSpotTasks
 from milestones.connectors.hubspot.write import BATCH_LIMIT, HubSpotWriter
 from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
+
+if TYPE_CHECKING:  # the plays' tasks are loaded by the runs that create them only
+    from milestones.connectors.hubspot.tasks import HubSpotTasks
 
 
 class HubSpotConnector:
@@ -129,6 +131,8 @@ class HubSpotConnector:
 
     def tasks(self) -> HubSpotTasks:
         """Create, check and complete the plays' tasks (``connectors.tasks.TaskApi``)."""
+        from milestones.connectors.hubspot.tasks import HubSpotTasks
+
         return HubSpotTasks(self.http)
 
     def usage(self) -> Usage:

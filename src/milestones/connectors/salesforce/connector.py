@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from simple_salesforce.format import format_soql
@@ -50,11 +50,13 @@ from milestones.connectors.salesforce.soql import (
     selectable,
     window_query,
 )
-from milestones.connectors.salesforce.tasks import SalesforceTasks
 from milestones.connectors.salesforce.write import BATCH_SIZE, CollectionWriter
 from milestones.connectors.transport import Clock, Sleep
 from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
+
+if TYPE_CHECKING:  # the plays' tasks are loaded by the runs that create them only
+    from milestones.connectors.salesforce.tasks import SalesforceTasks
 
 log = logging.getLogger(__name__)
 OBJECTS: dict[RecordKind, tuple[str, ...]] = {
@@ -373,6 +375,8 @@ class SalesforceConnector:
 
     def tasks(self) -> SalesforceTasks:
         """Create, check and complete the plays' tasks (``connectors.tasks.TaskApi``)."""
+        from milestones.connectors.salesforce.tasks import SalesforceTasks
+
         return SalesforceTasks(self.client, self._pages)
 
     def usage(self) -> Usage:
