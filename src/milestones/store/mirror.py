@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from milestones.mapping.fields import PERSON_FIELDS, FieldKey
+from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
-from milestones.store import codec, privacy
+from milestones.store import codec, echo, privacy
 from milestones.store import merges as merge_steps
 from milestones.store.dialect import Connection
 
@@ -119,32 +119,43 @@ class Mirror:
         if not contacts:
             return
         ids_arg = codec.dumps([c.id for c in contacts])
-        old_refs = self._old_ref_keys("contacts", ids_arg)
+        stored = echo.stored(self.db, "contacts", ids_arg)
         newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
         key = self.keys.key()
         email_key, ref_key, encode = privacy.email_key, privacy.ref_key, codec.encode_contact
         fields = _crm_fields(names, PERSON_FIELDS)
+        written = frozenset(name for _key, name in fields)
         rows = []
+        changed: list[str] = []  # the ids to mark dirty: all but the echoes of our writes
+        old_refs: list[str | None] = []
         for c in contacts:
             if c.is_deleted:  # archived in the CRM: only a tombstone is kept (docs/privacy.md)
                 c = privacy.tombstone_contact(c)
+                values: dict[FieldKey, str | None] | None = None
                 crm = None
             else:
-                crm = _crm_values(c.properties, fields)
-            rows.append(
-                (
-                    c.id,
-                    c.kind,
-                    email_key(key, c.email),
-                    ref_key(key, c.referred_by),
-                    c.converted_to,
-                    c.company_id,
-                    int(c.is_deleted),
-                    pull_id,
-                    encode(c),
-                    crm,
-                )
+                values = _crm_dict(c.properties, fields)
+                crm = codec.encode_values(values)
+            row = (
+                c.id,
+                c.kind,
+                email_key(key, c.email),
+                ref_key(key, c.referred_by),
+                c.converted_to,
+                c.company_id,
+                int(c.is_deleted),
+                pull_id,
+                encode(c),
+                crm,
             )
+            rows.append(row)
+            old = stored.get(c.id) if stored else None  # nothing stored: no comparison
+            if old is not None:
+                ours = c.converted_to is None  # a converted lead is never written
+                if echo.is_echo(old, row[3], row[8], values, crm, written, echo.CONTACT, ours):
+                    continue
+                old_refs.append(old[2])
+            changed.append(c.id)
         self.db.executemany(
             "INSERT INTO contacts (id, kind, email_key, ref_key, converted_to, company_id, "
             "is_deleted, seen, data, crm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -154,8 +165,17 @@ class Mirror:
             "seen = excluded.seen, data = excluded.data, crm = excluded.crm",
             rows,
         )
-        self.db.execute("INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,))
-        converted = [c.converted_to for c in contacts if c.converted_to]
+        if not changed:
+            return
+        is_all = len(changed) == len(rows)
+        self.db.execute(
+            "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
+            (ids_arg if is_all else codec.dumps(changed),),
+        )
+        if not is_all:
+            changed_ids = set(changed)
+            rows = [r for r in rows if r[0] in changed_ids]
+        converted = [r[4] for r in rows if r[4]]
         if converted:
             self.db.execute(
                 "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
@@ -217,12 +237,12 @@ class Mirror:
         if not deals:
             return
         ids_arg = codec.dumps([d.id for d in deals])
-        old_refs = self._old_ref_keys("deals", ids_arg)
-        self._mark_deal_contacts(ids_arg)  # the people the deal touched before this change
+        stored = echo.stored(self.db, "deals", ids_arg)
         newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
         deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
         key = self.keys.key()
-        fields = _crm_fields(names, ("deal_milestone",))
+        fields = _crm_fields(names, DEAL_FIELDS)
+        values = [None if d.is_deleted else _crm_dict(d.properties, fields) for d in deals]
         rows = [
             (
                 d.id,
@@ -230,10 +250,19 @@ class Mirror:
                 int(d.is_deleted),
                 pull_id,
                 codec.encode_deal(d),
-                None if d.is_deleted else _crm_values(d.properties, fields),
+                None if crm is None else codec.encode_values(crm),
             )
-            for d in deals
+            for d, crm in zip(deals, values, strict=True)
         ]
+        if stored:  # nothing stored (a first sync): every deal is new
+            changed_ids = echo.changed_deals(self.db, deals, rows, values, stored, fields)
+            rows_changed = [r for r in rows if r[0] in changed_ids]
+            changed_arg = codec.dumps([r[0] for r in rows_changed])
+        else:
+            rows_changed, changed_arg = rows, ids_arg
+        old_refs = self._old_ref_keys("deals", changed_arg) if rows_changed else []
+        if rows_changed:
+            self._mark_deal_contacts(changed_arg)  # the people the deal touched before this change
         self.db.executemany(
             "INSERT INTO deals (id, ref_key, is_deleted, seen, data, crm) "
             "VALUES (?, ?, ?, ?, ?, ?) "
@@ -252,11 +281,13 @@ class Mirror:
             "VALUES (?, ?, '', ?)",
             [(d.id, cid, pull_id) for d in deals for cid in d.contact_ids],
         )
-        self._mark_deal_contacts(ids_arg)
+        if not rows_changed:
+            return
+        self._mark_deal_contacts(changed_arg)
         self.db.execute(
-            "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (ids_arg,)
+            "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (changed_arg,)
         )
-        self.mark_referrers([*old_refs, *(r[1] for r in rows)])
+        self.mark_referrers([*old_refs, *(r[1] for r in rows_changed)])
         if newly_gone:
             self.erase((), newly_gone)
 
@@ -292,10 +323,14 @@ class Mirror:
         if not links:
             return
         ids_arg = codec.dumps([link.id for link in links])
+        changed = echo.changed_links(self.db, links, ids_arg)
+        changed_arg = (
+            ids_arg if len(changed) == len(links) else codec.dumps([k.id for k in changed])
+        )
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
             f"WHERE link_id IN {_IDS}",
-            (ids_arg,),
+            (changed_arg,),
         )
         self.db.execute(f"DELETE FROM deal_contacts WHERE link_id IN {_IDS}", (ids_arg,))
         live = [link for link in links if not link.is_deleted]
@@ -306,7 +341,7 @@ class Mirror:
         )
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-            (codec.dumps([link.contact_id for link in links if link.contact_id]),),
+            (codec.dumps([link.contact_id for link in changed if link.contact_id]),),
         )
 
     def erase(self, person_ids: Iterable[str], deal_ids: Iterable[str]) -> privacy.Erasure:
@@ -329,8 +364,11 @@ class Mirror:
         newly_gone = self._live(table, list(ids)) if kind in ("contacts", "deals") else []
         if kind == "contacts":
             self.mark_referrers(self._old_ref_keys("contacts", ids_arg))
+            # Only the ids held: a HubSpot survivor names the ids merged into it each time it
+            # is read, and one never held has nothing to derive.
             self.db.execute(
-                "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,)
+                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS}",
+                (ids_arg,),
             )
         elif kind == "deals":
             self.mark_referrers(self._old_ref_keys("deals", ids_arg))
@@ -405,7 +443,10 @@ def _crm_fields(
     return [(k, names[k]) for k in keys if k in names]
 
 
-def _crm_values(props: Mapping[str, str | None], fields: Sequence[tuple[FieldKey, str]]) -> str:
-    """The CRM's values of our fields on a record, as the mirror's ``crm`` column keeps them."""
+def _crm_dict(
+    props: Mapping[str, str | None], fields: Sequence[tuple[FieldKey, str]]
+) -> dict[FieldKey, str | None]:
+    """The CRM's values of our fields on a record, as the mirror's ``crm`` column keeps them
+    (``codec.encode_values``)."""
     get = props.get
-    return codec.encode_values({k: get(name) for k, name in fields})
+    return {k: get(name) for k, name in fields}
