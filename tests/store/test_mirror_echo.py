@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from milestones.mapping.fields import Change, FieldKey
-from milestones.mapping.records import Contact, Deal, Link
+from milestones.mapping.records import Activity, Contact, Deal, Link
 from milestones.store import codec, echo
 from milestones.store.location import open_state
 from milestones.store.sqlite import Store
@@ -181,3 +181,29 @@ def test_a_converted_lead_showing_its_contacts_values_marks_no_one(orgs: Orgs) -
         with state.transaction():
             state.mirror.apply_page("contacts", [replace(shows, owner_id="o2")], (), 4, NAMES)
         assert _dirty(state) == (["c2", "l1"], [])
+
+
+CALL = Activity(
+    "a1", "call", "inbound", "completed", occurred_at=AT, modified_at=AT, contact_ids=("c1",)
+)
+
+
+@pytest.mark.parametrize(
+    ("pulled", "dirty"),
+    [
+        (replace(CALL, modified_at=LATER), []),  # read again: a roll-up of a written contact
+        (replace(CALL, status="no_answer"), ["c1"]),
+        (replace(CALL, contact_ids=("c2",)), ["c1", "c2"]),
+        (replace(CALL, deal_ids=("d1",)), ["c1"]),
+        (replace(CALL, is_deleted=True), ["c1"]),
+    ],
+)
+def test_only_a_change_of_an_activity_marks_its_people(
+    orgs: Orgs, pulled: Activity, dirty: list[str]
+) -> None:
+    with open_state(orgs.location()) as state:
+        with state.transaction():
+            state.mirror.apply_page("activities", [CALL], (), 1, NAMES)
+            state.people.save_people([], ["c1"])
+            state.mirror.apply_page("activities", [pulled], (), 2, NAMES)
+        assert _dirty(state) == (dirty, [])

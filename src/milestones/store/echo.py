@@ -22,16 +22,21 @@ Everything else (another property, the owner, the company, the referrer, a deal'
 a deletion, a conversion) is a change, and so is a record with a write waiting or refused in
 the outbox: a refused write is planned again only once the record has moved on, whatever
 moved it.
+
+Records that touch people without being written are held to the same test: a deal-person
+link (Salesforce's OpportunityContactRole, whose modified time may follow its deal's) and an
+activity (a HubSpot roll-up activity carries its contact's modified time) read again as they
+are stored, the activity's modified time aside, mark no one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from milestones.mapping.fields import FieldKey
-from milestones.mapping.records import Deal, Link
+from milestones.mapping.records import Activity, Deal, Link
 from milestones.store import codec
 from milestones.store.dialect import Connection
 
@@ -40,6 +45,8 @@ from milestones.store.dialect import Connection
 CONTACT = (7, 13)
 DEAL = (9, None)
 PROPERTIES = 12  # both layouts
+_ACTIVITY_MODIFIED = codec.ACTIVITY_COLUMNS.split(", ").index("modified_at")
+_ACTIVITY_WIDTH = len(codec.ACTIVITY_COLUMNS.split(", ")) + 1  # and is_deleted
 
 Stored = tuple[Any, ...]  # data, crm, ref_key, is_deleted, has a write (``stored``)
 _IDS = "(SELECT value FROM json_each(?))"
@@ -77,7 +84,7 @@ def changed_deals(
         (codec.dumps(list(stored)),),
     ):
         links.setdefault(deal_id, set()).add(contact_id)
-    written = frozenset(name for _key, name in fields)
+    written = tuple(name for _key, name in fields)
     changed = set()
     for d, row, crm in zip(deals, rows, values, strict=True):
         old = stored.get(d.id)
@@ -112,7 +119,7 @@ def is_echo(
     data: str,
     crm: Mapping[FieldKey, str | None] | None,
     crm_text: str | None,
-    written: Collection[str],
+    written: Sequence[str],
     layout: tuple[int, int | None],
     is_written: bool = True,
 ) -> bool:
@@ -128,24 +135,67 @@ def is_echo(
     stored_data, stored_crm, stored_ref, is_deleted, has_write = stored
     if has_write or is_deleted or crm is None or ref_key != stored_ref:
         return False
-    if (
-        crm_text != stored_crm and is_written
-    ):  # json_patch may have reordered the stored object: compare values
-        held = codec.decode_values(stored_crm)
+    if is_written and crm_text != stored_crm:
+        held = codec.decode_values(stored_crm)  # json_patch may have reordered the keys
         if any(held.get(key) != value for key, value in crm.items()):
             return False
     if data == stored_data:  # a re-read of an unchanged record (the cursor's lookback)
         return True
-    old: list[Any] = _scan(stored_data, 0)[0]
-    new: list[Any] = _scan(data, 0)[0]
+    try:
+        old: list[Any] = _scan(stored_data, 0)[0]
+        new: list[Any] = _scan(data, 0)[0]
+    except (StopIteration, ValueError):  # not codec's text: a change, to be safe
+        return False
     if len(old) != len(new):
         return False
     modified, dates = layout
     old[modified] = new[modified] = None
     for index in (PROPERTIES, dates):
-        if index is not None:
-            old_values, new_values = old[index], new[index]  # decoded here: ours to change
-            for name in written:
-                old_values.pop(name, None)
-                new_values.pop(name, None)
+        if index is not None and old[index] != new[index]:
+            # Our properties (their values checked against crm above) take the pulled values
+            # on both sides; the rest must match. Set in C calls: this runs for each echo.
+            ours = list(zip(written, map(new[index].get, written), strict=True))
+            old[index].update(ours)
+            new[index].update(ours)
     return old == new
+
+
+def activity_contacts(db: Connection, ids_arg: str) -> dict[str, set[str]]:
+    """The stored people of the activities in ``ids_arg`` (a JSON array), by activity."""
+    held: dict[str, set[str]] = {}
+    for activity_id, contact_id in db.execute(
+        f"SELECT activity_id, contact_id FROM activity_contacts WHERE activity_id IN {_IDS}",
+        (ids_arg,),
+    ):
+        held.setdefault(activity_id, set()).add(contact_id)
+    return held
+
+
+def changed_activities(
+    db: Connection,
+    activities: Sequence[Activity],
+    rows: Sequence[tuple[Any, ...]],
+    held: Mapping[str, set[str]],
+) -> list[Activity]:
+    """The pulled ``activities`` (with their ``codec.activity_row`` columns and is_deleted in
+    ``rows``) that changed: any column but the modified time (which derive never reads), or
+    their people (``held``: the stored ones)."""
+    stored = {
+        r[0]: r
+        for r in db.execute(
+            f"SELECT {codec.ACTIVITY_COLUMNS}, is_deleted FROM activities WHERE id IN {_IDS}",
+            (codec.dumps(list(held)),),
+        )
+    }
+    changed = []
+    for a, new in zip(activities, rows, strict=True):
+        old = stored.get(a.id)
+        if (
+            old is None
+            or old[:_ACTIVITY_MODIFIED] != new[:_ACTIVITY_MODIFIED]
+            or old[_ACTIVITY_MODIFIED + 1 : _ACTIVITY_WIDTH]
+            != new[_ACTIVITY_MODIFIED + 1 : _ACTIVITY_WIDTH]
+            or set(a.contact_ids) != held.get(a.id)
+        ):
+            changed.append(a)
+    return changed

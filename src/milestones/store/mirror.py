@@ -3,8 +3,10 @@
 ``apply_page`` upserts one page and marks every contact it can affect (the contact itself, a
 deal's or an activity's contacts before and after the change, the referrer named by a
 referring record before and after) in set-based statements, one per concern, never one
-SELECT per record. ``reconcile_full`` marks records a full pull did not see as deleted.
-The caller wraps each call in the transaction that also advances the cursor.
+SELECT per record. A record that changed only because we wrote it (``echo``) is stored but
+marks no one: the run after a write derives only what truly changed. ``reconcile_full``
+marks records a full pull did not see as deleted. The caller wraps each call in the
+transaction that also advances the cursor.
 
 Ids are passed to SQLite as one JSON array (``json_each``), so a page costs a fixed number
 of statements whatever its size.
@@ -124,7 +126,7 @@ class Mirror:
         key = self.keys.key()
         email_key, ref_key, encode = privacy.email_key, privacy.ref_key, codec.encode_contact
         fields = _crm_fields(names, PERSON_FIELDS)
-        written = frozenset(name for _key, name in fields)
+        written = tuple(name for _key, name in fields)
         rows = []
         changed: list[str] = []  # the ids to mark dirty: all but the echoes of our writes
         old_refs: list[str | None] = []
@@ -295,8 +297,9 @@ class Mirror:
         if not activities:
             return
         ids_arg = codec.dumps([a.id for a in activities])
-        self.mark_activity_contacts(ids_arg)
+        held = echo.activity_contacts(self.db, ids_arg)  # their contacts before this change
         rows = [(*codec.activity_row(a), int(a.is_deleted), pull_id) for a in activities]
+        changed = echo.changed_activities(self.db, activities, rows, held) if held else activities
         self.db.executemany(
             f"INSERT OR REPLACE INTO activities ({codec.ACTIVITY_COLUMNS}, is_deleted, seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -305,10 +308,14 @@ class Mirror:
         self.db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,))
         links = [(a.id, cid) for a in activities for cid in a.contact_ids]
         self.db.executemany("INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)", links)
-        # Their contacts now: the links just stored, marked without reading them back.
+        # Their contacts before and now (the links just stored, not read back), of the
+        # activities that changed: one read again as it was (a HubSpot roll-up whose contact
+        # was written, say) changes no one.
+        marked = {cid for a in changed for cid in a.contact_ids}
+        marked.update(cid for a in changed for cid in held.get(a.id, ()))
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-            (codec.dumps(sorted({cid for _, cid in links})),),
+            (codec.dumps(sorted(marked)),),
         )
 
     def mark_activity_contacts(self, ids_arg: str) -> None:
