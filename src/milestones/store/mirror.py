@@ -128,8 +128,7 @@ class Mirror:
         fields = _crm_fields(names, PERSON_FIELDS)
         written = tuple(name for _key, name in fields)
         rows = []
-        changed: list[str] = []  # the ids to mark dirty: all but the echoes of our writes
-        old_refs: list[str | None] = []
+        echoes: set[str] = set()  # marked dirty: all the others
         for c in contacts:
             if c.is_deleted:  # archived in the CRM: only a tombstone is kept (docs/privacy.md)
                 c = privacy.tombstone_contact(c)
@@ -151,13 +150,13 @@ class Mirror:
                 crm,
             )
             rows.append(row)
-            old = stored.get(c.id) if stored else None  # nothing stored: no comparison
-            if old is not None:
+            if stored:  # nothing stored (a first sync): nothing to compare
+                old = stored.get(c.id)
                 ours = c.converted_to is None  # a converted lead is never written
-                if echo.is_echo(old, row[3], row[8], values, crm, written, echo.CONTACT, ours):
-                    continue
-                old_refs.append(old[2])
-            changed.append(c.id)
+                if old is not None and echo.is_echo(
+                    old, row[3], row[8], values, crm, written, echo.CONTACT, ours
+                ):
+                    echoes.add(c.id)
         self.db.executemany(
             "INSERT INTO contacts (id, kind, email_key, ref_key, converted_to, company_id, "
             "is_deleted, seen, data, crm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -167,16 +166,13 @@ class Mirror:
             "seen = excluded.seen, data = excluded.data, crm = excluded.crm",
             rows,
         )
-        if not changed:
-            return
-        is_all = len(changed) == len(rows)
-        self.db.execute(
-            "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-            (ids_arg if is_all else codec.dumps(changed),),
-        )
-        if not is_all:
-            changed_ids = set(changed)
-            rows = [r for r in rows if r[0] in changed_ids]
+        if echoes:
+            rows = [r for r in rows if r[0] not in echoes]
+            if not rows:
+                return
+            ids_arg = codec.dumps([r[0] for r in rows])
+        self.db.execute("INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,))
+        old_refs = [stored[r[0]][2] for r in rows if r[0] in stored] if stored else []
         converted = [r[4] for r in rows if r[4]]
         if converted:
             self.db.execute(
@@ -311,8 +307,12 @@ class Mirror:
         # Their contacts before and now (the links just stored, not read back), of the
         # activities that changed: one read again as it was (a HubSpot roll-up whose contact
         # was written, say) changes no one.
-        marked = {cid for a in changed for cid in a.contact_ids}
-        marked.update(cid for a in changed for cid in held.get(a.id, ()))
+        if len(changed) == len(activities):
+            marked = {cid for _, cid in links}
+        else:
+            marked = {cid for a in changed for cid in a.contact_ids}
+        if held:
+            marked.update(cid for a in changed for cid in held.get(a.id, ()))
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
             (codec.dumps(sorted(marked)),),
