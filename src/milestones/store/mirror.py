@@ -3,8 +3,10 @@
 ``apply_page`` upserts one page and marks every contact it can affect (the contact itself, a
 deal's or an activity's contacts before and after the change, the referrer named by a
 referring record before and after) in set-based statements, one per concern, never one
-SELECT per record. ``reconcile_full`` marks records a full pull did not see as deleted.
-The caller wraps each call in the transaction that also advances the cursor.
+SELECT per record. A record that changed only because we wrote it (``echo``) is stored but
+marks no one: the run after a write derives only what truly changed. ``reconcile_full``
+marks records a full pull did not see as deleted. The caller wraps each call in the
+transaction that also advances the cursor.
 
 Ids are passed to SQLite as one JSON array (``json_each``), so a page costs a fixed number
 of statements whatever its size.
@@ -17,9 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from milestones.mapping.fields import PERSON_FIELDS, FieldKey
+from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
-from milestones.store import codec, privacy
+from milestones.store import codec, echo, privacy
 from milestones.store import merges as merge_steps
 from milestones.store.dialect import Connection
 
@@ -119,32 +121,42 @@ class Mirror:
         if not contacts:
             return
         ids_arg = codec.dumps([c.id for c in contacts])
-        old_refs = self._old_ref_keys("contacts", ids_arg)
+        stored = echo.stored(self.db, "contacts", ids_arg)
         newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
         key = self.keys.key()
         email_key, ref_key, encode = privacy.email_key, privacy.ref_key, codec.encode_contact
         fields = _crm_fields(names, PERSON_FIELDS)
+        written = tuple(name for _key, name in fields)
         rows = []
+        echoes: set[str] = set()  # marked dirty: all the others
         for c in contacts:
             if c.is_deleted:  # archived in the CRM: only a tombstone is kept (docs/privacy.md)
                 c = privacy.tombstone_contact(c)
+                values: dict[FieldKey, str | None] | None = None
                 crm = None
             else:
-                crm = _crm_values(c.properties, fields)
-            rows.append(
-                (
-                    c.id,
-                    c.kind,
-                    email_key(key, c.email),
-                    ref_key(key, c.referred_by),
-                    c.converted_to,
-                    c.company_id,
-                    int(c.is_deleted),
-                    pull_id,
-                    encode(c),
-                    crm,
-                )
+                values = _crm_dict(c.properties, fields)
+                crm = codec.encode_values(values)
+            row = (
+                c.id,
+                c.kind,
+                email_key(key, c.email),
+                ref_key(key, c.referred_by),
+                c.converted_to,
+                c.company_id,
+                int(c.is_deleted),
+                pull_id,
+                encode(c),
+                crm,
             )
+            rows.append(row)
+            if stored:  # nothing stored (a first sync): nothing to compare
+                old = stored.get(c.id)
+                ours = c.converted_to is None  # a converted lead is never written
+                if old is not None and echo.is_echo(
+                    old, row[3], row[8], values, crm, written, echo.CONTACT, ours
+                ):
+                    echoes.add(c.id)
         self.db.executemany(
             "INSERT INTO contacts (id, kind, email_key, ref_key, converted_to, company_id, "
             "is_deleted, seen, data, crm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -154,8 +166,14 @@ class Mirror:
             "seen = excluded.seen, data = excluded.data, crm = excluded.crm",
             rows,
         )
+        if echoes:
+            rows = [r for r in rows if r[0] not in echoes]
+            if not rows:
+                return
+            ids_arg = codec.dumps([r[0] for r in rows])
         self.db.execute("INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,))
-        converted = [c.converted_to for c in contacts if c.converted_to]
+        old_refs = [stored[r[0]][2] for r in rows if r[0] in stored] if stored else []
+        converted = [r[4] for r in rows if r[4]]
         if converted:
             self.db.execute(
                 "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
@@ -217,12 +235,12 @@ class Mirror:
         if not deals:
             return
         ids_arg = codec.dumps([d.id for d in deals])
-        old_refs = self._old_ref_keys("deals", ids_arg)
-        self._mark_deal_contacts(ids_arg)  # the people the deal touched before this change
+        stored = echo.stored(self.db, "deals", ids_arg)
         newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
         deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
         key = self.keys.key()
-        fields = _crm_fields(names, ("deal_milestone",))
+        fields = _crm_fields(names, DEAL_FIELDS)
+        values = [None if d.is_deleted else _crm_dict(d.properties, fields) for d in deals]
         rows = [
             (
                 d.id,
@@ -230,10 +248,19 @@ class Mirror:
                 int(d.is_deleted),
                 pull_id,
                 codec.encode_deal(d),
-                None if d.is_deleted else _crm_values(d.properties, fields),
+                None if crm is None else codec.encode_values(crm),
             )
-            for d in deals
+            for d, crm in zip(deals, values, strict=True)
         ]
+        if stored:  # nothing stored (a first sync): every deal is new
+            changed_ids = echo.changed_deals(self.db, deals, rows, values, stored, fields)
+            rows_changed = [r for r in rows if r[0] in changed_ids]
+            changed_arg = codec.dumps([r[0] for r in rows_changed])
+        else:
+            rows_changed, changed_arg = rows, ids_arg
+        old_refs = self._old_ref_keys("deals", changed_arg) if rows_changed else []
+        if rows_changed:
+            self._mark_deal_contacts(changed_arg)  # the people the deal touched before this change
         self.db.executemany(
             "INSERT INTO deals (id, ref_key, is_deleted, seen, data, crm) "
             "VALUES (?, ?, ?, ?, ?, ?) "
@@ -252,11 +279,13 @@ class Mirror:
             "VALUES (?, ?, '', ?)",
             [(d.id, cid, pull_id) for d in deals for cid in d.contact_ids],
         )
-        self._mark_deal_contacts(ids_arg)
+        if not rows_changed:
+            return
+        self._mark_deal_contacts(changed_arg)
         self.db.execute(
-            "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (ids_arg,)
+            "INSERT OR IGNORE INTO dirty_deals SELECT value FROM json_each(?)", (changed_arg,)
         )
-        self.mark_referrers([*old_refs, *(r[1] for r in rows)])
+        self.mark_referrers([*old_refs, *(r[1] for r in rows_changed)])
         if newly_gone:
             self.erase((), newly_gone)
 
@@ -264,8 +293,9 @@ class Mirror:
         if not activities:
             return
         ids_arg = codec.dumps([a.id for a in activities])
-        self.mark_activity_contacts(ids_arg)
+        held = echo.activity_contacts(self.db, ids_arg)  # their contacts before this change
         rows = [(*codec.activity_row(a), int(a.is_deleted), pull_id) for a in activities]
+        changed = echo.changed_activities(self.db, activities, rows, held) if held else activities
         self.db.executemany(
             f"INSERT OR REPLACE INTO activities ({codec.ACTIVITY_COLUMNS}, is_deleted, seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -274,10 +304,18 @@ class Mirror:
         self.db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,))
         links = [(a.id, cid) for a in activities for cid in a.contact_ids]
         self.db.executemany("INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)", links)
-        # Their contacts now: the links just stored, marked without reading them back.
+        # Their contacts before and now (the links just stored, not read back), of the
+        # activities that changed: one read again as it was (a HubSpot roll-up whose contact
+        # was written, say) changes no one.
+        if len(changed) == len(activities):
+            marked = {cid for _, cid in links}
+        else:
+            marked = {cid for a in changed for cid in a.contact_ids}
+        if held:
+            marked.update(cid for a in changed for cid in held.get(a.id, ()))
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-            (codec.dumps(sorted({cid for _, cid in links})),),
+            (codec.dumps(sorted(marked)),),
         )
 
     def mark_activity_contacts(self, ids_arg: str) -> None:
@@ -292,10 +330,14 @@ class Mirror:
         if not links:
             return
         ids_arg = codec.dumps([link.id for link in links])
+        changed = echo.changed_links(self.db, links, ids_arg)
+        changed_arg = (
+            ids_arg if len(changed) == len(links) else codec.dumps([k.id for k in changed])
+        )
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
             f"WHERE link_id IN {_IDS}",
-            (ids_arg,),
+            (changed_arg,),
         )
         self.db.execute(f"DELETE FROM deal_contacts WHERE link_id IN {_IDS}", (ids_arg,))
         live = [link for link in links if not link.is_deleted]
@@ -306,7 +348,7 @@ class Mirror:
         )
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)",
-            (codec.dumps([link.contact_id for link in links if link.contact_id]),),
+            (codec.dumps([link.contact_id for link in changed if link.contact_id]),),
         )
 
     def erase(self, person_ids: Iterable[str], deal_ids: Iterable[str]) -> privacy.Erasure:
@@ -329,8 +371,11 @@ class Mirror:
         newly_gone = self._live(table, list(ids)) if kind in ("contacts", "deals") else []
         if kind == "contacts":
             self.mark_referrers(self._old_ref_keys("contacts", ids_arg))
+            # Only the ids held: a HubSpot survivor names the ids merged into it each time it
+            # is read, and one never held has nothing to derive.
             self.db.execute(
-                "INSERT OR IGNORE INTO dirty SELECT value FROM json_each(?)", (ids_arg,)
+                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS}",
+                (ids_arg,),
             )
         elif kind == "deals":
             self.mark_referrers(self._old_ref_keys("deals", ids_arg))
@@ -405,7 +450,10 @@ def _crm_fields(
     return [(k, names[k]) for k in keys if k in names]
 
 
-def _crm_values(props: Mapping[str, str | None], fields: Sequence[tuple[FieldKey, str]]) -> str:
-    """The CRM's values of our fields on a record, as the mirror's ``crm`` column keeps them."""
+def _crm_dict(
+    props: Mapping[str, str | None], fields: Sequence[tuple[FieldKey, str]]
+) -> dict[FieldKey, str | None]:
+    """The CRM's values of our fields on a record, as the mirror's ``crm`` column keeps them
+    (``codec.encode_values``)."""
     get = props.get
-    return codec.encode_values({k: get(name) for k, name in fields})
+    return {k: get(name) for k, name in fields}
