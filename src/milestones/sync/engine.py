@@ -221,6 +221,12 @@ class Engine:
         if options.rebuild_history:
             with self.store.transaction():
                 self.store.people.mark_all_dirty()
+        elif options.mode == "full":
+            # A full run derives everyone again, not only what the pull found changed (the
+            # mirror tells our own writes' echoes apart): the nightly safety net that also
+            # catches a result drifting with time alone outside ``mark_time_dirty``'s checks.
+            with self.store.transaction():
+                self.store.mirror.mark_everything_dirty()
         sink = (plan_sink or report.plan.append) if options.dry_run else None
         self.deriver.derive_people(started, report, sink, rebuild=options.rebuild_history)
         self.deriver.derive_deals(report, sink)
