@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import inspect
 import os
 import shutil
 import sys
@@ -66,6 +67,7 @@ from milestones.connectors.salesforce.connector import OBJECTS as SALESFORCE_OBJ
 from milestones.mapping.records import Stage
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
+from milestones.store.outbox import Outbox
 from milestones.store.privacy import KEY_META
 from milestones.store.sqlite import Store
 from milestones.sync.derivation import Deriver
@@ -308,8 +310,16 @@ def record_writes(store: Store, size: int, stamp: str) -> None:
             after = ("", "")
             while changes := store.outbox.batch(kind, after, size, which, RUN_ID):
                 after = (changes[-1].group or "", changes[-1].record_id)
+                written = [c.record_id for c in changes] if _RECORD_TAKES_IDS else changes
                 with store.transaction():
-                    store.outbox.record(kind, changes, [], RUN_ID, stamp)
+                    store.outbox.record(kind, written, [], RUN_ID, stamp)
+
+
+# Release 0.3.0's ``Outbox.record`` took the sent changes; later releases take their ids (the
+# values are read from the outbox itself), so the same replay measures both.
+_RECORD_TAKES_IDS = "Change" not in str(
+    inspect.signature(Outbox.record).parameters["written"].annotation
+)
 
 
 def state_hash(store: Store) -> tuple[str, dict[str, str]]:

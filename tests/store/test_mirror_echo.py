@@ -64,9 +64,10 @@ def _written_then_pulled(orgs: Orgs, page: Sequence[Any], kind: str = "contacts"
     with state.transaction():
         state.mirror.apply_page("contacts", [ANN, bob, referrer], (), 1, NAMES)
         state.mirror.apply_page("deals", [DEAL, Link("k1", "d1", "c1", AT)], (), 1, NAMES)
-        state.outbox.record("contact", [Change("contact", "c1", WRITTEN)], [], 1, "t")
         ours: dict[FieldKey, str | None] = {"deal_milestone": "opportunity"}
-        state.outbox.record("deal", [Change("deal", "d1", ours)], [], 1, "t")
+        state.outbox.plan([Change("contact", "c1", WRITTEN), Change("deal", "d1", ours)], 1, "t")
+        state.outbox.record("contact", ["c1"], [], 1, "t")
+        state.outbox.record("deal", ["d1"], [], 1, "t")
         state.people.save_people([], ["c1", "c2", "c9"])
         state.people.save_deals({}, ["d1"])
     assert _dirty(state) == ([], [])
@@ -116,7 +117,8 @@ def test_a_record_with_a_write_waiting_is_derived_again(orgs: Orgs) -> None:
     with open_state(orgs.location()) as state:
         with state.transaction():
             state.mirror.apply_page("contacts", [ANN], (), 1, NAMES)
-            state.outbox.record("contact", [Change("contact", "c1", WRITTEN)], [], 1, "t")
+            state.outbox.plan([Change("contact", "c1", WRITTEN)], 1, "t")
+            state.outbox.record("contact", ["c1"], [], 1, "t")
             state.outbox.plan([Change("contact", "c1", {"milestone": "client"})], 1, "t")
             state.people.save_people([], ["c1"])
             state.mirror.apply_page("contacts", [ECHO], (), 2, NAMES)
