@@ -47,6 +47,13 @@ else:  # pragma: no cover - an interpreter without the accelerator
         return _ENCODER.encode(value)
 
 
+# Positions in the arrays ``encode_contact`` and ``encode_deal`` write that other store code
+# reads without decoding a record (``drop_referrer``, ``echo``); a change is a migration.
+PROPERTIES = 12  # both layouts
+CONTACT_MODIFIED, CONTACT_SET_AT = 7, 13
+DEAL_MODIFIED = 9
+
+
 def _loads(text: str) -> Any:
     """``json.loads(text)``, calling the scanner directly for a text that starts with a value
     and ends with it (what ``_dumps`` writes); anything else takes ``json.loads``, which gives
@@ -69,6 +76,11 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
+def loads(text: str) -> Any:
+    """The value of a JSON text (``dumps``'s, read by the C scanner directly)."""
+    return _loads(text)
+
+
 def _without_referrer(props: Mapping[str, Any], referred_by: str | None) -> dict[str, Any]:
     """The properties without the referrer reference (kept only as ``ref_key``, hashed)."""
     if referred_by is None:
@@ -79,7 +91,7 @@ def _without_referrer(props: Mapping[str, Any], referred_by: str | None) -> dict
 def drop_referrer(text: str, index: int) -> str:
     """A stored contact or deal array with its referrer reference removed (see docs/privacy.md)."""
     v = _loads(text)
-    v[12] = _without_referrer(v[12], v[index])  # the properties, in both layouts
+    v[PROPERTIES] = _without_referrer(v[PROPERTIES], v[index])
     v[index] = None
     return _dumps(v)
 

@@ -31,8 +31,7 @@ are stored, the activity's modified time aside, mark no one.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from milestones.mapping.fields import FieldKey
@@ -40,19 +39,16 @@ from milestones.mapping.records import Activity, Deal, Link
 from milestones.store import codec
 from milestones.store.dialect import Connection
 
-# Where the arrays ``codec.encode_contact`` and ``codec.encode_deal`` write keep the modified
-# time and the property dates (a change of layout is a migration; the tests pin these).
-CONTACT = (7, 13)
-DEAL = (9, None)
-PROPERTIES = 12  # both layouts
+# Where codec's contact and deal arrays keep the modified time and the property dates, and
+# the properties (the tests pin them).
+CONTACT = (codec.CONTACT_MODIFIED, codec.CONTACT_SET_AT)
+DEAL = (codec.DEAL_MODIFIED, None)
+PROPERTIES = codec.PROPERTIES
 _ACTIVITY_MODIFIED = codec.ACTIVITY_COLUMNS.split(", ").index("modified_at")
 _ACTIVITY_WIDTH = len(codec.ACTIVITY_COLUMNS.split(", ")) + 1  # and is_deleted
 
 Stored = tuple[Any, ...]  # data, crm, ref_key, is_deleted, has a write (``stored``)
 _IDS = "(SELECT value FROM json_each(?))"
-# Both texts compared are codec's own (one JSON array each), so the C scanner reads them
-# directly, without ``json.loads``'s checks around it: this runs for every record re-read.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WRITTEN_AS = {"contacts": "'contact', 'lead'", "deals": "'deal'"}  # the outbox's object kinds
 
 
@@ -142,9 +138,9 @@ def is_echo(
     if data == stored_data:  # a re-read of an unchanged record (the cursor's lookback)
         return True
     try:
-        old: list[Any] = _scan(stored_data, 0)[0]
-        new: list[Any] = _scan(data, 0)[0]
-    except (StopIteration, ValueError):  # not codec's text: a change, to be safe
+        old: list[Any] = codec.loads(stored_data)
+        new: list[Any] = codec.loads(data)
+    except ValueError:  # not codec's text: a change, to be safe
         return False
     if len(old) != len(new):
         return False

@@ -122,7 +122,7 @@ class Mirror:
             return
         ids_arg = codec.dumps([c.id for c in contacts])
         stored = echo.stored(self.db, "contacts", ids_arg)
-        newly_gone = self._live("contacts", [c.id for c in contacts if c.is_deleted])
+        newly_gone = _newly_gone(contacts, stored)
         key = self.keys.key()
         email_key, ref_key, encode = privacy.email_key, privacy.ref_key, codec.encode_contact
         fields = _crm_fields(names, PERSON_FIELDS)
@@ -236,7 +236,7 @@ class Mirror:
             return
         ids_arg = codec.dumps([d.id for d in deals])
         stored = echo.stored(self.db, "deals", ids_arg)
-        newly_gone = self._live("deals", [d.id for d in deals if d.is_deleted])
+        newly_gone = _newly_gone(deals, stored)
         deals = [privacy.tombstone_deal(d) if d.is_deleted else d for d in deals]
         key = self.keys.key()
         fields = _crm_fields(names, DEAL_FIELDS)
@@ -258,7 +258,7 @@ class Mirror:
             changed_arg = codec.dumps([r[0] for r in rows_changed])
         else:
             rows_changed, changed_arg = rows, ids_arg
-        old_refs = self._old_ref_keys("deals", changed_arg) if rows_changed else []
+        old_refs = [stored[r[0]][2] for r in rows_changed if r[0] in stored]
         if rows_changed:
             self._mark_deal_contacts(changed_arg)  # the people the deal touched before this change
         self.db.executemany(
@@ -441,6 +441,13 @@ class Mirror:
         self.db.execute(
             "INSERT OR IGNORE INTO dirty_deals SELECT id FROM deals WHERE is_deleted = 0"
         )
+
+
+def _newly_gone(
+    records: Sequence[Contact] | Sequence[Deal], stored: Mapping[str, echo.Stored]
+) -> list[str]:
+    """The pulled deleted ``records`` that the mirror holds live (an erasure would change them)."""
+    return [r.id for r in records if r.is_deleted and r.id in stored and not stored[r.id][3]]
 
 
 def _crm_fields(
