@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -95,3 +96,12 @@ def orgs_for(engine: str, tmp_path: Path) -> Iterator[Orgs]:
         yield orgs
     finally:
         orgs.drop()
+
+
+def has_index(state: Any, name: str) -> bool:
+    """Whether the open state (either engine) has the index ``name``."""
+    if state.engine == "postgresql":
+        sql = "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?"
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+    return state.db.execute(sql, (name,)).fetchone() is not None

@@ -23,7 +23,7 @@ from milestones.store.location import open_state
 from milestones.store.sqlite import Store
 from milestones.sync.engine import Engine
 from milestones.sync.run import RunOptions, RunReport
-from pg_support import Orgs
+from pg_support import Orgs, has_index
 
 RULES = MappingRules(stages={"contractsent": "opportunity", "closedwon": "client"})
 
@@ -263,6 +263,22 @@ def test_a_crashed_pull_resumes_and_ends_the_same(orgs: Orgs, crash_after: int) 
     for kind in ("contacts", "deals"):
         for rid, record in reference.records[kind].items():
             assert crm.records[kind][rid].properties == record.properties  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("crash_after", [0, 3, None])
+def test_a_first_pull_builds_the_link_index_after_it_ends_or_fails(
+    orgs: Orgs, crash_after: int | None
+) -> None:
+    crm = CrashingCRM()
+    make_world(crm)
+    crm.crash_after = crash_after
+    with open_state(orgs.location()) as state:
+        if crash_after is None:
+            assert run(state, crm).exit_code == 0
+        else:
+            with pytest.raises(RuntimeError):
+                run(state, crm)
+        assert has_index(state, "activity_contacts_contact")
 
 
 def test_a_stop_request_checkpoints_after_the_current_page(state: Store, crm: FakeCRM) -> None:

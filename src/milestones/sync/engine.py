@@ -195,16 +195,23 @@ class Engine:
         lane = "backfill" if options.mode == "backfill" else "sync"
         broken: list[str] = []
         full: set[str] = set()  # kinds read whole: their deletions are reconciled already
-        for kind in self.connector.kinds:
-            try:
-                window = self.puller.pull_kind(kind, lane, options, started, report)
-                if window is not None and window.is_full:
-                    full.add(kind)
-            except (QuotaExhausted, ConfigurationError):
-                raise
-            except ConnectorError as exc:  # this stream stops; the others still run
-                log.error("%s: pull stopped: %s", kind, exc)
-                broken.append(f"{kind}: {exc}")
+        with self.store.transaction():
+            deferred = self.store.mirror.defer_link_index()  # a first pull: built after it
+        try:
+            for kind in self.connector.kinds:
+                try:
+                    window = self.puller.pull_kind(kind, lane, options, started, report)
+                    if window is not None and window.is_full:
+                        full.add(kind)
+                except (QuotaExhausted, ConfigurationError):
+                    raise
+                except ConnectorError as exc:  # this stream stops; the others still run
+                    log.error("%s: pull stopped: %s", kind, exc)
+                    broken.append(f"{kind}: {exc}")
+        finally:
+            if deferred:
+                with self.store.transaction():
+                    self.store.mirror.restore_link_index()
         if broken:
             report.detail = "pull stopped for " + "; ".join(broken)
             report.stream_errors = len(broken)
