@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,7 @@ from milestones.store.privacy import KEY_META
 from milestones.store.sqlite import Store
 from milestones.sync.derivation import Deriver
 from milestones.sync.factory import build_connector
+from milestones.sync.pull import GROUP_ROWS, GROUP_SECONDS
 from milestones.sync.run import Checkpoints, RunReport
 from milestones.sync.writer import OBJECT_KINDS
 
@@ -290,16 +291,29 @@ def replay(
 
 
 def store_pages(store: Store, pages: list[PulledPage], names: Any) -> None:
-    """Each page in its transaction; a kind's last page also reconciles its full pull, as
-    ``Puller.pull_kind`` does when a full pull reaches its end."""
-    for i, page in enumerate(pages):
-        is_last = i + 1 == len(pages) or pages[i + 1].kind != page.kind
+    """Pages in transactions grouped as ``Puller.pull_kind`` groups them (a release before
+    groups: one transaction per page), a kind's last page also reconciling its full pull, and
+    a first pull's link index built after it, as ``Engine`` does."""
+    grouped = hasattr(store, "grouped")
+    deferred = False
+    if grouped:
         with store.transaction():
-            store.mirror.apply_page(
-                page.kind, page.records, page.deleted_ids, PULL_ID, names, page.merges
-            )
-            if is_last:
-                store.mirror.reconcile_full(page.kind, PULL_ID)
+            deferred = store.mirror.defer_link_index()
+    for kind in dict.fromkeys(page.kind for page in pages):
+        kind_pages = [page for page in pages if page.kind == kind]
+        group = store.grouped(GROUP_ROWS, GROUP_SECONDS) if grouped else None
+        with group or nullcontext():
+            for i, page in enumerate(kind_pages):
+                rows = len(page.records) + len(page.deleted_ids)
+                with group.unit(rows) if group is not None else store.transaction():
+                    store.mirror.apply_page(
+                        page.kind, page.records, page.deleted_ids, PULL_ID, names, page.merges
+                    )
+                    if i + 1 == len(kind_pages):
+                        store.mirror.reconcile_full(page.kind, PULL_ID)
+    if deferred:
+        with store.transaction():
+            store.mirror.restore_link_index()
 
 
 def record_writes(store: Store, size: int, stamp: str) -> None:

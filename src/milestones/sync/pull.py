@@ -4,9 +4,11 @@ The stage catalogue changes rarely: it is read on full runs, once a day, and whe
 arrives in a stage the kept catalogue lacks (``sync.periodic`` remembers when).
 
 Each pulled page is upserted into the mirror and the cursor (its window and the connector's
-resume token) saved in one transaction, so a crash re-reads at most one page and resumes the
-same window. Cursors compare with ``>=`` from the stored cursor minus a lookback and stop a
-small lag before the run began (DESIGN.md, data flow).
+resume token) saved in the same transaction, so a crash resumes the same window after the last
+page stored. Pages share a transaction until it holds ``GROUP_ROWS`` rows or has been open
+``GROUP_SECONDS``: a crash re-reads at most that much (a few pages), a stop request none.
+Cursors compare with ``>=`` from the stored cursor minus a lookback and stop a small lag before
+the run began (DESIGN.md, data flow).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ from milestones.text import NAME_LIMIT, printable
 
 log = logging.getLogger("milestones.sync")
 STAGES = "stage_catalogue"  # the periodic read of the CRM's stage catalogue
+# Pages share a transaction until they hold this many rows or it has been open this long
+# (``Store.grouped``): a first sync commits far less often, and a crash re-reads at most
+# this much.
+GROUP_ROWS = 10_000
+GROUP_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -125,29 +132,30 @@ class Puller:
         is_done = False
         has_new_stage = False
         flags = self._rules.advocate.flag_properties if self._rules is not None else []
-        for page in self.connector.pull(kind, window, cursor.resume):
-            has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
-            records: list[Record] = list(page.records)
-            unread: list[str] = []
-            if kind == "contacts" and flags:
-                rebuild = options.rebuild_history
-                records, unread = date_flags(records, flags, window, self.store, rebuild)
-            self.checkpoints.crash.point("page")
-            with self.store.transaction():
-                self.store.mirror.apply_page(
-                    page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
-                )
-                add_pending(self.store, unread)
-                cursor.resume = page.resume
-                cursor.pages += 1
-                is_done = page.resume is None
-                if is_done:
-                    self._complete(cursor, lane, window, kind, pull_id)
-                self.store.cursors.save(cursor)
-            report.bump("records_read", len(page.records))
-            self.checkpoints.report(kind, report, self.connector.usage().total)
-            if not is_done:
-                self.checkpoints.check_stop()
+        with self.store.grouped(GROUP_ROWS, GROUP_SECONDS) as group:
+            for page in self.connector.pull(kind, window, cursor.resume):
+                has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
+                records: list[Record] = list(page.records)
+                unread: list[str] = []
+                if kind == "contacts" and flags:
+                    rebuild = options.rebuild_history
+                    records, unread = date_flags(records, flags, window, self.store, rebuild)
+                self.checkpoints.crash.point("page")
+                with group.unit(len(records) + len(page.deleted_ids)):
+                    self.store.mirror.apply_page(
+                        page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
+                    )
+                    add_pending(self.store, unread)
+                    cursor.resume = page.resume
+                    cursor.pages += 1
+                    is_done = page.resume is None
+                    if is_done:
+                        self._complete(cursor, lane, window, kind, pull_id)
+                    self.store.cursors.save(cursor)
+                report.bump("records_read", len(page.records))
+                self.checkpoints.report(kind, report, self.connector.usage().total)
+                if not is_done:
+                    self.checkpoints.check_stop()  # the group commits as a stop leaves it
         if not is_done:
             with self.store.transaction():
                 self._complete(cursor, lane, window, kind, pull_id)
