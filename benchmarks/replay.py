@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,9 +70,9 @@ from milestones.sandbox.world.store import World
 from milestones.store.outbox import Outbox
 from milestones.store.privacy import KEY_META
 from milestones.store.sqlite import Store
+from milestones.sync import pull as sync_pull
 from milestones.sync.derivation import Deriver
 from milestones.sync.factory import build_connector
-from milestones.sync.pull import GROUP_ROWS, GROUP_SECONDS
 from milestones.sync.run import Checkpoints, RunReport
 from milestones.sync.writer import OBJECT_KINDS
 
@@ -260,7 +260,8 @@ def replay(
             store.set_meta(KEY_META, PRIVACY_KEY)
             store.mirror.replace_stages(sorted(pull.stages, key=lambda s: s.id))
         with times.measure("store"):
-            store_pages(store, pull.pages, names)
+            # A release before grouped pages and the deferred link index: one page at a time.
+            store_pages(store, pull.pages, names, getattr(sync_pull, "GROUP_ROWS", 0))
         deriver = Deriver(
             store,
             config.mapping,
@@ -290,27 +291,32 @@ def replay(
     return times.seconds, digest, tables
 
 
-def store_pages(store: Store, pages: list[PulledPage], names: Any) -> None:
-    """Pages in transactions grouped as ``Puller.pull_kind`` groups them (a release before
-    groups: one transaction per page), a kind's last page also reconciling its full pull, and
-    a first pull's link index built after it, as ``Engine`` does."""
-    grouped = hasattr(store, "grouped")
+def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: int) -> None:
+    """Pages stored as ``Puller.pull_kind`` stores them: held until they reach ``group_rows``
+    rows, then in one transaction (its time bound does not apply: no page waits for the
+    CRM here), a kind's last page also reconciling its full pull; and a first pull's link
+    index built after it, as ``Engine`` does. A release before both: pass ``group_rows=0``."""
     deferred = False
-    if grouped:
+    if group_rows:
         with store.transaction():
             deferred = store.mirror.defer_link_index()
     for kind in dict.fromkeys(page.kind for page in pages):
         kind_pages = [page for page in pages if page.kind == kind]
-        group = store.grouped(GROUP_ROWS, GROUP_SECONDS) if grouped else None
-        with group or nullcontext():
-            for i, page in enumerate(kind_pages):
-                rows = len(page.records) + len(page.deleted_ids)
-                with group.unit(rows) if group is not None else store.transaction():
-                    store.mirror.apply_page(
-                        page.kind, page.records, page.deleted_ids, PULL_ID, names, page.merges
-                    )
-                    if i + 1 == len(kind_pages):
-                        store.mirror.reconcile_full(page.kind, PULL_ID)
+        held: list[PulledPage] = []
+        rows = 0
+        for i, page in enumerate(kind_pages):
+            held.append(page)
+            rows += len(page.records) + len(page.deleted_ids)
+            is_last = i + 1 == len(kind_pages)
+            if rows >= group_rows or is_last:
+                with store.transaction():
+                    for one in held:
+                        store.mirror.apply_page(
+                            one.kind, one.records, one.deleted_ids, PULL_ID, names, one.merges
+                        )
+                    if is_last:
+                        store.mirror.reconcile_full(kind, PULL_ID)
+                held, rows = [], 0
     if deferred:
         with store.transaction():
             store.mirror.restore_link_index()

@@ -265,6 +265,18 @@ def test_a_crashed_pull_resumes_and_ends_the_same(orgs: Orgs, crash_after: int) 
             assert crm.records[kind][rid].properties == record.properties  # type: ignore[attr-defined]
 
 
+def test_a_failed_read_keeps_the_pages_read_before_it(state: Store) -> None:
+    crm = CrashingCRM()
+    make_world(crm)
+    crm.crash_after = 3  # three pages of two contacts, then the read fails
+    with pytest.raises(RuntimeError):
+        run(state, crm)
+    cursor = state.cursors.get("hubspot", "contacts", "sync")
+    assert cursor.is_running and cursor.pages == 3 and cursor.resume == "6"
+    held = state.db.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    assert held == 6
+
+
 @pytest.mark.parametrize("crash_after", [0, 3, None])
 def test_a_first_pull_builds_the_link_index_after_it_ends_or_fails(
     orgs: Orgs, crash_after: int | None

@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,11 +196,6 @@ class Store:
                 raise state_error(self.file, exc) from None
             raise
 
-    def grouped(self, rows: int, seconds: float) -> Group:
-        """Units of work that share write transactions (``Group``), each committed once it
-        holds ``rows`` rows or has been open ``seconds`` seconds, and when the group closes."""
-        return Group(self, rows, seconds)
-
     def _roll_back(self) -> None:
         if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
             self.db.execute("ROLLBACK")
@@ -257,58 +250,3 @@ class Store:
             "(SELECT count(*) FROM writes WHERE status = 'refused')"
         ).fetchone()
         return Counts(*(int(v) for v in row))
-
-
-class Group:
-    """Small units of work in one write transaction until it is big or old enough.
-
-    Each commit writes every index page the transaction touched, and a full pull touches the
-    same pages page after page (rows arrive in modified-time order, their ids and people in
-    no order): committed a page at a time, a 100,000-contact first sync writes its state out
-    about 25 times over. A unit that fails rolls the whole open transaction back (the units
-    before it in it go too, as if never done) and raises; the group closing for any other
-    reason, an exception outside a unit included, commits what it holds.
-    """
-
-    def __init__(
-        self, store: Store, rows: int, seconds: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._store = store
-        self._rows = rows
-        self._seconds = seconds
-        self._clock = clock
-        self._open: AbstractContextManager[Connection] | None = None
-        self._held = 0
-        self._since = 0.0
-
-    @contextmanager
-    def unit(self, rows: int) -> Iterator[Connection]:
-        """One unit of ``rows`` rows, inside the open transaction (one is begun if none is)."""
-        if self._open is None:
-            opened = self._store.transaction()
-            db = opened.__enter__()
-            self._open, self._held, self._since = opened, 0, self._clock()
-        else:
-            db = self._store.db
-        try:
-            yield db
-        except BaseException:
-            failed, self._open = self._open, None
-            if failed is not None:
-                failed.__exit__(*sys.exc_info())  # rolls back; a state failure is raised as one
-            raise
-        self._held += rows
-        if self._held >= self._rows or self._clock() - self._since >= self._seconds:
-            self.commit()
-
-    def commit(self) -> None:
-        """Commit what the group holds now."""
-        opened, self._open = self._open, None
-        if opened is not None:
-            opened.__exit__(None, None, None)
-
-    def __enter__(self) -> Group:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.commit()

@@ -3,10 +3,11 @@
 The stage catalogue changes rarely: it is read on full runs, once a day, and when a deal
 arrives in a stage the kept catalogue lacks (``sync.periodic`` remembers when).
 
-Each pulled page is upserted into the mirror and the cursor (its window and the connector's
-resume token) saved in the same transaction, so a crash resumes the same window after the last
-page stored. Pages share a transaction until it holds ``GROUP_ROWS`` rows or has been open
-``GROUP_SECONDS``: a crash re-reads at most that much (a few pages), a stop request none.
+Pulled pages are upserted into the mirror and the cursor (its window and the connector's
+resume token) saved in one transaction, so a crash resumes the same window after the last page
+stored. Pages are held and stored together once they hold ``GROUP_ROWS`` rows or the first was
+read ``GROUP_SECONDS`` ago: a crash re-reads at most that much (a few pages); a stop request
+or a failed read stores what was read first.
 Cursors compare with ``>=`` from the stored cursor minus a lookback and stop a small lag before
 the run began (DESIGN.md, data flow).
 """
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from milestones.connectors.base import Connector, Record, RecordKind, Window
+from milestones.connectors.base import Connector, Page, Record, RecordKind, Window
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Deal
 from milestones.mapping.rules import MappingRules
@@ -33,11 +35,28 @@ from milestones.text import NAME_LIMIT, printable
 
 log = logging.getLogger("milestones.sync")
 STAGES = "stage_catalogue"  # the periodic read of the CRM's stage catalogue
-# Pages share a transaction until they hold this many rows or it has been open this long
-# (``Store.grouped``): a first sync commits far less often, and a crash re-reads at most
-# this much.
+# Pulled pages are stored together, in one transaction, once they hold this many rows or the
+# first of them was read this long ago: a full pull commits far less often (each commit
+# writes every index page it touched), and a crash re-reads at most this much.
 GROUP_ROWS = 10_000
 GROUP_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class _Held:
+    """Pulled pages not stored yet: stored together once they hold ``GROUP_ROWS`` rows or
+    the first was read ``GROUP_SECONDS`` ago."""
+
+    since: float
+    pages: list[Page] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, page: Page) -> None:
+        self.pages.append(page)
+        self.rows += len(page.records) + len(page.deleted_ids)
+
+    def is_full(self, now: float) -> bool:
+        return self.rows >= GROUP_ROWS or now - self.since >= GROUP_SECONDS
 
 
 @dataclass(slots=True)
@@ -50,6 +69,7 @@ class Puller:
     lookback: timedelta
     lag: timedelta
     checkpoints: Checkpoints
+    _clock: Callable[[], float] = time.monotonic
 
     periodic: Periodic = field(init=False)
     _rules: MappingRules | None = field(default=None, init=False)
@@ -132,31 +152,28 @@ class Puller:
         is_done = False
         has_new_stage = False
         flags = self._rules.advocate.flag_properties if self._rules is not None else []
-        with self.store.grouped(GROUP_ROWS, GROUP_SECONDS) as group:
+        held = _Held(self._clock())
+        try:
             for page in self.connector.pull(kind, window, cursor.resume):
                 has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
-                records: list[Record] = list(page.records)
-                unread: list[str] = []
-                if kind == "contacts" and flags:
-                    rebuild = options.rebuild_history
-                    records, unread = date_flags(records, flags, window, self.store, rebuild)
                 self.checkpoints.crash.point("page")
-                with group.unit(len(records) + len(page.deleted_ids)):
-                    self.store.mirror.apply_page(
-                        page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
-                    )
-                    add_pending(self.store, unread)
-                    cursor.resume = page.resume
-                    cursor.pages += 1
-                    is_done = page.resume is None
-                    if is_done:
-                        self._complete(cursor, lane, window, kind, pull_id)
-                    self.store.cursors.save(cursor)
+                held.add(page)
+                is_done = page.resume is None
+                if is_done or held.is_full(self._clock()):
+                    self._store_held(held, cursor, lane, window, pull_id, options, is_done)
                 report.bump("records_read", len(page.records))
                 self.checkpoints.report(kind, report, self.connector.usage().total)
-                if not is_done:
-                    self.checkpoints.check_stop()  # the group commits as a stop leaves it
-        if not is_done:
+                if not is_done and self.checkpoints.stop_requested:
+                    self._store_held(held, cursor, lane, window, pull_id, options, False)
+                    self.checkpoints.check_stop()
+        except BaseException:
+            # The pages read before the failure are whole: keep them (a failed store has
+            # already let go of what it held, rolled back).
+            self._store_held(held, cursor, lane, window, pull_id, options, False)
+            raise
+        if held.pages:  # the pull ended without saying so on its last page
+            self._store_held(held, cursor, lane, window, pull_id, options, True)
+        elif not is_done:
             with self.store.transaction():
                 self._complete(cursor, lane, window, kind, pull_id)
                 self.store.cursors.save(cursor)
@@ -168,6 +185,41 @@ class Puller:
             log.info("%s: a deal is in a stage the kept catalogue lacks: reading it again", kind)
             self.refresh_stages(self._rules, started, force=True)
         return window
+
+    def _store_held(
+        self,
+        held: _Held,
+        cursor: Cursor,
+        lane: str,
+        window: Window,
+        pull_id: int,
+        options: RunOptions,
+        is_done: bool,
+    ) -> None:
+        """Store the held pages in order and advance the cursor past the last, in one
+        transaction; the last page of a pull also completes it (``_complete``)."""
+        pages, held.pages = held.pages, []
+        held.rows, held.since = 0, self._clock()
+        if not pages:
+            return
+        kind = pages[0].kind
+        flags = self._rules.advocate.flag_properties if self._rules is not None else []
+        with self.store.transaction():
+            for page in pages:
+                records: list[Record] = list(page.records)
+                unread: list[str] = []
+                if kind == "contacts" and flags:
+                    rebuild = options.rebuild_history
+                    records, unread = date_flags(records, flags, window, self.store, rebuild)
+                self.store.mirror.apply_page(
+                    page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
+                )
+                add_pending(self.store, unread)
+            cursor.resume = pages[-1].resume
+            cursor.pages += len(pages)
+            if is_done:
+                self._complete(cursor, lane, window, kind, pull_id)
+            self.store.cursors.save(cursor)
 
     def _window(self, cursor: Cursor, lane: str, options: RunOptions, started: datetime) -> Window:
         until = started - self.lag

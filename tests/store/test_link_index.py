@@ -1,0 +1,34 @@
+"""A first pull's activity links stored without their by-contact index, built after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from milestones.store.location import open_state
+from milestones.store.sqlite import Store
+from pg_support import Orgs, has_index
+
+LINK_INDEX = "activity_contacts_contact"
+
+
+@pytest.fixture
+def state(orgs: Orgs) -> Iterator[Store]:
+    with open_state(orgs.location()) as s:
+        yield s
+
+
+def test_an_empty_mirror_drops_the_link_index_until_the_pull_is_stored(state: Store) -> None:
+    with state.transaction():
+        assert state.mirror.defer_link_index() is True
+    assert not has_index(state, LINK_INDEX)
+    with state.transaction():
+        state.db.execute("INSERT INTO activity_contacts VALUES ('a1', 'c1')")
+        state.mirror.restore_link_index()
+    assert has_index(state, LINK_INDEX)
+    # A run that died before building it: the next one finds links and builds it first.
+    with state.transaction():
+        state.db.execute(f"DROP INDEX {LINK_INDEX}")
+        assert state.mirror.defer_link_index() is False
+    assert has_index(state, LINK_INDEX)
