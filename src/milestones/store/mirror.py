@@ -30,6 +30,7 @@ _IDS = "(SELECT value FROM json_each(?))"
 Record = Contact | Deal | Activity | Link
 _TABLES = {"contacts": "contacts", "deals": "deals", "activities": "activities"}
 _LINK_INDEX = "activity_contacts_contact"  # schema migration 1
+_SORT_CACHE_PAGES = 1000  # 4 MB of SQLite pages while that index is built
 
 
 def utc_iso(moment: datetime | None) -> str | None:
@@ -60,10 +61,22 @@ class Mirror:
         return False
 
     def restore_link_index(self) -> None:
-        """Build the activity-to-contact index if it is missing (``defer_link_index``)."""
-        self.db.execute(
-            f"CREATE INDEX IF NOT EXISTS {_LINK_INDEX} ON activity_contacts(contact_id)"
-        )
+        """Build the activity-to-contact index if it is missing (``defer_link_index``).
+
+        SQLite sorts for it in as much memory as its page cache may take: with a small cache
+        for the while, the build does not raise the run's peak memory (PostgreSQL has no
+        such setting here: the PRAGMAs read and set nothing there).
+        """
+        cache = self.db.execute("PRAGMA cache_size").fetchone()
+        if cache is not None:
+            self.db.execute(f"PRAGMA cache_size = {_SORT_CACHE_PAGES}")
+        try:
+            self.db.execute(
+                f"CREATE INDEX IF NOT EXISTS {_LINK_INDEX} ON activity_contacts(contact_id)"
+            )
+        finally:
+            if cache is not None:
+                self.db.execute(f"PRAGMA cache_size = {int(cache[0])}")
 
     def mark_referrers(self, keys: Iterable[str | None]) -> None:
         """Mark dirty the contacts that the given referrer references name."""

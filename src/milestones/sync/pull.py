@@ -38,7 +38,7 @@ STAGES = "stage_catalogue"  # the periodic read of the CRM's stage catalogue
 # Pulled pages are stored together, in one transaction, once they hold this many rows or the
 # first of them was read this long ago: a full pull commits far less often (each commit
 # writes every index page it touched), and a crash re-reads at most this much.
-GROUP_ROWS = 10_000
+GROUP_ROWS = 5_000
 GROUP_SECONDS = 2.0
 
 
