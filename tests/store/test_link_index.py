@@ -23,14 +23,17 @@ def test_an_empty_mirror_drops_the_link_index_until_the_pull_is_stored(state: St
     with state.transaction():
         assert state.mirror.defer_link_index() is True
     assert not has_index(state, LINK_INDEX)
-    cache = state.db.execute("PRAGMA cache_size").fetchone()  # SQLite's; none on PostgreSQL
     with state.transaction():
         state.db.execute("INSERT INTO activity_contacts VALUES ('a1', 'c1')")
+    # The run died before building it: the next pull goes on without it, then builds it.
+    with state.transaction():
+        assert state.mirror.defer_link_index() is True
+    assert not has_index(state, LINK_INDEX)
+    cache = state.db.execute("PRAGMA cache_size").fetchone()  # SQLite's; none on PostgreSQL
+    with state.transaction():
         state.mirror.restore_link_index()
     assert has_index(state, LINK_INDEX)
     assert state.db.execute("PRAGMA cache_size").fetchone() == cache  # built in a small one
-    # A run that died before building it: the next one finds links and builds it first.
     with state.transaction():
-        state.db.execute(f"DROP INDEX {LINK_INDEX}")
-        assert state.mirror.defer_link_index() is False
+        assert state.mirror.defer_link_index() is False  # links held: the index stays
     assert has_index(state, LINK_INDEX)

@@ -265,6 +265,33 @@ def test_a_crashed_pull_resumes_and_ends_the_same(orgs: Orgs, crash_after: int) 
             assert crm.records[kind][rid].properties == record.properties  # type: ignore[attr-defined]
 
 
+class SlowCRM(FakeCRM):
+    """Each page takes a second to read; notes how many contact pages the state held then."""
+
+    def __init__(self, state: Store) -> None:
+        super().__init__(page_size=1)
+        self.state, self.seconds = state, 0.0
+        self.stored_before: list[int] = []
+
+    def pull(self, kind: RecordKind, window: Window, resume: str | None = None) -> Iterator[Page]:
+        for page in super().pull(kind, window, resume):
+            self.seconds += 1.0
+            if kind == "contacts":
+                self.stored_before.append(self.state.cursors.get("hubspot", kind, "sync").pages)
+            yield page
+
+
+def test_pages_are_stored_together_once_the_first_is_two_seconds_old(state: Store) -> None:
+    crm = SlowCRM(state)
+    make_world(crm)  # eight people: eight contact pages of one
+    engine = Engine(state, crm, RULES, crm.names, lag=timedelta(0))
+    engine.puller._clock = lambda: crm.seconds
+    assert engine.run(RunOptions()).exit_code == 0
+    # Read at 1, 2, 3 s: stored with the third; the last page is stored as it comes.
+    assert crm.stored_before == [0, 0, 0, 3, 3, 3, 6, 6]
+    assert state.cursors.get("hubspot", "contacts", "sync").committed is not None
+
+
 def test_a_failed_read_keeps_the_pages_read_before_it(state: Store) -> None:
     crm = CrashingCRM()
     make_world(crm)

@@ -31,6 +31,7 @@ Record = Contact | Deal | Activity | Link
 _TABLES = {"contacts": "contacts", "deals": "deals", "activities": "activities"}
 _LINK_INDEX = "activity_contacts_contact"  # schema migration 1
 _SORT_CACHE_PAGES = 1000  # 4 MB of SQLite pages while that index is built
+_DEFERRED = "link_index_deferred"  # in meta while that index waits for a pull's end
 
 
 def utc_iso(moment: datetime | None) -> str | None:
@@ -46,22 +47,24 @@ class Mirror:
         self.keys = keys
 
     def defer_link_index(self) -> bool:
-        """Before a first pull: drop the activity-to-contact index while nothing is stored.
+        """Before a pull: whether the activity-to-contact index waits until it is stored.
 
         A first sync stores every activity link at once, in pull order; the index by contact
         would take them in random order, one page of the index rewritten per link and page.
-        Built once after the pull (``restore_link_index``) it costs a sort. Only an empty
-        mirror goes without it; any other state gets it back here, should a run have died
-        between the two. Returns whether it was dropped.
+        Built once after the pull (``restore_link_index``) it costs a sort. So an empty mirror
+        drops it, and the state remembers that until it is built again: a first pull that
+        died half-way goes on without it too.
         """
-        if self.db.execute("SELECT 1 FROM activity_contacts LIMIT 1").fetchone() is None:
-            self.db.execute(f"DROP INDEX IF EXISTS {_LINK_INDEX}")
+        if self.db.execute("SELECT 1 FROM meta WHERE key = ?", (_DEFERRED,)).fetchone():
             return True
-        self.restore_link_index()
-        return False
+        if self.db.execute("SELECT 1 FROM activity_contacts LIMIT 1").fetchone() is not None:
+            return False
+        self.db.execute(f"DROP INDEX IF EXISTS {_LINK_INDEX}")
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (_DEFERRED,))
+        return True
 
     def restore_link_index(self) -> None:
-        """Build the activity-to-contact index if it is missing (``defer_link_index``).
+        """Build the activity-to-contact index that ``defer_link_index`` dropped.
 
         SQLite sorts for it in as much memory as its page cache may take: with a small cache
         for the while, the build does not raise the run's peak memory (PostgreSQL has no
@@ -77,6 +80,7 @@ class Mirror:
         finally:
             if cache is not None:
                 self.db.execute(f"PRAGMA cache_size = {int(cache[0])}")
+        self.db.execute("DELETE FROM meta WHERE key = ?", (_DEFERRED,))
 
     def mark_referrers(self, keys: Iterable[str | None]) -> None:
         """Mark dirty the contacts that the given referrer references name."""

@@ -47,11 +47,13 @@ class _Held:
     """Pulled pages not stored yet: stored together once they hold ``GROUP_ROWS`` rows or
     the first was read ``GROUP_SECONDS`` ago."""
 
-    since: float
     pages: list[Page] = field(default_factory=list)
     rows: int = 0
+    since: float = 0.0  # when the first was read
 
-    def add(self, page: Page) -> None:
+    def add(self, page: Page, now: float) -> None:
+        if not self.pages:
+            self.since = now
         self.pages.append(page)
         self.rows += len(page.records) + len(page.deleted_ids)
 
@@ -152,12 +154,12 @@ class Puller:
         is_done = False
         has_new_stage = False
         flags = self._rules.advocate.flag_properties if self._rules is not None else []
-        held = _Held(self._clock())
+        held = _Held()
         try:
             for page in self.connector.pull(kind, window, cursor.resume):
                 has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
                 self.checkpoints.crash.point("page")
-                held.add(page)
+                held.add(page, self._clock())
                 is_done = page.resume is None
                 if is_done or held.is_full(self._clock()):
                     self._store_held(held, cursor, lane, window, pull_id, options, is_done)
@@ -198,8 +200,7 @@ class Puller:
     ) -> None:
         """Store the held pages in order and advance the cursor past the last, in one
         transaction; the last page of a pull also completes it (``_complete``)."""
-        pages, held.pages = held.pages, []
-        held.rows, held.since = 0, self._clock()
+        pages, held.pages, held.rows = held.pages, [], 0
         if not pages:
             return
         kind = pages[0].kind
