@@ -35,6 +35,7 @@ def parse_interval(text: str) -> timedelta:
 @click.option("--every", "every", metavar="INTERVAL", help="Loop: run every 15m, 1h... (jittered).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @click.pass_obj
+@collector_paused()  # while the run loads its code (cli.loading)
 def sync(app: AppContext, full: bool, dry_run: bool, every: str | None, as_json: bool) -> int:
     """Pull what changed, derive milestones, write the differences back.
 
@@ -45,26 +46,25 @@ def sync(app: AppContext, full: bool, dry_run: bool, every: str | None, as_json:
       milestones sync --full          re-read everything, notice deletions
       milestones sync --every 15m     keep running, for hosts without a scheduler
     """
-    with collector_paused():  # while the run loads its code (cli.loading)
-        from milestones.cli.running import run_in_loop, run_once, sleep_or_stop
+    from milestones.cli.running import run_in_loop, run_once, sleep_or_stop
 
-        config = app.config()
-        options = RunOptions(
-            mode="full" if full else "incremental",
-            dry_run=dry_run,
-            writeback=config.writeback.enabled,
-        )
-        if every is None:
-            return run_once(app, options, "sync", as_json)
-        interval = parse_interval(every).total_seconds()
-        while True:
-            code = run_in_loop(app, options, as_json)
-            options.mode = "incremental"  # --full applies to the first run of the loop only
-            pause = interval * random.uniform(0.9, 1.1)
-            if not as_json:
-                say(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
-            if sleep_or_stop(pause):
-                return code
+    config = app.config()
+    options = RunOptions(
+        mode="full" if full else "incremental",
+        dry_run=dry_run,
+        writeback=config.writeback.enabled,
+    )
+    if every is None:
+        return run_once(app, options, "sync", as_json)
+    interval = parse_interval(every).total_seconds()
+    while True:
+        code = run_in_loop(app, options, as_json)
+        options.mode = "incremental"  # --full applies to the first run of the loop only
+        pause = interval * random.uniform(0.9, 1.1)
+        if not as_json:
+            say(f"next run in {pause / 60:.1f} min (Ctrl-C to stop)", err=True)
+        if sleep_or_stop(pause):
+            return code
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:
@@ -88,6 +88,7 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
 @click.option("--dry-run", is_flag=True, help="Print the plan; send nothing to the CRM.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @click.pass_obj
+@collector_paused()  # while the run loads its code (cli.loading)
 def backfill(
     app: AppContext,
     since: str | None,
@@ -119,19 +120,18 @@ def backfill(
     end = _parse_day(until, "--until")
     if start is not None and end is not None and end <= start:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
-    with collector_paused():  # while the run loads its code (cli.loading)
-        from milestones.cli.running import run_once
+    from milestones.cli.running import run_once
 
-        config = app.config()
-        options = RunOptions(
-            mode="full" if rebuild_history else "backfill",
-            dry_run=dry_run,
-            writeback=config.writeback.enabled,
-            since=start,
-            until=end,
-            rebuild_history=rebuild_history,
-        )
-        return run_once(app, options, "backfill", as_json)
+    config = app.config()
+    options = RunOptions(
+        mode="full" if rebuild_history else "backfill",
+        dry_run=dry_run,
+        writeback=config.writeback.enabled,
+        since=start,
+        until=end,
+        rebuild_history=rebuild_history,
+    )
+    return run_once(app, options, "backfill", as_json)
 
 
 COMMANDS: tuple[click.Command, ...] = (sync, backfill)
