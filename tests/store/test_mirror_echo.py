@@ -165,9 +165,9 @@ def test_the_layout_positions_the_comparison_masks() -> None:
     contact = json.loads(codec.encode_contact(ECHO))
     deal = json.loads(codec.encode_deal(DEAL_ECHO))
     assert contact[echo.CONTACT[0]] == LATER.isoformat() == deal[echo.DEAL[0]]
-    assert contact[echo.PROPERTIES]["sales_milestone"] == "prospect"
+    assert contact[codec.PROPERTIES]["sales_milestone"] == "prospect"
     assert contact[echo.CONTACT[1]] == {"nps": AT.isoformat()}
-    assert deal[echo.PROPERTIES]["deal_stage_milestone"] == "opportunity"
+    assert deal[codec.PROPERTIES]["deal_stage_milestone"] == "opportunity"
 
 
 def test_a_converted_lead_showing_its_contacts_values_marks_no_one(orgs: Orgs) -> None:

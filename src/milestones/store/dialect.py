@@ -67,6 +67,11 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
+# The ids of one JSON array parameter, as a statement's ``x IN {IDS}`` names them: one
+# statement for any number of ids (said ``x = ANY(...)`` in PostgreSQL, below).
+IDS = "(SELECT value FROM json_each(?))"
+
+
 @dataclass(frozen=True)
 class Table:
     """What ``INSERT OR REPLACE`` needs to know of a table: its columns and primary key."""

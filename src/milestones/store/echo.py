@@ -37,18 +37,16 @@ from typing import Any
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Deal, Link
 from milestones.store import codec
-from milestones.store.dialect import Connection
+from milestones.store.dialect import IDS, Connection
 
-# Where codec's contact and deal arrays keep the modified time and the property dates, and
-# the properties (the tests pin them).
+# Where codec's contact and deal arrays keep the modified time and the property dates (the
+# tests pin them, and codec.PROPERTIES).
 CONTACT = (codec.CONTACT_MODIFIED, codec.CONTACT_SET_AT)
 DEAL = (codec.DEAL_MODIFIED, None)
-PROPERTIES = codec.PROPERTIES
 _ACTIVITY_MODIFIED = codec.ACTIVITY_COLUMNS.split(", ").index("modified_at")
 _ACTIVITY_WIDTH = len(codec.ACTIVITY_COLUMNS.split(", ")) + 1  # and is_deleted
 
 Stored = tuple[Any, ...]  # data, crm, ref_key, is_deleted, has a write (``stored``)
-_IDS = "(SELECT value FROM json_each(?))"
 _WRITTEN_AS = {"contacts": "'contact', 'lead'", "deals": "'deal'"}  # the outbox's object kinds
 
 
@@ -58,7 +56,7 @@ def stored(db: Connection, table: str, ids_arg: str) -> dict[str, Stored]:
     rows = db.execute(
         f"SELECT t.id, t.data, t.crm, t.ref_key, t.is_deleted, EXISTS (SELECT 1 FROM writes w "
         f"WHERE w.object_kind IN ({_WRITTEN_AS[table]}) AND w.record_id = t.id) "
-        f"FROM {table} t WHERE t.id IN {_IDS}",
+        f"FROM {table} t WHERE t.id IN {IDS}",
         (ids_arg,),
     )
     return {r[0]: r[1:] for r in rows}
@@ -76,7 +74,7 @@ def changed_deals(
     ``crm`` ``values`` and what is ``stored``); an echo keeps its contacts too."""
     links: dict[str, set[str]] = {}
     for deal_id, contact_id in db.execute(
-        f"SELECT deal_id, contact_id FROM deal_contacts WHERE link_id = '' AND deal_id IN {_IDS}",
+        f"SELECT deal_id, contact_id FROM deal_contacts WHERE link_id = '' AND deal_id IN {IDS}",
         (codec.dumps(list(stored)),),
     ):
         links.setdefault(deal_id, set()).add(contact_id)
@@ -98,7 +96,7 @@ def changed_links(db: Connection, links: Sequence[Link], ids_arg: str) -> list[L
     is stored (its deal was written, say) changes no one."""
     kept: dict[str, set[tuple[str, str]]] = {}
     for link_id, deal_id, contact_id in db.execute(
-        f"SELECT link_id, deal_id, contact_id FROM deal_contacts WHERE link_id IN {_IDS}",
+        f"SELECT link_id, deal_id, contact_id FROM deal_contacts WHERE link_id IN {IDS}",
         (ids_arg,),
     ):
         kept.setdefault(link_id, set()).add((deal_id, contact_id))
@@ -146,7 +144,7 @@ def is_echo(
         return False
     modified, dates = layout
     old[modified] = new[modified] = None
-    for index in (PROPERTIES, dates):
+    for index in (codec.PROPERTIES, dates):
         if index is not None and old[index] != new[index]:
             # Our properties (their values checked against crm above) take the pulled values
             # on both sides; the rest must match. Set in C calls: this runs for each echo.
@@ -160,7 +158,7 @@ def activity_contacts(db: Connection, ids_arg: str) -> dict[str, set[str]]:
     """The stored people of the activities in ``ids_arg`` (a JSON array), by activity."""
     held: dict[str, set[str]] = {}
     for activity_id, contact_id in db.execute(
-        f"SELECT activity_id, contact_id FROM activity_contacts WHERE activity_id IN {_IDS}",
+        f"SELECT activity_id, contact_id FROM activity_contacts WHERE activity_id IN {IDS}",
         (ids_arg,),
     ):
         held.setdefault(activity_id, set()).add(contact_id)
@@ -179,7 +177,7 @@ def changed_activities(
     stored = {
         r[0]: r
         for r in db.execute(
-            f"SELECT {codec.ACTIVITY_COLUMNS}, is_deleted FROM activities WHERE id IN {_IDS}",
+            f"SELECT {codec.ACTIVITY_COLUMNS}, is_deleted FROM activities WHERE id IN {IDS}",
             (codec.dumps(list(held)),),
         )
     }

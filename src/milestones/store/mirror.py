@@ -23,10 +23,9 @@ from milestones.mapping.fields import DEAL_FIELDS, PERSON_FIELDS, FieldKey
 from milestones.mapping.records import Activity, Contact, Deal, Link, Stage
 from milestones.store import codec, echo, privacy
 from milestones.store import merges as merge_steps
-from milestones.store.dialect import Connection
+from milestones.store.dialect import IDS, Connection
 
 log = logging.getLogger("milestones.sync")
-_IDS = "(SELECT value FROM json_each(?))"
 Record = Contact | Deal | Activity | Link
 _TABLES = {"contacts": "contacts", "deals": "deals", "activities": "activities"}
 _LINK_INDEX = "activity_contacts_contact"  # schema migration 1
@@ -88,14 +87,14 @@ class Mirror:
         if wanted:
             arg = codec.dumps(wanted)
             self.db.execute(
-                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS} "
-                f"OR email_key IN {_IDS}",
+                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {IDS} "
+                f"OR email_key IN {IDS}",
                 (arg, arg),
             )
 
     def _old_ref_keys(self, table: str, ids_arg: str) -> list[str | None]:
         rows = self.db.execute(
-            f"SELECT ref_key FROM {table} WHERE id IN {_IDS} AND ref_key IS NOT NULL", (ids_arg,)
+            f"SELECT ref_key FROM {table} WHERE id IN {IDS} AND ref_key IS NOT NULL", (ids_arg,)
         )
         return [r[0] for r in rows]
 
@@ -259,14 +258,14 @@ class Mirror:
         if not ids:
             return []
         rows = self.db.execute(
-            f"SELECT id FROM {table} WHERE id IN {_IDS} AND is_deleted = 0", (codec.dumps(ids),)
+            f"SELECT id FROM {table} WHERE id IN {IDS} AND is_deleted = 0", (codec.dumps(ids),)
         )
         return [str(r[0]) for r in rows]
 
     def _mark_deal_contacts(self, ids_arg: str) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
-            f"WHERE deal_id IN {_IDS}",
+            f"WHERE deal_id IN {IDS}",
             (ids_arg,),
         )
 
@@ -311,7 +310,7 @@ class Mirror:
         # Deal.contact_ids (HubSpot associations) replaces the deal's own links; links pulled
         # as records of their own (Salesforce OpportunityContactRole) carry a link id and stay.
         self.db.execute(
-            f"DELETE FROM deal_contacts WHERE link_id = '' AND deal_id IN {_IDS}", (ids_arg,)
+            f"DELETE FROM deal_contacts WHERE link_id = '' AND deal_id IN {IDS}", (ids_arg,)
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO deal_contacts (deal_id, contact_id, link_id, seen) "
@@ -341,9 +340,7 @@ class Mirror:
             rows,
         )
         if held:  # links held for none of them (a first pull): none to delete
-            self.db.execute(
-                f"DELETE FROM activity_contacts WHERE activity_id IN {_IDS}", (ids_arg,)
-            )
+            self.db.execute(f"DELETE FROM activity_contacts WHERE activity_id IN {IDS}", (ids_arg,))
         links = [(a.id, cid) for a in activities for cid in a.contact_ids]
         self.db.executemany("INSERT OR IGNORE INTO activity_contacts VALUES (?, ?)", links)
         # Their contacts before and now (the links just stored, not read back), of the
@@ -364,7 +361,7 @@ class Mirror:
         """Mark dirty the contacts of the activities in ``ids_arg`` (a JSON array)."""
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT contact_id FROM activity_contacts "
-            f"WHERE activity_id IN {_IDS}",
+            f"WHERE activity_id IN {IDS}",
             (ids_arg,),
         )
 
@@ -378,10 +375,10 @@ class Mirror:
         )
         self.db.execute(
             "INSERT OR IGNORE INTO dirty SELECT contact_id FROM deal_contacts "
-            f"WHERE link_id IN {_IDS}",
+            f"WHERE link_id IN {IDS}",
             (changed_arg,),
         )
-        self.db.execute(f"DELETE FROM deal_contacts WHERE link_id IN {_IDS}", (ids_arg,))
+        self.db.execute(f"DELETE FROM deal_contacts WHERE link_id IN {IDS}", (ids_arg,))
         live = [link for link in links if not link.is_deleted]
         self.db.executemany(
             "INSERT OR REPLACE INTO deal_contacts (deal_id, contact_id, link_id, seen) "
@@ -416,7 +413,7 @@ class Mirror:
             # Only the ids held: a HubSpot survivor names the ids merged into it each time it
             # is read, and one never held has nothing to derive.
             self.db.execute(
-                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {_IDS}",
+                f"INSERT OR IGNORE INTO dirty SELECT id FROM contacts WHERE id IN {IDS}",
                 (ids_arg,),
             )
         elif kind == "deals":
@@ -424,7 +421,7 @@ class Mirror:
             self._mark_deal_contacts(ids_arg)
         else:
             self.mark_activity_contacts(ids_arg)
-        self.db.execute(f"UPDATE {table} SET is_deleted = 1 WHERE id IN {_IDS}", (ids_arg,))
+        self.db.execute(f"UPDATE {table} SET is_deleted = 1 WHERE id IN {IDS}", (ids_arg,))
         if newly_gone:  # already-erased ones were erased by the run that saw them go
             people = newly_gone if kind == "contacts" else []
             self.erase(people, newly_gone if kind == "deals" else [])

@@ -19,11 +19,10 @@ from milestones.mapping.derive import Derived
 from milestones.mapping.fields import FieldKey
 from milestones.mapping.records import Activity, Bundle, Deal, Referral, Stage
 from milestones.store import codec
-from milestones.store.dialect import Connection
+from milestones.store.dialect import IDS, Connection
 from milestones.store.keyset import id_chunks
 from milestones.store.rows import PeopleChunk, Person, StoredDeal, StoredPerson
 
-_IDS = "(SELECT value FROM json_each(?))"
 _ACTIVITY_COLUMNS = ", ".join(f"a.{name}" for name in codec.ACTIVITY_COLUMNS.split(", "))
 
 
@@ -51,7 +50,7 @@ class People:
     def _contact_rows(self, ids: Iterable[str]) -> list[tuple[str, ...]]:
         return self.db.execute(
             "SELECT id, data, is_deleted, derived, crm, converted_to, email_key FROM contacts "
-            f"WHERE id IN {_IDS}",
+            f"WHERE id IN {IDS}",
             (codec.dumps(list(ids)),),
         ).fetchall()
 
@@ -104,7 +103,7 @@ class People:
         """Record id whose links count -> the person they count for (the person and its leads)."""
         sources = {pid: pid for pid in person_ids}
         for lead_id, contact_id in self.db.execute(
-            f"SELECT id, converted_to FROM contacts WHERE converted_to IN {_IDS}",
+            f"SELECT id, converted_to FROM contacts WHERE converted_to IN {IDS}",
             (codec.dumps(person_ids),),
         ):
             sources[lead_id] = contact_id
@@ -118,7 +117,7 @@ class People:
         """Each person's live deals by id, through their own links and their leads'."""
         rows = self.db.execute(
             "SELECT d.id, d.data, dc.contact_id FROM deal_contacts dc "
-            f"JOIN deals d ON d.id = dc.deal_id WHERE dc.contact_id IN {_IDS} "
+            f"JOIN deals d ON d.id = dc.deal_id WHERE dc.contact_id IN {IDS} "
             "AND d.is_deleted = 0 ORDER BY dc.contact_id, dc.deal_id",
             (codec.dumps(list(sources)),),
         )
@@ -137,7 +136,7 @@ class People:
         # The link's contact comes last: the row's first columns are ``activity_from_row``'s.
         rows = self.db.execute(
             f"SELECT {_ACTIVITY_COLUMNS}, ac.contact_id FROM activity_contacts ac "
-            f"JOIN activities a ON a.id = ac.activity_id WHERE ac.contact_id IN {_IDS} "
+            f"JOIN activities a ON a.id = ac.activity_id WHERE ac.contact_id IN {IDS} "
             "AND a.is_deleted = 0 AND a.kind IN ('email', 'call', 'meeting') "
             "ORDER BY ac.contact_id, ac.activity_id",
             (codec.dumps(list(sources)),),
@@ -167,7 +166,7 @@ class People:
         )
         for kind, table, created_index in queries:
             for rid, key, data in self.db.execute(
-                f"SELECT id, ref_key, data FROM {table} WHERE ref_key IN {_IDS} AND is_deleted = 0",
+                f"SELECT id, ref_key, data FROM {table} WHERE ref_key IN {IDS} AND is_deleted = 0",
                 (keys,),
             ):
                 pid = owner_of[key]
@@ -190,7 +189,7 @@ class People:
         return [
             StoredDeal(codec.decode_deal(rid, data), derived, codec.decode_values(crm))
             for rid, data, derived, crm in self.db.execute(
-                f"SELECT id, data, derived, crm FROM deals WHERE id IN {_IDS} AND is_deleted = 0",
+                f"SELECT id, data, derived, crm FROM deals WHERE id IN {IDS} AND is_deleted = 0",
                 (codec.dumps(list(ids)),),
             )
         ]
@@ -233,7 +232,7 @@ class People:
             "UPDATE contacts SET derived = ? WHERE id = ? AND derived IS NOT ?", rows
         )
         self.db.execute(
-            f"DELETE FROM dirty WHERE contact_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
+            f"DELETE FROM dirty WHERE contact_id IN {IDS}", (codec.dumps(list(settled_ids)),)
         )
 
     def save_deals(self, levels: Mapping[str, int | None], settled_ids: Sequence[str]) -> None:
@@ -244,7 +243,7 @@ class People:
             [(v, k, v) for k, v in levels.items()],
         )
         self.db.execute(
-            f"DELETE FROM dirty_deals WHERE deal_id IN {_IDS}", (codec.dumps(list(settled_ids)),)
+            f"DELETE FROM dirty_deals WHERE deal_id IN {IDS}", (codec.dumps(list(settled_ids)),)
         )
 
     # -- single records, for explain ------------------------------------------------------
@@ -284,7 +283,7 @@ class People:
     def held(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the mirror holds a row of (live, deleted or erased)."""
         rows = self.db.execute(
-            f"SELECT id FROM contacts WHERE id IN {_IDS}", (codec.dumps(list(ids)),)
+            f"SELECT id FROM contacts WHERE id IN {IDS}", (codec.dumps(list(ids)),)
         )
         return {str(r[0]) for r in rows}
 
@@ -292,7 +291,7 @@ class People:
         """The first and last names (and plain emails) the mirror holds for ``ids``."""
         rows = self.db.execute(
             "SELECT json_extract(data, '$[1]'), json_extract(data, '$[2]'), "
-            f"json_extract(data, '$[3]') FROM contacts WHERE id IN {_IDS}",
+            f"json_extract(data, '$[3]') FROM contacts WHERE id IN {IDS}",
             (codec.dumps(list(ids)),),
         )
         return sorted({str(v) for row in rows for v in row if v})
@@ -300,7 +299,7 @@ class People:
     def leads_of(self, ids: Sequence[str]) -> list[str]:
         """The converted leads that became the given contacts."""
         rows = self.db.execute(
-            f"SELECT id FROM contacts WHERE converted_to IN {_IDS} ORDER BY id",
+            f"SELECT id FROM contacts WHERE converted_to IN {IDS} ORDER BY id",
             (codec.dumps(list(ids)),),
         )
         return [str(r[0]) for r in rows]

@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 
 from milestones.mapping.records import Contact, Deal
 from milestones.store import codec
-from milestones.store.dialect import Connection
+from milestones.store.dialect import IDS, Connection
 
 KEY_META = "privacy_key"
 HASHED_KEYS_SCHEMA = 3  # the migration after which email keys are hashed
 COPIES_STALE_META = "copies_stale"  # an erasure has not yet reached backups and exports
-_IDS = "(SELECT value FROM json_each(?))"
 # A contact tombstone: the codec's layout with only the kind and the converted-to id kept.
 _CONTACT_TOMBSTONE = (
     "json_array(kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, json('false'), NULL, "
@@ -161,22 +160,22 @@ def erase(db: Connection, person_ids: Iterable[str], deal_ids: Iterable[str]) ->
         email_column = _email_column(db)
         db.execute(
             f"UPDATE contacts SET data = {_CONTACT_TOMBSTONE}, {email_column} = NULL, "
-            f"ref_key = NULL, company_id = NULL, crm = NULL, is_deleted = 1 WHERE id IN {_IDS}",
+            f"ref_key = NULL, company_id = NULL, crm = NULL, is_deleted = 1 WHERE id IN {IDS}",
             (arg,),
         )
     if deals:
         arg = codec.dumps(deals)
         db.execute(
             f"UPDATE deals SET data = {_DEAL_TOMBSTONE}, ref_key = NULL, crm = NULL, "
-            f"is_deleted = 1 WHERE id IN {_IDS}",
+            f"is_deleted = 1 WHERE id IN {IDS}",
             (arg,),
         )
     both = codec.dumps([*people, *deals])
     done.ledger_entries = db.execute(
-        f"UPDATE ledger SET evidence = NULL WHERE record_id IN {_IDS} AND evidence IS NOT NULL",
+        f"UPDATE ledger SET evidence = NULL WHERE record_id IN {IDS} AND evidence IS NOT NULL",
         (both,),
     ).rowcount
-    done.writes = db.execute(f"DELETE FROM writes WHERE record_id IN {_IDS}", (both,)).rowcount
+    done.writes = db.execute(f"DELETE FROM writes WHERE record_id IN {IDS}", (both,)).rowcount
     return done
 
 
@@ -258,7 +257,7 @@ class Privacy:
     def known(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` the mirror holds a live (not deleted) record of."""
         rows = self.db.execute(
-            f"SELECT id FROM contacts WHERE id IN {_IDS} AND is_deleted = 0",
+            f"SELECT id FROM contacts WHERE id IN {IDS} AND is_deleted = 0",
             (codec.dumps(sorted(set(ids))),),
         )
         return {str(r[0]) for r in rows}
@@ -286,7 +285,7 @@ class Privacy:
         key = self.key()
         by_hash = {keyed_hash(key, i): i for i in ids}
         rows = self.db.execute(
-            f"SELECT id_key FROM forgotten WHERE id_key IN {_IDS}",
+            f"SELECT id_key FROM forgotten WHERE id_key IN {IDS}",
             (codec.dumps(list(by_hash)),),
         )
         return {by_hash[str(r[0])] for r in rows}
