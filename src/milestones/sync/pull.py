@@ -44,9 +44,15 @@ GROUP_SECONDS = 2.0
 
 @dataclass(slots=True)
 class _Held:
-    """Pulled pages not stored yet: stored together once they hold ``GROUP_ROWS`` rows or
-    the first was read ``GROUP_SECONDS`` ago."""
+    """A pull's pages read and not stored yet, and where they go: stored together once they
+    hold ``GROUP_ROWS`` rows or the first was read ``GROUP_SECONDS`` ago."""
 
+    kind: RecordKind
+    cursor: Cursor
+    lane: str
+    window: Window
+    pull_id: int
+    rebuild: bool  # backfill --rebuild-history: flag dates are read again
     pages: list[Page] = field(default_factory=list)
     rows: int = 0
     since: float = 0.0  # when the first was read
@@ -153,8 +159,7 @@ class Puller:
         pull_id = cursor.pull_id or report.run_id
         is_done = False
         has_new_stage = False
-        flags = self._rules.advocate.flag_properties if self._rules is not None else []
-        held = _Held()
+        held = _Held(kind, cursor, lane, window, pull_id, options.rebuild_history)
         try:
             for page in self.connector.pull(kind, window, cursor.resume):
                 has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
@@ -162,25 +167,21 @@ class Puller:
                 held.add(page, self._clock())
                 is_done = page.resume is None
                 if is_done or held.is_full(self._clock()):
-                    self._store_held(held, cursor, lane, window, pull_id, options, is_done)
+                    self._store_held(held, completes=is_done)
                 report.bump("records_read", len(page.records))
                 self.checkpoints.report(kind, report, self.connector.usage().total)
                 if not is_done and self.checkpoints.stop_requested:
-                    self._store_held(held, cursor, lane, window, pull_id, options, False)
+                    self._store_held(held, completes=False)
                     self.checkpoints.check_stop()
         except BaseException:
             # The pages read before the failure are whole: keep them (a failed store has
             # already let go of what it held, rolled back).
-            self._store_held(held, cursor, lane, window, pull_id, options, False)
+            self._store_held(held, completes=False)
             raise
-        if held.pages:  # the pull ended without saying so on its last page
-            self._store_held(held, cursor, lane, window, pull_id, options, True)
-        elif not is_done:
-            with self.store.transaction():
-                self._complete(cursor, lane, window, kind, pull_id)
-                self.store.cursors.save(cursor)
+        if not is_done:  # the pull ended without saying so on its last page
+            self._store_held(held, completes=True)
         if kind == "contacts":
-            dated = read_pending(self.store, self.connector, flags)
+            dated = read_pending(self.store, self.connector, self._flags)
             if dated:
                 log.info("contacts: %d advocacy flag(s) dated from their history", dated)
         if has_new_stage and self._rules is not None:
@@ -188,38 +189,35 @@ class Puller:
             self.refresh_stages(self._rules, started, force=True)
         return window
 
-    def _store_held(
-        self,
-        held: _Held,
-        cursor: Cursor,
-        lane: str,
-        window: Window,
-        pull_id: int,
-        options: RunOptions,
-        is_done: bool,
-    ) -> None:
+    @property
+    def _flags(self) -> list[str]:
+        """The properties whose setting marks an advocate (``[mapping.advocate]``)."""
+        return self._rules.advocate.flag_properties if self._rules is not None else []
+
+    def _store_held(self, held: _Held, *, completes: bool) -> None:
         """Store the held pages in order and advance the cursor past the last, in one
-        transaction; the last page of a pull also completes it (``_complete``)."""
+        transaction; ``completes``: the pull reached its end (``_complete``)."""
         pages, held.pages, held.rows = held.pages, [], 0
-        if not pages:
+        if not pages and not completes:
             return
-        kind = pages[0].kind
-        flags = self._rules.advocate.flag_properties if self._rules is not None else []
+        cursor, flags = held.cursor, self._flags
         with self.store.transaction():
             for page in pages:
                 records: list[Record] = list(page.records)
                 unread: list[str] = []
-                if kind == "contacts" and flags:
-                    rebuild = options.rebuild_history
-                    records, unread = date_flags(records, flags, window, self.store, rebuild)
+                if held.kind == "contacts" and flags:
+                    records, unread = date_flags(
+                        records, flags, held.window, self.store, held.rebuild
+                    )
                 self.store.mirror.apply_page(
-                    page.kind, records, page.deleted_ids, pull_id, self.names, page.merges
+                    page.kind, records, page.deleted_ids, held.pull_id, self.names, page.merges
                 )
                 add_pending(self.store, unread)
-            cursor.resume = pages[-1].resume
-            cursor.pages += len(pages)
-            if is_done:
-                self._complete(cursor, lane, window, kind, pull_id)
+            if pages:
+                cursor.resume = pages[-1].resume
+                cursor.pages += len(pages)
+            if completes:
+                self._complete(cursor, held.lane, held.window, held.kind, held.pull_id)
             self.store.cursors.save(cursor)
 
     def _window(self, cursor: Cursor, lane: str, options: RunOptions, started: datetime) -> Window:
