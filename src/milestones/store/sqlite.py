@@ -53,6 +53,9 @@ from milestones.store.rows import Counts
 from milestones.store.runs import Cursors, Runs
 from milestones.store.schema import MIGRATIONS
 
+# Pages (4 KB each) the WAL may hold before a commit copies them back into the file.
+WAL_CHECKPOINT_PAGES = 10_000
+
 
 class Store:
     """An open state file. Use as a context manager, or call ``close()``."""
@@ -134,6 +137,11 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=OFF")
             db.execute("PRAGMA cache_size=-16000")
+            # Copy the WAL back into the file every 40 MB, not SQLite's 4 MB: a page changed by
+            # several commits between two checkpoints is copied once. Storing a 100,000-contact
+            # first pull writes 1.55 GB instead of 2.1 GB; nothing else changes but the WAL's
+            # size, and the last connection to close still folds it in and deletes it.
+            db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             privacy.secure(db)
         except BaseException:
             db.close()
