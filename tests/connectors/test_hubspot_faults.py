@@ -141,10 +141,15 @@ def test_tls_with_the_configured_ca_bundle_and_a_clear_error_without(
 def test_the_pacer_follows_the_window_hubspot_sends_for_each_kind_of_token(
     make_hubspot: MakeConnector, hubspot_world: World
 ) -> None:
-    """A private app's answers say 100 per 10 s and carry the daily quota (search answers
-    too); an OAuth app's say 110 and carry no daily headers: no daily quota is assumed."""
-    for token, window, daily in (("pat-na1-sandbox", 100, 250_000), ("CNa1b2-oauth", 110, None)):
-        with HubSpotServer(hubspot_world, token=token) as server:
+    """A Starter private app's answers say 100 per 10 s and carry the daily quota (search
+    answers too); a Professional portal's say 190 and 625,000; an OAuth app's say 110 and
+    carry no daily headers: no daily quota is assumed."""
+    for token, tier, window, daily in (
+        ("pat-na1-sandbox", "starter", 100, 250_000),
+        ("pat-na1-sandbox", "professional", 190, 625_000),
+        ("CNa1b2-oauth", "professional", 110, None),
+    ):
+        with HubSpotServer(hubspot_world, token=token, tier=tier) as server:
             connector = make_hubspot(server)
             assert connector.http.ten_second.max_calls == 100  # documented, before any answer
             list(connector.pull("contacts", Window(None, datetime.now(UTC)), None))

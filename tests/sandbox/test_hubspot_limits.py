@@ -216,3 +216,23 @@ def test_a_request_target_past_the_limit_is_414(hubspot: HubSpot) -> None:
     assert "414 Request-URI Too Large" in refused.value.body
     page = hubspot.crm.contacts.basic_api.get_page(limit=1, properties=names[:200])  # ~7,000
     assert len(page.results) == 1
+
+
+def test_a_larger_portal_sends_and_enforces_its_own_window(world: World) -> None:
+    with HubSpotServer(world, tier="enterprise+pack", rate_limits=True) as srv:
+        client = _client(srv)
+        for _ in range(250):
+            _, status, headers = client.crm.contacts.basic_api.get_page_with_http_info(limit=1)
+        assert status == 200 and headers["X-HubSpot-RateLimit-Max"] == "250"
+        assert headers["X-HubSpot-RateLimit-Secondly"] == "25"
+        assert headers["X-HubSpot-RateLimit-Daily"] == "2000000"
+        assert headers["X-HubSpot-RateLimit-Remaining"] == "0"
+        with pytest.raises(ApiException) as exc:
+            client.crm.contacts.basic_api.get_page(limit=1)
+        assert exc.value.status == 429
+        assert json.loads(exc.value.body)["policyName"] == "TEN_SECONDLY_ROLLING"
+
+
+def test_an_unknown_tier_is_refused(world: World) -> None:
+    with pytest.raises(ValueError, match="unknown HubSpot tier 'gold'"):
+        HubSpotServer(world, tier="gold")

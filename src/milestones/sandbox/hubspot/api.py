@@ -14,8 +14,10 @@ Validation rules: format rules are set through the property-validations API or
 Rate limits (``rate_limits=True``, off by default) and their headers depend on the kind of
 token, told apart by its form: a token starting with ``pat-`` is a private app's (HubSpot's
 private-app tokens read ``pat-na1-...``; service keys are treated alike), any other is an
-OAuth app's access token. Private apps: 100 requests per rolling 10 s and a daily quota
-(250,000, Free/Starter) for everything but search. OAuth apps: 110 per 10 s per account and
+OAuth app's access token. Private apps: 100 requests per rolling 10 s, 10 per second and a
+daily quota (250,000) for everything but search on a Free/Starter portal; ``tier`` picks a
+larger one (``TIERS``: Professional and Enterprise 190 per 10 s, 250 with the API Limit
+Increase pack). OAuth apps: 110 per 10 s per account and
 no daily limit. Search: 5 per second on its own (reference §6.1). Headers (§6.3), sent
 whether limits are enforced or not: a private app's answers carry the seven
 ``X-HubSpot-RateLimit-*`` headers; an OAuth app's carry none of the two daily ones
@@ -72,6 +74,14 @@ PORTAL_ID = 62515
 TEN_SECONDLY_MAX, SECONDLY_MAX, SEARCH_PER_SECOND = 100, 10, 5
 OAUTH_TEN_SECONDLY_MAX, OAUTH_SECONDLY_MAX = 110, 11  # per installed account (§6.1)
 DAILY_MAX = 250_000
+# A private app's limits by the portal's subscription (§6.1): per 10 s, per second (a tenth,
+# as the recorded headers show: 100 and 10, 150 and 15) and per day.
+TIERS: dict[str, tuple[int, int, int]] = {
+    "starter": (TEN_SECONDLY_MAX, SECONDLY_MAX, DAILY_MAX),
+    "professional": (190, 19, 625_000),
+    "enterprise": (190, 19, 1_000_000),
+    "enterprise+pack": (250, 25, 2_000_000),  # with the API Limit Increase pack
+}
 PRIVATE_APP_PREFIX = "pat-"
 # The longest request target (path and query) answered; longer ones get 414 before any
 # other check, as HubSpot's front end does. dlt's HubSpot source met "414 Client Error: URI
@@ -92,14 +102,19 @@ class HubSpotServer(SandboxServer):
         world: World,
         *,
         token: str = "pat-sandbox-0000",
-        daily_max: int = DAILY_MAX,
+        tier: str = "starter",
+        daily_max: int | None = None,
         retry_after_s: int | None = None,
         search_lag_ms: int = 0,
         legacy_paths: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(world, token=token, **kwargs)
-        self.daily_max, self.retry_after_s = daily_max, retry_after_s
+        if tier not in TIERS:
+            raise ValueError(f"unknown HubSpot tier {tier!r}: one of {', '.join(TIERS)}")
+        ten_secondly_max, secondly_max, tier_daily = TIERS[tier]
+        self.daily_max = tier_daily if daily_max is None else daily_max
+        self.retry_after_s = retry_after_s
         self.search_lag_ms = search_lag_ms
         self.legacy_paths = legacy_paths
         self.families: Counter[str] = Counter()
@@ -111,8 +126,8 @@ class HubSpotServer(SandboxServer):
         # Property groups created through the API, per object kind (built-in ones are implied).
         self.property_groups: dict[str, dict[str, dict[str, Any]]] = {}
         self.is_private_app = token.startswith(PRIVATE_APP_PREFIX)
-        self.ten_secondly_max = TEN_SECONDLY_MAX if self.is_private_app else OAUTH_TEN_SECONDLY_MAX
-        self.secondly_max = SECONDLY_MAX if self.is_private_app else OAUTH_SECONDLY_MAX
+        self.ten_secondly_max = ten_secondly_max if self.is_private_app else OAUTH_TEN_SECONDLY_MAX
+        self.secondly_max = secondly_max if self.is_private_app else OAUTH_SECONDLY_MAX
         self.ten_secondly = RollingWindow(self.ten_secondly_max, 10.0)
         self.secondly = RollingWindow(self.secondly_max, 1.0)
         self.search_window = RollingWindow(SEARCH_PER_SECOND, 1.0)
