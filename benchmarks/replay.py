@@ -133,6 +133,7 @@ class Pulled:
 
     stages: list[Stage]
     write_batch_size: int
+    writes_by_parent: bool
     pulls: list[Pull]
     held_rows: int  # what a full pull must read, counted from the sandbox
 
@@ -205,6 +206,8 @@ def pull_world(provider: str, world: World, folder: Path, repeat: int) -> tuple[
     pulled = Pulled(
         stages=list(stages),
         write_batch_size=max(1, connector.write_batch_size),
+        # A release before writes in id order grouped every CRM's writes by company.
+        writes_by_parent=getattr(connector, "writes_by_parent", True),
         pulls=pulls,
         held_rows=held,
     )
@@ -271,6 +274,8 @@ def replay(
             lambda: now,
             Checkpoints(),
         )
+        if hasattr(deriver, "by_parent"):  # as Engine sets it
+            deriver.by_parent = pull.writes_by_parent
         report = RunReport(RUN_ID)
         load = store.people.load
 

@@ -124,6 +124,7 @@ class StaticCRM:
 
     provider = "hubspot"
     write_batch_size = 100
+    writes_by_parent = False
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
 
     def __init__(self, records: dict[RecordKind, list[object]], provider: str = "hubspot") -> None:

@@ -41,6 +41,7 @@ class FakeCRM:
 
     provider = "hubspot"
     write_batch_size = 3
+    writes_by_parent = True
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
 
     def __init__(self, page_size: int = 2) -> None:

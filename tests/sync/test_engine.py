@@ -114,6 +114,15 @@ def test_first_sync_writes_every_person_and_deal(state: Store, crm: FakeCRM) -> 
     assert {c.record_id for c in acme} == {"c2", "c3"}
 
 
+def test_a_crm_without_parent_locks_gets_its_writes_in_id_order(state: Store, crm: FakeCRM) -> None:
+    crm.writes_by_parent = False
+    assert run(state, crm).exit_code == 0
+    contacts = [c for batch in crm.write_calls for c in batch if c.object_kind == "contact"]
+    assert [c.record_id for c in contacts] == sorted(c.record_id for c in contacts)
+    assert {"c2", "c3"} <= {c.record_id for c in contacts}
+    assert not any(c.group for c in contacts)
+
+
 def test_second_sync_writes_nothing(state: Store, crm: FakeCRM) -> None:
     run(state, crm)
     crm.write_calls.clear()

@@ -157,6 +157,10 @@ class Connector(Protocol):
 
     provider: str
     write_batch_size: int
+    # Whether a batch should keep a parent's records together: Salesforce locks the parent
+    # account's row while it updates its contacts, so writes go in account order there;
+    # elsewhere they go in id order, which touches the fewest pages of the state.
+    writes_by_parent: bool
     kinds: tuple[RecordKind, ...]  # in pull order
 
     def stages(self) -> list[Stage]:

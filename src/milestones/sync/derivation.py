@@ -43,6 +43,7 @@ class Deriver:
     checkpoints: Checkpoints
     bands: Mapping[str, str] | None = None  # likelihood bands to plan, when written back
     track_accounts: bool = False  # mark each derived person for the account roll-up
+    by_parent: bool = True  # group people's writes under their company (the connector's say)
 
     def derive_people(
         self, now: datetime, report: RunReport, sink: Sink | None, rebuild: bool = False
@@ -86,7 +87,7 @@ class Deriver:
                 extra: dict[FieldKey, str | None] | None = None
                 if self.bands is not None:
                     extra = {LIKELIHOOD_KEY: self.bands.get(contact.id)}
-                change = plan_person(contact, result, person.crm, self.names, extra)
+                change = plan_person(contact, result, person.crm, self.names, extra, self.by_parent)
                 if change is not None and change.object_kind not in self.objects:
                     change = None  # e.g. Salesforce Leads with [writeback] leads = false
                 if change is None:

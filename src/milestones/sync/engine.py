@@ -107,6 +107,7 @@ class Engine:
         self.deriver = Deriver(
             store, rules, names, frozenset(objects), chunk_size, clock, self.checkpoints
         )
+        self.deriver.by_parent = connector.writes_by_parent
         self.accounts: AccountDeriver | None = None
         if accounts is not None and accounts.enabled:
             self.deriver.track_accounts = True

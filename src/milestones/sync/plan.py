@@ -80,15 +80,19 @@ def plan_person(
     current: Mapping[str, str | None],
     keys: Mapping[FieldKey, str],
     extra: Mapping[FieldKey, str | None] | None = None,
+    by_parent: bool = True,
 ) -> Change | None:
-    """The write one person needs, or None when the CRM already agrees."""
+    """The write one person needs, or None when the CRM already agrees.
+
+    ``by_parent``: the write is grouped under the person's company (``Change.group``), so
+    the outbox sends a company's people together (``Connector.writes_by_parent``).
+    """
     changed = diff_fields(person_fields(derived, keys, extra), current)
     if not changed:
         return None
     kind: ObjectKind = "lead" if contact.kind == "lead" else "contact"
-    return Change(
-        kind, contact.id, changed, group=contact.company_id, record_modified=contact.modified_at
-    )
+    group = contact.company_id if by_parent else None
+    return Change(kind, contact.id, changed, group=group, record_modified=contact.modified_at)
 
 
 def plan_deal(

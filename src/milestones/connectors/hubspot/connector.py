@@ -53,6 +53,7 @@ class HubSpotConnector:
 
     provider = PROVIDER
     write_batch_size = BATCH_LIMIT
+    writes_by_parent = False  # HubSpot locks no company while its contacts are updated
 
     def __init__(
         self,

@@ -103,6 +103,7 @@ class SalesforceConnector:
 
     provider = "salesforce"
     write_batch_size = BATCH_SIZE
+    writes_by_parent = True  # an account's contacts in one batch: fewer row-lock conflicts
     kinds: tuple[RecordKind, ...] = ("contacts", "deals", "deal_contacts", "activities")
     log_days = deleted.LOG_DAYS
     log_kinds: tuple[RecordKind, ...] = tuple(deleted.LOGGED)
