@@ -1,7 +1,8 @@
 """Engine step 4: send the outbox in the connector's batch size, keep what failed.
 
 Writes are read from the outbox in (object kind, group, id) order, so records sharing a
-Salesforce account go out together and batches never mix object kinds. A success updates the
+Salesforce account go out together (``Connector.writes_by_parent``; a HubSpot write has no
+group, so its batches go in id order) and batches never mix object kinds. A success updates the
 mirror's copy of the CRM value (the next run then plans nothing for it); a failure stays in
 the outbox with its code and reason and is retried next run when the connector says a retry
 can help. A refusal by one of the CRM's own validation rules is kept as ``refused``, with the
