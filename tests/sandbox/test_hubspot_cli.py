@@ -75,6 +75,42 @@ def test_no_legacy_paths_serves_only_the_dated_paths(monkeypatch: pytest.MonkeyP
     assert seen["server"].stats()["families"]["legacy"] == 1
 
 
+def test_tier_serves_that_portals_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    start = cli._start_hubspot
+
+    def spy(*args: object):
+        seen["server"], lines = start(*args)
+        return seen["server"], lines
+
+    def interrupt(_: float) -> None:
+        req = urllib.request.Request(
+            seen["server"].url + "/crm/v3/objects/contacts?limit=1",
+            headers={"Authorization": "Bearer pat-sandbox-0000"},
+        )
+        seen["headers"] = urllib.request.urlopen(req).headers
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    monkeypatch.setattr(cli, "_start_hubspot", spy)
+    monkeypatch.setattr(cli.time, "sleep", interrupt)
+    result = CliRunner().invoke(cli.sandbox, ["--contacts", "60", "--tier", "professional"])
+    assert result.exit_code == 0, result.output
+    assert "portal:   professional, 190 calls per 10 s, 19 a second, 625,000 a day" in result.output
+    assert seen["headers"]["X-HubSpot-RateLimit-Max"] == "190"
+
+
+def test_the_cli_offers_every_tier_the_server_plays() -> None:
+    from milestones.sandbox.hubspot.api import TIERS
+
+    assert tuple(TIERS) == cli.HUBSPOT_TIERS
+
+
+def test_tier_is_for_hubspot_only() -> None:
+    result = CliRunner().invoke(cli.sandbox, ["--provider", "salesforce", "--tier", "enterprise"])
+    assert result.exit_code == 2 and "--tier" in result.output
+
+
 def test_no_legacy_paths_is_for_hubspot_only() -> None:
     result = CliRunner().invoke(cli.sandbox, ["--provider", "salesforce", "--no-legacy-paths"])
     assert result.exit_code == 2 and "--no-legacy-paths" in result.output

@@ -18,6 +18,10 @@ from milestones.sandbox.server.faults import FaultPlan, FaultSpecError
 if TYPE_CHECKING:
     from milestones.sandbox.world.store import World
 
+# The HubSpot subscriptions the sandbox plays (``hubspot.api.TIERS``, which sets their limits;
+# named here so that choosing one loads nothing).
+HUBSPOT_TIERS = ("starter", "professional", "enterprise", "enterprise+pack")
+
 
 def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan:
     try:
@@ -64,6 +68,14 @@ def _faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Fa
     help="Enforce the CRM's request limits (HubSpot: 100 per 10 s, daily, search 5/s).",
 )
 @click.option(
+    "--tier",
+    type=click.Choice(HUBSPOT_TIERS),
+    default="starter",
+    show_default=True,
+    help="HubSpot: the portal's subscription, which sets its rate limits: Starter 100 calls "
+    "per 10 s, Professional and Enterprise 190, enterprise+pack (the API Limit Increase) 250.",
+)
+@click.option(
     "--no-legacy-paths",
     is_flag=True,
     help="HubSpot: serve only the dated 2026-09 paths; /crm/v3, /crm/v4 answer 404.",
@@ -89,6 +101,7 @@ def sandbox(
     seed: int,
     fault_plan: FaultPlan,
     rate_limits: str,
+    tier: str,
     no_legacy_paths: bool,
     soap_login: str,
     known_rates: bool,
@@ -105,10 +118,13 @@ def sandbox(
       milestones sandbox --provider salesforce --soap-login off
       milestones sandbox --faults "429=0.1,503=0.05,seed=3"
       milestones sandbox --no-legacy-paths
+      milestones sandbox --tier professional --rate-limits on
       milestones sandbox --known-rates --contacts 6000
     """
     if no_legacy_paths and provider != "hubspot":
         raise click.UsageError("--no-legacy-paths is for --provider hubspot")
+    if tier != "starter" and provider != "hubspot":
+        raise click.UsageError("--tier is for --provider hubspot")
     started = time.perf_counter()
     from milestones.sandbox.world.gen import generate_world  # only when a sandbox starts
     from milestones.sandbox.world.known_rates import KnownRates
@@ -119,7 +135,7 @@ def sandbox(
     gc.freeze()  # the world lives as long as the process: keep it out of every collection
     limits = rate_limits == "on"
     if provider == "hubspot":
-        server, lines = _start_hubspot(world, port, fault_plan, limits, not no_legacy_paths)
+        server, lines = _start_hubspot(world, port, fault_plan, limits, not no_legacy_paths, tier)
     else:
         server, lines = _start_salesforce(world, port, fault_plan, limits, soap_login)
     took = time.perf_counter() - started
@@ -140,16 +156,28 @@ def sandbox(
 
 
 def _start_hubspot(
-    world: World, port: int, faults: FaultPlan, rate_limits: bool, legacy_paths: bool = True
+    world: World,
+    port: int,
+    faults: FaultPlan,
+    rate_limits: bool,
+    legacy_paths: bool = True,
+    tier: str = "starter",
 ) -> tuple[Any, list[str]]:
     from milestones.sandbox.hubspot.api import HubSpotServer
 
     server = HubSpotServer(
-        world, port=port, faults=faults, rate_limits=rate_limits, legacy_paths=legacy_paths
+        world,
+        port=port,
+        faults=faults,
+        rate_limits=rate_limits,
+        legacy_paths=legacy_paths,
+        tier=tier,
     ).start()
     lines = [
         f"base URL: {server.url}",
         f"token:    {server.token}",
+        f"portal:   {tier}, {server.ten_secondly_max} calls per 10 s, "
+        f"{server.secondly_max} a second, {server.daily_max:,} a day",
         "paths:    "
         + ("legacy (/crm/v3, /crm/v4) and 2026-09" if legacy_paths else "2026-09 only"),
         "",
