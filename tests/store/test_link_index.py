@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from milestones.store.location import open_state
 from milestones.store.sqlite import Store
-from pg_support import Orgs, has_index
+from pg_support import has_index
 
 LINK_INDEX = "activity_contacts_contact"
-
-
-@pytest.fixture
-def state(orgs: Orgs) -> Iterator[Store]:
-    with open_state(orgs.location()) as s:
-        yield s
 
 
 def test_an_empty_mirror_drops_the_link_index_until_the_pull_is_stored(state: Store) -> None:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from milestones.mapping.fields import Change
 from milestones.store import codec
-from milestones.store.location import open_state
 from milestones.store.rows import FailedWrite
 from milestones.store.sqlite import Store
-from pg_support import Orgs
 
 STAMP = "2026-01-01T00:00:00+00:00"
-
-
-@pytest.fixture
-def state(orgs: Orgs) -> Iterator[Store]:
-    with open_state(orgs.location()) as s:
-        yield s
 
 
 def test_a_batch_shares_equal_values_and_records_what_the_crm_took(state: Store) -> None:

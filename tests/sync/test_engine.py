@@ -65,12 +65,6 @@ def crm() -> FakeCRM:
     return fake
 
 
-@pytest.fixture
-def state(orgs: Orgs) -> Iterator[Store]:
-    with open_state(orgs.location()) as s:
-        yield s
-
-
 def run(
     state: Store,
     crm: FakeCRM,
