@@ -164,9 +164,10 @@ class Puller:
             for page in self.connector.pull(kind, window, cursor.resume):
                 has_new_stage = has_new_stage or self._names_unknown_stage(page.records)
                 self.checkpoints.crash.point("page")
-                held.add(page, self._clock())
+                now = self._clock()
+                held.add(page, now)
                 is_done = page.resume is None
-                if is_done or held.is_full(self._clock()):
+                if is_done or held.is_full(now):
                     self._store_held(held, completes=is_done)
                 report.bump("records_read", len(page.records))
                 self.checkpoints.report(kind, report, self.connector.usage().total)
