@@ -1,0 +1,36 @@
+"""The CPU floor benchmark at a few hundred contacts: every part measured, nothing asserted
+on time but what holds by construction.
+
+The floor is a part of what the worker does (the same requests, a smaller state, derive()
+alone), so the worker can never spend less than it; and the library's share can never
+exceed the pull it is measured inside.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the benchmarks live beside src/, not inside the package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.floor import PARTS, markdown, parse_args, run_benchmark  # noqa: E402
+
+CONTACTS = 300
+
+
+@pytest.mark.parametrize("provider", ["salesforce", "hubspot"])
+def test_floor_measures_every_part_below_the_worker(provider: str) -> None:
+    result = run_benchmark(parse_args(["--provider", provider, "--contacts", str(CONTACTS)]))
+
+    assert set(result["floor"]) == set(PARTS)
+    assert all(seconds > 0 for seconds in result["floor"].values()), result["floor"]
+    assert result["floor"]["library"] < result["worker"]["pull"]
+    assert result["floor_s"] < result["worker_s"]
+    assert result["worker_over_floor"] > 1
+    assert result["people_derived"] > 0 and result["calls"] > 0
+    text = markdown(result)
+    assert "**floor**" in text and f"{CONTACTS:,} contacts" in text
