@@ -14,6 +14,7 @@ update 100 inputs; Salesforce queries page 2,000 rows and sObject Collections ta
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -306,3 +307,39 @@ def save_and_print(result: dict[str, Any], text: str, out: Path | None, stem: st
         base.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         base.with_suffix(".md").write_text(text)
     print(text)
+
+
+def in_process_parser(description: str, results: Path, repeat_help: str) -> argparse.ArgumentParser:
+    """The options of the in-process benchmarks (``replay``, ``floor``): which CRM, how big a
+    world, how many repeats, where the results go. Read them with ``in_process_args``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--provider", choices=("hubspot", "salesforce"), default="salesforce")
+    parser.add_argument("--contacts", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help=repeat_help)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=results, help="folder for the results")
+    parser.add_argument("--no-save", action="store_true", help="print only, write no files")
+    return parser
+
+
+def in_process_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``in_process_parser``'s options read, a repeat count under one refused."""
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def in_process_header(name: str, args: argparse.Namespace, world: dict[str, Any]) -> dict[str, Any]:
+    """What every in-process benchmark's result starts with: which, on what, where, when."""
+    return {
+        "benchmark": name,
+        "provider": args.provider,
+        "contacts": args.contacts,
+        "seed": args.seed,
+        "repeat": args.repeat,
+        "world": world,
+        "machine": machine(),
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([f"python -m benchmarks.{name}", *sys.argv[1:]]),
+    }

@@ -37,7 +37,6 @@ import gc
 import json
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 from contextlib import closing
@@ -45,7 +44,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, save_and_print
+from benchmarks.common import (
+    in_process_args,
+    in_process_header,
+    in_process_parser,
+    save_and_print,
+)
 from benchmarks.replay import PulledPage, pull_world, replay
 from benchmarks.sync import world_figures
 from milestones.cli.main import YOUNG_COLLECTION_THRESHOLD
@@ -228,15 +232,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     per_1000 = 1000 / args.contacts
     floor_s, worker_s = sum(floor.values()), sum(worker.values())
     return {
-        "benchmark": "floor",
-        "provider": args.provider,
-        "contacts": args.contacts,
-        "seed": args.seed,
-        "repeat": args.repeat,
-        "world": figures,
-        "machine": machine(),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join(["python -m benchmarks.floor", *sys.argv[1:]]),
+        **in_process_header("floor", args, figures),
         "calls": pull.calls,
         "rows": pull.rows,
         "people_derived": people,
@@ -260,7 +256,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{w['people']:,} people, {w['deals']:,} deals, {w['activities']:,} activities: one full "
         f"pull of {result['rows']:,} rows in {result['calls']} calls; derive() on "
         f"{result['people_derived']:,} people. CPU of this thread, each figure the best of "
-        f"{result['repeat']} pulls, replays and floors.",
+        f"{result['repeat']} run{'' if result['repeat'] == 1 else 's'} of the pull, the replay "
+        "and the floor.",
         "",
         "| part | CPU s | per 1,000 contacts |",
         "| --- | ---: | ---: |",
@@ -294,17 +291,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--provider", choices=("hubspot", "salesforce"), default="salesforce")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3, help="pulls, replays and floors")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
-    parser.add_argument("--no-save", action="store_true", help="print only, write no files")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    return args
+    parser = in_process_parser(__doc__.splitlines()[0], RESULTS, "pulls, replays and floors")
+    return in_process_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,7 +56,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import baseline
-from benchmarks.common import machine, save_and_print
+from benchmarks.common import (
+    in_process_args,
+    in_process_header,
+    in_process_parser,
+    save_and_print,
+)
 from benchmarks.hubspot_pull import TYPES as HUBSPOT_TYPES
 from benchmarks.salesforce_pull import rows_in
 from benchmarks.sync import start_server, world_figures, write_config
@@ -423,15 +428,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     worst = {p: max(r["seconds"][p] for r in repeats) for p in PARTS}
     pulls = pulled.pulls
     result: dict[str, Any] = {
-        "benchmark": "replay",
-        "provider": args.provider,
-        "contacts": args.contacts,
-        "seed": args.seed,
-        "repeat": args.repeat,
-        "world": figures,
-        "machine": machine(),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join(["python -m benchmarks.replay", *sys.argv[1:]]),
+        **in_process_header("replay", args, figures),
         "pull": {
             "pages": len(pulled.pages),
             "rows": [p.rows for p in pulls],
@@ -539,22 +536,13 @@ def differing_tables(result: dict[str, Any], base: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--provider", choices=("hubspot", "salesforce"), default="salesforce")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3, help="replays of the pulled pages")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
-    parser.add_argument("--no-save", action="store_true", help="print only, write no files")
+    parser = in_process_parser(__doc__.splitlines()[0], RESULTS, "replays of the pulled pages")
     parser.add_argument(
         "--save-baseline",
         metavar="RELEASE",
         help="keep this result in baseline.json as RELEASE's replay figures",
     )
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    return args
+    return in_process_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:
