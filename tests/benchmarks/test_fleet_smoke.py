@@ -7,16 +7,8 @@ never asserted.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks live beside src/, not inside the package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.fleet import parse_args, run_benchmark  # noqa: E402
+from benchmarks.fleet import parse_args, run_benchmark
 
 # Salesforce calls that read no page and write no batch: the first run's describe of its
 # objects, one Composite call (as in test_smoke.py); later runs keep it beside the state.

@@ -8,16 +8,8 @@ exceed the pull it is measured inside.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks live beside src/, not inside the package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.floor import PARTS, markdown, parse_args, run_benchmark  # noqa: E402
+from benchmarks.floor import PARTS, markdown, parse_args, run_benchmark
 
 CONTACTS = 300
 

@@ -9,17 +9,11 @@ benchmark, never asserted.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks live beside src/, not inside the package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.sync import markdown, parse_args, run_benchmark  # noqa: E402
+from benchmarks.sync import markdown, parse_args, run_benchmark
 
 CONTACTS = 1_000
 # What a run may spend beside its floor: a small org stays within 2 calls of it. The one
