@@ -48,7 +48,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +70,7 @@ from milestones.config.settings import Config, load_config
 from milestones.connectors.base import Connector, Record, Window
 from milestones.connectors.salesforce.connector import OBJECTS as SALESFORCE_OBJECTS
 from milestones.connectors.transport import Transport
+from milestones.mapping.fields import Change
 from milestones.mapping.records import Stage
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
@@ -183,8 +184,11 @@ def held_rows(provider: str, world: World, server: Any, until: datetime) -> int:
     )
 
 
-def pull_world(provider: str, world: World, folder: Path, repeat: int) -> tuple[Pulled, Config]:
-    """``repeat`` full pulls by the real connector, and the config it was built from."""
+@contextmanager
+def serving(provider: str, world: World, folder: Path) -> Iterator[tuple[Config, Connector, Any]]:
+    """The world served by the sandbox with rate limits off, and the real connector built from
+    a real config for it, its fields made (what `milestones fields --create` does) and its
+    pacing waits skipped: (config, connector, server), closed and stopped after the block."""
     folder.mkdir(parents=True, exist_ok=True)
     server, section, token = start_server(provider, world, rate_limits=False)
     try:
@@ -194,31 +198,42 @@ def pull_world(provider: str, world: World, folder: Path, repeat: int) -> tuple[
         pacing = PacingClock()
         connector = build_connector(config, sleep=pacing.sleep, clock=pacing.monotonic)
         try:
-            connector.ensure_fields(dry_run=False)  # what `milestones fields --create` does
-            stages = connector.stages()
-            until = datetime.now(UTC)
-            pulls = []
-            for i in range(repeat):
-                server.reset_stats()
-                pull = pull_once(connector, Window(None, until))
-                pull.calls = server.stats()["total"]
-                if i:
-                    pull.pages = []  # the first pull's pages are the ones replayed
-                pulls.append(pull)
-            held = held_rows(provider, world, server, until)
+            connector.ensure_fields(dry_run=False)
+            yield config, connector, server
         finally:
             connector.close()
     finally:
         server.stop()
-    pulled = Pulled(
+
+
+def pull_served(
+    provider: str, world: World, connector: Connector, server: Any, repeat: int
+) -> Pulled:
+    """``repeat`` full pulls by a ``serving`` connector, the first one's pages kept."""
+    stages = connector.stages()
+    until = datetime.now(UTC)
+    pulls = []
+    for i in range(repeat):
+        server.reset_stats()
+        pull = pull_once(connector, Window(None, until))
+        pull.calls = server.stats()["total"]
+        if i:
+            pull.pages = []  # the first pull's pages are the ones replayed
+        pulls.append(pull)
+    return Pulled(
         stages=list(stages),
         write_batch_size=max(1, connector.write_batch_size),
         # A release before writes in id order grouped every CRM's writes by company.
         writes_by_parent=getattr(connector, "writes_by_parent", True),
         pulls=pulls,
-        held_rows=held,
+        held_rows=held_rows(provider, world, server, until),
     )
-    return pulled, config
+
+
+def pull_world(provider: str, world: World, folder: Path, repeat: int) -> tuple[Pulled, Config]:
+    """``repeat`` full pulls by the real connector, and the config it was built from."""
+    with serving(provider, world, folder) as (config, connector, server):
+        return pull_served(provider, world, connector, server, repeat), config
 
 
 @contextmanager
@@ -291,46 +306,62 @@ def replay(
 ) -> tuple[dict[str, float], str, dict[str, str]]:
     """Store, derive and record the pulled pages in a fresh state: seconds per phase, and
     the hashes of the state it leaves (``state_hash``)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     times = PhaseTimes()
-    names = config.write_spec.names
-    with Store(folder / "state.db") as store:
-        with store.transaction():
-            store.set_meta(KEY_META, PRIVACY_KEY)
-            store.mirror.replace_stages(sorted(pull.stages, key=lambda s: s.id))
-        with times.measure("store"):
-            # A release before grouped pages and the deferred link index: one page at a time.
-            store_pages(store, pull.pages, names, getattr(sync_pull, "GROUP_ROWS", 0))
-        deriver = Deriver(
-            store,
-            config.mapping,
-            names,
-            frozenset((*config.write_spec.person_objects, "deal")),
-            config.sync.derive_chunk,
-            lambda: now,
-            Checkpoints(),
-        )
-        if hasattr(deriver, "by_parent"):  # as Engine sets it
-            deriver.by_parent = pull.writes_by_parent
-        report = RunReport(RUN_ID)
-        load = store.people.load
-
-        def timed_load(ids: Sequence[str]) -> Any:
-            with times.measure("people_load"):
-                return load(ids)
-
-        # The deriver reads each chunk through ``store.people.load``: timed apart from the rest.
-        store.people.load = timed_load  # type: ignore[method-assign]
-        with times.measure("people_derive"):
-            deriver.derive_people(now, report, None)
-        times.seconds["people_derive"] -= times.seconds["people_load"]
-        with times.measure("deals"):
-            deriver.derive_deals(report, None)
+    with fresh_state(folder) as store:
+        store_and_derive(store, pull, config, now, times)
         with times.measure("writes"):
             record_writes(store, pull.write_batch_size, now.isoformat())
         digest, tables = state_hash(store)
     return times.seconds, digest, tables
+
+
+@contextmanager
+def fresh_state(folder: Path) -> Iterator[Store]:
+    """A new state in ``folder`` (emptied first), with the replays' fixed privacy key."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with Store(folder / "state.db") as store:
+        with store.transaction():
+            store.set_meta(KEY_META, PRIVACY_KEY)
+        yield store
+
+
+def store_and_derive(
+    store: Store, pull: Pulled, config: Config, now: datetime, times: PhaseTimes
+) -> None:
+    """The pulled pages stored and everyone derived, as a full sync does before it writes:
+    the outbox then holds every planned write. Each part timed into ``times``."""
+    names = config.write_spec.names
+    with store.transaction():
+        store.mirror.replace_stages(sorted(pull.stages, key=lambda s: s.id))
+    with times.measure("store"):
+        # A release before grouped pages and the deferred link index: one page at a time.
+        store_pages(store, pull.pages, names, getattr(sync_pull, "GROUP_ROWS", 0))
+    deriver = Deriver(
+        store,
+        config.mapping,
+        names,
+        frozenset((*config.write_spec.person_objects, "deal")),
+        config.sync.derive_chunk,
+        lambda: now,
+        Checkpoints(),
+    )
+    if hasattr(deriver, "by_parent"):  # as Engine sets it
+        deriver.by_parent = pull.writes_by_parent
+    report = RunReport(RUN_ID)
+    load = store.people.load
+
+    def timed_load(ids: Sequence[str]) -> Any:
+        with times.measure("people_load"):
+            return load(ids)
+
+    # The deriver reads each chunk through ``store.people.load``: timed apart from the rest.
+    store.people.load = timed_load  # type: ignore[method-assign]
+    with times.measure("people_derive"):
+        deriver.derive_people(now, report, None)
+    times.seconds["people_derive"] -= times.seconds["people_load"]
+    with times.measure("deals"):
+        deriver.derive_deals(report, None)
 
 
 def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: int) -> None:
@@ -364,14 +395,19 @@ def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: i
             store.mirror.restore_link_index()
 
 
-def record_writes(store: Store, size: int, stamp: str) -> None:
-    """``Writer.send_writes`` with every write accepted and no HTTP: the outbox read in
-    batches of the connector's size, per object kind, in both passes, each batch recorded."""
+def record_writes(
+    store: Store, size: int, stamp: str, send: Callable[[list[Change]], object] | None = None
+) -> None:
+    """``Writer.send_writes`` with every write accepted: the outbox read in batches of the
+    connector's size, per object kind, in both passes, each batch recorded; and sent first
+    through ``send`` (a connector's ``write``) when one is given, else no HTTP."""
     for which in ("first", "retry"):
         for kind in OBJECT_KINDS:
             after = ("", "")
             while changes := store.outbox.batch(kind, after, size, which, RUN_ID):
                 after = (changes[-1].group or "", changes[-1].record_id)
+                if send is not None:
+                    send(changes)
                 written = [c.record_id for c in changes] if _RECORD_TAKES_IDS else changes
                 with store.transaction():
                     store.outbox.record(kind, written, [], RUN_ID, stamp)
