@@ -5,12 +5,15 @@
 The call floor says how many API calls a sync cannot do without. This says how much CPU it
 cannot do without, given what the product is built on: the vendor's client library (every
 call goes through it), a SQLite state that keeps every record by its CRM id, and derive().
-Three parts, each measured on the same seeded world and pull as ``benchmarks.replay``:
+Four parts, each measured on the same seeded world and pull as ``benchmarks.replay``:
 
 - ``library``: this thread's CPU inside the requests of one full pull by the real connector
   (``replay.requests_timed``): the vendor's client library building, sending and reading each
   call, and the JSON decoding of its answer. Not the pacing, retries or record conversion
   around them.
+- ``write_library``: the same inside the write calls, each replay's planned writes sent to
+  the sandbox through the connector's ``write`` in its batches (the replay's ``writes`` part
+  includes them, as the worker's does).
 - ``sql``: the SQL alone of a minimal state (``BARE_SCHEMA``): every pulled record stored once
   under its id with its values as one text, every activity and deal linked to its contacts,
   in transactions of the puller's ``GROUP_ROWS`` rows; then every person read back with
@@ -19,13 +22,13 @@ Three parts, each measured on the same seeded world and pull as ``benchmarks.rep
 - ``derive``: ``mapping.derive`` alone on every person's bundle, read back (untimed) from
   the state a replay left.
 
-Left out, so the floor is lower than any sync could reach: the write calls (their encoding,
-HTTP and answers), interpreter start-up and imports, the field check and stage catalogue
-read, deletions, the outbox, the ledger, and any decoding of stored values.
+Left out, so the floor is lower than any sync could reach: interpreter start-up and
+imports, the field check and stage catalogue read, deletions, cursors, dirty sets, the
+outbox, the ledger, and any decoding of stored values.
 
 The worker's figure beside it is the replay's: the pull's whole CPU (the library's included)
-and each replayed part (store, people, deals, writes) on the same pages. Every figure is the
-best of ``--repeat`` pulls, replays and floors.
+and each replayed part (store, people, deals, writes with their calls) on the same pages.
+Every figure is the best of ``--repeat`` runs.
 Results go to ``benchmarks/results/floor-<provider>-<contacts>.json`` and ``.md``.
 """
 
@@ -50,7 +53,16 @@ from benchmarks.common import (
     in_process_parser,
     save_and_print,
 )
-from benchmarks.replay import PulledPage, pull_world, replay
+from benchmarks.replay import (
+    PhaseTimes,
+    PulledPage,
+    fresh_state,
+    pull_served,
+    record_writes,
+    requests_timed,
+    serving,
+    store_and_derive,
+)
 from benchmarks.sync import world_figures
 from milestones.cli.main import YOUNG_COLLECTION_THRESHOLD
 from milestones.mapping.derive import derive
@@ -86,15 +98,16 @@ READ_BACK = (
     "WHERE l.contact_id IN (SELECT value FROM json_each(?))",
 )
 # Which of the replay's parts (``benchmarks.replay.PHASES``, and its pull) each floor part is
-# the least of; the outbox has no floor part (its write calls are not in the floor).
+# the least of.
 GAPS = (
     ("pull (client)", ("pull",), "library"),
     ("store pages, people: load", ("store", "people_load"), "sql"),
     ("people: derive, plan, save; deals", ("people_derive", "deals"), "derive"),
-    ("writes (outbox)", ("writes",), None),
+    ("writes: the outbox and the write calls", ("writes",), "write_library"),
 )
 PARTS = {
     "library": "the vendor's client library and JSON decoding, the pull's calls",
+    "write_library": "the same, the write calls",
     "sql": "SQL alone: every record stored once by its id, read back by person",
     "derive": "derive() alone, every person",
 }
@@ -197,9 +210,10 @@ def derive_alone(state: Path, rules: Any, now: datetime) -> tuple[float, int]:
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    """``--repeat`` pulls and replays of the first pull's pages, and the three floor parts on
-    the same pages as often: each figure the best of its repeats, as ``benchmarks.replay``
-    takes them (a shared machine only ever adds time)."""
+    """``--repeat`` pulls; as many replays of the first pull's pages, each sending its writes
+    to the sandbox through the connector; and the floor's parts on the same pages as often:
+    each figure the best of its repeats, as ``benchmarks.replay`` takes them (a shared
+    machine only ever adds time)."""
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])  # as the CLI runs
     world = generate_world(seed=args.seed, contacts=args.contacts)
     now = datetime.fromtimestamp(world.anchor_ms / 1000, UTC)
@@ -208,22 +222,32 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     workers: list[dict[str, float]] = []
     floors: list[dict[str, float]] = []
     try:
-        pulled, config = pull_world(args.provider, world, folder / "pull", args.repeat)
-        del world
-        for i, pull in enumerate(pulled.pulls):
-            replayed = folder / f"replay-{i}"
-            worker, _digest, _tables = replay(pulled, config, replayed, now)
-            workers.append({"pull": pull.cpu_s, **worker})
-            derive_s, people = derive_alone(replayed / "state.db", config.mapping, now)
-            shutil.rmtree(replayed)
-            floors.append(
-                {
-                    "library": pull.library_cpu_s,
-                    "sql": bare_sql(pulled.pages, folder / f"bare-{i}"),
-                    "derive": derive_s,
-                }
-            )
-            shutil.rmtree(folder / f"bare-{i}")
+        with serving(args.provider, world, folder / "pull") as (config, connector, server):
+            pulled = pull_served(args.provider, world, connector, server, args.repeat)
+            del world
+            for i, pull in enumerate(pulled.pulls):
+                replayed = folder / f"replay-{i}"
+                times = PhaseTimes()
+                server.reset_stats()
+                with fresh_state(replayed) as store:
+                    store_and_derive(store, pulled, config, now, times)
+                    with times.measure("writes"), requests_timed() as sent:
+                        record_writes(
+                            store, pulled.write_batch_size, now.isoformat(), connector.write
+                        )
+                write_calls = server.stats()["total"]
+                workers.append({"pull": pull.cpu_s, **times.seconds})
+                derive_s, people = derive_alone(replayed / "state.db", config.mapping, now)
+                shutil.rmtree(replayed)
+                floors.append(
+                    {
+                        "library": pull.library_cpu_s,
+                        "write_library": sent[0],
+                        "sql": bare_sql(pulled.pages, folder / f"bare-{i}"),
+                        "derive": derive_s,
+                    }
+                )
+                shutil.rmtree(folder / f"bare-{i}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     worker = {part: min(w[part] for w in workers) for part in workers[0]}
@@ -234,6 +258,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     return {
         **in_process_header("floor", args, figures),
         "calls": pull.calls,
+        "write_calls": write_calls,
         "rows": pull.rows,
         "people_derived": people,
         "floor": {part: round(s, 4) for part, s in floor.items()},
@@ -254,7 +279,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"### CPU floor: {result['provider']}, {contacts:,} contacts",
         "",
         f"{w['people']:,} people, {w['deals']:,} deals, {w['activities']:,} activities: one full "
-        f"pull of {result['rows']:,} rows in {result['calls']} calls; derive() on "
+        f"pull of {result['rows']:,} rows in {result['calls']} calls, its writes in "
+        f"{result['write_calls']} calls; derive() on "
         f"{result['people_derived']:,} people. CPU of this thread, each figure the best of "
         f"{result['repeat']} run{'' if result['repeat'] == 1 else 's'} of the pull, the replay "
         "and the floor.",
@@ -277,12 +303,13 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for label, parts, floor_part in GAPS:
         worker = sum(result["worker"][p] for p in parts) * per
-        floor = result["floor"][floor_part] * per if floor_part else 0.0
+        floor = result["floor"][floor_part] * per
         lines.append(f"| {label} | {worker:.4f} | {floor:.4f} | {worker - floor:.4f} |")
     lines += [
         "",
-        f"The worker spends {result['worker_over_floor']}x the floor. The floor leaves out the "
-        "write calls, start-up and imports, the outbox and the ledger: no sync costs less.",
+        f"The worker spends {result['worker_over_floor']}x the floor. The floor leaves out "
+        "start-up and imports, cursors, dirty sets, the outbox and the ledger: no sync costs "
+        "less.",
         "",
         f"Command: `{result['command']}`",
         "",
