@@ -10,7 +10,8 @@ Four parts, each measured on the same seeded world and pull as ``benchmarks.repl
 - ``library``: this thread's CPU inside the requests of one full pull by the real connector
   (``replay.requests_timed``): the vendor's client library building, sending and reading each
   call, and the JSON decoding of its answer. Not the pacing, retries or record conversion
-  around them.
+  around them. Both sandboxes answer over https, as the real CRMs do (the
+  other benchmarks serve HubSpot over plain http).
 - ``write_library``: the same inside the write calls, each replay's planned writes sent to
   the sandbox through the connector's ``write`` in its batches (the replay's ``writes`` part
   includes them, as the worker's does).
@@ -222,7 +223,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     workers: list[dict[str, float]] = []
     floors: list[dict[str, float]] = []
     try:
-        with serving(args.provider, world, folder / "pull") as (config, connector, server):
+        # HubSpot over https, as the real one: the client's TLS work is part of its floor.
+        served = serving(args.provider, world, folder / "pull", hubspot_tls=True)
+        with served as (config, connector, server):
             pulled = pull_served(args.provider, world, connector, server, args.repeat)
             del world
             for i, pull in enumerate(pulled.pulls):

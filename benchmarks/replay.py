@@ -185,12 +185,16 @@ def held_rows(provider: str, world: World, server: Any, until: datetime) -> int:
 
 
 @contextmanager
-def serving(provider: str, world: World, folder: Path) -> Iterator[tuple[Config, Connector, Any]]:
+def serving(
+    provider: str, world: World, folder: Path, *, hubspot_tls: bool = False
+) -> Iterator[tuple[Config, Connector, Any]]:
     """The world served by the sandbox with rate limits off, and the real connector built from
     a real config for it, its fields made (what `milestones fields --create` does) and its
-    pacing waits skipped: (config, connector, server), closed and stopped after the block."""
+    pacing waits skipped: (config, connector, server), closed and stopped after the block.
+    ``hubspot_tls``: HubSpot over https, as the real one (``sync.start_server``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    server, section, token = start_server(provider, world, rate_limits=False)
+    tls = folder / "tls" if hubspot_tls else None
+    server, section, token = start_server(provider, world, rate_limits=False, hubspot_tls=tls)
     try:
         config = load_config(
             write_config(folder, provider, section), environ={**os.environ, "BENCH_TOKEN": token}

@@ -56,6 +56,7 @@ from benchmarks.common import (
     worker_argv,
     written_values,
 )
+from milestones.sandbox.server.tls import create_tls_files
 from milestones.sandbox.world.gen import generate_world
 from milestones.sandbox.world.store import World
 
@@ -64,13 +65,24 @@ RUNS = ("full", "rerun", "incremental", "rerun", "idle")
 PAUSE_S = 10.5  # HubSpot's longest rolling window (10 s), drained between two runs
 
 
-def start_server(provider: str, world: World, rate_limits: bool) -> tuple[Any, str, str]:
-    """The sandbox in this process; its config section and the token's variable."""
+def start_server(
+    provider: str, world: World, rate_limits: bool, hubspot_tls: Path | None = None
+) -> tuple[Any, str, str]:
+    """The sandbox in this process; its config section and the token's variable.
+
+    Salesforce always speaks https. HubSpot speaks plain http unless ``hubspot_tls`` names a
+    folder for a throwaway CA and certificate (removed with the folder), as real HubSpot
+    speaks only https: the client's TLS work is then in its figures too.
+    """
     if provider == "hubspot":
         from milestones.sandbox.hubspot.api import HubSpotServer
 
-        server: Any = HubSpotServer(world, rate_limits=rate_limits).start()
+        tls = None if hubspot_tls is None else create_tls_files(hubspot_tls)
+        context = None if tls is None else tls.server_context()
+        server: Any = HubSpotServer(world, rate_limits=rate_limits, ssl_context=context).start()
         section = f'[hubspot]\naccess_token = "${{BENCH_TOKEN}}"\nbase_url = "{server.url}"\n'
+        if tls is not None:
+            section += f'ca_bundle = "{tls.ca_bundle}"\n'
     else:
         from milestones.sandbox.salesforce.api import SalesforceServer
 
