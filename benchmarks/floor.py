@@ -58,6 +58,7 @@ from benchmarks.replay import (
     PhaseTimes,
     PulledPage,
     fresh_state,
+    held_groups,
     pull_served,
     record_writes,
     requests_timed,
@@ -148,21 +149,12 @@ def _statements(page: PulledPage) -> list[Statement]:
 
 
 def _groups(pages: list[PulledPage]) -> list[list[Statement]]:
-    """The pages' statements, a transaction's worth at a time: ``GROUP_ROWS`` rows of one
-    kind, as the puller holds pages."""
-    groups: list[list[Statement]] = []
-    held: list[Statement] = []
-    rows, kind = 0, None
-    for page in pages:
-        if held and (page.kind != kind or rows >= GROUP_ROWS):
-            groups.append(held)
-            held, rows = [], 0
-        kind = page.kind
-        held += _statements(page)
-        rows += len(page.records)
-    if held:
-        groups.append(held)
-    return groups
+    """The pages' statements, a transaction's worth at a time, grouped as the puller holds
+    pages (``replay.held_groups``)."""
+    return [
+        [statement for page in held for statement in _statements(page)]
+        for _kind, held, _is_last in held_groups(pages, GROUP_ROWS)
+    ]
 
 
 def bare_sql(pages: list[PulledPage], folder: Path) -> float:

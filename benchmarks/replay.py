@@ -368,15 +368,12 @@ def store_and_derive(
         deriver.derive_deals(report, None)
 
 
-def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: int) -> None:
-    """Pages stored as ``Puller.pull_kind`` stores them: held until they reach ``group_rows``
-    rows, then in one transaction (its time bound does not apply: no page waits for the
-    CRM here), a kind's last page also reconciling its full pull; and a first pull's link
-    index built after it, as ``Engine`` does. A release before both: pass ``group_rows=0``."""
-    deferred = False
-    if group_rows:
-        with store.transaction():
-            deferred = store.mirror.defer_link_index()
+def held_groups(
+    pages: list[PulledPage], group_rows: int
+) -> Iterator[tuple[str, list[PulledPage], bool]]:
+    """The pages in the groups ``Puller.pull_kind`` stores together: kind by kind, held until
+    they reach ``group_rows`` rows (records and deletions) or the kind's last page; each
+    group with its kind and whether it ends the kind. ``group_rows=0``: a page at a time."""
     for kind in dict.fromkeys(page.kind for page in pages):
         kind_pages = [page for page in pages if page.kind == kind]
         held: list[PulledPage] = []
@@ -386,14 +383,27 @@ def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: i
             rows += len(page.records) + len(page.deleted_ids)
             is_last = i + 1 == len(kind_pages)
             if rows >= group_rows or is_last:
-                with store.transaction():
-                    for one in held:
-                        store.mirror.apply_page(
-                            one.kind, one.records, one.deleted_ids, PULL_ID, names, one.merges
-                        )
-                    if is_last:
-                        store.mirror.reconcile_full(kind, PULL_ID)
+                yield kind, held, is_last
                 held, rows = [], 0
+
+
+def store_pages(store: Store, pages: list[PulledPage], names: Any, group_rows: int) -> None:
+    """Pages stored as ``Puller.pull_kind`` stores them: held until they reach ``group_rows``
+    rows, then in one transaction (its time bound does not apply: no page waits for the
+    CRM here), a kind's last page also reconciling its full pull; and a first pull's link
+    index built after it, as ``Engine`` does. A release before both: pass ``group_rows=0``."""
+    deferred = False
+    if group_rows:
+        with store.transaction():
+            deferred = store.mirror.defer_link_index()
+    for kind, held, is_last in held_groups(pages, group_rows):
+        with store.transaction():
+            for one in held:
+                store.mirror.apply_page(
+                    one.kind, one.records, one.deleted_ids, PULL_ID, names, one.merges
+                )
+            if is_last:
+                store.mirror.reconcile_full(kind, PULL_ID)
     if deferred:
         with store.transaction():
             store.mirror.restore_link_index()
